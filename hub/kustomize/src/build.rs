@@ -1,0 +1,525 @@
+//! The build: load a kustomization, accumulate its resources (files, directories, nested
+//! kustomizations, components), run generators and transformers in kustomize's order, then
+//! fix name references and sort. Reads only through the `FileSystem`.
+
+use crate::kustomization::{self, Kustomization};
+use crate::resource::Resource;
+use crate::{fs, scope, sort, EntryKind, Error, FileSystem, Result};
+use serde_json::Value;
+
+/// Options of one build.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// Flux's `targetNamespace`: as if the root kustomization had `namespace: X`.
+    pub namespace: Option<String>,
+    /// Flux's behaviour for a path without a kustomization file: include every YAML file
+    /// below it that holds Kubernetes objects, and every subdirectory that has its own
+    /// kustomization file (without walking into it).
+    pub flux_autodetect: bool,
+}
+
+/// How deep kustomizations may nest before the build gives up.
+pub const MAX_DEPTH: usize = 64;
+
+/// Builds the kustomization in `dir` (relative to the file-system root; `""` or `"."` is
+/// the root) and returns its objects in output order.
+pub fn build(fsys: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<Vec<Resource>> {
+    let dir = normalize_dir(dir)?;
+    match fsys.kind(&dir) {
+        Some(EntryKind::Dir) => {}
+        _ => {
+            return Err(Error::NoDir {
+                path: fs::display(&dir).to_string(),
+            })
+        }
+    }
+    let mut k = match kustomization::find(fsys, &dir)? {
+        Some(file) => Kustomization::load(fsys, &file)?,
+        None if opts.flux_autodetect => autodetect(fsys, &dir)?,
+        None => {
+            return Err(Error::NoKustomization {
+                path: fs::display(&dir).to_string(),
+            })
+        }
+    };
+    if k.is_component() {
+        return Err(k.field_err(
+            "kind",
+            "a Component cannot be built on its own; list it under components",
+        ));
+    }
+    if let Some(ns) = &opts.namespace {
+        k.fields
+            .insert("namespace".into(), Value::String(ns.clone()));
+    }
+    let mut b = Builder {
+        fsys,
+        stack: Vec::new(),
+    };
+    let mut out = b.kustomization(&k, 0)?;
+    crate::transform::finish(&mut out, &k)?;
+    apply_sort(&mut out, &k)?;
+    Ok(out)
+}
+
+fn normalize_dir(dir: &str) -> Result<String> {
+    fs::join("", dir).ok_or_else(|| {
+        Error::Fs(crate::FsError::Escapes {
+            path: dir.to_string(),
+        })
+    })
+}
+
+fn apply_sort(out: &mut [Resource], k: &Kustomization) -> Result<()> {
+    let Some(opts) = k.get("sortOptions") else {
+        sort::legacy_sort(
+            out,
+            &owned(sort::DEFAULT_ORDER_FIRST),
+            &owned(sort::DEFAULT_ORDER_LAST),
+        );
+        return Ok(());
+    };
+    let opts = kustomization::canonical_object(opts, &["order", "legacySortOptions"])
+        .map_err(|m| k.field_err("sortOptions", m))?;
+    let order = opts.get("order").and_then(Value::as_str).unwrap_or("");
+    let legacy = opts.get("legacySortOptions").filter(|v| !v.is_null());
+    match order {
+        "fifo" => {
+            if legacy.is_some() {
+                return Err(k.field_err(
+                    "sortOptions.legacySortOptions",
+                    "is set but the selected sort order is 'fifo', not 'legacy'",
+                ));
+            }
+        }
+        "legacy" => {
+            let (first, last) = match legacy {
+                None => (
+                    owned(sort::DEFAULT_ORDER_FIRST),
+                    owned(sort::DEFAULT_ORDER_LAST),
+                ),
+                Some(l) => {
+                    let l = kustomization::canonical_object(l, &["orderFirst", "orderLast"])
+                        .map_err(|m| k.field_err("sortOptions.legacySortOptions", m))?;
+                    let list = |key: &str| -> Result<Vec<String>> {
+                        match l.get(key) {
+                            None | Some(Value::Null) => Ok(Vec::new()),
+                            Some(Value::Array(a)) => a
+                                .iter()
+                                .map(|v| {
+                                    v.as_str().map(str::to_string).ok_or_else(|| {
+                                        k.field_err(
+                                            "sortOptions.legacySortOptions",
+                                            "expected strings",
+                                        )
+                                    })
+                                })
+                                .collect(),
+                            Some(_) => {
+                                Err(k.field_err("sortOptions.legacySortOptions", "expected a list"))
+                            }
+                        }
+                    };
+                    (list("orderFirst")?, list("orderLast")?)
+                }
+            };
+            sort::legacy_sort(out, &first, &last);
+        }
+        _ => {
+            return Err(k.field_err("sortOptions.order", "must be one of [fifo, legacy]"));
+        }
+    }
+    Ok(())
+}
+
+fn owned(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// Fields this engine refuses, with what to say.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("helmCharts", "Helm chart inflation"),
+    ("helmGlobals", "Helm chart inflation"),
+    ("helmChartInflationGenerator", "Helm chart inflation"),
+    ("validators", "validator plugins"),
+    ("openapi", "custom OpenAPI schemas"),
+];
+
+pub(crate) struct Builder<'a> {
+    pub(crate) fsys: &'a dyn FileSystem,
+    /// Directories being built, outermost first, for cycle detection.
+    stack: Vec<String>,
+}
+
+impl Builder<'_> {
+    /// Builds one kustomization (not its final name-reference fixing and sorting).
+    pub(crate) fn kustomization(
+        &mut self,
+        k: &Kustomization,
+        depth: usize,
+    ) -> Result<Vec<Resource>> {
+        if depth > MAX_DEPTH {
+            return Err(Error::TooDeep {
+                path: k.file.clone(),
+                limit: MAX_DEPTH,
+            });
+        }
+        if let Some(pos) = self.stack.iter().position(|d| *d == k.dir) {
+            let mut chain: Vec<&str> = self.stack[pos..].iter().map(|s| fs::display(s)).collect();
+            chain.push(fs::display(&k.dir));
+            return Err(Error::Cycle {
+                path: k.file.clone(),
+                chain: chain.join(" -> "),
+            });
+        }
+        for (field, what) in UNSUPPORTED {
+            if k.get(field).is_some() {
+                return Err(Error::Unsupported {
+                    path: k.file.clone(),
+                    field: field.to_string(),
+                    what: what.to_string(),
+                });
+            }
+        }
+        self.stack.push(k.dir.clone());
+        let result = self.kustomization_inner(k, depth);
+        self.stack.pop();
+        result
+    }
+
+    fn kustomization_inner(&mut self, k: &Kustomization, depth: usize) -> Result<Vec<Resource>> {
+        let mut acc: Vec<Resource> = Vec::new();
+        let mut entries = k.str_list("resources")?;
+        entries.extend(k.str_list("bases")?);
+        for entry in &entries {
+            let field = "resources";
+            let loaded = self.resource_entry(k, field, entry, depth)?;
+            append_all(&mut acc, loaded, k)?;
+        }
+        crate::transform::run(self, k, &mut acc, depth)?;
+        Ok(acc)
+    }
+
+    /// Loads one `resources` entry: a file, or a directory holding a kustomization.
+    pub(crate) fn resource_entry(
+        &mut self,
+        k: &Kustomization,
+        field: &str,
+        entry: &str,
+        depth: usize,
+    ) -> Result<Vec<Resource>> {
+        if is_remote(entry) {
+            return Err(Error::Remote {
+                path: k.file.clone(),
+                field: field.into(),
+                url: entry.into(),
+            });
+        }
+        let target = fs::join(&k.dir, entry).ok_or_else(|| Error::Restricted {
+            path: k.file.clone(),
+            field: field.into(),
+            target: entry.into(),
+            root: fs::display(&k.dir).into(),
+        })?;
+        match self.fsys.kind(&target) {
+            Some(EntryKind::File) => {
+                if !fs::is_within(&target, &k.dir) {
+                    return Err(Error::Restricted {
+                        path: k.file.clone(),
+                        field: field.into(),
+                        target: entry.into(),
+                        root: fs::display(&k.dir).into(),
+                    });
+                }
+                load_resource_file(self.fsys, &target)
+            }
+            Some(EntryKind::Dir) => {
+                let Some(file) = kustomization::find(self.fsys, &target)? else {
+                    return Err(Error::NoKustomization {
+                        path: fs::display(&target).to_string(),
+                    });
+                };
+                let sub = Kustomization::load(self.fsys, &file)?;
+                if sub.is_component() {
+                    return Err(sub.field_err(
+                        "kind",
+                        format!(
+                            "{}: a Component must be listed under components, not {field}",
+                            k.file
+                        ),
+                    ));
+                }
+                self.kustomization(&sub, depth + 1)
+            }
+            None => Err(Error::Field {
+                path: k.file.clone(),
+                field: field.into(),
+                message: format!("{entry:?}: no such file or directory"),
+            }),
+        }
+    }
+
+    /// Loads a component directory and applies it to `acc`.
+    pub(crate) fn component(
+        &mut self,
+        k: &Kustomization,
+        entry: &str,
+        acc: &mut Vec<Resource>,
+        depth: usize,
+    ) -> Result<()> {
+        if is_remote(entry) {
+            return Err(Error::Remote {
+                path: k.file.clone(),
+                field: "components".into(),
+                url: entry.into(),
+            });
+        }
+        let target = fs::join(&k.dir, entry).ok_or_else(|| Error::Restricted {
+            path: k.file.clone(),
+            field: "components".into(),
+            target: entry.into(),
+            root: fs::display(&k.dir).into(),
+        })?;
+        if self.fsys.kind(&target) != Some(EntryKind::Dir) {
+            return Err(k.field_err("components", format!("{entry:?}: no such directory")));
+        }
+        let Some(file) = kustomization::find(self.fsys, &target)? else {
+            return Err(Error::NoKustomization {
+                path: fs::display(&target).to_string(),
+            });
+        };
+        let sub = Kustomization::load(self.fsys, &file)?;
+        if !sub.is_component() {
+            return Err(k.field_err(
+                "components",
+                format!("{entry:?} is a Kustomization; components must have kind: Component"),
+            ));
+        }
+        if depth + 1 > MAX_DEPTH {
+            return Err(Error::TooDeep {
+                path: sub.file.clone(),
+                limit: MAX_DEPTH,
+            });
+        }
+        if self.stack.contains(&sub.dir) {
+            return Err(Error::Cycle {
+                path: sub.file.clone(),
+                chain: fs::display(&sub.dir).into(),
+            });
+        }
+        self.stack.push(sub.dir.clone());
+        let r = (|| {
+            let mut entries = sub.str_list("resources")?;
+            entries.extend(sub.str_list("bases")?);
+            for e in &entries {
+                let loaded = self.resource_entry(&sub, "resources", e, depth + 1)?;
+                append_all(acc, loaded, &sub)?;
+            }
+            crate::transform::run(self, &sub, acc, depth + 1)
+        })();
+        self.stack.pop();
+        r
+    }
+}
+
+/// Appends resources, refusing a second object with the same id.
+pub(crate) fn append_all(
+    acc: &mut Vec<Resource>,
+    more: Vec<Resource>,
+    k: &Kustomization,
+) -> Result<()> {
+    for r in more {
+        if let Some(existing) = acc.iter().find(|e| e.same_id(&r)) {
+            return Err(Error::Conflict {
+                path: k.file.clone(),
+                message: format!(
+                    "may not add resource with an already registered id: {} (from {} and {})",
+                    r.describe(),
+                    fs::display(&existing.origin),
+                    fs::display(&r.origin)
+                ),
+            });
+        }
+        acc.push(r);
+    }
+    Ok(())
+}
+
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+        || entry.contains("?ref=")
+}
+
+/// Parses a manifest file into resources: multi-document, `List` kinds expanded.
+pub(crate) fn load_resource_file(fsys: &dyn FileSystem, path: &str) -> Result<Vec<Resource>> {
+    let bytes = fsys.read_file(path).map_err(Error::Fs)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+        path: path.into(),
+        message: "not UTF-8 text".into(),
+    })?;
+    parse_resources(&text, path)
+}
+
+/// Parses manifest text; `path` names it in errors.
+pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
+    let docs = crate::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+        path: path.into(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let mut out = Vec::new();
+    for doc in docs {
+        match doc.value {
+            Value::Null => {}
+            Value::Object(obj) => {
+                if obj.is_empty() {
+                    continue;
+                }
+                let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+                if kind.ends_with("List") && obj.get("items").is_some_and(Value::is_array) {
+                    let Some(Value::Array(items)) = obj.get("items") else {
+                        continue;
+                    };
+                    for item in items {
+                        match item {
+                            Value::Object(m) => out.push(checked(m.clone(), path, doc.line)?),
+                            _ => {
+                                return Err(Error::Yaml {
+                                    path: path.into(),
+                                    line: doc.line,
+                                    message: format!("items of {kind} must be objects"),
+                                })
+                            }
+                        }
+                    }
+                    continue;
+                }
+                out.push(checked(obj, path, doc.line)?);
+            }
+            _ => {
+                return Err(Error::Yaml {
+                    path: path.into(),
+                    line: doc.line,
+                    message: "a resource document must be a mapping".into(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn checked(obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Result<Resource> {
+    let err = |message: &str| Error::Yaml {
+        path: path.into(),
+        line,
+        message: message.into(),
+    };
+    match obj.get("kind") {
+        Some(Value::String(k)) if !k.is_empty() => {}
+        Some(Value::String(_)) | None => return Err(err("missing kind")),
+        Some(_) => return Err(err("kind: expected a string")),
+    }
+    if let Some(v) = obj.get("apiVersion") {
+        if !v.is_string() {
+            return Err(err("apiVersion: expected a string"));
+        }
+    }
+    match obj.get("metadata") {
+        Some(Value::Object(m)) => {
+            for key in ["name", "namespace"] {
+                if let Some(v) = m.get(key) {
+                    if !v.is_string() && !v.is_null() {
+                        return Err(err(&format!("metadata.{key}: expected a string")));
+                    }
+                }
+            }
+            let has_name = m
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            let has_generate = m
+                .get("generateName")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            if !has_name && !has_generate {
+                return Err(err("missing metadata.name"));
+            }
+        }
+        Some(_) => return Err(err("metadata: expected a mapping")),
+        None => return Err(err("missing metadata.name")),
+    }
+    Ok(Resource::new(obj, path))
+}
+
+/// The kustomization Flux's kustomize-controller generates for a path without one.
+fn autodetect(fsys: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
+    let mut resources = Vec::new();
+    walk(fsys, dir, dir, &mut resources)?;
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "resources".into(),
+        Value::Array(resources.into_iter().map(Value::String).collect()),
+    );
+    let file = fs::join(dir, "kustomization.yaml").unwrap_or_else(|| "kustomization.yaml".into());
+    Ok(Kustomization {
+        file,
+        dir: dir.to_string(),
+        fields,
+    })
+}
+
+fn walk(fsys: &dyn FileSystem, root: &str, dir: &str, out: &mut Vec<String>) -> Result<()> {
+    for entry in fsys.read_dir(dir).map_err(Error::Fs)? {
+        let path = fs::join(dir, &entry.name).unwrap_or_default();
+        let rel = if root.is_empty() {
+            path.clone()
+        } else {
+            path[root.len() + 1..].to_string()
+        };
+        match entry.kind {
+            EntryKind::Dir => {
+                if kustomization::find(fsys, &path)?.is_some() {
+                    out.push(rel);
+                } else {
+                    walk(fsys, root, &path, out)?;
+                }
+            }
+            EntryKind::File => {
+                if !(entry.name.ends_with(".yaml") || entry.name.ends_with(".yml")) {
+                    continue;
+                }
+                let bytes = fsys.read_file(&path).map_err(Error::Fs)?;
+                let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+                    path: path.clone(),
+                    message: "not UTF-8 text".into(),
+                })?;
+                let docs = crate::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
+                    path: path.clone(),
+                    line: e.line,
+                    message: e.message,
+                })?;
+                let holds_objects = docs.iter().any(|d| {
+                    d.value.get("apiVersion").is_some_and(Value::is_string)
+                        && d.value.get("kind").is_some_and(Value::is_string)
+                });
+                if holds_objects {
+                    out.push(rel);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the namespace of every namespaced object (the `namespace` field).
+pub(crate) fn apply_namespace(resources: &mut [Resource], ns: &str) {
+    for r in resources.iter_mut() {
+        if !scope::is_cluster_scoped(&r.gvk()) {
+            r.set_namespace(ns);
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Reading a kustomization file: finding it in a directory, decoding it with kustomize's key
+//! matching (exact first, then case-insensitive, as Go's JSON decoder matches struct
+//! fields), refusing unknown fields, and typed access to field values.
+//! Never interprets fields; `build` does.
+
+use crate::{fs, Error, FileSystem, Result};
+use serde_json::{Map, Value};
+
+/// The file names kustomize recognizes, in its lookup order.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Every top-level field of a Kustomization or Component.
+const FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+];
+
+/// A decoded kustomization file.
+#[derive(Debug, Clone)]
+pub struct Kustomization {
+    /// Path of the file, relative to the file-system root.
+    pub file: String,
+    /// Directory holding the file.
+    pub dir: String,
+    /// Fields by canonical name, in file order.
+    pub fields: Map<String, Value>,
+}
+
+/// Finds the kustomization file in `dir`; more than one is an error, as in kustomize.
+pub fn find(fsys: &dyn FileSystem, dir: &str) -> Result<Option<String>> {
+    let mut found = Vec::new();
+    for name in FILE_NAMES {
+        let path = fs::join(dir, name).unwrap_or_else(|| name.to_string());
+        if fsys.kind(&path) == Some(crate::EntryKind::File) {
+            found.push(path);
+        }
+    }
+    if found.len() > 1 {
+        return Err(Error::Invalid {
+            path: fs::display(dir).to_string(),
+            message: format!(
+                "found multiple kustomization files: {}",
+                found
+                    .iter()
+                    .map(|p| p.rsplit('/').next().unwrap_or(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    Ok(found.pop())
+}
+
+impl Kustomization {
+    /// Decodes the kustomization file at `file`.
+    pub fn load(fsys: &dyn FileSystem, file: &str) -> Result<Kustomization> {
+        let bytes = fsys.read_file(file).map_err(Error::Fs)?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+            path: file.into(),
+            message: "not UTF-8 text".into(),
+        })?;
+        Self::parse(&text, file)
+    }
+
+    /// Decodes kustomization text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
+        let docs = crate::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+            path: file.to_string(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let mut docs = docs.into_iter().filter(|d| !d.value.is_null());
+        let raw = match (docs.next(), docs.next()) {
+            (None, _) => Map::new(),
+            (Some(d), None) => match d.value {
+                Value::Object(m) => m,
+                _ => {
+                    return Err(Error::Invalid {
+                        path: file.into(),
+                        message: "a kustomization must be a mapping".into(),
+                    })
+                }
+            },
+            (Some(_), Some(d)) => {
+                return Err(Error::Yaml {
+                    path: file.into(),
+                    line: d.line,
+                    message: "a kustomization file holds one document".into(),
+                })
+            }
+        };
+        let mut fields = Map::new();
+        for (key, value) in raw {
+            let Some(canon) = canonical(&key, FIELDS) else {
+                return Err(Error::Field {
+                    path: file.into(),
+                    field: key.clone(),
+                    message: "unknown field".into(),
+                });
+            };
+            fields.insert(canon.to_string(), value);
+        }
+        let dir = fs::parent(file).to_string();
+        let k = Kustomization {
+            file: file.to_string(),
+            dir,
+            fields,
+        };
+        k.check_kind()?;
+        Ok(k)
+    }
+
+    fn check_kind(&self) -> Result<()> {
+        let kind = self.str_field("kind")?.unwrap_or_default();
+        let api = self.str_field("apiVersion")?.unwrap_or_default();
+        match kind.as_str() {
+            "" | "Kustomization" => {
+                if !api.is_empty() && api != "kustomize.config.k8s.io/v1beta1" {
+                    return Err(self.field_err("apiVersion", format!("unsupported apiVersion {api:?} for a Kustomization; use kustomize.config.k8s.io/v1beta1")));
+                }
+            }
+            "Component" => {
+                if api != "kustomize.config.k8s.io/v1alpha1" {
+                    return Err(self.field_err(
+                        "apiVersion",
+                        "a Component needs apiVersion kustomize.config.k8s.io/v1alpha1",
+                    ));
+                }
+            }
+            other => {
+                return Err(self.field_err(
+                    "kind",
+                    format!("unknown kind {other:?}; use Kustomization or Component"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_component(&self) -> bool {
+        self.fields.get("kind").and_then(Value::as_str) == Some("Component")
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field).filter(|v| !v.is_null())
+    }
+
+    pub fn field_err(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::Field {
+            path: self.file.clone(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A string field; numbers and booleans are refused as kustomize's decoder does.
+    pub fn str_field(&self, field: &str) -> Result<Option<String>> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.field_err(field, "expected a string")),
+        }
+    }
+
+    /// A list of strings.
+    pub fn str_list(&self, field: &str) -> Result<Vec<String>> {
+        match self.get(field) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(self.field_err(field, "expected a list of strings")),
+                })
+                .collect(),
+            Some(_) => Err(self.field_err(field, "expected a list of strings")),
+        }
+    }
+
+    /// A map of strings to strings (labels, annotations).
+    pub fn str_map(&self, field: &str) -> Result<Vec<(String, String)>> {
+        match self.get(field) {
+            None => Ok(Vec::new()),
+            Some(v) => {
+                string_map(v).ok_or_else(|| self.field_err(field, "expected a map of strings"))
+            }
+        }
+    }
+
+    /// A list of objects, each checked against `known` field names (case-insensitive) and
+    /// returned with canonical keys.
+    pub fn obj_list(&self, field: &str, known: &[&str]) -> Result<Vec<Map<String, Value>>> {
+        match self.get(field) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| canonical_object(v, known).map_err(|m| self.field_err(field, m)))
+                .collect(),
+            Some(_) => Err(self.field_err(field, "expected a list")),
+        }
+    }
+}
+
+/// A map whose values are strings; other scalars are turned into their text, as JSON
+/// decoding into `map[string]string` would refuse them: kustomize refuses non-strings.
+pub fn string_map(v: &Value) -> Option<Vec<(String, String)>> {
+    let Value::Object(m) = v else { return None };
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Some((k.clone(), s.clone())),
+            Value::Null => Some((k.clone(), String::new())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Matches `key` to a known field as Go's JSON decoder does: exact, then case-insensitive.
+pub fn canonical<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .find(|k| **k == key)
+        .or_else(|| known.iter().find(|k| k.eq_ignore_ascii_case(key)))
+        .copied()
+}
+
+/// An object with its keys canonicalized against `known`; an unknown key is an error.
+pub fn canonical_object(
+    v: &Value,
+    known: &[&str],
+) -> std::result::Result<Map<String, Value>, String> {
+    let Value::Object(m) = v else {
+        return Err("expected a mapping".into());
+    };
+    let mut out = Map::new();
+    for (k, v) in m {
+        let canon = canonical(k, known).ok_or_else(|| format!("unknown field {k:?}"))?;
+        out.insert(canon.to_string(), v.clone());
+    }
+    Ok(out)
+}

@@ -1,0 +1,157 @@
+//! One rendered Kubernetes object and its identity (group, version, kind, namespace, name).
+//! A `Resource` is plain data; transformers edit its JSON object in place.
+
+use serde_json::{Map, Value};
+
+/// A Kubernetes object produced by a build.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub(crate) obj: Map<String, Value>,
+    /// File the object came from (for messages); empty for generated objects.
+    pub(crate) origin: String,
+    /// Name and namespace before any prefix/suffix or namespace change, for name references.
+    pub(crate) orig_name: String,
+    pub(crate) orig_namespace: String,
+    /// Names this object had in each build layer, innermost first.
+    pub(crate) prev_names: Vec<(String, String)>,
+    /// Generated objects whose name got a content hash.
+    pub(crate) needs_hash: bool,
+    /// Generator behavior (`create`, `merge`, `replace`), when generated.
+    pub(crate) behavior: Option<String>,
+}
+
+/// Group, version and kind of an object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), api_version.to_string()),
+        };
+        Gvk {
+            group,
+            version,
+            kind: kind.to_string(),
+        }
+    }
+}
+
+impl Resource {
+    pub(crate) fn new(obj: Map<String, Value>, origin: &str) -> Resource {
+        let mut r = Resource {
+            obj,
+            origin: origin.to_string(),
+            orig_name: String::new(),
+            orig_namespace: String::new(),
+            prev_names: Vec::new(),
+            needs_hash: false,
+            behavior: None,
+        };
+        r.orig_name = r.name().to_string();
+        r.orig_namespace = r.namespace().to_string();
+        r
+    }
+
+    /// The object as JSON, keys in input order.
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.obj.clone())
+    }
+
+    /// The object as JSON, borrowed.
+    pub fn as_json(&self) -> &Map<String, Value> {
+        &self.obj
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    pub fn kind(&self) -> &str {
+        self.obj.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.meta_str("name")
+    }
+
+    /// `metadata.namespace`, or `""`.
+    pub fn namespace(&self) -> &str {
+        self.meta_str("namespace")
+    }
+
+    pub fn gvk(&self) -> Gvk {
+        Gvk::from_api_version(self.api_version(), self.kind())
+    }
+
+    fn meta_str(&self, key: &str) -> &str {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    pub(crate) fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        let meta = self
+            .obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !meta.is_object() {
+            *meta = Value::Object(Map::new());
+        }
+        match meta {
+            Value::Object(m) => m,
+            _ => unreachable!("metadata was just made an object"),
+        }
+    }
+
+    pub(crate) fn set_name(&mut self, name: &str) {
+        self.metadata_mut()
+            .insert("name".into(), Value::String(name.to_string()));
+    }
+
+    pub(crate) fn set_namespace(&mut self, ns: &str) {
+        self.metadata_mut()
+            .insert("namespace".into(), Value::String(ns.to_string()));
+    }
+
+    /// `apps/v1 Deployment ns/name` for messages.
+    pub fn describe(&self) -> String {
+        let ns = self.namespace();
+        let who = if ns.is_empty() {
+            self.name().to_string()
+        } else {
+            format!("{ns}/{}", self.name())
+        };
+        format!("{} {} {}", self.api_version(), self.kind(), who)
+    }
+
+    /// Whether `other` is the same object (group, kind, namespace, name; version ignored as
+    /// kustomize's id matching does).
+    pub(crate) fn same_id(&self, other: &Resource) -> bool {
+        let (a, b) = (self.gvk(), other.gvk());
+        a.group == b.group
+            && a.kind == b.kind
+            && self.name() == other.name()
+            && self.effective_namespace() == other.effective_namespace()
+    }
+
+    /// Namespace used for identity: namespaced objects without one are in `default`.
+    pub(crate) fn effective_namespace(&self) -> &str {
+        let ns = self.namespace();
+        if ns.is_empty() && !crate::scope::is_cluster_scoped(&self.gvk()) {
+            "default"
+        } else {
+            ns
+        }
+    }
+}

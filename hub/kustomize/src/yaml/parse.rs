@@ -1,0 +1,545 @@
+//! YAML text to JSON-model values, resolving plain scalars the way kustomize's reader
+//! (go-yaml v3 feeding kyaml's JSON conversion) does: `yes` stays a string, `010` is 8,
+//! `1_000` is 1000, an unquoted date becomes an RFC 3339 timestamp string.
+//! Must never panic on any input; every failure is a `ParseError` with a line.
+
+use granit_parser::{Event, Parser, ScalarStyle};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+/// A YAML syntax or structure error at a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// One document of a YAML stream and the line it starts on.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub value: Value,
+    pub line: usize,
+}
+
+const MAX_DEPTH: usize = 200;
+const MAX_ALIAS_EXPANSION: usize = 1_000_000;
+
+/// Parses every document of `text`. Empty documents come back as `Value::Null`.
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
+    let mut b = Builder {
+        parser: Parser::new_from_str(text),
+        anchors: HashMap::new(),
+        expanded: 0,
+        line: 1,
+    };
+    let mut docs = Vec::new();
+    loop {
+        let Some((ev, line)) = b.next()? else { break };
+        match ev {
+            Event::StreamStart | Event::DocumentEnd => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(..) => {
+                b.anchors.clear();
+                let (first, first_line) = b.next_node_event()?;
+                if matches!(first, Event::DocumentEnd) {
+                    docs.push(Document {
+                        value: Value::Null,
+                        line: first_line,
+                    });
+                    continue;
+                }
+                let value = b.node(first, 0)?;
+                docs.push(Document { value, line });
+            }
+            _ => {}
+        }
+    }
+    Ok(docs)
+}
+
+struct Builder<'a> {
+    parser: Parser<'a, granit_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Value>,
+    expanded: usize,
+    line: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<Option<(Event<'a>, usize)>, ParseError> {
+        match self.parser.next_event() {
+            None => Ok(None),
+            Some(Ok((ev, span))) => {
+                self.line = span.start.line().max(1);
+                Ok(Some((ev, self.line)))
+            }
+            Some(Err(e)) => Err(ParseError {
+                line: e.marker().line().max(1),
+                message: e.info().to_string(),
+            }),
+        }
+    }
+
+    fn expect(&mut self) -> Result<(Event<'a>, usize), ParseError> {
+        self.next()?.ok_or_else(|| ParseError {
+            line: self.line,
+            message: "unexpected end of input".into(),
+        })
+    }
+
+    fn err(&self, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn node(&mut self, ev: Event<'a>, depth: usize) -> Result<Value, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("document nested too deeply"));
+        }
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                let v = resolve_scalar(&text, style, tag.as_deref());
+                if anchor != 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                Ok(v)
+            }
+            Event::Alias(id) => {
+                let v = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| self.err("unknown anchor"))?;
+                self.expanded += size_of_value(&v);
+                if self.expanded > MAX_ALIAS_EXPANSION {
+                    return Err(self.err("too many alias expansions"));
+                }
+                Ok(v)
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (ev, _) = self.expect()?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    if skip_event(&ev) {
+                        continue;
+                    }
+                    items.push(self.node(ev, depth + 1)?);
+                }
+                let v = Value::Array(items);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                Ok(v)
+            }
+            Event::MappingStart(_, anchor, _) => {
+                let mut map = Map::new();
+                let mut merges: Vec<Value> = Vec::new();
+                loop {
+                    let (ev, key_line) = self.expect()?;
+                    if matches!(ev, Event::MappingEnd) {
+                        break;
+                    }
+                    if skip_event(&ev) {
+                        continue;
+                    }
+                    let is_merge =
+                        matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                    let key = self.node(ev, depth + 1)?;
+                    let (vev, _) = self.next_node_event()?;
+                    let value = self.node(vev, depth + 1)?;
+                    if is_merge {
+                        merges.push(value);
+                        continue;
+                    }
+                    let key = key_string(&key);
+                    if map.contains_key(&key) {
+                        return Err(ParseError {
+                            line: key_line,
+                            message: format!("mapping key {key:?} already defined"),
+                        });
+                    }
+                    map.insert(key, value);
+                }
+                for m in merges {
+                    let sources = match m {
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    };
+                    for src in sources {
+                        let Value::Object(src) = src else {
+                            return Err(self.err("map merge requires map or sequence of maps"));
+                        };
+                        for (k, v) in src {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+                let v = Value::Object(map);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                Ok(v)
+            }
+            _ => Err(self.err("unexpected YAML event")),
+        }
+    }
+
+    fn next_node_event(&mut self) -> Result<(Event<'a>, usize), ParseError> {
+        loop {
+            let (ev, line) = self.expect()?;
+            if !skip_event(&ev) {
+                return Ok((ev, line));
+            }
+        }
+    }
+}
+
+fn skip_event(ev: &Event<'_>) -> bool {
+    !matches!(
+        ev,
+        Event::Scalar(..)
+            | Event::Alias(_)
+            | Event::SequenceStart(..)
+            | Event::SequenceEnd
+            | Event::MappingStart(..)
+            | Event::MappingEnd
+            | Event::StreamEnd
+            | Event::DocumentEnd
+            | Event::DocumentStart(..)
+            | Event::StreamStart
+    )
+}
+
+fn size_of_value(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(size_of_value).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(size_of_value).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// The string form of a mapping key.
+fn key_string(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => super::emit::scalar_text(other).unwrap_or_else(|| other.to_string()),
+    }
+}
+
+const TAG_STR: &str = "tag:yaml.org,2002:str";
+
+/// Resolves a scalar as go-yaml v3 does, with kyaml's JSON conversion applied.
+pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some(TAG_STR) => return Value::String(text.to_string()),
+        Some(t) if t.starts_with("tag:yaml.org,2002:") => {
+            // Explicit core tags resolve the text as if plain.
+            return resolve_plain(text);
+        }
+        Some(_) => return Value::String(text.to_string()),
+        None => {}
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(text.to_string());
+    }
+    resolve_plain(text)
+}
+
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.' {
+        if first.is_ascii_digit() {
+            if let Some(ts) = parse_timestamp(text) {
+                return Value::String(ts);
+            }
+        }
+        let plain: String = text.chars().filter(|&c| c != '_').collect();
+        if first != b'.' {
+            if let Some(n) = parse_go_int(&plain) {
+                return Value::Number(n);
+            }
+        }
+        if is_yaml_float(&plain) {
+            if let Ok(f) = plain.parse::<f64>() {
+                if f.is_finite() {
+                    if let Some(n) = Number::from_f64(f) {
+                        return Value::Number(n);
+                    }
+                }
+            }
+        }
+        if first != b'.' {
+            for (prefix, radix, neg) in [
+                ("0b", 2, false),
+                ("-0b", 2, true),
+                ("0o", 8, false),
+                ("-0o", 8, true),
+            ] {
+                if let Some(digits) = plain.strip_prefix(prefix) {
+                    if let Ok(v) = i64::from_str_radix(digits, radix) {
+                        if !digits.starts_with(['+', '-']) {
+                            return Value::Number(Number::from(if neg { -v } else { v }));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Value::String(text.to_string())
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint(s, 0, 64)`.
+fn parse_go_int(s: &str) -> Option<Number> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let (radix, digits) = if let Some(d) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
+        (16, d)
+    } else if let Some(d) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
+        (2, d)
+    } else if let Some(d) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
+        (8, d)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u64 + 1 {
+            Some(Number::from((mag as i128).wrapping_neg() as i64))
+        } else {
+            None
+        }
+    } else if mag <= i64::MAX as u64 {
+        Some(Number::from(mag as i64))
+    } else {
+        Some(Number::from(mag))
+    }
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+pub(crate) fn is_yaml_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Recognizes the YAML timestamp forms go-yaml accepts and renders the value as Go's
+/// `time.Time` JSON encoding does (RFC 3339 with nanoseconds trimmed).
+pub(crate) fn parse_timestamp(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    // Quick shape check: four digits then '-'.
+    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return None;
+    }
+    let mut p = Cursor { b, i: 5 };
+    let year: u32 = s[..4].parse().ok()?;
+    let month = p.num(1, 2)?;
+    p.lit(b'-')?;
+    let day = p.num(1, 2)?;
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if p.done() {
+        return Some(format!("{year:04}-{month:02}-{day:02}T00:00:00Z"));
+    }
+    // Date-time forms: 'T', 't' or spaces between date and time.
+    match p.peek()? {
+        b'T' | b't' => p.i += 1,
+        b' ' | b'\t' => {
+            while matches!(p.peek(), Some(b' ' | b'\t')) {
+                p.i += 1;
+            }
+        }
+        _ => return None,
+    }
+    let hour = p.num(1, 2)?;
+    p.lit(b':')?;
+    let min = p.num(2, 2)?;
+    p.lit(b':')?;
+    let sec = p.num(2, 2)?;
+    if hour > 23 || min > 59 || sec > 59 {
+        return None;
+    }
+    let mut frac = String::new();
+    if p.peek() == Some(b'.') {
+        p.i += 1;
+        let start = p.i;
+        while matches!(p.peek(), Some(c) if c.is_ascii_digit()) {
+            p.i += 1;
+        }
+        if p.i == start || p.i - start > 9 {
+            return None;
+        }
+        frac = s[start..p.i].trim_end_matches('0').to_string();
+    }
+    while matches!(p.peek(), Some(b' ' | b'\t')) {
+        p.i += 1;
+    }
+    let zone = if p.done() {
+        "Z".to_string()
+    } else {
+        match p.peek()? {
+            b'Z' | b'z' => {
+                p.i += 1;
+                "Z".to_string()
+            }
+            sign @ (b'+' | b'-') => {
+                p.i += 1;
+                let zh = p.num(1, 2)?;
+                let zm = if p.peek() == Some(b':') {
+                    p.i += 1;
+                    p.num(2, 2)?
+                } else {
+                    0
+                };
+                if zh == 0 && zm == 0 {
+                    "Z".to_string()
+                } else {
+                    format!("{}{zh:02}:{zm:02}", sign as char)
+                }
+            }
+            _ => return None,
+        }
+    };
+    if !p.done() {
+        return None;
+    }
+    let frac = if frac.is_empty() {
+        frac
+    } else {
+        format!(".{frac}")
+    };
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}{frac}{zone}"
+    ))
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn done(&self) -> bool {
+        self.i >= self.b.len()
+    }
+    fn lit(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+    fn num(&mut self, min: usize, max: usize) -> Option<u32> {
+        let start = self.i;
+        while self.i - start < max && matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        if self.i - start < min {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
+    }
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(text: &str) -> Value {
+        parse_documents(text).unwrap().remove(0).value
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_kyaml() {
+        let v = one("a: yes\nb: 010\nc: 1_000\nd: 0x1F\ne: 0o17\nf: .5\ng: +1\nh: 2001-12-14\ni: '1'\nj: ~\nk: 08\n");
+        assert_eq!(
+            v,
+            json!({"a":"yes","b":8,"c":1000,"d":31,"e":15,"f":0.5,"g":1,
+                   "h":"2001-12-14T00:00:00Z","i":"1","j":null,"k":8.0})
+        );
+    }
+
+    #[test]
+    fn multi_documents_and_errors_have_lines() {
+        let docs = parse_documents("a: 1\n---\nb: 2\n---\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        let err = parse_documents("a: 1\nb: [\n").unwrap_err();
+        assert!(err.line >= 2, "{err:?}");
+        let err = parse_documents("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_expand() {
+        let v = one("x: &a {p: 1}\ny:\n  <<: *a\n  q: 2\n");
+        assert_eq!(v, json!({"x":{"p":1},"y":{"q":2,"p":1}}));
+    }
+}
