@@ -1,0 +1,309 @@
+//! The agent's local state in sled: the last accepted signed bundle, the applied generation
+//! and each unit's record (inventory, prune flag, last status), so the agent keeps enforcing
+//! and prunes correctly across restarts.
+//!
+//! The only module that names sled. Every call runs in `spawn_blocking`; keys have one
+//! explicit encoding each. The applied generation must never go back.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::object::ObjRef;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("state in {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("state: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("state: record `{key}` is corrupt: {message}")]
+    Corrupt { key: String, message: String },
+    #[error("state: blocking task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// The key of a unit: its namespace and name, as `namespace/name` (neither may hold `/`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl UnitKey {
+    pub fn new(namespace: &str, name: &str) -> UnitKey {
+        UnitKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        format!("{}/{}", self.namespace, self.name).into_bytes()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<UnitKey> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let (namespace, name) = text.split_once('/')?;
+        Some(UnitKey::new(namespace, name))
+    }
+}
+
+impl std::fmt::Display for UnitKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// What the agent remembers of a unit between applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    /// Objects the agent applied for the unit and still owns.
+    pub inventory: Vec<ObjRef>,
+    /// Whether the unit asked for prune when last seen; decides what happens to its
+    /// inventory when it disappears from the bundle.
+    pub prune: bool,
+    /// Service account the unit was applied as, for pruning after it is gone.
+    pub service_account: String,
+    /// Last reported readiness; `None` until the unit has been reconciled once.
+    pub ready: Option<bool>,
+    pub message: String,
+    pub revision: String,
+    pub last_applied_unix: i64,
+}
+
+/// Handle to the agent's sled database. Cheap to clone.
+#[derive(Clone)]
+pub struct State {
+    db: sled::Db,
+    /// Singletons: the accepted bundle and the generation counters.
+    meta: sled::Tree,
+    /// `UnitKey` → JSON `UnitRecord`.
+    units: sled::Tree,
+}
+
+const ACCEPTED_BUNDLE: &[u8] = b"accepted_bundle";
+const ACCEPTED_GENERATION: &[u8] = b"accepted_generation";
+const APPLIED_GENERATION: &[u8] = b"applied_generation";
+
+impl State {
+    pub async fn open(dir: &Path) -> Result<State> {
+        let path = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || State::open_blocking(&path)).await?
+    }
+
+    fn open_blocking(dir: &Path) -> Result<State> {
+        let open_err = |source| Error::Open {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let db = sled::open(dir).map_err(open_err)?;
+        let meta = db.open_tree("meta").map_err(open_err)?;
+        let units = db.open_tree("units").map_err(open_err)?;
+        Ok(State { db, meta, units })
+    }
+
+    /// Records a verified bundle (the exact `SignedBundle` bytes) as the one to enforce, and
+    /// flushes it to disk before returning; the caller applies only afterwards.
+    pub async fn accept_bundle(&self, generation: u64, signed: Vec<u8>) -> Result<()> {
+        let this = self.clone();
+        self.blocking(move || {
+            let mut batch = sled::Batch::default();
+            batch.insert(ACCEPTED_BUNDLE, signed);
+            batch.insert(ACCEPTED_GENERATION, &generation.to_be_bytes());
+            this.meta.apply_batch(batch)?;
+            this.db.flush()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The accepted bundle and its generation, if any.
+    pub async fn accepted_bundle(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        let this = self.clone();
+        self.blocking(move || {
+            let Some(bytes) = this.meta.get(ACCEPTED_BUNDLE)? else {
+                return Ok(None);
+            };
+            let generation = this.read_u64(ACCEPTED_GENERATION)?;
+            Ok(Some((generation, bytes.to_vec())))
+        })
+        .await
+    }
+
+    pub async fn accepted_generation(&self) -> Result<u64> {
+        let this = self.clone();
+        self.blocking(move || this.read_u64(ACCEPTED_GENERATION))
+            .await
+    }
+
+    pub async fn applied_generation(&self) -> Result<u64> {
+        let this = self.clone();
+        self.blocking(move || this.read_u64(APPLIED_GENERATION))
+            .await
+    }
+
+    /// Raises the applied generation to `generation`; a lower value leaves it unchanged.
+    pub async fn set_applied_generation(&self, generation: u64) -> Result<u64> {
+        let this = self.clone();
+        self.blocking(move || {
+            let updated = this.meta.update_and_fetch(APPLIED_GENERATION, |old| {
+                let old = old.and_then(decode_u64).unwrap_or(0);
+                Some(old.max(generation).to_be_bytes().to_vec())
+            })?;
+            this.db.flush()?;
+            Ok(updated.as_deref().and_then(decode_u64).unwrap_or(0))
+        })
+        .await
+    }
+
+    pub async fn units(&self) -> Result<Vec<(UnitKey, UnitRecord)>> {
+        let this = self.clone();
+        self.blocking(move || {
+            let mut out = Vec::new();
+            for entry in this.units.iter() {
+                let (key, value) = entry?;
+                let unit = UnitKey::decode(&key).ok_or_else(|| Error::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    message: "not a namespace/name key".to_string(),
+                })?;
+                out.push((unit.clone(), decode_record(&unit, &value)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn unit(&self, key: &UnitKey) -> Result<Option<UnitRecord>> {
+        let this = self.clone();
+        let key = key.clone();
+        self.blocking(move || {
+            this.units
+                .get(key.encode())?
+                .map(|value| decode_record(&key, &value))
+                .transpose()
+        })
+        .await
+    }
+
+    /// Writes a unit's record and flushes, so an inventory survives a crash right after.
+    pub async fn put_unit(&self, key: &UnitKey, record: &UnitRecord) -> Result<()> {
+        let this = self.clone();
+        let key = key.clone();
+        let value = serde_json::to_vec(record).map_err(|err| Error::Corrupt {
+            key: key.to_string(),
+            message: err.to_string(),
+        })?;
+        self.blocking(move || {
+            this.units.insert(key.encode(), value)?;
+            this.db.flush()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn remove_unit(&self, key: &UnitKey) -> Result<()> {
+        let this = self.clone();
+        let key = key.clone();
+        self.blocking(move || {
+            this.units.remove(key.encode())?;
+            this.db.flush()?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn read_u64(&self, key: &[u8]) -> Result<u64> {
+        Ok(self
+            .meta
+            .get(key)?
+            .as_deref()
+            .and_then(decode_u64)
+            .unwrap_or(0))
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        tokio::task::spawn_blocking(f).await?
+    }
+}
+
+fn decode_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+fn decode_record(key: &UnitKey, value: &[u8]) -> Result<UnitRecord> {
+    serde_json::from_slice(value).map_err(|err| Error::Corrupt {
+        key: key.to_string(),
+        message: err.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(name: &str) -> ObjRef {
+        ObjRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "apps".into(),
+            name: name.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn bundle_generation_and_units_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = UnitKey::new("flux-system", "apps");
+        {
+            let state = State::open(dir.path()).await.unwrap();
+            assert_eq!(state.accepted_bundle().await.unwrap(), None);
+            assert_eq!(state.applied_generation().await.unwrap(), 0);
+            state.accept_bundle(4, vec![1, 2, 3]).await.unwrap();
+            assert_eq!(state.set_applied_generation(4).await.unwrap(), 4);
+            let record = UnitRecord {
+                inventory: vec![obj("a"), obj("b")],
+                prune: true,
+                ..UnitRecord::default()
+            };
+            state.put_unit(&key, &record).await.unwrap();
+        }
+        let state = State::open(dir.path()).await.unwrap();
+        assert_eq!(
+            state.accepted_bundle().await.unwrap(),
+            Some((4, vec![1, 2, 3]))
+        );
+        assert_eq!(state.accepted_generation().await.unwrap(), 4);
+        let units = state.units().await.unwrap();
+        assert_eq!(units.len(), 1);
+        assert_eq!(units[0].0, key);
+        assert_eq!(units[0].1.inventory, vec![obj("a"), obj("b")]);
+        state.remove_unit(&key).await.unwrap();
+        assert_eq!(state.unit(&key).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn applied_generation_never_goes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).await.unwrap();
+        assert_eq!(state.set_applied_generation(7).await.unwrap(), 7);
+        assert_eq!(state.set_applied_generation(3).await.unwrap(), 7);
+        assert_eq!(state.applied_generation().await.unwrap(), 7);
+    }
+
+    #[test]
+    fn unit_key_round_trips() {
+        let key = UnitKey::new("ns", "name");
+        assert_eq!(UnitKey::decode(&key.encode()), Some(key));
+        assert_eq!(UnitKey::decode(b"no-slash"), None);
+    }
+}
