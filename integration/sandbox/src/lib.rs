@@ -1,1 +1,170 @@
-//! placeholder
+//! flotilla-sandbox: a Kubernetes API server emulator for tests and `flotilla quickstart`.
+//!
+//! A [`Sandbox`] is one emulated cluster: a real HTTPS server on 127.0.0.1 (fresh CA, bearer
+//! token, generated kubeconfig) that the `kube` crate and `kubectl` drive unchanged. State is
+//! in memory; one process can host hundreds of sandboxes. The core (store, merge, rbac,
+//! discovery, selectors) is pure; `server` and `api` are the IO edge.
+//!
+//! | Area | Emulated | Knowingly different from kube-apiserver |
+//! | --- | --- | --- |
+//! | Transport | HTTPS (rustls, ring), HTTP/1.1 and HTTP/2, self-signed CA per sandbox | JSON only: no protobuf or CBOR; no Table output (kubectl prints client-side) |
+//! | Auth | one admin bearer token (`system:masters`); `Impersonate-User`/`Impersonate-Group` | no client certificates, no other tokens; only the admin may impersonate |
+//! | Authorization | RBAC over stored Role/ClusterRole/RoleBinding/ClusterRoleBinding: verbs, apiGroups, resources (incl. subresources), resourceNames, `*` | no aggregation, no nonResourceURLs (discovery is open to all); `cluster-admin`/`admin`/`edit`/`view` exist implicitly (admin = all) |
+//! | Discovery | /version, /api, /api/v1, /apis, /apis/G, /apis/G/V: core, apps, batch, rbac, networking, policy, autoscaling/v2, coordination, storage, apiextensions, plus CRD groups | legacy form only (kubectl falls back from aggregated discovery); no /openapi (404: kubectl needs `--validate=false` for create/apply) |
+//! | Verbs | get, list, watch, create, update, patch, delete, deletecollection; `/status` subresource | no `scale` or other subresources; no pagination (`limit` ignored, no `continue`) |
+//! | Selectors | labelSelector (equality and set-based), fieldSelector on any string field | real servers only allow a few fields per type |
+//! | Watch | newline-delimited events after a resourceVersion; initial ADDED without one; 410 when history (2048 events) is gone | no bookmarks; an object leaving a selector is not sent as DELETED |
+//! | Patch | JSON merge, JSON patch, strategic merge (built-in types, merge keys by field name), server-side apply | SMP/SSA keys come from a field-name table, not OpenAPI; CR lists are atomic |
+//! | Server-side apply | managedFields per manager (FieldsV1 `f:`/`k:`), conflicts (409 with causes), force, removal of dropped fields, create-on-apply | no defaulting, so list keys lack defaulted fields (e.g. `protocol`); no `v:` sets |
+//! | Metadata | uid, resourceVersion (one counter), generation (spec changes), creationTimestamp, managedFields for Update | generation is set on the same kinds as the real server only approximately |
+//! | Lifecycle | namespace deletion removes its contents at once; CRD deletion removes its objects; Namespace Active, CRD Established at once | no finalizers, no graceful deletion, no garbage collection of owner references, no controllers (Deployments never get Pods) |
+//! | Validation | apiVersion/kind/name/namespace checks, 404 in a missing namespace | no schema validation (CRD schemas and built-in fields are not checked) |
+//! | Dry run | `dryRun=All` on every mutating verb | |
+
+pub mod api;
+pub mod discovery;
+pub mod error;
+pub mod merge;
+pub mod meta;
+pub mod rbac;
+pub mod resources;
+pub mod selector;
+pub mod server;
+pub mod store;
+pub mod tls;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{ApiError, Error, Result};
+pub use store::StoreView;
+
+/// What the connections of one sandbox share.
+pub struct Shared {
+    pub(crate) store: store::Store,
+    pub(crate) token: String,
+    pub(crate) server_address: String,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// One emulated cluster. Stops when shut down or dropped.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    ca_pem: String,
+    task: Option<JoinHandle<()>>,
+}
+
+const DEFAULT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+impl Sandbox {
+    /// Binds 127.0.0.1:0, generates a CA, a server certificate and an admin token, seeds
+    /// the default namespaces and starts serving.
+    pub async fn start() -> Result<Sandbox> {
+        let pki = tls::generate()?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(Error::Bind)?;
+        let addr = listener.local_addr().map_err(Error::Bind)?;
+        let token = format!("{:016x}{:016x}", meta::random_u64(), meta::random_u64());
+        let shared = Arc::new(Shared {
+            store: store::Store::default(),
+            token,
+            server_address: addr.to_string(),
+            cancel: CancellationToken::new(),
+        });
+        seed(&shared);
+        let task = tokio::spawn(server::serve(listener, pki.server_config, shared.clone()));
+        Ok(Sandbox {
+            shared,
+            addr,
+            ca_pem: pki.ca_pem,
+            task: Some(task),
+        })
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The admin bearer token (`system:masters`).
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// The CA certificate (PEM) that signed the server certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// A kubeconfig with `certificate-authority-data` and the token; context "sandbox".
+    pub fn kubeconfig_yaml(&self) -> String {
+        tls::kubeconfig(self.addr, &self.ca_pem, &self.shared.token)
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path) -> io::Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml())
+    }
+
+    /// Direct read access to the stored objects.
+    pub fn store(&self) -> StoreView {
+        StoreView(self.shared.clone())
+    }
+
+    /// Stops serving and waits for the listener to end.
+    pub async fn shutdown(mut self) {
+        self.shared.cancel.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+fn seed(shared: &Shared) {
+    let Some(ns) = resources::builtins()
+        .iter()
+        .find(|r| r.plural == "namespaces")
+    else {
+        return;
+    };
+    let mut st = shared.store.lock();
+    for name in DEFAULT_NAMESPACES {
+        let obj = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name}, "status": {"phase": "Active"}});
+        let key = store::ObjectKey {
+            group_resource: "namespaces".into(),
+            namespace: String::new(),
+            name: name.to_string(),
+        };
+        let _ = api::write::commit(
+            &mut st,
+            api::write::Write {
+                resource: ns,
+                api_version: "v1",
+                key,
+                old: None,
+                new: obj,
+                ownership: api::write::Ownership::Computed(Vec::new()),
+                status_subresource: false,
+                dry_run: false,
+            },
+        );
+    }
+}

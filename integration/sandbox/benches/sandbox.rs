@@ -1,0 +1,2 @@
+//! Benchmark placeholder until the sandbox benchmark lands.
+fn main() {}

@@ -1,0 +1,257 @@
+//! The HTTP face of a sandbox: authentication (bearer token), impersonation, RBAC,
+//! routing of discovery and resource paths to the verbs, and JSON responses. Every error
+//! is a `metav1.Status`; nothing from a request can panic.
+
+pub mod request;
+pub mod verbs;
+pub mod watch;
+pub mod write;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use serde_json::Value;
+
+use crate::discovery;
+use crate::error::{ApiError, ApiResult};
+use crate::rbac::{self, Attributes, Decision, Policy, UserInfo};
+use crate::store::State;
+use crate::Shared;
+use request::{Query, Target};
+use verbs::Ctx;
+
+/// Response body: a whole JSON document, or a watch stream.
+pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+fn json_response(code: u16, v: &Value) -> Response<Body> {
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = Response::new(Full::new(Bytes::from(bytes)).boxed_unsync());
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.code, &e.to_status())
+}
+
+/// Answers one request.
+pub async fn handle<B>(shared: Arc<Shared>, req: Request<B>) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = req.into_parts();
+    let user = match authenticate(&shared, &parts.headers) {
+        Ok(u) => u,
+        Err(e) => return error_response(&e),
+    };
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            return error_response(&ApiError::bad_request(format!(
+                "cannot read the request body: {e}"
+            )))
+        }
+    };
+    let header = |h: header::HeaderName| {
+        parts
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let query = Query::parse(parts.uri.query());
+    let path = parts.uri.path();
+    if let Some(r) = non_resource(&shared, path) {
+        return r;
+    }
+    let target = {
+        let st = shared.store.lock();
+        match request::resolve(&st, path) {
+            Ok(Some(t)) => t,
+            Ok(None) => return error_response(&ApiError::not_found_path()),
+            Err(e) => return error_response(&e),
+        }
+    };
+    let verb = verb_of(&parts.method, &target, &query);
+    if let Err(e) = authorize(&shared, &user, verb, &target) {
+        return error_response(&e);
+    }
+    if verb == "watch" {
+        return match watch::start(shared.clone(), &target, &query, shared.cancel.clone()) {
+            Ok(rx) => {
+                let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+                let stream = futures::StreamExt::map(stream, |b| {
+                    Ok::<_, Infallible>(hyper::body::Frame::data(b))
+                });
+                let mut r = Response::new(BodyExt::boxed_unsync(StreamBody::new(stream)));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+            Err(e) => error_response(&e),
+        };
+    }
+    let ctx = Ctx {
+        query: &query,
+        content_type: header(header::CONTENT_TYPE),
+        user_agent: header(header::USER_AGENT),
+        body: &body,
+    };
+    let store = &shared.store;
+    let result = match verb {
+        "get" => verbs::get(store, &target),
+        "list" => verbs::list(store, &target, &query),
+        "create" => verbs::create(store, &target, &ctx),
+        "update" => verbs::update(store, &target, &ctx),
+        "patch" => verbs::patch(store, &target, &ctx),
+        "delete" => verbs::delete(store, &target, &ctx),
+        "deletecollection" => verbs::delete_collection(store, &target, &ctx),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({})",
+            parts.method
+        ))),
+    };
+    let rv = store.lock().resource_version();
+    store.notify(rv);
+    match result {
+        Ok((code, v)) => json_response(code, &v),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn verb_of(m: &Method, t: &Target, q: &Query) -> &'static str {
+    match (m, t.name.is_some()) {
+        (&Method::GET, true) => "get",
+        (&Method::GET, false) if q.flag("watch") && q.get("watch").is_some() => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::POST, false) => "create",
+        (&Method::PUT, true) => "update",
+        (&Method::PATCH, true) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => "unsupported",
+    }
+}
+
+/// The bearer token's user, then the impersonated one if the headers ask and it is allowed.
+fn authenticate(shared: &Shared, headers: &http::HeaderMap) -> ApiResult<UserInfo> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if token != Some(shared.token.as_str()) {
+        return Err(ApiError::unauthorized());
+    }
+    let admin = UserInfo {
+        name: "sandbox-admin".into(),
+        groups: vec!["system:masters".into(), "system:authenticated".into()],
+    };
+    let as_user = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok());
+    let as_groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    match as_user {
+        None if as_groups.is_empty() => Ok(admin),
+        None => Err(ApiError::bad_request(
+            "requested impersonation of groups without impersonating a user",
+        )),
+        Some(u) => Ok(UserInfo::impersonated(u, as_groups)),
+    }
+}
+
+fn authorize(shared: &Shared, user: &UserInfo, verb: &str, t: &Target) -> ApiResult<()> {
+    if user.is_master() {
+        return Ok(());
+    }
+    let st = shared.store.lock();
+    let objects =
+        |gr: &str| -> Vec<Value> { st.list(gr, None).map(|(_, o)| (**o).clone()).collect() };
+    let roles = objects("roles.rbac.authorization.k8s.io");
+    let cluster_roles = objects("clusterroles.rbac.authorization.k8s.io");
+    let role_bindings = objects("rolebindings.rbac.authorization.k8s.io");
+    let cluster_role_bindings = objects("clusterrolebindings.rbac.authorization.k8s.io");
+    drop(st);
+    let policy = Policy {
+        roles: &roles,
+        cluster_roles: &cluster_roles,
+        role_bindings: &role_bindings,
+        cluster_role_bindings: &cluster_role_bindings,
+    };
+    // A namespace's own name is its namespace for RBAC, as in the real server.
+    let namespace = match (
+        &t.namespace,
+        t.resource.plural.as_str(),
+        t.resource.group.is_empty(),
+    ) {
+        (None, "namespaces", true) => t.name.as_deref(),
+        (ns, _, _) => ns.as_deref(),
+    };
+    let attrs = Attributes {
+        verb,
+        group: &t.resource.group,
+        resource: &t.resource.plural,
+        subresource: t.subresource.as_deref(),
+        namespace,
+        name: t.name.as_deref(),
+    };
+    match rbac::authorize(user, &attrs, &policy) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(msg) => Err(ApiError::forbidden(
+            msg,
+            &t.resource.plural,
+            &t.resource.group,
+            t.name.as_deref().unwrap_or(""),
+        )),
+    }
+}
+
+/// Discovery and health paths, open to every authenticated user.
+fn non_resource(shared: &Shared, path: &str) -> Option<Response<Body>> {
+    let path = path.trim_end_matches('/');
+    let ok = |v: Value| Some(json_response(200, &v));
+    let st: std::sync::MutexGuard<'_, State> = shared.store.lock();
+    match path.split('/').skip(1).collect::<Vec<_>>().as_slice() {
+        ["version"] => ok(discovery::version()),
+        ["healthz"] | ["livez"] | ["readyz"] => {
+            let mut r = Response::new(Full::new(Bytes::from_static(b"ok")).boxed_unsync());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain"),
+            );
+            Some(r)
+        }
+        ["api"] => ok(discovery::api_versions(&shared.server_address)),
+        ["apis"] => ok(discovery::api_group_list(st.custom_resources())),
+        ["api", v] => Some(match discovery::resource_list(st.resources(), "", v) {
+            Some(d) => json_response(200, &d),
+            None => error_response(&ApiError::not_found_path()),
+        }),
+        ["apis", g] => Some(match discovery::api_group(st.custom_resources(), g) {
+            Some(d) => json_response(200, &d),
+            None => error_response(&ApiError::not_found_path()),
+        }),
+        ["apis", g, v] => Some(match discovery::resource_list(st.resources(), g, v) {
+            Some(d) => json_response(200, &d),
+            None => error_response(&ApiError::not_found_path()),
+        }),
+        ["openapi", ..] => Some(error_response(&ApiError::not_found_path())),
+        _ => None,
+    }
+}

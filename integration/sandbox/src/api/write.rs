@@ -1,0 +1,184 @@
+//! The one place an object is written: status handling for the main resource and the
+//! status subresource, ownership (`managedFields`), server side effects (Namespace phase,
+//! CRD Established), no-op detection, resourceVersion and generation, and dry-run.
+//! Runs under the store lock; never awaits.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::merge::apply::{parse_managed, record_update, render_managed, Manager, Writer};
+use crate::meta;
+use crate::resources::ResourceInfo;
+use crate::store::{ObjectKey, State};
+
+/// Who owns what after the write.
+pub enum Ownership<'a> {
+    /// An Update operation by this manager: ownership follows the changed fields.
+    Update(&'a str),
+    /// Server-side apply already computed the entries.
+    Computed(Vec<Manager>),
+}
+
+pub struct Write<'a> {
+    pub resource: &'a ResourceInfo,
+    pub api_version: &'a str,
+    pub key: ObjectKey,
+    pub old: Option<Arc<Value>>,
+    pub new: Value,
+    pub ownership: Ownership<'a>,
+    /// Written through the `/status` subresource: only status changes.
+    pub status_subresource: bool,
+    pub dry_run: bool,
+}
+
+/// The stored (or, for dry-run, would-be) object and whether anything changed.
+pub fn commit(st: &mut State, w: Write<'_>) -> (Value, bool) {
+    let Write {
+        resource: r,
+        api_version,
+        key,
+        old,
+        mut new,
+        ownership,
+        status_subresource,
+        dry_run,
+    } = w;
+    if let Value::Object(m) = &mut new {
+        m.remove("apiVersion");
+        m.remove("kind");
+        m.insert("apiVersion".into(), json!(r.api_version(&r.versions[0])));
+        m.insert("kind".into(), json!(r.kind));
+    }
+    if status_subresource {
+        let status = new.get("status").cloned();
+        new = old.as_deref().cloned().unwrap_or_else(|| json!({}));
+        set_status(&mut new, status);
+    } else if r.has_status {
+        set_status(
+            &mut new,
+            old.as_ref().and_then(|o| o.get("status").cloned()),
+        );
+    }
+    side_effects(r, &mut new);
+
+    let managers = match ownership {
+        Ownership::Computed(m) => m,
+        Ownership::Update(manager) => {
+            let previous = old
+                .as_deref()
+                .map(parse_managed)
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            let time = meta::now();
+            let writer = Writer {
+                manager,
+                api_version,
+                time: &time,
+                builtin: r.builtin,
+            };
+            if status_subresource {
+                previous
+            } else {
+                record_update(old.as_deref(), &new, previous, &writer)
+            }
+        }
+    };
+    meta::metadata_mut(&mut new).insert("managedFields".into(), render_managed(&managers));
+
+    if let Some(old) = &old {
+        let old_rv: u64 = meta::meta_str(old, "resourceVersion")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut probe = new.clone();
+        meta::carry_over(old, &mut probe, r, old_rv);
+        if without_times(&probe) == without_times(old) {
+            return ((**old).clone(), false);
+        }
+        let rv = if dry_run { old_rv } else { st.next_rv() };
+        meta::carry_over(old, &mut new, r, rv);
+        if !dry_run {
+            st.put(key, new.clone(), rv);
+        }
+    } else {
+        let rv = if dry_run {
+            st.resource_version()
+        } else {
+            st.next_rv()
+        };
+        meta::init_created(&mut new, r, rv);
+        if dry_run {
+            meta::metadata_mut(&mut new).remove("resourceVersion");
+        } else {
+            st.put(key, new.clone(), rv);
+        }
+    }
+    (new, true)
+}
+
+fn set_status(obj: &mut Value, status: Option<Value>) {
+    if let Value::Object(m) = obj {
+        match status {
+            Some(s) => m.insert("status".into(), s),
+            None => m.remove("status"),
+        };
+    }
+}
+
+/// The object with managedFields times blanked: a write that changes only those is a no-op.
+fn without_times(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if let Some(Value::Array(entries)) = o.pointer_mut("/metadata/managedFields") {
+        for e in entries {
+            if let Value::Object(m) = e {
+                m.remove("time");
+            }
+        }
+    }
+    o
+}
+
+/// What controllers of a real cluster would set at once: a Namespace is Active, a CRD is
+/// Established with its names accepted.
+fn side_effects(r: &ResourceInfo, obj: &mut Value) {
+    match (r.group.as_str(), r.kind.as_str()) {
+        ("", "Namespace") => {
+            if obj.pointer("/status/phase").is_none() {
+                set_status(obj, Some(json!({"phase": "Active"})));
+            }
+        }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            let names = obj
+                .pointer("/spec/names")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            let stored: Vec<Value> = obj
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .map(|vs| {
+                    vs.iter()
+                        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                        .filter_map(|v| v.get("name").cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let t = obj
+                .pointer("/metadata/creationTimestamp")
+                .cloned()
+                .unwrap_or_else(|| json!(meta::now()));
+            let cond = |ty: &str, reason: &str, msg: &str| json!({"type": ty, "status": "True", "lastTransitionTime": t, "reason": reason, "message": msg});
+            set_status(
+                obj,
+                Some(json!({
+                    "conditions": [
+                        cond("NamesAccepted", "NoConflicts", "no conflicts found"),
+                        cond("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+                    ],
+                    "acceptedNames": names,
+                    "storedVersions": stored,
+                })),
+            );
+        }
+        _ => {}
+    }
+}
