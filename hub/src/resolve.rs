@@ -1,0 +1,379 @@
+//! The resolver: turns one cluster's Flux tree into units, the way Flux's controllers would
+//! reconcile it, without a cluster.
+//!
+//! The cluster's root path is rendered as the root unit (Flux's `flux-system`
+//! Kustomization). Every Flux `Kustomization` in a unit's output becomes a unit of its own,
+//! rendered from its source and path, recursively; `GitRepository` objects are collected
+//! so the hub can fetch them, and neither is shipped. Everything else is shipped as is.
+//! A unit that cannot be rendered carries its error and no objects; the other units still
+//! ship. Pure: sources arrive as in-memory snapshots, nothing here does IO.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use flotilla_config::flux::{self, GitRepositorySpec, Kustomization, KustomizationSpec};
+use flotilla_config::{ClusterConfig, TenantConfig};
+use flotilla_kustomize::{BuildOptions, FileSystem, MemFs};
+use flotilla_proto::Unit;
+use serde_json::Value;
+
+use crate::substitute::substitute;
+
+/// Deepest chain of Kustomizations pointing at Kustomizations that is followed.
+pub const MAX_DEPTH: usize = 16;
+/// Most units one cluster may have.
+pub const MAX_UNITS: usize = 1000;
+
+/// A GitRepository, by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for SourceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// What the hub knows of one source: the newest good snapshot, or why there is none.
+#[derive(Clone, Debug)]
+pub enum SourceState {
+    Ready { revision: String, fs: Arc<MemFs> },
+    Failed(String),
+}
+
+pub struct Input<'a> {
+    pub cluster: &'a ClusterConfig,
+    /// The source holding `clusters/<name>/`.
+    pub platform: &'a SourceKey,
+    pub sources: &'a BTreeMap<SourceKey, SourceState>,
+    pub tenants: &'a [TenantConfig],
+}
+
+/// One cluster's resolved tree.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// Units in dependency order.
+    pub units: Vec<Unit>,
+    /// GitRepository objects found in the tree, to be fetched.
+    pub git_repositories: BTreeMap<SourceKey, GitRepositorySpec>,
+}
+
+struct Pending {
+    namespace: String,
+    name: String,
+    spec: KustomizationSpec,
+    depth: usize,
+}
+
+pub fn resolve(input: &Input<'_>) -> Resolution {
+    let mut resolution = Resolution::default();
+    let root = Pending {
+        namespace: input.platform.namespace.clone(),
+        name: input.platform.name.clone(),
+        spec: KustomizationSpec {
+            path: Some(input.cluster.root_path()),
+            source_ref: flux::CrossNamespaceSourceReference {
+                kind: "GitRepository".to_string(),
+                name: input.platform.name.clone(),
+                namespace: Some(input.platform.namespace.clone()),
+                api_version: None,
+            },
+            prune: true,
+            ..Default::default()
+        },
+        depth: 0,
+    };
+    let mut queue = VecDeque::from([root]);
+    let mut seen = BTreeSet::new();
+    let mut units = Vec::new();
+    while let Some(pending) = queue.pop_front() {
+        let key = (pending.namespace.clone(), pending.name.clone());
+        if !seen.insert(key) {
+            continue;
+        }
+        if units.len() >= MAX_UNITS {
+            break;
+        }
+        let mut unit = unit_header(input, &pending);
+        match render(input, &pending, &unit.revision) {
+            Ok(rendered) => {
+                for object in rendered.objects {
+                    unit.objects.push(object.to_string());
+                }
+                for child in rendered.kustomizations {
+                    if pending.depth + 1 > MAX_DEPTH {
+                        unit.error = format!(
+                            "Kustomization {}/{}: nesting deeper than {MAX_DEPTH} levels",
+                            child.namespace, child.name
+                        );
+                        unit.objects.clear();
+                        break;
+                    }
+                    queue.push_back(Pending {
+                        depth: pending.depth + 1,
+                        ..child
+                    });
+                }
+                resolution.git_repositories.extend(rendered.git_repositories);
+            }
+            Err(message) => unit.error = message,
+        }
+        units.push(unit);
+    }
+    resolution.units = order_by_dependencies(units);
+    resolution
+}
+
+fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
+    let spec = &pending.spec;
+    let source = source_key(&pending.namespace, spec);
+    let revision = match input.sources.get(&source) {
+        Some(SourceState::Ready { revision, .. }) => revision.clone(),
+        _ => String::new(),
+    };
+    let tenant = input
+        .tenants
+        .iter()
+        .find(|t| t.namespaces.contains(&pending.namespace))
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    Unit {
+        name: pending.name.clone(),
+        namespace: pending.namespace.clone(),
+        tenant,
+        revision,
+        path: spec.path.clone().unwrap_or_else(|| "./".to_string()),
+        prune: spec.prune,
+        wait: spec.wait,
+        suspend: spec.suspend,
+        service_account: spec.service_account_name.clone().unwrap_or_default(),
+        target_namespace: spec.target_namespace.clone().unwrap_or_default(),
+        depends_on: spec
+            .depends_on
+            .iter()
+            .map(|d| {
+                let ns = d.namespace.as_deref().unwrap_or(&pending.namespace);
+                format!("{ns}/{}", d.name)
+            })
+            .collect(),
+        timeout_seconds: spec
+            .timeout
+            .as_deref()
+            .or(spec.interval.as_deref())
+            .and_then(flotilla_config::parse_duration)
+            .map_or(0, |d| d.as_secs()),
+        error: String::new(),
+        objects: Vec::new(),
+    }
+}
+
+fn source_key(namespace: &str, spec: &KustomizationSpec) -> SourceKey {
+    SourceKey {
+        namespace: spec
+            .source_ref
+            .namespace
+            .clone()
+            .unwrap_or_else(|| namespace.to_string()),
+        name: spec.source_ref.name.clone(),
+    }
+}
+
+struct Rendered {
+    objects: Vec<Value>,
+    kustomizations: Vec<Pending>,
+    git_repositories: Vec<(SourceKey, GitRepositorySpec)>,
+}
+
+fn render(input: &Input<'_>, pending: &Pending, _revision: &str) -> Result<Rendered, String> {
+    let spec = &pending.spec;
+    if spec.source_ref.kind != "GitRepository" {
+        return Err(format!(
+            "spec.sourceRef.kind `{}` is not supported: use GitRepository",
+            spec.source_ref.kind
+        ));
+    }
+    let key = source_key(&pending.namespace, spec);
+    let fs = match input.sources.get(&key) {
+        Some(SourceState::Ready { fs, .. }) => fs,
+        Some(SourceState::Failed(message)) => {
+            return Err(format!("GitRepository {key} is not ready: {message}"))
+        }
+        None => return Err(format!("GitRepository {key} not found")),
+    };
+    let shown = spec.path.clone().unwrap_or_else(|| "./".to_string());
+    let path = normalize_path(&shown)
+        .ok_or_else(|| format!("spec.path `{shown}` escapes the source root"))?;
+    if fs.kind(&path).is_none() {
+        return Err(format!("kustomization path not found: {shown}"));
+    }
+    let options = BuildOptions {
+        namespace: spec.target_namespace.clone().filter(|ns| !ns.is_empty()),
+        flux_autodetect: true,
+    };
+    let resources = flotilla_kustomize::build(fs.as_ref(), &path, &options)
+        .map_err(|err| format!("kustomize build failed: {err}"))?;
+    let vars = spec.post_build.as_ref().map(|post| {
+        let mut vars = input.cluster.substitutions();
+        vars.extend(post.substitute.clone());
+        vars
+    });
+    let mut rendered = Rendered {
+        objects: Vec::new(),
+        kustomizations: Vec::new(),
+        git_repositories: Vec::new(),
+    };
+    for resource in resources {
+        let mut object = resource.to_json();
+        if let Some(vars) = &vars {
+            if !substitution_disabled(&object) {
+                object = substitute_object(&object, vars)
+                    .map_err(|err| format!("{}: postBuild substitution: {err}", describe(&object)))?;
+            }
+        }
+        classify(pending, object, &mut rendered)?;
+    }
+    Ok(rendered)
+}
+
+fn classify(pending: &Pending, mut object: Value, rendered: &mut Rendered) -> Result<(), String> {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let group = flux::api_group(api_version);
+    let kind = object["kind"].as_str().unwrap_or_default();
+    match (group, kind) {
+        (flux::KUSTOMIZATION_GROUP, "Kustomization") => {
+            let parsed: Kustomization = serde_json::from_value(object.clone())
+                .map_err(|err| format!("{}: {err}", describe(&object)))?;
+            let namespace = parsed
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| pending.namespace.clone());
+            rendered.kustomizations.push(Pending {
+                namespace,
+                name: parsed.metadata.name,
+                spec: parsed.spec,
+                depth: 0,
+            });
+        }
+        (flux::SOURCE_GROUP, "GitRepository") => {
+            let parsed: flux::GitRepository = serde_json::from_value(object.clone())
+                .map_err(|err| format!("{}: {err}", describe(&object)))?;
+            let key = SourceKey {
+                namespace: parsed
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| pending.namespace.clone()),
+                name: parsed.metadata.name,
+            };
+            rendered.git_repositories.push((key, parsed.spec));
+        }
+        _ => {
+            label_owner(&mut object, pending);
+            rendered.objects.push(object);
+        }
+    }
+    Ok(())
+}
+
+/// Marks an object with the unit that owns it, as Flux does.
+fn label_owner(object: &mut Value, pending: &Pending) {
+    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let labels = metadata
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(labels) = labels.as_object_mut() {
+        labels.insert(
+            "kustomize.toolkit.fluxcd.io/name".into(),
+            Value::String(pending.name.clone()),
+        );
+        labels.insert(
+            "kustomize.toolkit.fluxcd.io/namespace".into(),
+            Value::String(pending.namespace.clone()),
+        );
+    }
+}
+
+fn substitution_disabled(object: &Value) -> bool {
+    const KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
+    let metadata = &object["metadata"];
+    metadata["annotations"][KEY] == "disabled" || metadata["labels"][KEY] == "disabled"
+}
+
+/// Substitutes on the object's YAML text, as Flux does, so `replicas: ${n}` becomes a number.
+fn substitute_object(object: &Value, vars: &BTreeMap<String, String>) -> Result<Value, String> {
+    let text = serde_norway::to_string(object).map_err(|err| err.to_string())?;
+    if !text.contains("${") {
+        return Ok(object.clone());
+    }
+    let text = substitute(&text, vars).map_err(|err| err.to_string())?;
+    serde_norway::from_str(&text).map_err(|err| format!("result is not valid YAML: {err}"))
+}
+
+/// `apps/v1 Deployment sample/web`, the way every message names an object.
+pub fn describe(object: &Value) -> String {
+    let api_version = object["apiVersion"].as_str().unwrap_or("<no apiVersion>");
+    let kind = object["kind"].as_str().unwrap_or("<no kind>");
+    let name = object["metadata"]["name"].as_str().unwrap_or("<no name>");
+    match object["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{api_version} {kind} {ns}/{name}"),
+        None => format!("{api_version} {kind} {name}"),
+    }
+}
+
+/// `./apps/sample/` → `apps/sample`; `None` when `..` climbs above the root.
+fn normalize_path(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Orders units so each comes after the units it depends on; among equals, the order they
+/// were found in. A unit in a dependency cycle or waiting for a missing unit gets an error.
+fn order_by_dependencies(units: Vec<Unit>) -> Vec<Unit> {
+    let id = |u: &Unit| format!("{}/{}", u.namespace, u.name);
+    let known: BTreeSet<String> = units.iter().map(id).collect();
+    let mut remaining = units;
+    let mut ordered: Vec<Unit> = Vec::with_capacity(remaining.len());
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    // Repeatedly take the first unit whose known dependencies are all placed.
+    while let Some(next) = remaining.iter().position(|unit| {
+        unit.depends_on
+            .iter()
+            .all(|d| placed.contains(d) || !known.contains(d))
+    }) {
+        let unit = remaining.remove(next);
+        placed.insert(id(&unit));
+        ordered.push(unit);
+    }
+    for mut unit in remaining {
+        unit.error = format!("dependency cycle through {}", unit.depends_on.join(", "));
+        unit.objects.clear();
+        ordered.push(unit);
+    }
+    for unit in &mut ordered {
+        if let Some(missing) = unit.depends_on.iter().find(|d| !known.contains(*d)) {
+            if unit.error.is_empty() {
+                unit.error = format!("dependency '{missing}' not found");
+                unit.objects.clear();
+            }
+        }
+    }
+    ordered
+}
+
+#[cfg(test)]
+mod tests;

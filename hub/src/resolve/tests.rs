@@ -1,0 +1,216 @@
+use super::*;
+
+const SAMPLE_KS: &str = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: sample
+  namespace: flux-system
+spec:
+  interval: 1m
+  path: ./apps/sample
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  postBuild:
+    substitute:
+      greeting: hello
+";
+
+const POD: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sample
+  namespace: sample
+  labels:
+    cluster: ${cluster_name}
+    greeting: ${greeting}
+spec:
+  containers:
+    - name: nginx
+      image: nginx:1.27
+";
+
+fn repo() -> MemFs {
+    MemFs::new()
+        .with_file("clusters/cluster-1/sample.yaml", SAMPLE_KS)
+        .with_file(
+            "apps/sample/kustomization.yaml",
+            "resources:\n  - namespace.yaml\n  - pod.yaml\n",
+        )
+        .with_file(
+            "apps/sample/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sample\n",
+        )
+        .with_file("apps/sample/pod.yaml", POD)
+}
+
+fn platform() -> SourceKey {
+    SourceKey {
+        namespace: "flux-system".into(),
+        name: "flux-system".into(),
+    }
+}
+
+fn cluster(name: &str) -> ClusterConfig {
+    ClusterConfig {
+        name: name.into(),
+        path: None,
+        labels: Default::default(),
+        variables: Default::default(),
+    }
+}
+
+fn resolve_with(fs: MemFs, cluster_name: &str) -> Resolution {
+    let sources = BTreeMap::from([(
+        platform(),
+        SourceState::Ready {
+            revision: "main@sha1:0123".into(),
+            fs: Arc::new(fs),
+        },
+    )]);
+    let cluster = cluster(cluster_name);
+    resolve(&Input {
+        cluster: &cluster,
+        platform: &platform(),
+        sources: &sources,
+        tenants: &[],
+    })
+}
+
+fn objects(unit: &Unit) -> Vec<Value> {
+    unit.objects
+        .iter()
+        .map(|o| serde_json::from_str(o).unwrap())
+        .collect()
+}
+
+#[test]
+fn seed_tree_becomes_root_and_sample_units() {
+    let resolution = resolve_with(repo(), "cluster-1");
+    let names: Vec<_> = resolution.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["flux-system", "sample"]);
+    let root = &resolution.units[0];
+    assert_eq!(root.error, "");
+    // The Kustomization object itself is not shipped.
+    assert!(root.objects.is_empty(), "{:?}", root.objects);
+
+    let sample = &resolution.units[1];
+    assert_eq!(sample.error, "");
+    assert_eq!(sample.revision, "main@sha1:0123");
+    assert!(sample.prune);
+    assert_eq!(sample.path, "./apps/sample");
+    let objects = objects(sample);
+    let pod = objects.iter().find(|o| o["kind"] == "Pod").unwrap();
+    assert_eq!(pod["metadata"]["labels"]["cluster"], "cluster-1");
+    assert_eq!(pod["metadata"]["labels"]["greeting"], "hello");
+    assert_eq!(pod["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"], "sample");
+}
+
+#[test]
+fn each_cluster_gets_its_own_variables() {
+    let fs = repo().with_file("clusters/cluster-2/sample.yaml", SAMPLE_KS);
+    let resolution = resolve_with(fs, "cluster-2");
+    let pod = objects(&resolution.units[1])
+        .into_iter()
+        .find(|o| o["kind"] == "Pod")
+        .unwrap();
+    assert_eq!(pod["metadata"]["labels"]["cluster"], "cluster-2");
+}
+
+#[test]
+fn missing_path_fails_only_that_unit() {
+    let broken = SAMPLE_KS
+        .replace("name: sample", "name: broken")
+        .replace("./apps/sample", "./apps/missing");
+    let fs = repo().with_file("clusters/cluster-1/broken.yaml", broken);
+    let resolution = resolve_with(fs, "cluster-1");
+    let broken = resolution.units.iter().find(|u| u.name == "broken").unwrap();
+    assert_eq!(broken.error, "kustomization path not found: ./apps/missing");
+    assert!(broken.objects.is_empty());
+    let sample = resolution.units.iter().find(|u| u.name == "sample").unwrap();
+    assert_eq!(sample.error, "");
+    assert_eq!(sample.objects.len(), 2);
+}
+
+#[test]
+fn path_cannot_escape_the_source() {
+    let escaping = SAMPLE_KS.replace("./apps/sample", "../../etc");
+    let fs = repo().with_file("clusters/cluster-1/sample.yaml", escaping);
+    let resolution = resolve_with(fs, "cluster-1");
+    assert_eq!(resolution.units[1].error, "spec.path `../../etc` escapes the source root");
+}
+
+#[test]
+fn unknown_source_and_malformed_yaml_are_unit_errors() {
+    let other = SAMPLE_KS.replace("    name: flux-system", "    name: tenant-repo");
+    let resolution = resolve_with(repo().with_file("clusters/cluster-1/sample.yaml", other), "cluster-1");
+    assert_eq!(resolution.units[1].error, "GitRepository flux-system/tenant-repo not found");
+
+    let fs = repo().with_file("apps/sample/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [\n");
+    let resolution = resolve_with(fs, "cluster-1");
+    let error = &resolution.units[1].error;
+    assert!(error.contains("apps/sample/pod.yaml"), "{error}");
+}
+
+#[test]
+fn git_repositories_are_collected_not_shipped() {
+    let repo_yaml = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: team-a
+  namespace: team-a
+spec:
+  url: https://git.example.com/team-a
+  ref:
+    branch: main
+";
+    let fs = repo().with_file("clusters/cluster-1/team-a.yaml", repo_yaml);
+    let resolution = resolve_with(fs, "cluster-1");
+    let key = SourceKey {
+        namespace: "team-a".into(),
+        name: "team-a".into(),
+    };
+    assert_eq!(resolution.git_repositories[&key].url, "https://git.example.com/team-a");
+    assert!(resolution.units[0].objects.is_empty());
+}
+
+#[test]
+fn dependencies_come_first_and_cycles_are_errors() {
+    let unit = |name: &str, deps: &[&str]| Unit {
+        name: name.into(),
+        namespace: "ns".into(),
+        depends_on: deps.iter().map(|d| format!("ns/{d}")).collect(),
+        objects: vec!["{}".into()],
+        ..Default::default()
+    };
+    let ordered = order_by_dependencies(vec![
+        unit("app", &["infra"]),
+        unit("infra", &[]),
+        unit("x", &["y"]),
+        unit("y", &["x"]),
+        unit("lost", &["nowhere"]),
+    ]);
+    let names: Vec<_> = ordered.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["infra", "app", "lost", "x", "y"]);
+    assert_eq!(ordered[2].error, "dependency 'ns/nowhere' not found");
+    assert!(ordered[3].error.starts_with("dependency cycle"));
+    assert!(ordered[0].error.is_empty() && ordered[1].error.is_empty());
+}
+
+#[test]
+fn substitution_can_be_disabled_per_object() {
+    let pod = POD.replace(
+        "  labels:",
+        "  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n  labels:",
+    );
+    let resolution = resolve_with(repo().with_file("apps/sample/pod.yaml", pod), "cluster-1");
+    let pod = objects(&resolution.units[1])
+        .into_iter()
+        .find(|o| o["kind"] == "Pod")
+        .unwrap();
+    assert_eq!(pod["metadata"]["labels"]["cluster"], "${cluster_name}");
+}

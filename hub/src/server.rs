@@ -1,0 +1,141 @@
+//! Starting the hub: open the store, load the signing key, restore the newest bundles, bind
+//! both mutual-TLS listeners, and run the reconcile loop until shutdown.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use flotilla_config::HubConfig;
+use flotilla_proto::admin_service_server::AdminServiceServer;
+use flotilla_proto::agent_service_server::AgentServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Server;
+use tracing::{info, Instrument};
+
+use crate::admin_service::Admin;
+use crate::agent_service::AgentSessions;
+use crate::bundle::Signer;
+use crate::error::{blocking, Error, Result};
+use crate::state::{ClusterState, State};
+use crate::store::Store;
+use crate::tls::server_config;
+
+/// Largest message either side accepts; bundles travel gzip-compressed below it.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A hub that is serving.
+pub struct RunningHub {
+    pub agents_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    tasks: JoinSet<Result<()>>,
+}
+
+impl RunningHub {
+    /// Waits for every task to finish (after the shutdown token is cancelled).
+    pub async fn wait(mut self) -> Result<()> {
+        while let Some(done) = self.tasks.join_next().await {
+            done??;
+        }
+        Ok(())
+    }
+}
+
+pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<RunningHub> {
+    let signer = Signer::load(&config.signing_key)?;
+    let agents_tls = server_config(&config.tls)?;
+    let admin_tls = server_config(&config.tls)?;
+    let store_dir = config.data_dir.join("store");
+    let store = blocking(move || Ok(Store::open(&store_dir)?)).await?;
+    let mut clusters = BTreeMap::new();
+    for cluster in &config.clusters {
+        let store = store.clone();
+        let name = cluster.name.clone();
+        let bundle = blocking(move || Ok(store.bundle(&name)?)).await?;
+        clusters.insert(cluster.name.clone(), ClusterState::new(bundle));
+    }
+    let (reconcile_tx, reconcile_rx) = mpsc::channel(16);
+    let state = Arc::new(State {
+        config,
+        store,
+        signer,
+        clusters,
+        sources: Mutex::new(BTreeMap::new()),
+        reconcile: reconcile_tx,
+    });
+    info!(key_id = state.signer.key_id(), "signing key loaded");
+
+    let agents = bind(state.config.listen.agents).await?;
+    let admin = bind(state.config.listen.admin).await?;
+    let agents_addr = local_addr(&agents, state.config.listen.agents)?;
+    let admin_addr = local_addr(&admin, state.config.listen.admin)?;
+
+    let mut tasks = JoinSet::new();
+    let sessions = AgentServiceServer::new(AgentSessions::new(state.clone(), shutdown.clone()))
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let token = shutdown.clone();
+    tasks.spawn(
+        async move {
+            Server::builder()
+                .tls_config(agents_tls)
+                .map_err(|err| Error::Tls(err.to_string()))?
+                .add_service(sessions)
+                .serve_with_incoming_shutdown(TcpListenerStream::new(agents), token.cancelled())
+                .await
+                .map_err(|err| Error::Tls(err.to_string()))
+        }
+        .instrument(tracing::info_span!("agent_listener", addr = %agents_addr)),
+    );
+    let admin_service = AdminServiceServer::new(Admin::new(state.clone()));
+    let token = shutdown.clone();
+    tasks.spawn(
+        async move {
+            Server::builder()
+                .tls_config(admin_tls)
+                .map_err(|err| Error::Tls(err.to_string()))?
+                .add_service(admin_service)
+                .serve_with_incoming_shutdown(TcpListenerStream::new(admin), token.cancelled())
+                .await
+                .map_err(|err| Error::Tls(err.to_string()))
+        }
+        .instrument(tracing::info_span!("admin_listener", addr = %admin_addr)),
+    );
+    let reconciler_state = state.clone();
+    let token = shutdown.clone();
+    tasks.spawn(
+        async move {
+            // First render at once, then at the interval or on request.
+            if let Err(err) = crate::reconciler::reconcile_once(reconciler_state.clone()).await {
+                tracing::warn!(error = %err, "first reconcile failed");
+            }
+            crate::reconciler::run(reconciler_state, reconcile_rx, token).await;
+            Ok(())
+        }
+        .instrument(tracing::info_span!("reconciler")),
+    );
+    info!(%agents_addr, %admin_addr, "hub serving");
+    Ok(RunningHub {
+        agents_addr,
+        admin_addr,
+        tasks,
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Listen { addr, source })
+}
+
+fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr> {
+    listener
+        .local_addr()
+        .map_err(|source| Error::Listen { addr, source })
+}
