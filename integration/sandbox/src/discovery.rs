@@ -122,6 +122,72 @@ pub fn resource_list<'a>(
     )
 }
 
+/// The OpenAPI v3 index: one entry per served group/version. kubectl reads it (and the
+/// group/version documents) only to learn that PATCH accepts `fieldValidation`, so it can
+/// leave validation to the server instead of downloading schemas.
+pub fn openapi_v3_root<'a>(resources: impl Iterator<Item = &'a Arc<ResourceInfo>>) -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in resources {
+        for v in &r.versions {
+            let p = if r.group.is_empty() {
+                format!("api/{v}")
+            } else {
+                format!("apis/{}/{v}", r.group)
+            };
+            let url = format!("/openapi/v3/{p}");
+            paths
+                .entry(p)
+                .or_insert_with(|| json!({ "serverRelativeURL": url }));
+        }
+    }
+    json!({ "paths": paths })
+}
+
+/// A minimal OpenAPI v3 document of `group`/`version`: for each resource, the item path
+/// with a PATCH operation tagged with its group/version/kind and the query parameters the
+/// sandbox accepts. No schemas: the sandbox does not validate fields.
+pub fn openapi_v3_gv<'a>(
+    resources: impl Iterator<Item = &'a Arc<ResourceInfo>>,
+    group: &str,
+    version: &str,
+) -> Option<Value> {
+    let prefix = if group.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{group}/{version}")
+    };
+    let params: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"]
+        .iter()
+        .map(|n| json!({"name": n, "in": "query", "schema": {"type": if *n == "force" { "boolean" } else { "string" }}}))
+        .collect();
+    let mut paths = serde_json::Map::new();
+    for r in resources.filter(|r| r.group == group && r.serves(version)) {
+        let path = if r.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
+        } else {
+            format!("{prefix}/{}/{{name}}", r.plural)
+        };
+        let gvk = json!({"group": group, "version": version, "kind": r.kind});
+        paths.insert(
+            path,
+            json!({"patch": {
+                "operationId": format!("patch{}", r.kind),
+                "x-kubernetes-group-version-kind": gvk,
+                "x-kubernetes-action": "patch",
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+            }}),
+        );
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(
+        json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},
+                "paths": paths, "components": {"schemas": {}}}),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +205,23 @@ mod tests {
         assert_eq!(cm["shortNames"], json!(["cm"]));
         assert_eq!(cm["namespaced"], true);
         assert!(resource_list(builtins().iter(), "apps", "v2").is_none());
+    }
+
+    #[test]
+    fn openapi_v3_declares_field_validation_on_patch() {
+        let root = openapi_v3_root(builtins().iter());
+        assert_eq!(
+            root["paths"]["apis/apps/v1"]["serverRelativeURL"],
+            "/openapi/v3/apis/apps/v1"
+        );
+        let doc = openapi_v3_gv(builtins().iter(), "apps", "v1").unwrap();
+        let op = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+        assert_eq!(op["x-kubernetes-group-version-kind"]["kind"], "Deployment");
+        assert!(op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "fieldValidation"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! | Area | Emulated | Knowingly different from kube-apiserver |
 //! | --- | --- | --- |
-//! | Transport | HTTPS (rustls, ring), HTTP/1.1 and HTTP/2, self-signed CA per sandbox | JSON only: no protobuf or CBOR; no Table output (kubectl prints client-side) |
+//! | Transport | HTTPS (rustls, ring), HTTP/1.1 and HTTP/2, self-signed CA per sandbox; JSON and YAML bodies; protobuf request bodies of the kinds `kubectl create` subcommands send (Namespace, ConfigMap, Secret, ServiceAccount, RBAC) | answers JSON only (no protobuf, CBOR or Table output; kubectl prints client-side); other protobuf bodies answer 415 |
 //! | Auth | one admin bearer token (`system:masters`); `Impersonate-User`/`Impersonate-Group` | no client certificates, no other tokens; only the admin may impersonate |
 //! | Authorization | RBAC over stored Role/ClusterRole/RoleBinding/ClusterRoleBinding: verbs, apiGroups, resources (incl. subresources), resourceNames, `*` | no aggregation, no nonResourceURLs (discovery is open to all); `cluster-admin`/`admin`/`edit`/`view` exist implicitly (admin = all) |
 //! | Discovery | /version, /api, /api/v1, /apis, /apis/G, /apis/G/V: core, apps, batch, rbac, networking, policy, autoscaling/v2, coordination, storage, apiextensions, plus CRD groups | legacy form only (kubectl falls back from aggregated discovery); no /openapi (404: kubectl needs `--validate=false` for create/apply) |
@@ -26,6 +26,7 @@ pub mod discovery;
 pub mod error;
 pub mod merge;
 pub mod meta;
+pub mod proto;
 pub mod rbac;
 pub mod resources;
 pub mod selector;

@@ -103,11 +103,26 @@ where
             Err(e) => error_response(&e),
         };
     }
+    let mut content_type = header(header::CONTENT_TYPE);
+    let decoded;
+    let body: &[u8] =
+        if content_type.starts_with("application/vnd.kubernetes.protobuf") && !body.is_empty() {
+            match crate::proto::decode(&body) {
+                Ok(v) => {
+                    decoded = serde_json::to_vec(&v).unwrap_or_default();
+                    content_type = "application/json";
+                    &decoded
+                }
+                Err(e) => return error_response(&ApiError::unsupported_media_type(e.to_string())),
+            }
+        } else {
+            &body
+        };
     let ctx = Ctx {
         query: &query,
-        content_type: header(header::CONTENT_TYPE),
+        content_type,
         user_agent: header(header::USER_AGENT),
-        body: &body,
+        body,
     };
     let store = &shared.store;
     let result = match verb {
@@ -251,6 +266,19 @@ fn non_resource(shared: &Shared, path: &str) -> Option<Response<Body>> {
             Some(d) => json_response(200, &d),
             None => error_response(&ApiError::not_found_path()),
         }),
+        ["openapi", "v3"] => ok(discovery::openapi_v3_root(st.resources())),
+        ["openapi", "v3", "api", v] => {
+            Some(match discovery::openapi_v3_gv(st.resources(), "", v) {
+                Some(d) => json_response(200, &d),
+                None => error_response(&ApiError::not_found_path()),
+            })
+        }
+        ["openapi", "v3", "apis", g, v] => {
+            Some(match discovery::openapi_v3_gv(st.resources(), g, v) {
+                Some(d) => json_response(200, &d),
+                None => error_response(&ApiError::not_found_path()),
+            })
+        }
         ["openapi", ..] => Some(error_response(&ApiError::not_found_path())),
         _ => None,
     }
