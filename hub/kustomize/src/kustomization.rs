@@ -209,16 +209,6 @@ impl Kustomization {
         }
     }
 
-    /// A map of strings to strings (labels, annotations).
-    pub fn str_map(&self, field: &str) -> Result<Vec<(String, String)>> {
-        match self.get(field) {
-            None => Ok(Vec::new()),
-            Some(v) => {
-                string_map(v).ok_or_else(|| self.field_err(field, "expected a map of strings"))
-            }
-        }
-    }
-
     /// A list of objects, each checked against `known` field names (case-insensitive) and
     /// returned with canonical keys.
     pub fn obj_list(&self, field: &str, known: &[&str]) -> Result<Vec<Map<String, Value>>> {
@@ -231,19 +221,6 @@ impl Kustomization {
             Some(_) => Err(self.field_err(field, "expected a list")),
         }
     }
-}
-
-/// A map whose values are strings; other scalars are turned into their text, as JSON
-/// decoding into `map[string]string` would refuse them: kustomize refuses non-strings.
-pub fn string_map(v: &Value) -> Option<Vec<(String, String)>> {
-    let Value::Object(m) = v else { return None };
-    m.iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => Some((k.clone(), s.clone())),
-            Value::Null => Some((k.clone(), String::new())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Matches `key` to a known field as Go's JSON decoder does: exact, then case-insensitive.

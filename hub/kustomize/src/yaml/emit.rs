@@ -123,7 +123,7 @@ fn go_format_g(f: f64) -> String {
     let neg = mant.starts_with('-');
     let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
     let sign = if neg { "-" } else { "" };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let rest = &digits[1..];
         let m = if rest.is_empty() {
             digits[..1].to_string()

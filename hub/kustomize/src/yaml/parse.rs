@@ -33,8 +33,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
         line: 1,
     };
     let mut docs = Vec::new();
-    loop {
-        let Some((ev, line)) = b.next()? else { break };
+    while let Some((ev, line)) = b.next()? {
         match ev {
             Event::StreamStart | Event::DocumentEnd => {}
             Event::StreamEnd => break,

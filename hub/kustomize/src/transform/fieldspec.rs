@@ -1,0 +1,552 @@
+//! Field specs: "this path in objects of this group/version/kind", the unit kustomize's
+//! transformers are configured in, plus the default tables for labels, annotations and
+//! name references. Walking a path visits every element of a list on the way.
+
+use crate::resource::{Gvk, Resource};
+use serde_json::{Map, Value};
+
+/// A path in objects of a (possibly wildcard) kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldSpec {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub path: Vec<String>,
+    pub create: bool,
+}
+
+impl FieldSpec {
+    pub fn new(group: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            group: group.into(),
+            version: String::new(),
+            kind: kind.into(),
+            path: split_path(path),
+            create,
+        }
+    }
+
+    pub fn matches(&self, gvk: &Gvk) -> bool {
+        (self.group.is_empty() || self.group == gvk.group)
+            && (self.version.is_empty() || self.version == gvk.version)
+            && (self.kind.is_empty() || self.kind == gvk.kind)
+    }
+
+    /// Decodes a user field spec (`path`, `group`, `version`, `kind`, `create`).
+    pub fn from_value(v: &Value) -> Result<FieldSpec, String> {
+        let m = crate::kustomization::canonical_object(
+            v,
+            &["path", "group", "version", "kind", "create", "behavior"],
+        )?;
+        let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let path = m
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or("a field spec needs a path")?;
+        Ok(FieldSpec {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind"),
+            path: split_path(path),
+            create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// Splits `a/b\/c/d` into `["a", "b/c", "d"]`.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                chars.next();
+                if let Some(last) = out.last_mut() {
+                    last.push('/');
+                }
+            }
+            '/' => out.push(String::new()),
+            c => {
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Calls `f` on every value at `path` under `v`; lists are walked element by element.
+/// With `create`, missing maps on the way (and the leaf, as `Null`) are created.
+pub fn visit(v: &mut Value, path: &[String], create: bool, f: &mut dyn FnMut(&mut Value)) {
+    if let Value::Array(items) = v {
+        for item in items {
+            visit(item, path, create, f);
+        }
+        return;
+    }
+    let Some((head, rest)) = path.split_first() else {
+        f(v);
+        return;
+    };
+    let head = head.strip_suffix("[]").unwrap_or(head);
+    if v.is_null() && create {
+        *v = Value::Object(Map::new());
+    }
+    let Value::Object(m) = v else { return };
+    if !m.contains_key(head) {
+        if !create {
+            return;
+        }
+        m.insert(
+            head.to_string(),
+            if rest.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(Map::new())
+            },
+        );
+    }
+    if let Some(child) = m.get_mut(head) {
+        visit(child, rest, create, f);
+    }
+}
+
+/// Applies `f` at every matching field spec of `r`.
+pub fn apply(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Value)) {
+    let gvk = r.gvk();
+    let mut obj = Value::Object(std::mem::take(&mut r.obj));
+    for spec in specs.iter().filter(|s| s.matches(&gvk)) {
+        visit(&mut obj, &spec.path, spec.create, f);
+    }
+    if let Value::Object(m) = obj {
+        r.obj = m;
+    }
+}
+
+/// Pod-template metadata paths, which labels and annotations also reach.
+fn template_meta(leaf: &str) -> Vec<FieldSpec> {
+    let t = |g: &str, k: &str, p: &str| FieldSpec::new(g, k, &format!("{p}/{leaf}"), true);
+    vec![
+        t("", "ReplicationController", "spec/template/metadata"),
+        t("", "Deployment", "spec/template/metadata"),
+        t("", "ReplicaSet", "spec/template/metadata"),
+        t("", "DaemonSet", "spec/template/metadata"),
+        t("apps", "StatefulSet", "spec/template/metadata"),
+        t("batch", "Job", "spec/template/metadata"),
+        t("batch", "CronJob", "spec/jobTemplate/metadata"),
+        t(
+            "batch",
+            "CronJob",
+            "spec/jobTemplate/spec/template/metadata",
+        ),
+    ]
+}
+
+/// Where `commonAnnotations` go.
+pub fn annotation_specs() -> Vec<FieldSpec> {
+    let mut v = vec![FieldSpec::new("", "", "metadata/annotations", true)];
+    v.extend(template_meta("annotations"));
+    v
+}
+
+/// Where labels go on objects' own and templates' metadata.
+pub fn metadata_label_specs(templates: bool) -> Vec<FieldSpec> {
+    let mut v = vec![FieldSpec::new("", "", "metadata/labels", true)];
+    if templates {
+        v.extend(template_meta("labels"));
+    }
+    v
+}
+
+/// Where `commonLabels` (and `labels` with `includeSelectors`) also go: selectors.
+pub fn selector_label_specs() -> Vec<FieldSpec> {
+    let aff = [
+        "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+    ];
+    let mut v = vec![
+        FieldSpec {
+            version: "v1".into(),
+            ..FieldSpec::new("", "Service", "spec/selector", true)
+        },
+        FieldSpec {
+            version: "v1".into(),
+            ..FieldSpec::new("", "ReplicationController", "spec/selector", true)
+        },
+        FieldSpec::new("", "Deployment", "spec/selector/matchLabels", true),
+    ];
+    v.extend(
+        aff.iter()
+            .map(|p| FieldSpec::new("apps", "Deployment", p, false)),
+    );
+    v.push(FieldSpec::new(
+        "",
+        "ReplicaSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "",
+        "DaemonSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "apps",
+        "StatefulSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "apps",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ));
+    v.extend(
+        aff.iter()
+            .map(|p| FieldSpec::new("apps", "StatefulSet", p, false)),
+    );
+    v.push(FieldSpec::new(
+        "batch",
+        "Job",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "batch",
+        "CronJob",
+        "spec/jobTemplate/spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "policy",
+        "PodDisruptionBudget",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    for p in [
+        "spec/podSelector/matchLabels",
+        "spec/ingress/from/podSelector/matchLabels",
+        "spec/egress/to/podSelector/matchLabels",
+    ] {
+        v.push(FieldSpec::new(
+            "networking.k8s.io",
+            "NetworkPolicy",
+            p,
+            false,
+        ));
+    }
+    v
+}
+
+/// A kind whose renames are followed, and where objects refer to it by name.
+pub struct NameRef {
+    pub group: &'static str,
+    pub kind: &'static str,
+    pub specs: Vec<FieldSpec>,
+}
+
+/// Pod-spec-bearing kinds and the prefix of their pod spec.
+const POD_HOLDERS: &[(&str, &str)] = &[
+    ("Pod", "spec"),
+    ("PodTemplate", "template/spec"),
+    ("Deployment", "spec/template/spec"),
+    ("ReplicaSet", "spec/template/spec"),
+    ("DaemonSet", "spec/template/spec"),
+    ("StatefulSet", "spec/template/spec"),
+    ("Job", "spec/template/spec"),
+    ("CronJob", "spec/jobTemplate/spec/template/spec"),
+    ("ReplicationController", "spec/template/spec"),
+];
+
+fn pod_refs(kinds: &[&str], suffixes: &[&str]) -> Vec<FieldSpec> {
+    let mut v = Vec::new();
+    for (kind, prefix) in POD_HOLDERS.iter().filter(|(k, _)| kinds.contains(k)) {
+        for s in suffixes {
+            v.push(FieldSpec::new("", kind, &format!("{prefix}/{s}"), false));
+        }
+    }
+    v
+}
+
+/// kustomize's default name-reference configuration.
+pub fn name_refs() -> Vec<NameRef> {
+    let workloads = [
+        "Pod",
+        "PodTemplate",
+        "Deployment",
+        "ReplicaSet",
+        "DaemonSet",
+        "StatefulSet",
+        "Job",
+        "CronJob",
+    ];
+    let mut cm = pod_refs(
+        &workloads,
+        &[
+            "volumes/configMap/name",
+            "containers/env/valueFrom/configMapKeyRef/name",
+            "initContainers/env/valueFrom/configMapKeyRef/name",
+            "containers/envFrom/configMapRef/name",
+            "initContainers/envFrom/configMapRef/name",
+            "volumes/projected/sources/configMap/name",
+        ],
+    );
+    cm.push(FieldSpec::new(
+        "",
+        "Node",
+        "spec/configSource/configMap",
+        false,
+    ));
+    cm.push(FieldSpec::new("", "Role", "rules/resourceNames", false));
+    cm.push(FieldSpec::new(
+        "",
+        "ClusterRole",
+        "rules/resourceNames",
+        false,
+    ));
+    cm.push(FieldSpec::new(
+        "",
+        "Ingress",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap",
+        false,
+    ));
+    let mut secret = pod_refs(
+        &workloads,
+        &[
+            "volumes/secret/secretName",
+            "containers/env/valueFrom/secretKeyRef/name",
+            "initContainers/env/valueFrom/secretKeyRef/name",
+            "containers/envFrom/secretRef/name",
+            "initContainers/envFrom/secretRef/name",
+            "imagePullSecrets/name",
+            "volumes/projected/sources/secret/name",
+        ],
+    );
+    for p in [
+        "spec/tls/secretName",
+        "metadata/annotations/ingress.kubernetes.io\\/auth-secret",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret",
+    ] {
+        secret.push(FieldSpec::new("", "Ingress", p, false));
+    }
+    secret.push(FieldSpec::new(
+        "",
+        "ServiceAccount",
+        "imagePullSecrets/name",
+        false,
+    ));
+    for p in [
+        "parameters/secretName",
+        "parameters/adminSecretName",
+        "parameters/userSecretName",
+        "parameters/secretRef",
+    ] {
+        secret.push(FieldSpec::new("", "StorageClass", p, false));
+    }
+    secret.push(FieldSpec::new("", "Role", "rules/resourceNames", false));
+    secret.push(FieldSpec::new(
+        "",
+        "ClusterRole",
+        "rules/resourceNames",
+        false,
+    ));
+    secret.push(FieldSpec {
+        version: "v1".into(),
+        ..FieldSpec::new(
+            "serving.knative.dev",
+            "Service",
+            "spec/template/spec/containers/env/valueFrom/secretKeyRef/name",
+            false,
+        )
+    });
+    secret.push(FieldSpec::new(
+        "",
+        "PersistentVolume",
+        "spec/azureFile/secretName",
+        false,
+    ));
+    let service = vec![
+        FieldSpec::new("apps", "StatefulSet", "spec/serviceName", false),
+        FieldSpec::new(
+            "",
+            "Ingress",
+            "spec/rules/http/paths/backend/serviceName",
+            false,
+        ),
+        FieldSpec::new("", "Ingress", "spec/backend/serviceName", false),
+        FieldSpec::new(
+            "",
+            "Ingress",
+            "spec/rules/http/paths/backend/service/name",
+            false,
+        ),
+        FieldSpec::new("", "Ingress", "spec/defaultBackend/service/name", false),
+        FieldSpec::new(
+            "apiregistration.k8s.io",
+            "APIService",
+            "spec/service/name",
+            false,
+        ),
+        FieldSpec::new(
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration",
+            "webhooks/clientConfig/service",
+            false,
+        ),
+        FieldSpec::new(
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration",
+            "webhooks/clientConfig/service",
+            false,
+        ),
+        FieldSpec::new("", "HTTPRoute", "spec/rules/backendRefs/name", false),
+    ];
+    let sa_kinds = [
+        "StatefulSet",
+        "Deployment",
+        "ReplicationController",
+        "CronJob",
+        "Job",
+        "DaemonSet",
+    ];
+    let mut sa = vec![
+        FieldSpec::new(
+            "rbac.authorization.k8s.io",
+            "RoleBinding",
+            "subjects",
+            false,
+        ),
+        FieldSpec::new(
+            "rbac.authorization.k8s.io",
+            "ClusterRoleBinding",
+            "subjects",
+            false,
+        ),
+        FieldSpec::new("", "Pod", "spec/serviceAccountName", false),
+    ];
+    sa.extend(pod_refs(&sa_kinds, &["serviceAccountName"]));
+    let pvc_kinds = [
+        "Pod",
+        "StatefulSet",
+        "Deployment",
+        "ReplicationController",
+        "CronJob",
+        "Job",
+        "DaemonSet",
+    ];
+    let prio = pvc_kinds;
+    let hpa = |k: &'static str| NameRef {
+        group: "",
+        kind: k,
+        specs: vec![FieldSpec::new(
+            "",
+            "HorizontalPodAutoscaler",
+            "spec/scaleTargetRef/name",
+            false,
+        )],
+    };
+    vec![
+        hpa("Deployment"),
+        hpa("ReplicationController"),
+        hpa("ReplicaSet"),
+        hpa("StatefulSet"),
+        NameRef {
+            group: "",
+            kind: "ConfigMap",
+            specs: cm,
+        },
+        NameRef {
+            group: "",
+            kind: "Secret",
+            specs: secret,
+        },
+        NameRef {
+            group: "",
+            kind: "Service",
+            specs: service,
+        },
+        NameRef {
+            group: "rbac.authorization.k8s.io",
+            kind: "Role",
+            specs: vec![FieldSpec::new(
+                "rbac.authorization.k8s.io",
+                "RoleBinding",
+                "roleRef/name",
+                false,
+            )],
+        },
+        NameRef {
+            group: "rbac.authorization.k8s.io",
+            kind: "ClusterRole",
+            specs: vec![
+                FieldSpec::new(
+                    "rbac.authorization.k8s.io",
+                    "RoleBinding",
+                    "roleRef/name",
+                    false,
+                ),
+                FieldSpec::new(
+                    "rbac.authorization.k8s.io",
+                    "ClusterRoleBinding",
+                    "roleRef/name",
+                    false,
+                ),
+            ],
+        },
+        NameRef {
+            group: "",
+            kind: "ServiceAccount",
+            specs: sa,
+        },
+        NameRef {
+            group: "",
+            kind: "PersistentVolumeClaim",
+            specs: pod_refs(&pvc_kinds, &["volumes/persistentVolumeClaim/claimName"]),
+        },
+        NameRef {
+            group: "",
+            kind: "PersistentVolume",
+            specs: vec![
+                FieldSpec::new("", "PersistentVolumeClaim", "spec/volumeName", false),
+                FieldSpec::new("", "ClusterRole", "rules/resourceNames", false),
+            ],
+        },
+        NameRef {
+            group: "storage.k8s.io",
+            kind: "StorageClass",
+            specs: vec![
+                FieldSpec::new("", "PersistentVolume", "spec/storageClassName", false),
+                FieldSpec::new("", "PersistentVolumeClaim", "spec/storageClassName", false),
+                FieldSpec::new(
+                    "",
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates/spec/storageClassName",
+                    false,
+                ),
+            ],
+        },
+        NameRef {
+            group: "scheduling.k8s.io",
+            kind: "PriorityClass",
+            specs: pod_refs(&prio, &["priorityClassName"]),
+        },
+        NameRef {
+            group: "networking.k8s.io",
+            kind: "IngressClass",
+            specs: vec![FieldSpec::new(
+                "",
+                "Ingress",
+                "spec/ingressClassName",
+                false,
+            )],
+        },
+    ]
+}

@@ -1,0 +1,458 @@
+//! `configMapGenerator`, `secretGenerator` and `generatorOptions`: building ConfigMaps and
+//! Secrets from literals, files and env files, merging them into objects from bases, and
+//! the content-hash name suffix, computed exactly as kustomize's hasher does.
+
+use crate::kustomization::{canonical_object, Kustomization};
+use crate::resource::Resource;
+use crate::{fs, Error, Result};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+const GEN_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "behavior",
+    "files",
+    "literals",
+    "envs",
+    "env",
+    "options",
+    "type",
+    "kvSources",
+];
+const OPT_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "disableNameSuffixHash",
+    "immutable",
+];
+
+#[derive(Default, Clone)]
+struct Options {
+    labels: Map<String, Value>,
+    annotations: Map<String, Value>,
+    disable_hash: Option<bool>,
+    immutable: Option<bool>,
+}
+
+fn options(v: Option<&Value>, k: &Kustomization, field: &str) -> Result<Options> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Options::default());
+    };
+    let m = canonical_object(v, OPT_FIELDS).map_err(|e| k.field_err(field, e))?;
+    let map = |key: &str| -> Result<Map<String, Value>> {
+        match m.get(key) {
+            None | Some(Value::Null) => Ok(Map::new()),
+            Some(Value::Object(o)) if o.values().all(Value::is_string) => Ok(o.clone()),
+            _ => Err(k.field_err(field, format!("{key}: expected a map of strings"))),
+        }
+    };
+    Ok(Options {
+        labels: map("labels")?,
+        annotations: map("annotations")?,
+        disable_hash: m.get("disableNameSuffixHash").and_then(Value::as_bool),
+        immutable: m.get("immutable").and_then(Value::as_bool),
+    })
+}
+
+/// Runs both generators of `k`, adding to or merging into `acc`.
+pub(crate) fn run(
+    fsys: &dyn crate::FileSystem,
+    k: &Kustomization,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
+    let global = options(k.get("generatorOptions"), k, "generatorOptions")?;
+    for (field, kind) in [
+        ("configMapGenerator", "ConfigMap"),
+        ("secretGenerator", "Secret"),
+    ] {
+        for g in k.obj_list(field, GEN_FIELDS)? {
+            generate(fsys, k, field, kind, &g, &global, acc)?;
+        }
+    }
+    Ok(())
+}
+
+fn generate(
+    fsys: &dyn crate::FileSystem,
+    k: &Kustomization,
+    field: &str,
+    kind: &str,
+    g: &Map<String, Value>,
+    global: &Options,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
+    let s = |key: &str| g.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let name = s("name");
+    if name.is_empty() {
+        return Err(k.field_err(field, "a generator needs a name"));
+    }
+    if g.contains_key("kvSources") {
+        return Err(Error::Unsupported {
+            path: k.file.clone(),
+            field: format!("{field}.kvSources"),
+            what: "key-value source plugins".into(),
+        });
+    }
+    let field_name = format!("{field}[{name}]");
+    let list = |key: &str| -> Result<Vec<String>> {
+        match g.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| k.field_err(&field_name, format!("{key}: expected strings")))
+                })
+                .collect(),
+            Some(Value::String(one)) if key == "env" => Ok(vec![one.clone()]),
+            Some(_) => Err(k.field_err(&field_name, format!("{key}: expected a list"))),
+        }
+    };
+    let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut envs = list("envs")?;
+    envs.extend(list("env")?);
+    for env in &envs {
+        let text = read(fsys, k, &field_name, env)?;
+        let text = String::from_utf8(text)
+            .map_err(|_| k.field_err(&field_name, format!("{env}: not UTF-8")))?;
+        for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(Error::Invalid {
+                    path: fs::join(&k.dir, env).unwrap_or_default(),
+                    message: format!("line {}: {line:?} has no '=': values from the environment are not supported", i + 1),
+                });
+            };
+            pairs.push((key.to_string(), value.as_bytes().to_vec()));
+        }
+    }
+    for lit in list("literals")? {
+        let Some((key, value)) = lit.split_once('=') else {
+            return Err(k.field_err(
+                &field_name,
+                format!("literal {lit:?} is not of the form key=value"),
+            ));
+        };
+        let v = value.as_bytes();
+        let v = if v.len() >= 2 && (v[0] == b'"' || v[0] == b'\'') && v[v.len() - 1] == v[0] {
+            &v[1..v.len() - 1]
+        } else {
+            v
+        };
+        pairs.push((key.to_string(), v.to_vec()));
+    }
+    for file in list("files")? {
+        let (key, path) = match file.split_once('=') {
+            Some((key, path)) => (key.to_string(), path.to_string()),
+            None => (
+                file.rsplit('/').next().unwrap_or(&file).to_string(),
+                file.clone(),
+            ),
+        };
+        pairs.push((key, read(fsys, k, &field_name, &path)?));
+    }
+    let mut data = Map::new();
+    let mut binary = Map::new();
+    for (key, value) in pairs {
+        if data.contains_key(&key) || binary.contains_key(&key) {
+            return Err(k.field_err(&field_name, format!("duplicate key {key:?}")));
+        }
+        if kind == "Secret" {
+            data.insert(key, Value::String(base64(&value)));
+        } else {
+            match String::from_utf8(value) {
+                Ok(s) => {
+                    data.insert(key, Value::String(s));
+                }
+                Err(e) => {
+                    binary.insert(key, Value::String(base64(e.as_bytes())));
+                }
+            }
+        }
+    }
+    let local = options(g.get("options"), k, &field_name)?;
+    let mut labels = global.labels.clone();
+    labels.extend(local.labels.clone());
+    let mut annotations = global.annotations.clone();
+    annotations.extend(local.annotations.clone());
+    let disable_hash = local.disable_hash.or(global.disable_hash).unwrap_or(false);
+    let immutable = local.immutable.or(global.immutable).unwrap_or(false);
+
+    let mut meta = Map::new();
+    meta.insert("name".into(), Value::String(name.clone()));
+    let namespace = s("namespace");
+    if !namespace.is_empty() {
+        meta.insert("namespace".into(), Value::String(namespace.clone()));
+    }
+    if !labels.is_empty() {
+        meta.insert("labels".into(), Value::Object(labels));
+    }
+    if !annotations.is_empty() {
+        meta.insert("annotations".into(), Value::Object(annotations));
+    }
+    let mut obj = Map::new();
+    obj.insert("apiVersion".into(), Value::String("v1".into()));
+    obj.insert("kind".into(), Value::String(kind.into()));
+    obj.insert("metadata".into(), Value::Object(meta));
+    if !data.is_empty() {
+        obj.insert("data".into(), Value::Object(data));
+    }
+    if !binary.is_empty() {
+        obj.insert("binaryData".into(), Value::Object(binary));
+    }
+    if kind == "Secret" {
+        let t = s("type");
+        obj.insert(
+            "type".into(),
+            Value::String(if t.is_empty() { "Opaque".into() } else { t }),
+        );
+    }
+    if immutable {
+        obj.insert("immutable".into(), Value::Bool(true));
+    }
+    let mut r = Resource::new(obj, &k.file);
+    r.needs_hash = !disable_hash;
+
+    let behavior = s("behavior");
+    let existing = acc.iter().position(|e| {
+        e.kind() == kind
+            && (e.name() == name || e.orig_name == name)
+            && (namespace.is_empty() || e.namespace() == namespace || e.orig_namespace == namespace)
+    });
+    match (behavior.as_str(), existing) {
+        ("" | "create", None) => acc.push(r),
+        ("" | "create", Some(_)) => {
+            return Err(k.field_err(
+                &field_name,
+                format!("{kind} {name:?} already exists; use behavior: merge or replace"),
+            ))
+        }
+        ("merge" | "replace", None) => {
+            return Err(k.field_err(
+                &field_name,
+                format!(
+                    "behavior {behavior}: no {kind} named {name:?} in the resources to {behavior}"
+                ),
+            ))
+        }
+        ("merge" | "replace", Some(i)) => {
+            let base = &mut acc[i];
+            let merge = behavior == "merge";
+            for key in ["data", "binaryData"] {
+                let new = r.obj.remove(key);
+                if merge {
+                    if let Some(Value::Object(new)) = new {
+                        let slot = base
+                            .obj
+                            .entry(key)
+                            .or_insert_with(|| Value::Object(Map::new()));
+                        if let Value::Object(m) = slot {
+                            m.extend(new);
+                        }
+                    }
+                } else {
+                    base.obj.remove(key);
+                    if let Some(new) = new {
+                        base.obj.insert(key.into(), new);
+                    }
+                }
+            }
+            let new_meta = r.obj.get("metadata").cloned();
+            for key in ["labels", "annotations"] {
+                if let Some(Value::Object(new)) = new_meta.as_ref().and_then(|m| m.get(key)) {
+                    let meta = base.metadata_mut();
+                    let slot = meta.entry(key).or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(m) = slot {
+                        m.extend(new.clone());
+                    }
+                }
+            }
+            if immutable {
+                base.obj.insert("immutable".into(), Value::Bool(true));
+            }
+            if local.disable_hash.or(global.disable_hash) == Some(true) {
+                base.needs_hash = false;
+            }
+        }
+        (other, _) => {
+            return Err(k.field_err(
+                &field_name,
+                format!("unknown behavior {other:?}; use create, merge or replace"),
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn read(
+    fsys: &dyn crate::FileSystem,
+    k: &Kustomization,
+    field: &str,
+    rel: &str,
+) -> Result<Vec<u8>> {
+    let path = fs::join(&k.dir, rel)
+        .filter(|p| fs::is_within(p, &k.dir))
+        .ok_or_else(|| Error::Restricted {
+            path: k.file.clone(),
+            field: field.into(),
+            target: rel.into(),
+            root: fs::display(&k.dir).into(),
+        })?;
+    fsys.read_file(&path)
+        .map_err(|e| k.field_err(field, e.to_string()))
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// kustomize's content hash of a ConfigMap or Secret (ten characters).
+pub fn content_hash(r: &Resource) -> String {
+    let get = |k: &str| r.obj.get(k).cloned();
+    let as_map = |v: Option<Value>| match v {
+        Some(Value::Object(m)) => Some(Value::Object(m)),
+        _ => None,
+    };
+    let or_empty = |v: Option<Value>| match v {
+        Some(Value::Object(m)) => Value::Object(m),
+        Some(Value::String(s)) => Value::String(s),
+        Some(Value::Null) | None => Value::String(String::new()),
+        Some(other) => Value::String(crate::yaml::emit::scalar_text(&other).unwrap_or_default()),
+    };
+    // kustomize looks the name up under a literal "metadata/name" key, which never exists.
+    let mut m = Map::new();
+    m.insert("kind".into(), Value::String(r.kind().into()));
+    m.insert("name".into(), Value::String(String::new()));
+    m.insert("data".into(), or_empty(get("data")));
+    if r.kind() == "Secret" {
+        m.insert("type".into(), or_empty(get("type")));
+        if let Some(sd) = as_map(get("stringData")) {
+            m.insert("stringData".into(), sd);
+        }
+    } else if let Some(bd) = as_map(get("binaryData")) {
+        m.insert("binaryData".into(), bd);
+    }
+    let json = go_json(&Value::Object(m));
+    let hex: String = Sha256::digest(json.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    hex[..10]
+        .chars()
+        .map(|c| match c {
+            '0' => 'g',
+            '1' => 'h',
+            '3' => 'k',
+            'a' => 'm',
+            'e' => 't',
+            c => c,
+        })
+        .collect()
+}
+
+/// Go's `encoding/json` encoding: sorted keys, HTML-safe escaping.
+pub fn go_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_json(v, &mut out);
+    out
+}
+
+fn write_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_str(s, out),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(k, out);
+                out.push(':');
+                write_json(&m[k.as_str()], out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64(b"hunter2"), "aHVudGVyMg==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+    }
+
+    #[test]
+    fn hash_matches_kustomize() {
+        let obj = serde_json::json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"p-cfg-s"},
+            "data":{"a":"1","b":"<x>&"}});
+        let r = Resource::new(obj.as_object().unwrap().clone(), "");
+        assert_eq!(content_hash(&r), "2g9cdmkbf2");
+    }
+}

@@ -1,0 +1,711 @@
+//! Patches: `patchesStrategicMerge`, `patches` (strategic merge or JSON 6902, with target
+//! selection) and `patchesJson6902`. Strategic merge follows merge keys of built-in list
+//! fields and the `$patch`, `$retainKeys` and `$deleteFromPrimitiveList` directives.
+
+use crate::kustomization::{canonical_object, Kustomization};
+use crate::resource::{Gvk, Resource};
+use crate::{fs, Error, FileSystem, Result};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// Reads a patch given as a path or inline text.
+fn patch_text(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    field: &str,
+    s: &str,
+) -> Result<(String, String)> {
+    if !s.contains('\n') {
+        if let Some(path) = fs::join(&k.dir, s.trim()) {
+            if fsys.kind(&path) == Some(crate::EntryKind::File) {
+                if !fs::is_within(&path, &k.dir) {
+                    return Err(Error::Restricted {
+                        path: k.file.clone(),
+                        field: field.into(),
+                        target: s.into(),
+                        root: fs::display(&k.dir).into(),
+                    });
+                }
+                let bytes = fsys.read_file(&path).map_err(Error::Fs)?;
+                let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+                    path: path.clone(),
+                    message: "not UTF-8 text".into(),
+                })?;
+                return Ok((text, path));
+            }
+        }
+        if s.ends_with(".yaml") || s.ends_with(".yml") || s.ends_with(".json") {
+            return Err(k.field_err(field, format!("{s:?}: no such file")));
+        }
+    }
+    Ok((s.to_string(), format!("{} ({field})", k.file)))
+}
+
+fn parse_docs(text: &str, origin: &str) -> Result<Vec<Value>> {
+    let docs = crate::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+        path: origin.into(),
+        line: e.line,
+        message: e.message,
+    })?;
+    Ok(docs
+        .into_iter()
+        .map(|d| d.value)
+        .filter(|v| !v.is_null())
+        .collect())
+}
+
+pub(crate) fn strategic_merge_field(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
+    for entry in k.str_list("patchesStrategicMerge")? {
+        let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
+        for doc in parse_docs(&text, &origin)? {
+            apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_smp_by_id(
+    k: &Kustomization,
+    field: &str,
+    acc: &mut Vec<Resource>,
+    patch: &Value,
+) -> Result<()> {
+    let Value::Object(p) = patch else {
+        return Err(k.field_err(field, "a strategic merge patch must be a mapping"));
+    };
+    let gvk = Gvk::from_api_version(
+        p.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+        p.get("kind").and_then(Value::as_str).unwrap_or(""),
+    );
+    let meta = p.get("metadata");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let ns = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str);
+    let idx: Vec<usize> = acc
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            let g = r.gvk();
+            g.kind == gvk.kind
+                && g.group == gvk.group
+                && (r.name() == name
+                    || r.orig_name == name
+                    || r.prev_names.iter().any(|(n, _)| n == name))
+                && ns.is_none_or(|ns| r.namespace() == ns || r.orig_namespace == ns)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match idx.as_slice() {
+        [i] => {
+            let i = *i;
+            if smp_resource(&mut acc[i], patch, false, false) {
+                acc.remove(i);
+            }
+            Ok(())
+        }
+        [] => Err(k.field_err(
+            field,
+            format!("no resource matches the patch for {} {name}", gvk.kind),
+        )),
+        _ => Err(k.field_err(
+            field,
+            format!(
+                "the patch for {} {name} matches more than one resource",
+                gvk.kind
+            ),
+        )),
+    }
+}
+
+/// Applies a strategic merge patch to a resource; returns true when it deletes it.
+fn smp_resource(r: &mut Resource, patch: &Value, allow_name: bool, allow_kind: bool) -> bool {
+    let (name, kind, api) = (
+        r.name().to_string(),
+        r.kind().to_string(),
+        r.api_version().to_string(),
+    );
+    let builtin = is_builtin(&r.gvk());
+    let mut obj = Value::Object(std::mem::take(&mut r.obj));
+    let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
+    if let Value::Object(m) = obj {
+        r.obj = m;
+    }
+    if deleted {
+        return true;
+    }
+    if !allow_name && r.name() != name {
+        r.set_name(&name);
+    }
+    if !allow_kind {
+        r.obj.insert("kind".into(), Value::String(kind));
+        r.obj.insert("apiVersion".into(), Value::String(api));
+    }
+    false
+}
+
+fn is_builtin(g: &Gvk) -> bool {
+    g.group.is_empty() || !g.group.contains('.') || g.group.ends_with(".k8s.io")
+}
+
+/// Strategic merge of `patch` into `dst`. Returns true when the patch deletes `dst`.
+fn merge(dst: &mut Value, patch: &Value, builtin: bool, path: &mut Vec<String>) -> bool {
+    let Value::Object(p) = patch else {
+        *dst = patch.clone();
+        return false;
+    };
+    match p.get("$patch").and_then(Value::as_str) {
+        Some("delete") => return true,
+        Some("replace") => {
+            let mut clean = p.clone();
+            clean.remove("$patch");
+            *dst = Value::Object(clean);
+            return false;
+        }
+        _ => {}
+    }
+    if !dst.is_object() {
+        *dst = Value::Object(Map::new());
+    }
+    let Value::Object(d) = dst else { return false };
+    let retain = p.get("$retainKeys").and_then(Value::as_array).cloned();
+    for (key, pv) in p {
+        if key == "$patch" || key == "$retainKeys" || key.starts_with("$setElementOrder/") {
+            continue;
+        }
+        if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(list)), Value::Array(del)) = (d.get_mut(field), pv) {
+                list.retain(|x| !del.contains(x));
+            }
+            continue;
+        }
+        if pv.is_null() {
+            d.remove(key);
+            continue;
+        }
+        path.push(key.clone());
+        match (d.get_mut(key), pv) {
+            (Some(dv @ Value::Object(_)), Value::Object(_)) => {
+                if merge(dv, pv, builtin, path) {
+                    d.remove(key);
+                }
+            }
+            (Some(Value::Array(dl)), Value::Array(pl)) => merge_list(dl, pl, builtin, path),
+            _ => {
+                let mut v = pv.clone();
+                strip_directives(&mut v);
+                if v.as_object().is_none_or(|m| m.get("$patch").is_none()) {
+                    d.insert(key.clone(), v);
+                }
+            }
+        }
+        path.pop();
+    }
+    if let Some(keep) = retain {
+        d.retain(|k, _| keep.iter().any(|x| x.as_str() == Some(k)));
+    }
+    for (key, pv) in p {
+        if let Some(field) = key.strip_prefix("$setElementOrder/") {
+            if let (Some(Value::Array(list)), Value::Array(order)) = (d.get_mut(field), pv) {
+                reorder(list, order, builtin, field);
+            }
+        }
+    }
+    false
+}
+
+fn strip_directives(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| {
+                !k.starts_with("$setElementOrder/")
+                    && k != "$retainKeys"
+                    && !k.starts_with("$deleteFromPrimitiveList/")
+            });
+            for x in m.values_mut() {
+                strip_directives(x);
+            }
+        }
+        Value::Array(a) => {
+            a.retain(|x| x.get("$patch").and_then(Value::as_str) != Some("delete"));
+            for x in a {
+                strip_directives(x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The merge key of a list field, if the list merges rather than replaces.
+fn merge_key(path: &[String], items: &[&Value], builtin: bool) -> Option<String> {
+    let field = path.last()?.as_str();
+    if builtin {
+        let key = match field {
+            "containers"
+            | "initContainers"
+            | "ephemeralContainers"
+            | "volumes"
+            | "imagePullSecrets"
+            | "env"
+            | "resourceClaims" => "name",
+            "ports" if path.iter().any(|p| p.ends_with("ontainers")) => "containerPort",
+            "ports" => "port",
+            "volumeMounts" => "mountPath",
+            "volumeDevices" => "devicePath",
+            "hostAliases" => "ip",
+            "topologySpreadConstraints" => "topologyKey",
+            "conditions" => "type",
+            "ownerReferences" => "uid",
+            _ => return None,
+        };
+        return Some(key.into());
+    }
+    const KEYS: [&str; 7] = [
+        "mountPath",
+        "devicePath",
+        "ip",
+        "type",
+        "topologyKey",
+        "name",
+        "containerPort",
+    ];
+    if items.is_empty() || !items.iter().all(|v| v.is_object()) {
+        return None;
+    }
+    KEYS.iter()
+        .find(|k| items.iter().all(|v| v.get(**k).is_some()))
+        .map(|k| k.to_string())
+}
+
+fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut Vec<String>) {
+    let field = path.last().cloned().unwrap_or_default();
+    if builtin && field == "finalizers" {
+        for p in patch {
+            if !dst.contains(p) {
+                dst.push(p.clone());
+            }
+        }
+        return;
+    }
+    let all: Vec<&Value> = dst
+        .iter()
+        .chain(patch.iter().filter(|p| p.get("$patch").is_none()))
+        .collect();
+    let Some(key) = merge_key(path, &all, builtin) else {
+        if patch.len() == 1 && patch[0].get("$patch").and_then(Value::as_str) == Some("replace") {
+            dst.clear();
+            return;
+        }
+        *dst = patch.to_vec();
+        for v in dst.iter_mut() {
+            strip_directives(v);
+        }
+        return;
+    };
+    // Patch elements come first in patch order (merged with their counterparts), then the
+    // original elements the patch does not mention, in their original order.
+    let mut orig = std::mem::take(dst);
+    let mut out = Vec::new();
+    for p in patch {
+        if p.get("$patch").and_then(Value::as_str) == Some("replace")
+            && p.as_object().is_some_and(|m| m.len() == 1)
+        {
+            orig.clear();
+            continue;
+        }
+        let kv = p.get(&key);
+        let pos = kv.and_then(|kv| orig.iter().position(|d| d.get(&key) == Some(kv)));
+        match (pos, p.get("$patch").and_then(Value::as_str)) {
+            (Some(i), Some("delete")) => {
+                orig.remove(i);
+            }
+            (None, Some("delete")) => {}
+            (Some(i), _) => {
+                let mut item = orig.remove(i);
+                if !merge(&mut item, p, builtin, path) {
+                    out.push(item);
+                }
+            }
+            (None, _) => {
+                let mut v = p.clone();
+                strip_directives(&mut v);
+                out.push(v);
+            }
+        }
+    }
+    out.extend(orig);
+    *dst = out;
+}
+
+fn reorder(list: &mut [Value], order: &[Value], builtin: bool, field: &str) {
+    let path = vec![field.to_string()];
+    let items: Vec<&Value> = list.iter().collect();
+    let key = merge_key(&path, &items, builtin);
+    let ident = |v: &Value| -> Value {
+        match &key {
+            Some(k) => v.get(k).cloned().unwrap_or(Value::Null),
+            None => v.clone(),
+        }
+    };
+    let pos = |v: &Value| {
+        order
+            .iter()
+            .position(|o| ident(o) == ident(v))
+            .unwrap_or(usize::MAX)
+    };
+    list.sort_by_key(pos);
+}
+
+pub(crate) fn patches_field(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
+    for p in k.obj_list("patches", &["path", "patch", "target", "options"])? {
+        let inline = p.get("patch").and_then(Value::as_str);
+        let path = p.get("path").and_then(Value::as_str);
+        let (text, origin) = match (inline, path) {
+            (Some(t), None) => (t.to_string(), format!("{} (patches)", k.file)),
+            (None, Some(path)) => patch_text(fsys, k, "patches", path)?,
+            _ => {
+                return Err(k.field_err("patches", "each patch needs exactly one of path and patch"))
+            }
+        };
+        let opts = match p.get("options") {
+            Some(o) if !o.is_null() => canonical_object(o, &["allowNameChange", "allowKindChange"])
+                .map_err(|e| k.field_err("patches.options", e))?,
+            _ => Map::new(),
+        };
+        let allow_name = opts
+            .get("allowNameChange")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let allow_kind = opts
+            .get("allowKindChange")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let docs = parse_docs(&text, &origin)?;
+        let target = match p.get("target") {
+            Some(t) if !t.is_null() => {
+                Some(Target::parse(t).map_err(|e| k.field_err("patches.target", e))?)
+            }
+            _ => None,
+        };
+        let is_json6902 = docs.len() == 1 && docs[0].is_array();
+        if is_json6902 {
+            let Some(target) = target else {
+                return Err(k.field_err("patches", "a JSON 6902 patch needs a target"));
+            };
+            let ops = docs[0].as_array().cloned().unwrap_or_default();
+            for r in acc.iter_mut().filter(|r| target.matches(r)) {
+                json6902(r, &ops)
+                    .map_err(|e| k.field_err("patches", format!("{}: {e}", r.describe())))?;
+            }
+            continue;
+        }
+        for doc in &docs {
+            match &target {
+                None => apply_smp_by_id(k, "patches", acc, doc)?,
+                Some(t) => {
+                    let mut i = 0;
+                    while i < acc.len() {
+                        if t.matches(&acc[i])
+                            && smp_resource(&mut acc[i], doc, allow_name, allow_kind)
+                        {
+                            acc.remove(i);
+                            continue;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn json6902_field(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    acc: &mut [Resource],
+) -> Result<()> {
+    for p in k.obj_list("patchesJson6902", &["path", "patch", "target"])? {
+        let (text, origin) = match (
+            p.get("patch").and_then(Value::as_str),
+            p.get("path").and_then(Value::as_str),
+        ) {
+            (Some(t), None) => (t.to_string(), format!("{} (patchesJson6902)", k.file)),
+            (None, Some(path)) => patch_text(fsys, k, "patchesJson6902", path)?,
+            _ => {
+                return Err(k.field_err(
+                    "patchesJson6902",
+                    "each patch needs exactly one of path and patch",
+                ))
+            }
+        };
+        let target = Target::parse(p.get("target").unwrap_or(&Value::Null))
+            .map_err(|e| k.field_err("patchesJson6902.target", e))?;
+        let docs = parse_docs(&text, &origin)?;
+        let ops = match docs.as_slice() {
+            [Value::Array(ops)] => ops.clone(),
+            [] => Vec::new(),
+            _ => {
+                return Err(k.field_err(
+                    "patchesJson6902",
+                    "a JSON 6902 patch must be a list of operations",
+                ))
+            }
+        };
+        for r in acc.iter_mut().filter(|r| target.matches(r)) {
+            json6902(r, &ops)
+                .map_err(|e| k.field_err("patchesJson6902", format!("{}: {e}", r.describe())))?;
+        }
+    }
+    Ok(())
+}
+
+struct Target {
+    group: Option<String>,
+    version: Option<String>,
+    kind: Option<String>,
+    name: Option<Regex>,
+    namespace: Option<Regex>,
+    labels: Vec<(String, Option<String>)>,
+    annotations: Vec<(String, Option<String>)>,
+}
+
+impl Target {
+    fn parse(v: &Value) -> std::result::Result<Target, String> {
+        let m = canonical_object(
+            v,
+            &[
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+                "labelSelector",
+                "annotationSelector",
+            ],
+        )?;
+        let s = |k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let re = |k: &str| -> std::result::Result<Option<Regex>, String> {
+            s(k).map(|p| Regex::new(&format!("^(?:{p})$")).map_err(|e| format!("{k}: {e}")))
+                .transpose()
+        };
+        Ok(Target {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind"),
+            name: re("name")?,
+            namespace: re("namespace")?,
+            labels: selector(&s("labelSelector").unwrap_or_default())?,
+            annotations: selector(&s("annotationSelector").unwrap_or_default())?,
+        })
+    }
+
+    fn matches(&self, r: &Resource) -> bool {
+        let g = r.gvk();
+        let meta_map = |key: &str| {
+            r.obj
+                .get("metadata")
+                .and_then(|m| m.get(key))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let sel_ok = |sel: &[(String, Option<String>)], m: &Map<String, Value>| {
+            sel.iter().all(|(k, v)| match v {
+                Some(v) => m.get(k).and_then(Value::as_str) == Some(v.as_str()),
+                None => m.contains_key(k),
+            })
+        };
+        self.group.as_ref().is_none_or(|x| *x == g.group)
+            && self.version.as_ref().is_none_or(|x| *x == g.version)
+            && self.kind.as_ref().is_none_or(|x| *x == g.kind)
+            && self
+                .name
+                .as_ref()
+                .is_none_or(|re| re.is_match(r.name()) || re.is_match(&r.orig_name))
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|re| re.is_match(r.namespace()))
+            && sel_ok(&self.labels, &meta_map("labels"))
+            && sel_ok(&self.annotations, &meta_map("annotations"))
+    }
+}
+
+/// Equality-based selectors (`a=b,c==d,e`); set-based ones are refused.
+fn selector(s: &str) -> std::result::Result<Vec<(String, Option<String>)>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part.contains("!=")
+            || part.contains(" in ")
+            || part.contains("notin")
+            || part.starts_with('!')
+        {
+            return Err(format!(
+                "selector {part:?}: only equality selectors are supported"
+            ));
+        }
+        match part.split_once("==").or_else(|| part.split_once('=')) {
+            Some((k, v)) => out.push((k.trim().to_string(), Some(v.trim().to_string()))),
+            None => out.push((part.to_string(), None)),
+        }
+    }
+    Ok(out)
+}
+
+/// Applies JSON 6902 operations to a resource.
+fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> {
+    let mut doc = Value::Object(std::mem::take(&mut r.obj));
+    let result = (|| {
+        for op in ops {
+            let o = op.as_object().ok_or("each operation must be a mapping")?;
+            let kind = o
+                .get("op")
+                .and_then(Value::as_str)
+                .ok_or("operation without op")?;
+            let path = o
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or("operation without path")?;
+            let value = || {
+                o.get("value")
+                    .cloned()
+                    .ok_or(format!("{kind} {path}: missing value"))
+            };
+            match kind {
+                "add" => add(&mut doc, path, value()?)?,
+                "remove" => {
+                    remove(&mut doc, path)?;
+                }
+                "replace" => {
+                    remove(&mut doc, path)?;
+                    add(&mut doc, path, value()?)?;
+                }
+                "move" | "copy" => {
+                    let from = o
+                        .get("from")
+                        .and_then(Value::as_str)
+                        .ok_or("move/copy without from")?;
+                    let v = if kind == "move" {
+                        remove(&mut doc, from)?
+                    } else {
+                        get(&doc, from)
+                            .cloned()
+                            .ok_or(format!("copy: {from} not found"))?
+                    };
+                    add(&mut doc, path, v)?;
+                }
+                "test" => {
+                    if get(&doc, path) != Some(&value()?) {
+                        return Err(format!("test {path} failed"));
+                    }
+                }
+                other => return Err(format!("unknown op {other:?}")),
+            }
+        }
+        Ok(())
+    })();
+    if let Value::Object(m) = doc {
+        r.obj = m;
+    }
+    result
+}
+
+fn tokens(path: &str) -> std::result::Result<Vec<String>, String> {
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = path
+        .strip_prefix('/')
+        .ok_or(format!("path {path:?} must start with /"))?;
+    Ok(rest
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect())
+}
+
+fn get<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = doc;
+    for t in tokens(path).ok()? {
+        cur = match cur {
+            Value::Object(m) => m.get(&t)?,
+            Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn parent<'a>(
+    doc: &'a mut Value,
+    path: &str,
+) -> std::result::Result<(&'a mut Value, String), String> {
+    let mut toks = tokens(path)?;
+    let last = toks.pop().ok_or("cannot address the whole document")?;
+    let mut cur = doc;
+    for t in toks {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(&t).ok_or(format!("{path}: {t} not found"))?,
+            Value::Array(a) => {
+                let i: usize = t.parse().map_err(|_| format!("{path}: bad index {t}"))?;
+                a.get_mut(i)
+                    .ok_or(format!("{path}: index {i} out of range"))?
+            }
+            _ => return Err(format!("{path}: {t} not found")),
+        };
+    }
+    Ok((cur, last))
+}
+
+fn add(doc: &mut Value, path: &str, v: Value) -> std::result::Result<(), String> {
+    let (p, last) = parent(doc, path)?;
+    match p {
+        Value::Object(m) => {
+            m.insert(last, v);
+        }
+        Value::Array(a) => {
+            if last == "-" {
+                a.push(v);
+            } else {
+                let i: usize = last.parse().map_err(|_| format!("{path}: bad index"))?;
+                if i > a.len() {
+                    return Err(format!("{path}: index out of range"));
+                }
+                a.insert(i, v);
+            }
+        }
+        _ => return Err(format!("{path}: parent is not a container")),
+    }
+    Ok(())
+}
+
+fn remove(doc: &mut Value, path: &str) -> std::result::Result<Value, String> {
+    let (p, last) = parent(doc, path)?;
+    match p {
+        Value::Object(m) => m.shift_remove(&last).ok_or(format!("{path}: not found")),
+        Value::Array(a) => {
+            let i: usize = last.parse().map_err(|_| format!("{path}: bad index"))?;
+            if i >= a.len() {
+                return Err(format!("{path}: index out of range"));
+            }
+            Ok(a.remove(i))
+        }
+        _ => Err(format!("{path}: not found")),
+    }
+}
