@@ -110,7 +110,10 @@ mod tests {
         let path = dir.path().join("agent.yaml");
         std::fs::write(&path, "hub: https://h:1\ncluster: c\n").unwrap();
         let err = AgentConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("agent.yaml") && err.contains("missing field `tls`"), "{err}");
+        assert!(
+            err.contains("agent.yaml") && err.contains("missing field `tls`"),
+            "{err}"
+        );
 
         std::fs::write(
             &path,

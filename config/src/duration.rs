@@ -45,7 +45,11 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Option<u64>) {
-        assert_eq!(parse_duration(input).map(|d| d.as_millis() as u64), expected, "{input}");
+        assert_eq!(
+            parse_duration(input).map(|d| d.as_millis() as u64),
+            expected,
+            "{input}"
+        );
     }
 
     #[test]

@@ -29,7 +29,11 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn invalid(path: &std::path::Path, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        path: &std::path::Path,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             path: path.to_path_buf(),
             field: field.into(),

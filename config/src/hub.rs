@@ -143,11 +143,18 @@ impl HubConfig {
             return Err(Error::invalid(
                 path,
                 "source.interval",
-                format!("`{}` is not a positive duration such as 1m or 30s", self.source.interval),
+                format!(
+                    "`{}` is not a positive duration such as 1m or 30s",
+                    self.source.interval
+                ),
             ));
         }
         if self.clusters.is_empty() {
-            return Err(Error::invalid(path, "clusters", "register at least one cluster"));
+            return Err(Error::invalid(
+                path,
+                "clusters",
+                "register at least one cluster",
+            ));
         }
         let mut seen = BTreeSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
@@ -227,7 +234,9 @@ impl ClusterConfig {
             .path
             .clone()
             .unwrap_or_else(|| format!("clusters/{}", self.name));
-        path.trim_start_matches("./").trim_end_matches('/').to_string()
+        path.trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// Variables for substitution, with `cluster_name` set.
@@ -323,16 +332,28 @@ clusters:
 
     #[test]
     fn bad_interval_and_scheme_are_refused() {
-        let bad = GOOD.replace("  url: file:///srv/fleet", "  url: file:///srv/fleet\n  interval: soon");
-        assert!(load(&bad).unwrap_err().to_string().contains("source.interval"));
+        let bad = GOOD.replace(
+            "  url: file:///srv/fleet",
+            "  url: file:///srv/fleet\n  interval: soon",
+        );
+        assert!(load(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("source.interval"));
         let bad = GOOD.replace("file:///srv/fleet", "/srv/fleet");
-        assert!(load(&bad).unwrap_err().to_string().contains("no supported scheme"));
+        assert!(load(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("no supported scheme"));
     }
 
     #[test]
     fn tenant_on_unknown_cluster_is_refused() {
         let bad = format!("{GOOD}tenants:\n  - name: team-a\n    namespaces: [team-a]\n    clusters: [cluster-9]\n");
         let err = load(&bad).unwrap_err().to_string();
-        assert!(err.contains("tenants[0].clusters") && err.contains("cluster-9"), "{err}");
+        assert!(
+            err.contains("tenants[0].clusters") && err.contains("cluster-9"),
+            "{err}"
+        );
     }
 }

@@ -13,7 +13,9 @@ mod hub;
 pub use agent::AgentConfig;
 pub use duration::parse_duration;
 pub use error::{Error, Result};
-pub use hub::{ClusterConfig, GitAuth, HubConfig, ListenConfig, SourceConfig, TenantConfig, TlsFiles};
+pub use hub::{
+    ClusterConfig, GitAuth, HubConfig, ListenConfig, SourceConfig, TenantConfig, TlsFiles,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use flotilla_proto::admin_service_server::AdminService;
 use flotilla_proto::{
     Bundle, ClusterInfo, KustomizationInfo, ListClustersRequest, ListClustersResponse,
-    ListKustomizationsRequest, ListKustomizationsResponse, ListSourcesRequest,
-    ListSourcesResponse, ReconcileSourceRequest, ReconcileSourceResponse, SourceInfo,
+    ListKustomizationsRequest, ListKustomizationsResponse, ListSourcesRequest, ListSourcesResponse,
+    ReconcileSourceRequest, ReconcileSourceResponse, SourceInfo,
 };
 use prost::Message;
 use tokio::sync::oneshot;
@@ -171,7 +171,11 @@ fn list_kustomizations(state: &State, wanted: &str) -> Result<Vec<KustomizationI
                         s.message.clone(),
                         s.revision.clone(),
                     ),
-                    None => ("Unknown", "Reconciliation in progress".to_string(), String::new()),
+                    None => (
+                        "Unknown",
+                        "Reconciliation in progress".to_string(),
+                        String::new(),
+                    ),
                 }
             };
             out.push(KustomizationInfo {

@@ -61,7 +61,9 @@ impl AgentService for AgentSessions {
             }
         };
         if !self.state.clusters.contains_key(&cluster) {
-            return Err(Error::PermissionDenied(format!("cluster `{cluster}` is not registered")).into());
+            return Err(
+                Error::PermissionDenied(format!("cluster `{cluster}` is not registered")).into(),
+            );
         }
         let mut inbound = request.into_inner();
         let hello = match tokio::time::timeout(HELLO_TIMEOUT, inbound.message()).await {
@@ -85,7 +87,15 @@ impl AgentService for AgentSessions {
         tokio::spawn(
             async move {
                 info!(applied = hello.applied_generation, "agent connected");
-                serve(state, cluster, hello.applied_generation, inbound, tx, shutdown).await;
+                serve(
+                    state,
+                    cluster,
+                    hello.applied_generation,
+                    inbound,
+                    tx,
+                    shutdown,
+                )
+                .await;
                 info!("agent disconnected");
             }
             .instrument(span),

@@ -38,7 +38,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("key_id", &self.key_id).finish()
+        f.debug_struct("Signer")
+            .field("key_id", &self.key_id)
+            .finish()
     }
 }
 
@@ -141,8 +143,11 @@ mod tests {
         let signer = signer();
         let first = next_bundle(None, "c1", "main@sha1:a", units("nginx:1"), &signer).unwrap();
         assert_eq!(first.generation, 1);
-        assert!(next_bundle(Some(&first), "c1", "main@sha1:a", units("nginx:1"), &signer).is_none());
-        let second = next_bundle(Some(&first), "c1", "main@sha1:b", units("nginx:2"), &signer).unwrap();
+        assert!(
+            next_bundle(Some(&first), "c1", "main@sha1:a", units("nginx:1"), &signer).is_none()
+        );
+        let second =
+            next_bundle(Some(&first), "c1", "main@sha1:b", units("nginx:2"), &signer).unwrap();
         assert_eq!(second.generation, 2);
         let decoded = Bundle::decode(second.signed.payload.as_slice()).unwrap();
         assert_eq!(decoded.generation, 2);
@@ -153,7 +158,9 @@ mod tests {
     #[test]
     fn signature_covers_the_exact_payload() {
         let signer = signer();
-        let bundle = next_bundle(None, "c1", "r", units("nginx:1"), &signer).unwrap().signed;
+        let bundle = next_bundle(None, "c1", "r", units("nginx:1"), &signer)
+            .unwrap()
+            .signed;
         let public = signer.key.verifying_key();
         assert_eq!(bundle.key_id, key_id(&public));
         let signature = Signature::from_slice(&bundle.signature).unwrap();
@@ -173,6 +180,9 @@ mod tests {
         assert_eq!(Signer::load(&path).unwrap().key_id().len(), 16);
         std::fs::write(&path, "garbage").unwrap();
         let err = Signer::load(&path).unwrap_err().to_string();
-        assert!(err.contains("signing-key.pem") && err.contains("PKCS#8"), "{err}");
+        assert!(
+            err.contains("signing-key.pem") && err.contains("PKCS#8"),
+            "{err}"
+        );
     }
 }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::SigningKey;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -221,7 +221,10 @@ pub mod files {
     pub const SIGNING_PUB: &str = "signing.pub";
 
     pub fn agent(cluster: &str) -> (String, String) {
-        (format!("agent-{cluster}.pem"), format!("agent-{cluster}-key.pem"))
+        (
+            format!("agent-{cluster}.pem"),
+            format!("agent-{cluster}-key.pem"),
+        )
     }
 }
 
@@ -292,10 +295,11 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
             path: path.to_path_buf(),
             source,
         })?;
-    file.write_all(contents.as_bytes()).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    file.write_all(contents.as_bytes())
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -316,8 +320,13 @@ mod tests {
             Identity::Cluster("cluster-1".into())
         );
         let admin = ca.issue_admin("ops").unwrap();
-        assert_eq!(identity_of(&der(&admin.cert_pem)).unwrap(), Identity::Admin("ops".into()));
-        let hub = ca.issue_hub(&["127.0.0.1".into(), "localhost".into()]).unwrap();
+        assert_eq!(
+            identity_of(&der(&admin.cert_pem)).unwrap(),
+            Identity::Admin("ops".into())
+        );
+        let hub = ca
+            .issue_hub(&["127.0.0.1".into(), "localhost".into()])
+            .unwrap();
         assert!(identity_of(&der(&hub.cert_pem)).is_err());
         assert!(identity_of(b"not a certificate").is_err());
     }
@@ -326,10 +335,16 @@ mod tests {
     fn init_then_issue_from_reloaded_ca() {
         let dir = tempfile::tempdir().unwrap();
         init(dir.path(), &["127.0.0.1".into()]).unwrap();
-        assert!(init(dir.path(), &[]).unwrap_err().to_string().contains("already exists"));
+        assert!(init(dir.path(), &[])
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
         let (cert, _) = issue_agent(dir.path(), "cluster-2").unwrap();
         let pem = std::fs::read_to_string(cert).unwrap();
-        assert_eq!(identity_of(&der(&pem)).unwrap(), Identity::Cluster("cluster-2".into()));
+        assert_eq!(
+            identity_of(&der(&pem)).unwrap(),
+            Identity::Cluster("cluster-2".into())
+        );
         // The reloaded CA must sign certificates the original CA certificate verifies.
         let ca_pem = std::fs::read_to_string(dir.path().join(files::CA)).unwrap();
         let ca_der = der(&ca_pem);

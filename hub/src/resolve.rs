@@ -117,7 +117,9 @@ pub fn resolve(input: &Input<'_>) -> Resolution {
                         ..child
                     });
                 }
-                resolution.git_repositories.extend(rendered.git_repositories);
+                resolution
+                    .git_repositories
+                    .extend(rendered.git_repositories);
             }
             Err(message) => unit.error = message,
         }
@@ -229,8 +231,9 @@ fn render(input: &Input<'_>, pending: &Pending, _revision: &str) -> Result<Rende
         let mut object = resource.to_json();
         if let Some(vars) = &vars {
             if !substitution_disabled(&object) {
-                object = substitute_object(&object, vars)
-                    .map_err(|err| format!("{}: postBuild substitution: {err}", describe(&object)))?;
+                object = substitute_object(&object, vars).map_err(|err| {
+                    format!("{}: postBuild substitution: {err}", describe(&object))
+                })?;
             }
         }
         classify(pending, object, &mut rendered)?;

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use flotilla_config::GitAuth;
 use flotilla_kustomize::MemFs;
-use git2::{Cred, CredentialType, FetchOptions, RemoteCallbacks, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{
+    Cred, CredentialType, FetchOptions, RemoteCallbacks, Repository, TreeWalkMode, TreeWalkResult,
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -178,11 +180,7 @@ fn credentials(
     username: Option<&str>,
     allowed: CredentialType,
 ) -> std::result::Result<Cred, git2::Error> {
-    let user = auth
-        .username
-        .as_deref()
-        .or(username)
-        .unwrap_or("git");
+    let user = auth.username.as_deref().or(username).unwrap_or("git");
     if allowed.contains(CredentialType::SSH_KEY) {
         if let Some(key) = &auth.ssh_key_file {
             return Cred::ssh_key(user, None, key, None);
@@ -190,9 +188,8 @@ fn credentials(
     }
     if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
         if let Some(path) = &auth.token_file {
-            let token = std::fs::read_to_string(path).map_err(|err| {
-                git2::Error::from_str(&format!("{}: {err}", path.display()))
-            })?;
+            let token = std::fs::read_to_string(path)
+                .map_err(|err| git2::Error::from_str(&format!("{}: {err}", path.display())))?;
             return Cred::userpass_plaintext(user, token.trim());
         }
     }
@@ -221,9 +218,15 @@ mod tests {
         index.write().unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
         let sig = git2::Signature::now("test", "test@example.com").unwrap();
-        let parents: Vec<_> = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).into_iter().collect();
+        let parents: Vec<_> = repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .into_iter()
+            .collect();
         let parents: Vec<_> = parents.iter().collect();
-        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap()
+        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
     }
 
     #[test]
@@ -235,7 +238,12 @@ mod tests {
 
         let mirror = tempfile::tempdir().unwrap();
         let url = format!("file://{}", upstream_dir.path().display());
-        let source = GitSource::new(&url, "main", GitAuth::default(), &mirror.path().join("m.git"));
+        let source = GitSource::new(
+            &url,
+            "main",
+            GitAuth::default(),
+            &mirror.path().join("m.git"),
+        );
         let revision = source.fetch().unwrap();
         assert_eq!(revision.to_string(), format!("main@sha1:{first}"));
 
@@ -255,7 +263,12 @@ mod tests {
     #[test]
     fn missing_repository_and_branch_are_clear_errors() {
         let mirror = tempfile::tempdir().unwrap();
-        let source = GitSource::new("file:///nonexistent/repo", "main", GitAuth::default(), &mirror.path().join("m.git"));
+        let source = GitSource::new(
+            "file:///nonexistent/repo",
+            "main",
+            GitAuth::default(),
+            &mirror.path().join("m.git"),
+        );
         let err = source.fetch().unwrap_err().to_string();
         assert!(err.starts_with("file:///nonexistent/repo: "), "{err}");
 
@@ -264,7 +277,12 @@ mod tests {
         upstream.set_head("refs/heads/main").unwrap();
         commit(&upstream, &[("a.yaml", "a: 1\n")], "one");
         let url = format!("file://{}", upstream_dir.path().display());
-        let source = GitSource::new(&url, "release", GitAuth::default(), &mirror.path().join("n.git"));
+        let source = GitSource::new(
+            &url,
+            "release",
+            GitAuth::default(),
+            &mirror.path().join("n.git"),
+        );
         let err = source.fetch().unwrap_err().to_string();
         assert!(err.contains("release"), "{err}");
     }

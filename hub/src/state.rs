@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::bundle::Signer;
 use crate::resolve::{SourceKey, SourceState};
-use crate::store::{StoredBundle, Store};
+use crate::store::{Store, StoredBundle};
 
 /// A request to fetch and render now; answered with the platform revision or an error.
 pub type ReconcileRequest = oneshot::Sender<Result<String, String>>;
@@ -48,7 +48,9 @@ impl State {
     }
 
     pub fn sources(&self) -> std::sync::MutexGuard<'_, BTreeMap<SourceKey, SourceState>> {
-        self.sources.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sources
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -61,6 +63,8 @@ impl ClusterState {
     }
 
     pub fn session(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -114,7 +114,10 @@ impl Store {
             batch.remove(old?);
         }
         for unit in units {
-            batch.insert(status_key(cluster, &unit.namespace, &unit.name), unit.encode_to_vec());
+            batch.insert(
+                status_key(cluster, &unit.namespace, &unit.name),
+                unit.encode_to_vec(),
+            );
         }
         self.status.apply_batch(batch)?;
         Ok(())
@@ -217,9 +220,15 @@ fn decode_bundle(cluster: &str, value: &[u8]) -> Result<StoredBundle> {
         key: cluster.to_string(),
         message: message.to_string(),
     };
-    let (generation, rest) = value.split_first_chunk::<8>().ok_or_else(|| corrupt("short"))?;
-    let (hash, rest) = rest.split_first_chunk::<32>().ok_or_else(|| corrupt("short"))?;
-    let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(|| corrupt("short"))?;
+    let (generation, rest) = value
+        .split_first_chunk::<8>()
+        .ok_or_else(|| corrupt("short"))?;
+    let (hash, rest) = rest
+        .split_first_chunk::<32>()
+        .ok_or_else(|| corrupt("short"))?;
+    let (len, rest) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| corrupt("short"))?;
     let len = u32::from_be_bytes(*len) as usize;
     if rest.len() < len {
         return Err(corrupt("revision overruns the record"));
@@ -228,7 +237,8 @@ fn decode_bundle(cluster: &str, value: &[u8]) -> Result<StoredBundle> {
     Ok(StoredBundle {
         generation: u64::from_be_bytes(*generation),
         content_hash: *hash,
-        revision: String::from_utf8(revision.to_vec()).map_err(|_| corrupt("revision is not UTF-8"))?,
+        revision: String::from_utf8(revision.to_vec())
+            .map_err(|_| corrupt("revision is not UTF-8"))?,
         signed: SignedBundle::decode(signed).map_err(|err| corrupt(&err.to_string()))?,
     })
 }
@@ -275,11 +285,18 @@ mod tests {
             ready: true,
             ..Default::default()
         };
-        store.put_unit_statuses("c1", &[unit("a"), unit("b")]).unwrap();
+        store
+            .put_unit_statuses("c1", &[unit("a"), unit("b")])
+            .unwrap();
         // A cluster whose name extends another's must not see its statuses.
         store.put_unit_statuses("c10", &[unit("z")]).unwrap();
         store.put_unit_statuses("c1", &[unit("b")]).unwrap();
-        let names: Vec<_> = store.unit_statuses("c1").unwrap().into_iter().map(|u| u.name).collect();
+        let names: Vec<_> = store
+            .unit_statuses("c1")
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
         assert_eq!(names, ["b"]);
         assert_eq!(store.unit_statuses("c10").unwrap().len(), 1);
     }
@@ -298,11 +315,22 @@ mod tests {
     fn agent_and_source_records_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let agent = AgentRecord { applied_generation: 3, last_seen_unix: 1_700_000_000 };
+        let agent = AgentRecord {
+            applied_generation: 3,
+            last_seen_unix: 1_700_000_000,
+        };
         store.put_agent("c1", &agent).unwrap();
         assert_eq!(store.agent("c1").unwrap(), Some(agent));
-        let source = SourceRecord { revision: "main@sha1:1".into(), ..Default::default() };
-        store.put_source("flux-system/flux-system", &source).unwrap();
-        assert_eq!(store.source("flux-system/flux-system").unwrap(), Some(source));
+        let source = SourceRecord {
+            revision: "main@sha1:1".into(),
+            ..Default::default()
+        };
+        store
+            .put_source("flux-system/flux-system", &source)
+            .unwrap();
+        assert_eq!(
+            store.source("flux-system/flux-system").unwrap(),
+            Some(source)
+        );
     }
 }

@@ -82,7 +82,11 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        assert_eq!(substitute(input, &vars), expected.map(str::to_string), "{input}");
+        assert_eq!(
+            substitute(input, &vars),
+            expected.map(str::to_string),
+            "{input}"
+        );
     }
 
     #[test]

@@ -106,7 +106,10 @@ fn seed_tree_becomes_root_and_sample_units() {
     let pod = objects.iter().find(|o| o["kind"] == "Pod").unwrap();
     assert_eq!(pod["metadata"]["labels"]["cluster"], "cluster-1");
     assert_eq!(pod["metadata"]["labels"]["greeting"], "hello");
-    assert_eq!(pod["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"], "sample");
+    assert_eq!(
+        pod["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"],
+        "sample"
+    );
 }
 
 #[test]
@@ -127,10 +130,18 @@ fn missing_path_fails_only_that_unit() {
         .replace("./apps/sample", "./apps/missing");
     let fs = repo().with_file("clusters/cluster-1/broken.yaml", broken);
     let resolution = resolve_with(fs, "cluster-1");
-    let broken = resolution.units.iter().find(|u| u.name == "broken").unwrap();
+    let broken = resolution
+        .units
+        .iter()
+        .find(|u| u.name == "broken")
+        .unwrap();
     assert_eq!(broken.error, "kustomization path not found: ./apps/missing");
     assert!(broken.objects.is_empty());
-    let sample = resolution.units.iter().find(|u| u.name == "sample").unwrap();
+    let sample = resolution
+        .units
+        .iter()
+        .find(|u| u.name == "sample")
+        .unwrap();
     assert_eq!(sample.error, "");
     assert_eq!(sample.objects.len(), 2);
 }
@@ -140,16 +151,28 @@ fn path_cannot_escape_the_source() {
     let escaping = SAMPLE_KS.replace("./apps/sample", "../../etc");
     let fs = repo().with_file("clusters/cluster-1/sample.yaml", escaping);
     let resolution = resolve_with(fs, "cluster-1");
-    assert_eq!(resolution.units[1].error, "spec.path `../../etc` escapes the source root");
+    assert_eq!(
+        resolution.units[1].error,
+        "spec.path `../../etc` escapes the source root"
+    );
 }
 
 #[test]
 fn unknown_source_and_malformed_yaml_are_unit_errors() {
     let other = SAMPLE_KS.replace("    name: flux-system", "    name: tenant-repo");
-    let resolution = resolve_with(repo().with_file("clusters/cluster-1/sample.yaml", other), "cluster-1");
-    assert_eq!(resolution.units[1].error, "GitRepository flux-system/tenant-repo not found");
+    let resolution = resolve_with(
+        repo().with_file("clusters/cluster-1/sample.yaml", other),
+        "cluster-1",
+    );
+    assert_eq!(
+        resolution.units[1].error,
+        "GitRepository flux-system/tenant-repo not found"
+    );
 
-    let fs = repo().with_file("apps/sample/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [\n");
+    let fs = repo().with_file(
+        "apps/sample/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: [\n",
+    );
     let resolution = resolve_with(fs, "cluster-1");
     let error = &resolution.units[1].error;
     assert!(error.contains("apps/sample/pod.yaml"), "{error}");
@@ -174,7 +197,10 @@ spec:
         namespace: "team-a".into(),
         name: "team-a".into(),
     };
-    assert_eq!(resolution.git_repositories[&key].url, "https://git.example.com/team-a");
+    assert_eq!(
+        resolution.git_repositories[&key].url,
+        "https://git.example.com/team-a"
+    );
     assert!(resolution.units[0].objects.is_empty());
 }
 
