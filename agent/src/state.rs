@@ -74,6 +74,7 @@ pub struct UnitRecord {
     /// Last reported readiness; `None` until the unit has been reconciled once.
     pub ready: Option<bool>,
     pub message: String,
+    /// Revision of the last successful apply.
     pub revision: String,
     pub last_applied_unix: i64,
 }

@@ -26,12 +26,30 @@ pub enum VerifyError {
     BadSignature { key_id: String },
     #[error("bundle payload does not decode: {message}")]
     Decode { message: String },
-    #[error("bundle is for cluster `{bundle}`, this agent serves `{agent}`")]
-    WrongCluster { bundle: String, agent: String },
+    #[error(
+        "bundle generation {generation} is for cluster `{bundle}`, this agent serves `{agent}`"
+    )]
+    WrongCluster {
+        bundle: String,
+        agent: String,
+        generation: u64,
+    },
     #[error("bundle generation {generation} is older than applied generation {applied}; refusing replay")]
     Replay { generation: u64, applied: u64 },
     #[error("bundle generation {generation} is already applied")]
     AlreadyApplied { generation: u64 },
+}
+
+impl VerifyError {
+    /// The generation the refused bundle carries, when its signature verified; else 0.
+    pub fn generation(&self) -> u64 {
+        match self {
+            VerifyError::WrongCluster { generation, .. }
+            | VerifyError::Replay { generation, .. }
+            | VerifyError::AlreadyApplied { generation } => *generation,
+            _ => 0,
+        }
+    }
 }
 
 /// Failure to load the pinned keys from the agent's configuration.
@@ -126,6 +144,7 @@ pub fn verify(
         return Err(VerifyError::WrongCluster {
             bundle: printable(&bundle.cluster),
             agent: cluster.to_string(),
+            generation: bundle.generation,
         });
     }
     match bundle.generation.cmp(&applied) {
@@ -244,6 +263,7 @@ mod tests {
             Err(VerifyError::WrongCluster {
                 bundle: "cluster-2".into(),
                 agent: "cluster-1".into(),
+                generation: 3,
             }),
         );
     }

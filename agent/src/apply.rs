@@ -1,0 +1,277 @@
+//! Carries out a plan against the cluster: Namespaces and CRDs first, then unit by unit with
+//! dependency skipping, impersonation, prune, and a unit record written after each unit.
+//!
+//! Must never apply or prune a unit with a hub error, never prune a unit whose apply failed,
+//! and never panic on what the cluster answers: every failure becomes a unit's message.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use flotilla_proto::{Bundle, StatusReport};
+use kube::Client;
+use tracing::{debug, info, warn};
+
+use crate::cluster::{Cluster, Resolved};
+use crate::object::{ObjRef, Object};
+use crate::plan::{self, Action, PlannedUnit};
+use crate::state::{self, State, UnitKey, UnitRecord};
+use crate::status;
+
+/// Applies bundles to one cluster and remembers what it applied.
+pub struct Applier {
+    cluster: Cluster,
+    state: State,
+}
+
+impl Applier {
+    pub fn new(cluster: Cluster, state: State) -> Applier {
+        Applier { cluster, state }
+    }
+
+    /// Applies `bundle` and returns the status of each of its units. Errors only when the
+    /// local state cannot be read or written; cluster failures are unit statuses.
+    pub async fn apply(&mut self, bundle: &Bundle) -> state::Result<StatusReport> {
+        let plan = plan::plan(bundle);
+        let remembered: HashMap<UnitKey, UnitRecord> =
+            self.state.units().await?.into_iter().collect();
+        // Failures found before a unit's turn: discovery, or its Namespaces and CRDs.
+        let mut failed: HashMap<UnitKey, String> = HashMap::new();
+        // What each unit got applied in the first phase, for its inventory.
+        let mut early_applied: HashMap<UnitKey, Vec<ObjRef>> = HashMap::new();
+
+        if let Err(err) = self.cluster.refresh_discovery().await {
+            warn!(error = %err, "discovery failed");
+            for unit in &plan.units {
+                failed.insert(unit.key.clone(), err.to_string());
+            }
+        }
+
+        // Phase 1: every applied unit's Namespaces and CRDs.
+        let mut crds_applied = false;
+        for unit in &plan.units {
+            if failed.contains_key(&unit.key) || unit.early().is_empty() {
+                continue;
+            }
+            let outcome = self.apply_objects(unit, unit.early()).await;
+            crds_applied |= outcome.applied.iter().any(ObjRef::is_crd);
+            early_applied.insert(unit.key.clone(), outcome.applied);
+            if let Some(message) = outcome.error {
+                failed.insert(unit.key.clone(), message);
+            }
+        }
+        if crds_applied {
+            if let Err(err) = self.cluster.refresh_discovery().await {
+                warn!(error = %err, "discovery after applying CRDs failed");
+            }
+        }
+
+        // Phase 2: unit by unit, in bundle order.
+        let mut ready: HashMap<UnitKey, bool> = HashMap::new();
+        let mut statuses = Vec::with_capacity(plan.units.len());
+        for unit in &plan.units {
+            let previous = remembered.get(&unit.key).cloned().unwrap_or_default();
+            let early = early_applied.remove(&unit.key).unwrap_or_default();
+            let record = self
+                .reconcile_unit(unit, previous, early, failed.remove(&unit.key), &ready)
+                .await;
+            info!(
+                unit = %unit.key,
+                ready = record.ready.unwrap_or(false),
+                message = %record.message,
+                "unit reconciled"
+            );
+            self.state.put_unit(&unit.key, &record).await?;
+            ready.insert(unit.key.clone(), record.ready.unwrap_or(false));
+            statuses.push(status::unit_status(&unit.key, &record));
+        }
+
+        for key in plan::vanished(remembered.keys(), &plan) {
+            if let Some(record) = remembered.get(&key) {
+                self.forget_unit(&key, record).await?;
+            }
+        }
+        Ok(StatusReport {
+            generation: bundle.generation,
+            units: statuses,
+        })
+    }
+
+    async fn reconcile_unit(
+        &mut self,
+        planned: &PlannedUnit,
+        previous: UnitRecord,
+        early: Vec<ObjRef>,
+        failure: Option<String>,
+        ready: &HashMap<UnitKey, bool>,
+    ) -> UnitRecord {
+        let unit = &planned.unit;
+        let mut record = UnitRecord {
+            prune: unit.prune,
+            service_account: unit.service_account.clone(),
+            ..previous.clone()
+        };
+        let rest = match &planned.action {
+            Action::Failed(message) => {
+                // Leave the unit's objects as they are: no apply, no prune.
+                record.prune = previous.prune;
+                record.service_account = previous.service_account;
+                return not_ready(record, message.clone());
+            }
+            Action::Suspended => {
+                record.message = status::SUSPENDED.to_string();
+                return record;
+            }
+            Action::Apply { rest, .. } => rest,
+        };
+        // Whatever the outcome, the inventory keeps what the first phase applied.
+        record.inventory = union(&previous.inventory, &early);
+        if let Some(message) = failure {
+            return not_ready(record, message);
+        }
+        if let Some(message) = plan::blocked_by(unit, ready) {
+            return not_ready(record, message);
+        }
+
+        let outcome = self.apply_objects(planned, rest).await;
+        record.inventory = union(&record.inventory, &outcome.applied);
+        if let Some(message) = outcome.error {
+            return not_ready(record, message);
+        }
+        let current: Vec<ObjRef> = early.into_iter().chain(outcome.applied).collect();
+        record.inventory = current.clone();
+        if unit.prune {
+            let gone = plan::prune_set(&previous.inventory, &current);
+            let kept = self
+                .delete_objects(&unit.namespace, &unit.service_account, &gone)
+                .await;
+            if let Err((message, left)) = kept {
+                record.inventory = union(&current, &left);
+                return not_ready(record, message);
+            }
+        }
+        record.ready = Some(true);
+        record.message = status::applied(&unit.revision);
+        record.revision = unit.revision.clone();
+        record.last_applied_unix = now_unix();
+        record
+    }
+
+    /// Applies `objects` in order as the unit's client; stops at the first failure.
+    async fn apply_objects(&mut self, unit: &PlannedUnit, objects: &[Object]) -> Outcome {
+        let mut outcome = Outcome::default();
+        let client = match self
+            .cluster
+            .client_for(&unit.unit.namespace, &unit.unit.service_account)
+        {
+            Ok(client) => client,
+            Err(err) => {
+                outcome.error = Some(err.to_string());
+                return outcome;
+            }
+        };
+        for object in objects {
+            let mut object = object.clone();
+            let Some(resolved) = self.cluster.resolve(&object.id) else {
+                outcome.error = Some(status::unknown_kind(&object.id));
+                return outcome;
+            };
+            if resolved.namespaced {
+                object.default_namespace(plan::default_namespace(&unit.unit));
+            } else {
+                object.clear_namespace();
+            }
+            debug!(object = %object.id, "applying");
+            if let Err(message) = Cluster::apply(&client, &resolved, &object).await {
+                outcome.error = Some(status::object_failed(&object.id, &message));
+                return outcome;
+            }
+            outcome.applied.push(object.id);
+        }
+        outcome
+    }
+
+    /// Deletes `objects` as the unit's client. On failure, returns the message and the
+    /// objects still present, which stay in the inventory for the next attempt.
+    async fn delete_objects(
+        &mut self,
+        namespace: &str,
+        service_account: &str,
+        objects: &[ObjRef],
+    ) -> Result<(), (String, Vec<ObjRef>)> {
+        if objects.is_empty() {
+            return Ok(());
+        }
+        let client: Client = self
+            .cluster
+            .client_for(namespace, service_account)
+            .map_err(|err| (err.to_string(), objects.to_vec()))?;
+        for (index, object) in objects.iter().enumerate() {
+            // A kind the API server no longer serves has no objects left to delete.
+            let Some(resolved): Option<Resolved> = self.cluster.resolve(object) else {
+                continue;
+            };
+            info!(object = %object, "pruning");
+            if let Err(message) = Cluster::delete(&client, &resolved, object).await {
+                return Err((
+                    status::object_failed(object, &message),
+                    objects[index..].to_vec(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A unit the bundle no longer holds: prune its inventory if it asked for prune, then
+    /// forget it. A failed prune keeps the unit's record to try again next time.
+    async fn forget_unit(&mut self, key: &UnitKey, record: &UnitRecord) -> state::Result<()> {
+        if record.prune {
+            let gone = plan::prune_set(&record.inventory, &[]);
+            if let Err((message, left)) = self
+                .delete_objects(&key.namespace, &record.service_account, &gone)
+                .await
+            {
+                warn!(unit = %key, %message, "prune of removed unit failed");
+                let record = UnitRecord {
+                    inventory: left,
+                    ready: Some(false),
+                    message,
+                    ..record.clone()
+                };
+                return self.state.put_unit(key, &record).await;
+            }
+        }
+        info!(unit = %key, "unit removed from bundle");
+        self.state.remove_unit(key).await
+    }
+}
+
+#[derive(Default)]
+struct Outcome {
+    applied: Vec<ObjRef>,
+    error: Option<String>,
+}
+
+fn not_ready(mut record: UnitRecord, message: String) -> UnitRecord {
+    record.ready = Some(false);
+    record.message = message;
+    record
+}
+
+/// `a` followed by the objects of `b` it lacks.
+fn union(a: &[ObjRef], b: &[ObjRef]) -> Vec<ObjRef> {
+    let mut seen: HashSet<&ObjRef> = a.iter().collect();
+    let mut out = a.to_vec();
+    for obj in b {
+        if seen.insert(obj) {
+            out.push(obj.clone());
+        }
+    }
+    out
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

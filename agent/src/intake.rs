@@ -1,0 +1,87 @@
+//! Intake of pushed bundles: verify against the pinned keys and the newest accepted
+//! generation, persist the accepted bundle, wake the applier, and answer with an `Ack`.
+//!
+//! Must never persist or hand on a bundle that failed verification, and never wake the
+//! applier before the bundle is flushed to disk.
+
+use flotilla_proto::{Ack, SignedBundle};
+use prost::Message;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::state::State;
+use crate::verify::{self, PinnedKeys, VerifyError};
+
+/// Shared by every session; cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    cluster: String,
+    keys: PinnedKeys,
+    state: State,
+    /// Carries the newest accepted generation to the applier.
+    wake: watch::Sender<u64>,
+}
+
+impl Intake {
+    pub fn new(
+        cluster: String,
+        keys: PinnedKeys,
+        state: State,
+        wake: watch::Sender<u64>,
+    ) -> Intake {
+        Intake {
+            cluster,
+            keys,
+            state,
+            wake,
+        }
+    }
+
+    /// Judges one pushed bundle. Only a verified, newer bundle reaches the state and the
+    /// applier; everything else is answered and dropped.
+    pub async fn offer(&self, signed: SignedBundle) -> Ack {
+        let accepted = match self.state.accepted_generation().await {
+            Ok(generation) => generation,
+            Err(err) => return refuse(0, format!("cannot read local state: {err}")),
+        };
+        let bundle = match verify::verify(&signed, &self.keys, &self.cluster, accepted) {
+            Ok(bundle) => bundle,
+            Err(err @ VerifyError::AlreadyApplied { generation }) => {
+                info!(generation, "bundle already held");
+                return Ack {
+                    generation,
+                    accepted: true,
+                    message: err.to_string(),
+                };
+            }
+            Err(err) => {
+                warn!(error = %err, key_id = %signed.key_id, "bundle rejected");
+                return refuse(err.generation(), err.to_string());
+            }
+        };
+        let generation = bundle.generation;
+        if let Err(err) = self
+            .state
+            .accept_bundle(generation, signed.encode_to_vec())
+            .await
+        {
+            warn!(error = %err, generation, "cannot persist bundle");
+            return refuse(generation, format!("cannot persist bundle: {err}"));
+        }
+        info!(generation, revision = %bundle.revision, units = bundle.units.len(), "bundle accepted");
+        self.wake.send_replace(generation);
+        Ack {
+            generation,
+            accepted: true,
+            message: format!("bundle generation {generation} accepted"),
+        }
+    }
+}
+
+fn refuse(generation: u64, message: String) -> Ack {
+    Ack {
+        generation,
+        accepted: false,
+        message,
+    }
+}
