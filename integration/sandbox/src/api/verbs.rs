@@ -31,12 +31,10 @@ impl Ctx<'_> {
     fn manager(&self) -> String {
         match self.query.get("fieldManager") {
             Some(m) if !m.is_empty() => m.to_string(),
-            _ => self
-                .user_agent
-                .split('/')
-                .next()
-                .unwrap_or("unknown")
-                .to_string(),
+            _ => match self.user_agent.split('/').next().map(str::trim) {
+                Some(ua) if !ua.is_empty() => ua.to_string(),
+                _ => "unknown".to_string(),
+            },
         }
     }
 }
