@@ -1,0 +1,331 @@
+//! The applier against the sandbox API server: server-side apply with the `flotilla`
+//! manager, ordering, prune (also across a restart), hub errors, removed units and
+//! impersonation under RBAC.
+
+mod support;
+
+use std::path::Path;
+
+use flotilla_agent::apply::Applier;
+use flotilla_agent::cluster::Cluster;
+use flotilla_agent::state::State;
+use flotilla_proto::{StatusReport, Unit, UnitStatus};
+use flotilla_sandbox::Sandbox;
+use serde_json::json;
+use support::*;
+
+const CLUSTER: &str = "cluster-1";
+
+async fn applier(sandbox: &Sandbox, dir: &Path) -> Applier {
+    install_crypto();
+    let kubeconfig = dir.join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).unwrap();
+    let cluster = Cluster::connect(Some(&kubeconfig)).await.unwrap();
+    let state = State::open(&dir.join("state")).await.unwrap();
+    Applier::new(cluster, state)
+}
+
+fn unit_status<'a>(report: &'a StatusReport, name: &str) -> &'a UnitStatus {
+    report
+        .units
+        .iter()
+        .find(|u| u.name == name)
+        .unwrap_or_else(|| panic!("no status for {name}: {report:?}"))
+}
+
+fn infra() -> Unit {
+    unit("infra", &[namespace("sample")])
+}
+
+fn apps(objects: &[serde_json::Value]) -> Unit {
+    Unit {
+        depends_on: vec!["flux-system/infra".into()],
+        ..unit("apps", objects)
+    }
+}
+
+#[tokio::test]
+async fn two_units_applied_with_flotilla_manager_then_pruned() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let store = sandbox.store();
+
+    // `apps` depends on `infra`, which holds the namespace `apps` objects live in.
+    let first = bundle(
+        CLUSTER,
+        1,
+        vec![
+            infra(),
+            apps(&[
+                config_map("sample", "settings", "a"),
+                deployment("sample", "web"),
+            ]),
+        ],
+    );
+    let report = applier.apply(&first).await.unwrap();
+    assert_eq!(report.generation, 1);
+    for name in ["infra", "apps"] {
+        let status = unit_status(&report, name);
+        assert!(status.ready, "{status:?}");
+        assert_eq!(status.message, "Applied revision: main@sha1:0001");
+        assert!(status.last_applied_unix > 0);
+    }
+    assert_eq!(unit_status(&report, "apps").inventory.len(), 2);
+    let web = store
+        .get("apps/v1", "Deployment", Some("sample"), "web")
+        .expect("deployment");
+    assert!(managers(&web).contains(&"flotilla".to_string()), "{web}");
+    let settings = store
+        .get("v1", "ConfigMap", Some("sample"), "settings")
+        .expect("configmap");
+    assert!(managers(&settings).contains(&"flotilla".to_string()));
+    assert!(store.get("v1", "Namespace", None, "sample").is_some());
+
+    let second = bundle(
+        CLUSTER,
+        2,
+        vec![infra(), apps(&[deployment("sample", "web")])],
+    );
+    let report = applier.apply(&second).await.unwrap();
+    assert!(unit_status(&report, "apps").ready);
+    assert!(
+        store
+            .get("v1", "ConfigMap", Some("sample"), "settings")
+            .is_none(),
+        "pruned"
+    );
+    assert!(store
+        .get("apps/v1", "Deployment", Some("sample"), "web")
+        .is_some());
+}
+
+#[tokio::test]
+async fn prune_after_restart_uses_the_persisted_inventory() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = sandbox.store();
+    {
+        let mut applier = applier(&sandbox, dir.path()).await;
+        let first = bundle(
+            CLUSTER,
+            1,
+            vec![
+                infra(),
+                apps(&[
+                    config_map("sample", "a", "1"),
+                    config_map("sample", "b", "2"),
+                ]),
+            ],
+        );
+        assert!(unit_status(&applier.apply(&first).await.unwrap(), "apps").ready);
+    }
+    // A new applier on the same data dir: the agent restarted.
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let second = bundle(
+        CLUSTER,
+        2,
+        vec![infra(), apps(&[config_map("sample", "a", "1")])],
+    );
+    assert!(unit_status(&applier.apply(&second).await.unwrap(), "apps").ready);
+    assert!(
+        store.get("v1", "ConfigMap", Some("sample"), "b").is_none(),
+        "pruned after restart"
+    );
+    assert!(store.get("v1", "ConfigMap", Some("sample"), "a").is_some());
+}
+
+#[tokio::test]
+async fn unit_with_hub_error_is_neither_applied_nor_pruned() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let store = sandbox.store();
+    let first = bundle(
+        CLUSTER,
+        1,
+        vec![infra(), apps(&[config_map("sample", "a", "1")])],
+    );
+    assert!(unit_status(&applier.apply(&first).await.unwrap(), "apps").ready);
+
+    let broken = Unit {
+        error: "kustomization path ./apps not found".into(),
+        ..apps(&[config_map("sample", "c", "3")])
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 2, vec![infra(), broken]))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "apps");
+    assert!(!status.ready);
+    assert_eq!(status.message, "kustomization path ./apps not found");
+    assert_eq!(
+        status.revision, "main@sha1:0001",
+        "keeps the last applied revision"
+    );
+    assert!(
+        store.get("v1", "ConfigMap", Some("sample"), "a").is_some(),
+        "not pruned"
+    );
+    assert!(
+        store.get("v1", "ConfigMap", Some("sample"), "c").is_none(),
+        "not applied"
+    );
+}
+
+#[tokio::test]
+async fn removed_unit_is_pruned_and_suspended_unit_left_alone() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let store = sandbox.store();
+    let extra = unit("extra", &[config_map("default", "extra", "1")]);
+    let paused = unit("paused", &[config_map("default", "paused", "1")]);
+    let first = bundle(CLUSTER, 1, vec![infra(), extra, paused.clone()]);
+    applier.apply(&first).await.unwrap();
+    assert!(store
+        .get("v1", "ConfigMap", Some("default"), "extra")
+        .is_some());
+
+    let suspended = Unit {
+        suspend: true,
+        objects: vec![],
+        ..paused
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 2, vec![infra(), suspended]))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get("v1", "ConfigMap", Some("default"), "extra")
+            .is_none(),
+        "removed unit pruned"
+    );
+    assert!(
+        store
+            .get("v1", "ConfigMap", Some("default"), "paused")
+            .is_some(),
+        "suspended untouched"
+    );
+    let status = unit_status(&report, "paused");
+    assert_eq!(status.message, "Reconciliation suspended");
+    assert!(status.ready, "readiness stays as before");
+    assert_eq!(report.units.len(), 2);
+}
+
+#[tokio::test]
+async fn unknown_kind_and_blocked_dependency_are_reported() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "default"}});
+    let report = applier
+        .apply(&bundle(
+            CLUSTER,
+            1,
+            vec![
+                unit("infra", &[widget]),
+                apps(&[config_map("default", "a", "1")]),
+            ],
+        ))
+        .await
+        .unwrap();
+    let infra = unit_status(&report, "infra");
+    assert!(!infra.ready);
+    assert!(
+        infra
+            .message
+            .starts_with("example.com/v1 Widget default/w: "),
+        "{}",
+        infra.message
+    );
+    let apps = unit_status(&report, "apps");
+    assert!(!apps.ready);
+    assert_eq!(apps.message, "dependency 'flux-system/infra' is not ready");
+}
+
+#[tokio::test]
+async fn crd_applied_first_then_its_objects() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+    // No namespace on the widget: it goes to the unit's target namespace.
+    let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"size": 3}});
+    let unit = Unit {
+        target_namespace: "sample".into(),
+        ..unit("widgets", &[widget, namespace("sample"), crd])
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 1, vec![unit]))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "widgets");
+    assert!(status.ready, "{status:?}");
+    assert!(sandbox
+        .store()
+        .get("example.com/v1", "Widget", Some("sample"), "w")
+        .is_some());
+}
+
+#[tokio::test]
+async fn impersonation_denied_by_rbac_names_the_object() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let tenant = |objects: &[serde_json::Value]| Unit {
+        name: "team".into(),
+        namespace: "sample".into(),
+        service_account: "deployer".into(),
+        depends_on: vec!["flux-system/infra".into()],
+        ..unit("team", objects)
+    };
+    let report = applier
+        .apply(&bundle(
+            CLUSTER,
+            1,
+            vec![infra(), tenant(&[config_map("sample", "team", "1")])],
+        ))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "team");
+    assert!(!status.ready);
+    assert!(
+        status.message.starts_with("v1 ConfigMap sample/team: "),
+        "{}",
+        status.message
+    );
+    assert!(status.message.contains("forbidden"), "{}", status.message);
+    assert!(sandbox
+        .store()
+        .get("v1", "ConfigMap", Some("sample"), "team")
+        .is_none());
+
+    // Granting the service account `edit` in its namespace lets the same unit through.
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "deployer-edit", "namespace": "sample"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "sample"}]});
+    let infra = unit("infra", &[namespace("sample"), binding]);
+    let report = applier
+        .apply(&bundle(
+            CLUSTER,
+            2,
+            vec![infra, tenant(&[config_map("sample", "team", "1")])],
+        ))
+        .await
+        .unwrap();
+    assert!(unit_status(&report, "team").ready, "{report:?}");
+    assert!(sandbox
+        .store()
+        .get("v1", "ConfigMap", Some("sample"), "team")
+        .is_some());
+}

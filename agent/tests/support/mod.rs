@@ -1,0 +1,87 @@
+//! Test support: bundle and object builders, signing with a generated key, and a
+//! sandbox-backed cluster. Test code only; never used by the agent itself.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ed25519_dalek::{Signer, SigningKey};
+use flotilla_agent::verify::key_id;
+use flotilla_proto::{Bundle, SignedBundle, Unit};
+use prost::Message;
+use serde_json::{json, Value};
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+pub fn config_map(namespace: &str, name: &str, value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {"value": value}})
+}
+
+pub fn deployment(namespace: &str, name: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": "nginx:1.27"}]}}}})
+}
+
+pub fn unit(name: &str, objects: &[Value]) -> Unit {
+    Unit {
+        name: name.into(),
+        namespace: "flux-system".into(),
+        revision: "main@sha1:0001".into(),
+        path: format!("./{name}"),
+        prune: true,
+        objects: objects.iter().map(Value::to_string).collect(),
+        ..Unit::default()
+    }
+}
+
+pub fn bundle(cluster: &str, generation: u64, units: Vec<Unit>) -> Bundle {
+    Bundle {
+        cluster: cluster.into(),
+        generation,
+        revision: format!("main@sha1:{generation:04}"),
+        units,
+    }
+}
+
+pub fn signing_key(pkcs8_pem: &str) -> SigningKey {
+    SigningKey::from_pkcs8_pem(pkcs8_pem).expect("test signing key")
+}
+
+pub fn sign(key: &SigningKey, bundle: &Bundle) -> SignedBundle {
+    let payload = bundle.encode_to_vec();
+    SignedBundle {
+        signature: key.sign(&payload).to_bytes().to_vec(),
+        payload,
+        key_id: key_id(&key.verifying_key()),
+    }
+}
+
+/// The object's field managers, from `metadata.managedFields`.
+pub fn managers(object: &Value) -> Vec<String> {
+    object["metadata"]["managedFields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| f["manager"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn write(path: &Path, contents: &str) {
+    std::fs::write(path, contents).expect("write test file");
+}
