@@ -96,7 +96,7 @@ impl Kustomization {
 
     /// Decodes kustomization text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
-        let docs = crate::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+        let docs = crate::yaml::parse_documents_with(text, true).map_err(|e| Error::Yaml {
             path: file.to_string(),
             line: e.line,
             message: e.message,

@@ -26,7 +26,14 @@ const MAX_ALIAS_EXPANSION: usize = 1_000_000;
 
 /// Parses every document of `text`. Empty documents come back as `Value::Null`.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
+    parse_documents_with(text, false)
+}
+
+/// As `parse_documents`; with `yaml11`, plain `yes`/`no`/`on`/`off`/`y`/`n` are booleans,
+/// as sigs.k8s.io/yaml (go-yaml v2) reads kustomization files.
+pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, ParseError> {
     let mut b = Builder {
+        yaml11,
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         expanded: 0,
@@ -57,6 +64,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
 }
 
 struct Builder<'a> {
+    yaml11: bool,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -99,7 +107,18 @@ impl<'a> Builder<'a> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
-                let v = resolve_scalar(&text, style, tag.as_deref());
+                let mut v = resolve_scalar(&text, style, tag.as_deref());
+                if self.yaml11 && style == ScalarStyle::Plain && tag.is_none() {
+                    match &*text {
+                        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+                            v = Value::Bool(true)
+                        }
+                        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+                            v = Value::Bool(false)
+                        }
+                        _ => {}
+                    }
+                }
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
                 }
