@@ -27,7 +27,7 @@ enum Wire<'a> {
 impl Wire<'_> {
     fn filter_empty(self) -> Self {
         match self {
-            Wire::Bytes(b) if b.is_empty() => Wire::Varint(0),
+            Wire::Bytes([]) => Wire::Varint(0),
             w => w,
         }
     }

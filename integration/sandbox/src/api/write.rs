@@ -142,10 +142,8 @@ fn without_times(obj: &Value) -> Value {
 /// Established with its names accepted.
 fn side_effects(r: &ResourceInfo, obj: &mut Value) {
     match (r.group.as_str(), r.kind.as_str()) {
-        ("", "Namespace") => {
-            if obj.pointer("/status/phase").is_none() {
-                set_status(obj, Some(json!({"phase": "Active"})));
-            }
+        ("", "Namespace") if obj.pointer("/status/phase").is_none() => {
+            set_status(obj, Some(json!({"phase": "Active"})));
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let names = obj

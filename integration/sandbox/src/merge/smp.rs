@@ -102,7 +102,7 @@ fn strip_directives(mut m: Map<String, Value>) -> Map<String, Value> {
 fn plain_list(items: &[Value]) -> Vec<Value> {
     items
         .iter()
-        .filter(|i| !i.as_object().is_some_and(|m| directive(m).is_some()))
+        .filter(|i| i.as_object().is_none_or(|m| directive(m).is_none()))
         .cloned()
         .collect()
 }
