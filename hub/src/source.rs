@@ -148,7 +148,7 @@ impl GitSource {
                 failure = Some(format!("tree is larger than {MAX_SNAPSHOT_BYTES} bytes"));
                 return TreeWalkResult::Abort;
             }
-            fs.insert(&format!("{dir}{name}"), blob.content().to_vec());
+            fs.insert(format!("{dir}{name}"), blob.content().to_vec());
             TreeWalkResult::Ok
         })
         .map_err(|err| fail(failure.clone().unwrap_or_else(|| err.to_string())))?;

@@ -107,6 +107,11 @@ impl Fleet {
         self.dir.join("pki")
     }
 
+    /// `https://127.0.0.1:PORT` agents dial.
+    pub fn agents_address(&self) -> String {
+        format!("https://{}", self.agents_addr)
+    }
+
     /// `https://127.0.0.1:PORT` of the admin API.
     pub fn admin_address(&self) -> String {
         format!("https://{}", self.admin_addr)

@@ -1,0 +1,75 @@
+//! A hub restarted between commits keeps its generations, and the agents reconnect by
+//! themselves and receive the next bundle.
+
+use std::time::Duration;
+
+use flotilla_integration::scenario;
+use flotilla_integration::{Fleet, FleetOptions};
+use flotilla_proto::ListClustersRequest;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+async fn generations(fleet: &Fleet) -> anyhow::Result<Vec<(String, u64, bool)>> {
+    let mut admin = fleet.admin().await?;
+    let clusters = admin
+        .list_clusters(ListClustersRequest {})
+        .await?
+        .into_inner()
+        .clusters;
+    Ok(clusters
+        .into_iter()
+        .map(|c| (c.name, c.generation, c.connected))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generations_survive_a_hub_restart_and_agents_reconnect() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let options = FleetOptions {
+        interval: "1h".to_string(),
+        ..FleetOptions::default()
+    };
+    let mut fleet = Fleet::start(dir.path(), options).await?;
+    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let before = generations(&fleet).await?;
+    assert!(
+        before
+            .iter()
+            .all(|(_, generation, connected)| *generation == 1 && *connected),
+        "{before:?}"
+    );
+
+    fleet.stop_hub().await?;
+    fleet
+        .repo
+        .write("apps/sample/pod.yaml", &scenario::pod("nginx:1.28"))?;
+    let commit = fleet.repo.commit("Bump nginx while the hub is down")?;
+    fleet.start_hub().await?;
+
+    fleet.wait_ready_at(&commit, WAIT).await?;
+    let after = generations(&fleet).await?;
+    assert!(
+        after
+            .iter()
+            .all(|(_, generation, connected)| *generation == 2 && *connected),
+        "{after:?}"
+    );
+    for sandbox in fleet.sandboxes.values() {
+        let pod = sandbox
+            .store()
+            .get("v1", "Pod", Some("sample"), "sample")
+            .expect("pod");
+        assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.28");
+    }
+
+    // Restarting on the same commit builds nothing new.
+    fleet.stop_hub().await?;
+    fleet.start_hub().await?;
+    fleet.wait_ready_at(&commit, WAIT).await?;
+    let again = generations(&fleet).await?;
+    assert!(
+        again.iter().all(|(_, generation, _)| *generation == 2),
+        "{again:?}"
+    );
+    fleet.shutdown().await
+}
