@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod hub;
+
 use std::path::Path;
 
 use ed25519_dalek::pkcs8::DecodePrivateKey;
@@ -12,8 +14,13 @@ use flotilla_proto::{Bundle, SignedBundle, Unit};
 use prost::Message;
 use serde_json::{json, Value};
 
+/// Installs the rustls provider and a test log writer (`RUST_LOG` to see the agent's logs).
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
 
 pub fn namespace(name: &str) -> Value {
