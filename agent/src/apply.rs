@@ -46,7 +46,9 @@ impl Applier {
             }
         }
 
-        // Phase 1: every applied unit's Namespaces and CRDs.
+        // Phase 1: the Namespaces and CRDs of every unit that is to be applied, before any
+        // unit's turn, so later units find their namespaces and kinds. This runs before
+        // dependencies are judged: Namespaces and CRDs are additive and safe to create early.
         let mut crds_applied = false;
         for unit in &plan.units {
             if failed.contains_key(&unit.key) || unit.early().is_empty() {

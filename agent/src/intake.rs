@@ -44,7 +44,18 @@ impl Intake {
             Ok(generation) => generation,
             Err(err) => return refuse(0, format!("cannot read local state: {err}")),
         };
-        let bundle = match verify::verify(&signed, &self.keys, &self.cluster, accepted) {
+        // Hashing a large payload is CPU work; keep it off the session's thread.
+        let (keys, cluster) = (self.keys.clone(), self.cluster.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            let verdict = verify::verify(&signed, &keys, &cluster, accepted);
+            (signed, verdict)
+        })
+        .await;
+        let (signed, verdict) = match checked {
+            Ok(checked) => checked,
+            Err(err) => return refuse(0, format!("bundle verification did not finish: {err}")),
+        };
+        let bundle = match verdict {
             Ok(bundle) => bundle,
             Err(err @ VerifyError::AlreadyApplied { generation }) => {
                 info!(generation, "bundle already held");

@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", report(&err));
             ExitCode::FAILURE
         }
     }
@@ -76,6 +76,21 @@ async fn run(config: AgentConfig) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The error and its causes, skipping a cause its parent's message already spells out.
+fn report(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 async fn shutdown_signal() -> anyhow::Result<()> {

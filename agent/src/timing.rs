@@ -22,8 +22,6 @@ pub struct Timing {
     pub connect_timeout: Option<Duration>,
     /// HTTP/2 keepalive ping period and ack timeout; `None` to disable.
     pub keepalive: Option<(Duration, Duration)>,
-    /// How long shutdown waits for an apply in progress.
-    pub drain: Duration,
 }
 
 impl Default for Timing {
@@ -36,7 +34,6 @@ impl Default for Timing {
             healthy_after: Duration::from_secs(60),
             connect_timeout: Some(Duration::from_secs(10)),
             keepalive: Some((Duration::from_secs(30), Duration::from_secs(20))),
-            drain: Duration::from_secs(10),
         }
     }
 }
