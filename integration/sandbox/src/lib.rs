@@ -8,7 +8,7 @@
 //! | Area | Emulated | Knowingly different from kube-apiserver |
 //! | --- | --- | --- |
 //! | Transport | HTTPS (rustls, ring), HTTP/1.1 and HTTP/2, self-signed CA per sandbox; JSON and YAML bodies; protobuf request bodies of the kinds `kubectl create` subcommands send (Namespace, ConfigMap, Secret, ServiceAccount, RBAC) | answers JSON only (no protobuf, CBOR or Table output; kubectl prints client-side); other protobuf bodies answer 415 |
-//! | Auth | one admin bearer token (`system:masters`); `Impersonate-User`/`Impersonate-Group` | no client certificates, no other tokens; only the admin may impersonate |
+//! | Auth | admin bearer token (`system:masters`), extra users' tokens (`add_user`); `Impersonate-User`/`Impersonate-Group`, checked against RBAC `impersonate` for non-admins | no client certificates, no TokenReview, no `Impersonate-Extra`/`Uid` |
 //! | Authorization | RBAC over stored Role/ClusterRole/RoleBinding/ClusterRoleBinding: verbs, apiGroups, resources (incl. subresources), resourceNames, `*` | no aggregation, no nonResourceURLs (discovery is open to all); `cluster-admin`/`admin`/`edit`/`view` exist implicitly (admin = all) |
 //! | Discovery | /version, /api, /api/v1, /apis, /apis/G, /apis/G/V: core, apps, batch, rbac, networking, policy, autoscaling/v2, coordination, storage, apiextensions, plus CRD groups | legacy form only (kubectl falls back from aggregated discovery); no /openapi (404: kubectl needs `--validate=false` for create/apply) |
 //! | Verbs | get, list, watch, create, update, patch, delete, deletecollection; `/status` subresource | no `scale` or other subresources; no pagination (`limit` ignored, no `continue`) |
@@ -52,6 +52,18 @@ pub struct Shared {
     pub(crate) token: String,
     pub(crate) server_address: String,
     pub(crate) cancel: CancellationToken,
+    /// Extra bearer tokens and the users they authenticate.
+    pub(crate) users: std::sync::Mutex<Vec<(String, rbac::UserInfo)>>,
+}
+
+impl Shared {
+    pub(crate) fn user_for_token(&self, token: &str) -> Option<rbac::UserInfo> {
+        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        users
+            .iter()
+            .find(|(t, _)| t == token)
+            .map(|(_, u)| u.clone())
+    }
 }
 
 /// One emulated cluster. Stops when shut down or dropped.
@@ -79,6 +91,7 @@ impl Sandbox {
             token,
             server_address: addr.to_string(),
             cancel: CancellationToken::new(),
+            users: std::sync::Mutex::new(Vec::new()),
         });
         seed(&shared);
         let task = tokio::spawn(server::serve(listener, pki.server_config, shared.clone()));
@@ -116,6 +129,27 @@ impl Sandbox {
 
     pub fn write_kubeconfig(&self, path: &Path) -> io::Result<()> {
         std::fs::write(path, self.kubeconfig_yaml())
+    }
+
+    /// Registers a user (authenticated, plus `groups`) and returns its new bearer token.
+    /// Its requests are authorized by RBAC; it may impersonate only where RBAC grants the
+    /// `impersonate` verb on `users`/`groups`.
+    pub fn add_user(&self, name: &str, groups: &[&str]) -> String {
+        let token = format!("{:016x}{:016x}", meta::random_u64(), meta::random_u64());
+        let mut all: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        all.push("system:authenticated".into());
+        let user = rbac::UserInfo {
+            name: name.to_string(),
+            groups: all,
+        };
+        let mut users = self.shared.users.lock().unwrap_or_else(|p| p.into_inner());
+        users.push((token.clone(), user));
+        token
+    }
+
+    /// A kubeconfig like [`Sandbox::kubeconfig_yaml`] that authenticates with `token`.
+    pub fn kubeconfig_yaml_with_token(&self, token: &str) -> String {
+        tls::kubeconfig(self.addr, &self.ca_pem, token)
     }
 
     /// Direct read access to the stored objects.

@@ -166,13 +166,17 @@ fn authenticate(shared: &Shared, headers: &http::HeaderMap) -> ApiResult<UserInf
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if token != Some(shared.token.as_str()) {
-        return Err(ApiError::unauthorized());
-    }
-    let admin = UserInfo {
-        name: "sandbox-admin".into(),
-        groups: vec!["system:masters".into(), "system:authenticated".into()],
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthorized)?;
+    let user = if token == shared.token {
+        UserInfo {
+            name: "sandbox-admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        }
+    } else {
+        shared
+            .user_for_token(token)
+            .ok_or_else(ApiError::unauthorized)?
     };
     let as_user = headers
         .get("impersonate-user")
@@ -182,19 +186,37 @@ fn authenticate(shared: &Shared, headers: &http::HeaderMap) -> ApiResult<UserInf
         .iter()
         .filter_map(|v| v.to_str().ok().map(String::from))
         .collect();
-    match as_user {
-        None if as_groups.is_empty() => Ok(admin),
-        None => Err(ApiError::bad_request(
-            "requested impersonation of groups without impersonating a user",
-        )),
-        Some(u) => Ok(UserInfo::impersonated(u, as_groups)),
+    let Some(as_user) = as_user else {
+        return match as_groups.is_empty() {
+            true => Ok(user),
+            false => Err(ApiError::bad_request(
+                "requested impersonation of groups without impersonating a user",
+            )),
+        };
+    };
+    if !user.is_master() {
+        let targets = std::iter::once(("users", as_user))
+            .chain(as_groups.iter().map(|g| ("groups", g.as_str())));
+        for (resource, name) in targets {
+            let attrs = Attributes {
+                verb: "impersonate",
+                group: "",
+                resource,
+                subresource: None,
+                namespace: None,
+                name: Some(name),
+            };
+            if let Decision::Deny(msg) = with_policy(shared, |p| rbac::authorize(&user, &attrs, p))
+            {
+                return Err(ApiError::forbidden(msg, resource, "", name));
+            }
+        }
     }
+    Ok(UserInfo::impersonated(as_user, as_groups))
 }
 
-fn authorize(shared: &Shared, user: &UserInfo, verb: &str, t: &Target) -> ApiResult<()> {
-    if user.is_master() {
-        return Ok(());
-    }
+/// Runs `f` over the stored RBAC objects.
+fn with_policy<T>(shared: &Shared, f: impl FnOnce(&Policy<'_>) -> T) -> T {
     let st = shared.store.lock();
     let objects =
         |gr: &str| -> Vec<Value> { st.list(gr, None).map(|(_, o)| (**o).clone()).collect() };
@@ -203,12 +225,18 @@ fn authorize(shared: &Shared, user: &UserInfo, verb: &str, t: &Target) -> ApiRes
     let role_bindings = objects("rolebindings.rbac.authorization.k8s.io");
     let cluster_role_bindings = objects("clusterrolebindings.rbac.authorization.k8s.io");
     drop(st);
-    let policy = Policy {
+    f(&Policy {
         roles: &roles,
         cluster_roles: &cluster_roles,
         role_bindings: &role_bindings,
         cluster_role_bindings: &cluster_role_bindings,
-    };
+    })
+}
+
+fn authorize(shared: &Shared, user: &UserInfo, verb: &str, t: &Target) -> ApiResult<()> {
+    if user.is_master() {
+        return Ok(());
+    }
     // A namespace's own name is its namespace for RBAC, as in the real server.
     let namespace = match (
         &t.namespace,
@@ -226,7 +254,7 @@ fn authorize(shared: &Shared, user: &UserInfo, verb: &str, t: &Target) -> ApiRes
         namespace,
         name: t.name.as_deref(),
     };
-    match rbac::authorize(user, &attrs, &policy) {
+    match with_policy(shared, |p| rbac::authorize(user, &attrs, p)) {
         Decision::Allow => Ok(()),
         Decision::Deny(msg) => Err(ApiError::forbidden(
             msg,

@@ -1,7 +1,8 @@
 //! Watch: a streaming response of newline-delimited JSON events (ADDED, MODIFIED, DELETED,
 //! ERROR). Without a resourceVersion (or "0") it starts with ADDED for every matching
 //! object; with one it replays the kept events after it, or ends with a 410 ERROR event
-//! when they are gone. Ends on timeoutSeconds, client disconnect or sandbox shutdown.
+//! when they are gone. With `sendInitialEvents=true` (watch-list) it sends the current
+//! objects and a BOOKMARK with `k8s.io/initial-events-end`. Ends on timeoutSeconds, client disconnect or sandbox shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +63,11 @@ pub fn start(
         labels,
         fields,
     };
+    // Watch-list (`sendInitialEvents=true`): the current objects, then a BOOKMARK marking
+    // the end of the initial events, whatever resourceVersion was given.
+    let initial_events = q.get("sendInitialEvents") == Some("true");
     let from: Option<u64> = match q.get("resourceVersion") {
+        _ if initial_events => None,
         None | Some("") | Some("0") => None,
         Some(s) => Some(
             s.parse()
@@ -107,6 +112,12 @@ pub fn start(
             },
         }
     };
+    if initial_events {
+        let bookmark = json!({"kind": t.resource.kind, "apiVersion": t.api_version(),
+            "metadata": {"resourceVersion": last.to_string(),
+                         "annotations": {"k8s.io/initial-events-end": "true"}}});
+        initial.push(line("BOOKMARK", &bookmark));
+    }
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(Duration::from_secs(timeout));
         tokio::pin!(deadline);

@@ -1,10 +1,11 @@
 //! The one place an object is written: status handling for the main resource and the
 //! status subresource, ownership (`managedFields`), server side effects (Namespace phase,
-//! CRD Established), no-op detection, resourceVersion and generation, and dry-run.
+//! CRD Established, Secret stringData folded into data), no-op detection, resourceVersion and generation, and dry-run.
 //! Runs under the store lock; never awaits.
 
 use std::sync::Arc;
 
+use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::merge::apply::{parse_managed, record_update, render_managed, Manager, Writer};
@@ -47,7 +48,8 @@ pub fn commit(st: &mut State, w: Write<'_>) -> (Value, bool) {
     if let Value::Object(m) = &mut new {
         m.remove("apiVersion");
         m.remove("kind");
-        m.insert("apiVersion".into(), json!(r.api_version(&r.versions[0])));
+        let version = r.versions.first().map(String::as_str).unwrap_or("v1");
+        m.insert("apiVersion".into(), json!(r.api_version(version)));
         m.insert("kind".into(), json!(r.kind));
     }
     if status_subresource {
@@ -144,6 +146,29 @@ fn side_effects(r: &ResourceInfo, obj: &mut Value) {
     match (r.group.as_str(), r.kind.as_str()) {
         ("", "Namespace") if obj.pointer("/status/phase").is_none() => {
             set_status(obj, Some(json!({"phase": "Active"})));
+        }
+        ("", "Secret") => {
+            // stringData is write-only: merged into data (base64) and never stored.
+            let Value::Object(m) = obj else { return };
+            let Some(Value::Object(sd)) = m.remove("stringData") else {
+                return;
+            };
+            let data = m.entry("data").or_insert_with(|| json!({}));
+            if !data.is_object() {
+                *data = json!({});
+            }
+            if let Value::Object(d) = data {
+                for (k, v) in sd {
+                    let text = v
+                        .as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| v.to_string());
+                    d.insert(
+                        k,
+                        json!(base64::engine::general_purpose::STANDARD.encode(text)),
+                    );
+                }
+            }
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let names = obj
