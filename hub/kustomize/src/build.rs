@@ -4,6 +4,7 @@
 
 use crate::kustomization::{self, Kustomization};
 use crate::resource::Resource;
+use crate::transform::Layer;
 use crate::{fs, scope, sort, EntryKind, Error, FileSystem, Result};
 use serde_json::Value;
 
@@ -56,8 +57,9 @@ pub fn build(fsys: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<Ve
         fsys,
         stack: Vec::new(),
     };
-    let mut out = b.kustomization(&k, 0)?;
-    crate::transform::finish(&mut out, &k)?;
+    let mut layer = b.kustomization(&k, 0)?;
+    crate::transform::finish(&mut layer)?;
+    let mut out = layer.res;
     apply_sort(&mut out, &k)?;
     Ok(out)
 }
@@ -157,7 +159,7 @@ impl Builder<'_> {
         &mut self,
         k: &Kustomization,
         depth: usize,
-    ) -> Result<Vec<Resource>> {
+    ) -> Result<Layer> {
         if depth > MAX_DEPTH {
             return Err(Error::TooDeep {
                 path: k.file.clone(),
@@ -187,17 +189,16 @@ impl Builder<'_> {
         result
     }
 
-    fn kustomization_inner(&mut self, k: &Kustomization, depth: usize) -> Result<Vec<Resource>> {
-        let mut acc: Vec<Resource> = Vec::new();
+    fn kustomization_inner(&mut self, k: &Kustomization, depth: usize) -> Result<Layer> {
+        let mut layer = Layer::default();
         let mut entries = k.str_list("resources")?;
         entries.extend(k.str_list("bases")?);
         for entry in &entries {
-            let field = "resources";
-            let loaded = self.resource_entry(k, field, entry, depth)?;
-            append_all(&mut acc, loaded, k)?;
+            let loaded = self.resource_entry(k, "resources", entry, depth)?;
+            layer.absorb(loaded, k)?;
         }
-        crate::transform::run(self, k, &mut acc, depth)?;
-        Ok(acc)
+        crate::transform::run(self, k, &mut layer, depth)?;
+        Ok(layer)
     }
 
     /// Loads one `resources` entry: a file, or a directory holding a kustomization.
@@ -207,7 +208,7 @@ impl Builder<'_> {
         field: &str,
         entry: &str,
         depth: usize,
-    ) -> Result<Vec<Resource>> {
+    ) -> Result<Layer> {
         if is_remote(entry) {
             return Err(Error::Remote {
                 path: k.file.clone(),
@@ -223,15 +224,15 @@ impl Builder<'_> {
         })?;
         match self.fsys.kind(&target) {
             Some(EntryKind::File) => {
-                if !fs::is_within(&target, &k.dir) {
-                    return Err(Error::Restricted {
-                        path: k.file.clone(),
-                        field: field.into(),
-                        target: entry.into(),
-                        root: fs::display(&k.dir).into(),
-                    });
-                }
-                load_resource_file(self.fsys, &target)
+                let (bytes, path) = read_local(self.fsys, k, field, entry)?;
+                let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+                    path: path.clone(),
+                    message: "not UTF-8 text".into(),
+                })?;
+                Ok(Layer {
+                    res: parse_resources(&text, &path)?,
+                    ..Layer::default()
+                })
             }
             Some(EntryKind::Dir) => {
                 let Some(file) = kustomization::find(self.fsys, &target)? else {
@@ -264,7 +265,7 @@ impl Builder<'_> {
         &mut self,
         k: &Kustomization,
         entry: &str,
-        acc: &mut Vec<Resource>,
+        acc: &mut Layer,
         depth: usize,
     ) -> Result<()> {
         if is_remote(entry) {
@@ -313,7 +314,7 @@ impl Builder<'_> {
             entries.extend(sub.str_list("bases")?);
             for e in &entries {
                 let loaded = self.resource_entry(&sub, "resources", e, depth + 1)?;
-                append_all(acc, loaded, &sub)?;
+                acc.absorb(loaded, &sub)?;
             }
             crate::transform::run(self, &sub, acc, depth + 1)
         })();
@@ -322,14 +323,24 @@ impl Builder<'_> {
     }
 }
 
-/// Appends resources, refusing a second object with the same id.
+/// Appends resources, refusing a second object with the same id. Indexes ids in a hash
+/// map so appending stays linear in the number of objects.
 pub(crate) fn append_all(
     acc: &mut Vec<Resource>,
     more: Vec<Resource>,
     k: &Kustomization,
 ) -> Result<()> {
+    if more.is_empty() {
+        return Ok(());
+    }
+    let mut ids: std::collections::HashMap<String, usize> = acc
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id_key(), i))
+        .collect();
     for r in more {
-        if let Some(existing) = acc.iter().find(|e| e.same_id(&r)) {
+        let key = r.id_key();
+        if let Some(existing) = ids.get(&key).map(|i| &acc[*i]) {
             return Err(Error::Conflict {
                 path: k.file.clone(),
                 message: format!(
@@ -340,9 +351,56 @@ pub(crate) fn append_all(
                 ),
             });
         }
+        ids.insert(key, acc.len());
         acc.push(r);
     }
     Ok(())
+}
+
+/// Reads a file named by a kustomization, confined to the kustomization's directory (the
+/// load restrictor): neither `..` nor a symbolic link may lead outside it.
+pub(crate) fn read_local(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    field: &str,
+    rel: &str,
+) -> Result<(Vec<u8>, String)> {
+    let restricted = || Error::Restricted {
+        path: k.file.clone(),
+        field: field.into(),
+        target: rel.into(),
+        root: fs::display(&k.dir).into(),
+    };
+    let path = fs::join(&k.dir, rel)
+        .filter(|p| fs::is_within(p, &k.dir))
+        .ok_or_else(restricted)?;
+    if let (Some(real), Some(real_dir)) = (fsys.real_path(&path), fsys.real_path(&k.dir)) {
+        if !fs::is_within(&real, &real_dir) {
+            return Err(restricted());
+        }
+    }
+    match fsys.read_file(&path) {
+        Ok(bytes) => Ok((bytes, path)),
+        Err(crate::FsError::NotFound { .. }) => {
+            Err(k.field_err(field, format!("{rel:?}: no such file")))
+        }
+        Err(e) => Err(Error::Fs(e)),
+    }
+}
+
+/// `read_local` for text files.
+pub(crate) fn read_local_text(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    field: &str,
+    rel: &str,
+) -> Result<(String, String)> {
+    let (bytes, path) = read_local(fsys, k, field, rel)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+        path: path.clone(),
+        message: "not UTF-8 text".into(),
+    })?;
+    Ok((text, path))
 }
 
 fn is_remote(entry: &str) -> bool {
@@ -352,16 +410,6 @@ fn is_remote(entry: &str) -> bool {
         || entry.starts_with("gitlab.com/")
         || entry.starts_with("bitbucket.org/")
         || entry.contains("?ref=")
-}
-
-/// Parses a manifest file into resources: multi-document, `List` kinds expanded.
-pub(crate) fn load_resource_file(fsys: &dyn FileSystem, path: &str) -> Result<Vec<Resource>> {
-    let bytes = fsys.read_file(path).map_err(Error::Fs)?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
-        path: path.into(),
-        message: "not UTF-8 text".into(),
-    })?;
-    parse_resources(&text, path)
 }
 
 /// Parses manifest text; `path` names it in errors.

@@ -43,6 +43,12 @@ pub trait FileSystem: Send + Sync {
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FsError>;
     /// Whether `path` is a file, a directory, or nothing.
     fn kind(&self, path: &str) -> Option<EntryKind>;
+    /// `path` with symbolic links resolved, still relative to the root; `None` when it
+    /// does not exist. The load restrictor compares these, so a link cannot lead a
+    /// kustomization's files out of its directory.
+    fn real_path(&self, path: &str) -> Option<String> {
+        self.kind(path).map(|_| path.to_string())
+    }
 }
 
 fn is_root(path: &str) -> bool {
@@ -244,6 +250,16 @@ impl FileSystem for DiskFs {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    fn real_path(&self, path: &str) -> Option<String> {
+        let real = self.resolve(path).ok()?;
+        let rel = real.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
     }
 
     fn kind(&self, path: &str) -> Option<EntryKind> {

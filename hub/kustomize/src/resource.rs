@@ -18,6 +18,11 @@ pub struct Resource {
     pub(crate) needs_hash: bool,
     /// Generator behavior (`create`, `merge`, `replace`), when generated.
     pub(crate) behavior: Option<String>,
+    /// The built-in generator that made this object, if one did (`origin` is then the
+    /// kustomization file that configured it).
+    pub(crate) generated_by: Option<&'static str>,
+    /// Names of the `vars` whose object reference this object is.
+    pub(crate) ref_vars: Vec<String>,
 }
 
 /// Group, version and kind of an object.
@@ -52,6 +57,8 @@ impl Resource {
             prev_names: Vec::new(),
             needs_hash: false,
             behavior: None,
+            generated_by: None,
+            ref_vars: Vec::new(),
         };
         r.orig_name = r.name().to_string();
         r.orig_namespace = r.namespace().to_string();
@@ -90,6 +97,14 @@ impl Resource {
 
     pub fn gvk(&self) -> Gvk {
         Gvk::from_api_version(self.api_version(), self.kind())
+    }
+
+    /// A map under `metadata` (`labels`, `annotations`), if there is one.
+    pub(crate) fn meta_map(&self, key: &str) -> Option<&Map<String, Value>> {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_object)
     }
 
     fn meta_str(&self, key: &str) -> &str {
@@ -135,14 +150,17 @@ impl Resource {
         format!("{} {} {}", self.api_version(), self.kind(), who)
     }
 
-    /// Whether `other` is the same object (group, kind, namespace, name; version ignored as
-    /// kustomize's id matching does).
-    pub(crate) fn same_id(&self, other: &Resource) -> bool {
-        let (a, b) = (self.gvk(), other.gvk());
-        a.group == b.group
-            && a.kind == b.kind
-            && self.name() == other.name()
-            && self.effective_namespace() == other.effective_namespace()
+    /// Identity (group, kind, namespace, name; version ignored as kustomize's id matching
+    /// does): two objects with the same key may not both be in one build.
+    pub(crate) fn id_key(&self) -> String {
+        let g = self.gvk();
+        format!(
+            "{}|{}|{}|{}",
+            g.group,
+            g.kind,
+            self.effective_namespace(),
+            self.name()
+        )
     }
 
     /// Namespace used for identity: namespaced objects without one are in `default`.

@@ -246,10 +246,21 @@ pub fn selector_label_specs() -> Vec<FieldSpec> {
 }
 
 /// A kind whose renames are followed, and where objects refer to it by name.
+#[derive(Clone, Debug, PartialEq)]
 pub struct NameRef {
-    pub group: &'static str,
-    pub kind: &'static str,
+    pub group: String,
+    pub version: String,
+    pub kind: String,
     pub specs: Vec<FieldSpec>,
+}
+
+fn nr(group: &str, kind: &str, specs: Vec<FieldSpec>) -> NameRef {
+    NameRef {
+        group: group.into(),
+        version: String::new(),
+        kind: kind.into(),
+        specs,
+    }
 }
 
 /// Pod-spec-bearing kinds and the prefix of their pod spec.
@@ -443,50 +454,33 @@ pub fn name_refs() -> Vec<NameRef> {
         "DaemonSet",
     ];
     let prio = pvc_kinds;
-    let hpa = |k: &'static str| NameRef {
-        group: "",
-        kind: k,
-        specs: vec![FieldSpec::new(
+    let hpa = |k: &str| {
+        nr(
+            "",
+            k,
+            vec![FieldSpec::new(
             "",
             "HorizontalPodAutoscaler",
             "spec/scaleTargetRef/name",
             false,
-        )],
+            )],
+        )
     };
     vec![
         hpa("Deployment"),
         hpa("ReplicationController"),
         hpa("ReplicaSet"),
         hpa("StatefulSet"),
-        NameRef {
-            group: "",
-            kind: "ConfigMap",
-            specs: cm,
-        },
-        NameRef {
-            group: "",
-            kind: "Secret",
-            specs: secret,
-        },
-        NameRef {
-            group: "",
-            kind: "Service",
-            specs: service,
-        },
-        NameRef {
-            group: "rbac.authorization.k8s.io",
-            kind: "Role",
-            specs: vec![FieldSpec::new(
+        nr("", "ConfigMap", cm),
+        nr("", "Secret", secret),
+        nr("", "Service", service),
+        nr("rbac.authorization.k8s.io", "Role", vec![FieldSpec::new(
                 "rbac.authorization.k8s.io",
                 "RoleBinding",
                 "roleRef/name",
                 false,
-            )],
-        },
-        NameRef {
-            group: "rbac.authorization.k8s.io",
-            kind: "ClusterRole",
-            specs: vec![
+            )]),
+        nr("rbac.authorization.k8s.io", "ClusterRole", vec![
                 FieldSpec::new(
                     "rbac.authorization.k8s.io",
                     "RoleBinding",
@@ -499,30 +493,14 @@ pub fn name_refs() -> Vec<NameRef> {
                     "roleRef/name",
                     false,
                 ),
-            ],
-        },
-        NameRef {
-            group: "",
-            kind: "ServiceAccount",
-            specs: sa,
-        },
-        NameRef {
-            group: "",
-            kind: "PersistentVolumeClaim",
-            specs: pod_refs(&pvc_kinds, &["volumes/persistentVolumeClaim/claimName"]),
-        },
-        NameRef {
-            group: "",
-            kind: "PersistentVolume",
-            specs: vec![
+            ]),
+        nr("", "ServiceAccount", sa),
+        nr("", "PersistentVolumeClaim", pod_refs(&pvc_kinds, &["volumes/persistentVolumeClaim/claimName"])),
+        nr("", "PersistentVolume", vec![
                 FieldSpec::new("", "PersistentVolumeClaim", "spec/volumeName", false),
                 FieldSpec::new("", "ClusterRole", "rules/resourceNames", false),
-            ],
-        },
-        NameRef {
-            group: "storage.k8s.io",
-            kind: "StorageClass",
-            specs: vec![
+            ]),
+        nr("storage.k8s.io", "StorageClass", vec![
                 FieldSpec::new("", "PersistentVolume", "spec/storageClassName", false),
                 FieldSpec::new("", "PersistentVolumeClaim", "spec/storageClassName", false),
                 FieldSpec::new(
@@ -531,22 +509,13 @@ pub fn name_refs() -> Vec<NameRef> {
                     "spec/volumeClaimTemplates/spec/storageClassName",
                     false,
                 ),
-            ],
-        },
-        NameRef {
-            group: "scheduling.k8s.io",
-            kind: "PriorityClass",
-            specs: pod_refs(&prio, &["priorityClassName"]),
-        },
-        NameRef {
-            group: "networking.k8s.io",
-            kind: "IngressClass",
-            specs: vec![FieldSpec::new(
+            ]),
+        nr("scheduling.k8s.io", "PriorityClass", pod_refs(&prio, &["priorityClassName"])),
+        nr("networking.k8s.io", "IngressClass", vec![FieldSpec::new(
                 "",
                 "Ingress",
                 "spec/ingressClassName",
                 false,
-            )],
-        },
+            )]),
     ]
 }

@@ -8,7 +8,7 @@ use crate::{fs, Error, Result};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-const GEN_FIELDS: &[&str] = &[
+pub(crate) const GEN_FIELDS: &[&str] = &[
     "name",
     "namespace",
     "behavior",
@@ -28,14 +28,14 @@ const OPT_FIELDS: &[&str] = &[
 ];
 
 #[derive(Default, Clone)]
-struct Options {
+pub(crate) struct Options {
     labels: Map<String, Value>,
     annotations: Map<String, Value>,
     disable_hash: Option<bool>,
     immutable: Option<bool>,
 }
 
-fn options(v: Option<&Value>, k: &Kustomization, field: &str) -> Result<Options> {
+pub(crate) fn options(v: Option<&Value>, k: &Kustomization, field: &str) -> Result<Options> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(Options::default());
     };
@@ -73,7 +73,7 @@ pub(crate) fn run(
     Ok(())
 }
 
-fn generate(
+pub(crate) fn generate(
     fsys: &dyn crate::FileSystem,
     k: &Kustomization,
     field: &str,
@@ -216,6 +216,11 @@ fn generate(
         obj.insert("immutable".into(), Value::Bool(true));
     }
     let mut r = Resource::new(obj, &k.file);
+    r.generated_by = Some(if kind == "Secret" {
+        "SecretGenerator"
+    } else {
+        "ConfigMapGenerator"
+    });
     r.needs_hash = !disable_hash;
 
     let behavior = s("behavior");
@@ -295,16 +300,7 @@ fn read(
     field: &str,
     rel: &str,
 ) -> Result<Vec<u8>> {
-    let path = fs::join(&k.dir, rel)
-        .filter(|p| fs::is_within(p, &k.dir))
-        .ok_or_else(|| Error::Restricted {
-            path: k.file.clone(),
-            field: field.into(),
-            target: rel.into(),
-            root: fs::display(&k.dir).into(),
-        })?;
-    fsys.read_file(&path)
-        .map_err(|e| k.field_err(field, e.to_string()))
+    crate::build::read_local(fsys, k, field, rel).map(|(bytes, _)| bytes)
 }
 
 /// Standard base64 with padding.

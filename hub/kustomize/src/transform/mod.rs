@@ -2,83 +2,149 @@
 //! steps run once at the end of the root build (content hashes, name references).
 //! Anything not implemented is an error naming the field.
 
+mod config;
 mod fieldspec;
 mod generators;
+mod metadata;
 mod patch;
+mod plugins;
+mod replacements;
+mod vars;
 
 use crate::build::Builder;
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::Resource;
 use crate::{scope, Error, Result};
+pub(crate) use config::Config;
 use fieldspec::FieldSpec;
 use serde_json::{Map, Value};
 
-/// Fields not implemented yet: an error, never a silently different result.
-const PENDING: &[&str] = &[
-    "replacements",
-    "vars",
-    "crds",
-    "configurations",
-    "generators",
-    "transformers",
-    "buildMetadata",
-];
+/// One kustomization's output while it is being built: its objects, the transformer
+/// configuration gathered from it and everything below it, and its `vars`.
+#[derive(Default)]
+pub(crate) struct Layer {
+    pub res: Vec<Resource>,
+    pub config: Config,
+    pub vars: Vec<vars::Var>,
+}
 
-/// Runs one kustomization's components, generators and transformers over `acc`.
+impl Layer {
+    /// Absorbs a sub-kustomization's layer (a `resources` entry).
+    pub(crate) fn absorb(&mut self, sub: Layer, k: &Kustomization) -> Result<()> {
+        crate::build::append_all(&mut self.res, sub.res, k)?;
+        self.config.merge(&sub.config);
+        vars::merge(&mut self.vars, sub.vars, k)
+    }
+}
+
+/// Runs one kustomization's components, generators and transformers over `layer`, in
+/// kustomize's order.
 pub(crate) fn run(
     b: &mut Builder<'_>,
     k: &Kustomization,
-    acc: &mut Vec<Resource>,
+    layer: &mut Layer,
     depth: usize,
 ) -> Result<()> {
-    for field in PENDING {
-        if k.get(field).is_some() {
-            return Err(Error::Unsupported {
-                path: k.file.clone(),
-                field: field.to_string(),
-                what: "this field".into(),
-            });
-        }
+    for file in k.str_list("configurations")? {
+        let (text, path) = crate::build::read_local_text(b.fsys, k, "configurations", &file)?;
+        let c = Config::parse(&text).map_err(|m| Error::Invalid { path, message: m })?;
+        layer.config.merge(&c);
     }
+    for file in k.str_list("crds")? {
+        let (text, path) = crate::build::read_local_text(b.fsys, k, "crds", &file)?;
+        let c = Config::from_openapi(&text).map_err(|m| Error::Invalid {
+            path,
+            message: format!("unable to parse open API definition: {m}"),
+        })?;
+        layer.config.merge(&c);
+    }
+    let meta = metadata::BuildMetadata::parse(k)?;
     for c in k.str_list("components")? {
-        b.component(k, &c, acc, depth)?;
+        b.component(k, &c, layer, depth)?;
     }
-    generators::run(b.fsys, k, acc)?;
-    patch::strategic_merge_field(b.fsys, k, acc)?;
-    patch::patches_field(b.fsys, k, acc)?;
+    generators::run(b.fsys, k, &mut layer.res)?;
+    plugins::run(b, k, "generators", layer, depth)?;
+    if meta.origin {
+        metadata::add_origins(k, &mut layer.res);
+    }
+    patch::strategic_merge_field(b.fsys, k, &mut layer.res)?;
+    patch::patches_field(b.fsys, k, &mut layer.res)?;
     if let Some(ns) = k.str_field("namespace")? {
         if !ns.is_empty() {
-            namespace(acc, &ns);
+            namespace(&mut layer.res, &ns, &layer.config.namespace);
         }
     }
-    prefix_suffix(k, acc)?;
-    labels(k, acc)?;
-    annotations(k, acc)?;
-    patch::json6902_field(b.fsys, k, acc)?;
-    replicas(k, acc)?;
-    images(k, acc)?;
+    let prefix = k.str_field("namePrefix")?.unwrap_or_default();
+    let suffix = k.str_field("nameSuffix")?.unwrap_or_default();
+    prefix_suffix(&mut layer.res, &prefix, &suffix, None, &layer.config);
+    labels(k, layer)?;
+    annotations(k, layer)?;
+    patch::json6902_field(b.fsys, k, &mut layer.res)?;
+    replicas(k, layer)?;
+    images(k, layer)?;
+    replacements::field(b.fsys, k, &mut layer.res)?;
+    plugins::run(b, k, "transformers", layer, depth)?;
+    if meta.managed_by {
+        metadata::add_managed_by(&mut layer.res);
+    }
+    vars::declare(k, layer)?;
     Ok(())
 }
 
-/// The namespace transformer: namespaced objects, plus RoleBinding subjects that name a
-/// ServiceAccount in the `default` namespace... as kustomize's default subject mode does.
-fn namespace(acc: &mut [Resource], ns: &str) {
+/// Which RoleBinding subjects the namespace transformer rewrites.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subjects {
+    /// ServiceAccounts named `default` (kustomize's default).
+    DefaultOnly,
+    AllServiceAccounts,
+    None,
+}
+
+/// The namespace transformer: namespaced objects (and `extra` paths), plus RoleBinding
+/// subjects that name a ServiceAccount `default`, as kustomize's default subject mode does.
+pub(crate) fn namespace(acc: &mut [Resource], ns: &str, extra: &[FieldSpec]) {
     for r in acc.iter_mut() {
-        let gvk = r.gvk();
-        if !scope::is_cluster_scoped(&gvk) {
-            record_rename(r);
-            r.set_namespace(ns);
-        }
-        if gvk.group == "rbac.authorization.k8s.io"
-            && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
-        {
-            if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-                for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                    let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                    let default_name = s.get("name").and_then(Value::as_str) == Some("default");
-                    if is_sa && default_name {
-                        s.insert("namespace".into(), Value::String(ns.into()));
-                    }
+        namespace_one(r, ns, true, extra, false, Subjects::DefaultOnly);
+    }
+}
+
+/// The namespace transformer on one object. With `unset_only`, an object that already has
+/// a namespace keeps it.
+pub(crate) fn namespace_one(
+    r: &mut Resource,
+    ns: &str,
+    set_meta: bool,
+    extra: &[FieldSpec],
+    unset_only: bool,
+    subjects: Subjects,
+) {
+    let gvk = r.gvk();
+    if unset_only && !r.namespace().is_empty() {
+        return;
+    }
+    if set_meta && !scope::is_cluster_scoped(&gvk) {
+        record_rename(r);
+        r.set_namespace(ns);
+    }
+    if !extra.is_empty() {
+        fieldspec::apply(r, extra, &mut |v| {
+            if v.is_null() || v.is_string() {
+                *v = Value::String(ns.into());
+            }
+        });
+    }
+    if subjects == Subjects::None {
+        return;
+    }
+    if gvk.group == "rbac.authorization.k8s.io"
+        && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
+    {
+        if let Some(Value::Array(list)) = r.obj.get_mut("subjects") {
+            for s in list.iter_mut().filter_map(Value::as_object_mut) {
+                let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
+                let default_name = s.get("name").and_then(Value::as_str) == Some("default");
+                if is_sa && (default_name || subjects == Subjects::AllServiceAccounts) {
+                    s.insert("namespace".into(), Value::String(ns.into()));
                 }
             }
         }
@@ -93,25 +159,53 @@ fn record_rename(r: &mut Resource) {
     }
 }
 
-fn prefix_suffix(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
-    let prefix = k.str_field("namePrefix")?.unwrap_or_default();
-    let suffix = k.str_field("nameSuffix")?.unwrap_or_default();
+/// Adds a prefix and suffix to names. `only` limits the renamed kinds (a plugin's field
+/// specs); configured extra paths get the same prefix and suffix.
+pub(crate) fn prefix_suffix(
+    acc: &mut [Resource],
+    prefix: &str,
+    suffix: &str,
+    only: Option<&[FieldSpec]>,
+    config: &Config,
+) {
     if prefix.is_empty() && suffix.is_empty() {
-        return Ok(());
+        return;
     }
     for r in acc.iter_mut() {
-        let kind = r.kind();
-        if kind == "CustomResourceDefinition" || kind == "Namespace" {
+        let gvk = r.gvk();
+        if gvk.kind == "CustomResourceDefinition" || gvk.kind == "Namespace" {
             continue;
+        }
+        if let Some(specs) = only {
+            let renames = specs
+                .iter()
+                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]);
+            if !renames {
+                continue;
+            }
         }
         let new = format!("{prefix}{}{suffix}", r.name());
         record_rename(r);
         r.set_name(&new);
+        let mut extra: Vec<FieldSpec> = Vec::new();
+        if !prefix.is_empty() {
+            extra.extend(config.name_prefix.iter().cloned());
+        }
+        if !suffix.is_empty() {
+            extra.extend(config.name_suffix.iter().cloned());
+        }
+        extra.retain(|s| s.path != ["metadata", "name"]);
+        if !extra.is_empty() {
+            fieldspec::apply(r, &extra, &mut |v| {
+                if let Value::String(s) = v {
+                    *s = format!("{prefix}{s}{suffix}");
+                }
+            });
+        }
     }
-    Ok(())
 }
 
-fn string_pairs(v: &Value) -> Option<Map<String, Value>> {
+pub(crate) fn string_pairs(v: &Value) -> Option<Map<String, Value>> {
     let m = v.as_object()?;
     let mut out = Map::new();
     for (k, v) in m {
@@ -124,7 +218,8 @@ fn string_pairs(v: &Value) -> Option<Map<String, Value>> {
     Some(out)
 }
 
-fn set_all(specs: &[FieldSpec], acc: &mut [Resource], pairs: &Map<String, Value>) {
+/// Sets every pair in the maps at `specs`.
+pub(crate) fn set_all(specs: &[FieldSpec], acc: &mut [Resource], pairs: &Map<String, Value>) {
     for r in acc.iter_mut() {
         fieldspec::apply(r, specs, &mut |v| {
             if v.is_null() {
@@ -139,14 +234,19 @@ fn set_all(specs: &[FieldSpec], acc: &mut [Resource], pairs: &Map<String, Value>
     }
 }
 
-fn labels(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
+fn common_label_specs(config: &Config) -> Vec<FieldSpec> {
+    let mut specs = fieldspec::metadata_label_specs(true);
+    specs.extend(fieldspec::selector_label_specs());
+    config::with_defaults(specs, &config.common_labels)
+}
+
+fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
+    let acc = &mut layer.res;
     if let Some(v) = k.get("commonLabels") {
         let pairs = string_pairs(v)
             .ok_or_else(|| k.field_err("commonLabels", "expected a map of strings"))?;
         if !pairs.is_empty() {
-            let mut specs = fieldspec::metadata_label_specs(true);
-            specs.extend(fieldspec::selector_label_specs());
-            set_all(&specs, acc, &pairs);
+            set_all(&common_label_specs(&layer.config), acc, &pairs);
         }
     }
     if let Some(Value::Array(items)) = k.get("labels") {
@@ -169,10 +269,16 @@ fn labels(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
                 .get("includeTemplates")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            let mut specs = fieldspec::metadata_label_specs(selectors || templates);
-            if selectors {
-                specs.extend(fieldspec::selector_label_specs());
-            }
+            let mut specs = if selectors {
+                common_label_specs(&layer.config)
+            } else if templates {
+                config::with_defaults(
+                    fieldspec::metadata_label_specs(true),
+                    &layer.config.template_labels,
+                )
+            } else {
+                fieldspec::metadata_label_specs(false)
+            };
             if let Some(Value::Array(fields)) = m.get("fields") {
                 for f in fields {
                     specs.push(
@@ -188,107 +294,144 @@ fn labels(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
     Ok(())
 }
 
-fn annotations(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
+fn annotations(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let Some(v) = k.get("commonAnnotations") else {
         return Ok(());
     };
     let pairs = string_pairs(v)
         .ok_or_else(|| k.field_err("commonAnnotations", "expected a map of strings"))?;
     if !pairs.is_empty() {
-        set_all(&fieldspec::annotation_specs(), acc, &pairs);
+        let specs = config::with_defaults(
+            fieldspec::annotation_specs(),
+            &layer.config.common_annotations,
+        );
+        set_all(&specs, &mut layer.res, &pairs);
     }
     Ok(())
 }
 
-fn replicas(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
+fn replicas(k: &Kustomization, layer: &mut Layer) -> Result<()> {
+    let specs = config::with_defaults(config::replica_defaults(), &layer.config.replicas);
     for rep in k.obj_list("replicas", &["name", "count"])? {
-        let name = rep.get("name").and_then(Value::as_str).unwrap_or("");
-        let count = rep
-            .get("count")
-            .cloned()
-            .filter(Value::is_number)
-            .ok_or_else(|| k.field_err("replicas", format!("{name}: count must be a number")))?;
-        let specs = [
-            FieldSpec::new("", "Deployment", "spec/replicas", true),
-            FieldSpec::new("", "ReplicationController", "spec/replicas", true),
-            FieldSpec::new("", "ReplicaSet", "spec/replicas", true),
-            FieldSpec::new("", "StatefulSet", "spec/replicas", true),
-        ];
-        for r in acc.iter_mut().filter(|r| {
-            r.name() == name || r.orig_name == name || r.prev_names.iter().any(|(n, _)| n == name)
-        }) {
-            fieldspec::apply(r, &specs, &mut |v| *v = count.clone());
-        }
+        set_replicas(&mut layer.res, &rep, &specs).map_err(|m| k.field_err("replicas", m))?;
     }
     Ok(())
 }
 
-fn images(k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
-    let list = k.obj_list(
-        "images",
-        &["name", "newName", "newTag", "digest", "tagSuffix"],
-    )?;
+/// The replica count transformer for one `{name, count}` entry.
+pub(crate) fn set_replicas(
+    acc: &mut [Resource],
+    rep: &Map<String, Value>,
+    specs: &[FieldSpec],
+) -> std::result::Result<(), String> {
+    let name = rep.get("name").and_then(Value::as_str).unwrap_or("");
+    let count = rep
+        .get("count")
+        .cloned()
+        .filter(Value::is_number)
+        .ok_or_else(|| format!("{name}: count must be a number"))?;
+    for r in acc.iter_mut().filter(|r| {
+        r.name() == name || r.orig_name == name || r.prev_names.iter().any(|(n, _)| n == name)
+    }) {
+        fieldspec::apply(r, specs, &mut |v| *v = count.clone());
+    }
+    Ok(())
+}
+
+pub(crate) const IMAGE_FIELDS: &[&str] = &["name", "newName", "newTag", "digest", "tagSuffix"];
+
+fn images(k: &Kustomization, layer: &mut Layer) -> Result<()> {
+    let list = k.obj_list("images", IMAGE_FIELDS)?;
     if list.is_empty() {
         return Ok(());
     }
-    let specs = [
-        FieldSpec::new("", "", "spec/containers[]/image", false),
-        FieldSpec::new("", "", "spec/initContainers[]/image", false),
-        FieldSpec::new("", "", "spec/template/spec/containers[]/image", false),
-        FieldSpec::new("", "", "spec/template/spec/initContainers[]/image", false),
-        FieldSpec::new(
-            "",
-            "",
-            "spec/jobTemplate/spec/template/spec/containers[]/image",
-            false,
-        ),
-        FieldSpec::new(
-            "",
-            "",
-            "spec/jobTemplate/spec/template/spec/initContainers[]/image",
-            false,
-        ),
-    ];
+    let specs = config::with_defaults(config::image_defaults(), &layer.config.images);
     for img in &list {
-        let s = |key: &str| match img.get(key) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            None | Some(Value::Null) => Ok(String::new()),
-            Some(other) => crate::yaml::emit::scalar_text(other)
-                .ok_or_else(|| k.field_err("images", format!("{key}: expected a string"))),
-        };
-        let (name, new_name, new_tag, digest) =
-            (s("name")?, s("newName")?, s("newTag")?, s("digest")?);
-        if img.contains_key("tagSuffix") {
-            return Err(Error::Unsupported {
-                path: k.file.clone(),
-                field: "images.tagSuffix".into(),
-                what: "tag suffixes".into(),
-            });
-        }
-        for r in acc.iter_mut() {
-            fieldspec::apply(r, &specs, &mut |v| {
-                let Value::String(cur) = v else { return };
-                let (n, tag) = split_image(cur);
-                if n != name {
-                    return;
-                }
-                let base = if new_name.is_empty() {
-                    n.to_string()
-                } else {
-                    new_name.clone()
-                };
-                let tail = if !digest.is_empty() {
-                    format!("@{digest}")
-                } else if !new_tag.is_empty() {
-                    format!(":{new_tag}")
-                } else {
-                    tag.to_string()
-                };
-                *v = Value::String(format!("{base}{tail}"));
-            });
-        }
+        set_image(&mut layer.res, img, &specs, true).map_err(|m| k.field_err("images", m))?;
     }
     Ok(())
+}
+
+/// The image tag transformer for one `images` entry: every `containers` and
+/// `initContainers` list anywhere in an object (when `walk`), then the field specs, as
+/// kustomize does (so a tag suffix lands twice where both reach).
+pub(crate) fn set_image(
+    acc: &mut [Resource],
+    img: &Map<String, Value>,
+    specs: &[FieldSpec],
+    walk: bool,
+) -> std::result::Result<(), String> {
+    let s = |key: &str| match img.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(other) => crate::yaml::emit::scalar_text(other)
+            .ok_or_else(|| format!("{key}: expected a string")),
+    };
+    let (name, new_name, new_tag, digest, suffix) = (
+        s("name")?,
+        s("newName")?,
+        s("newTag")?,
+        s("digest")?,
+        s("tagSuffix")?,
+    );
+    let mut update = |v: &mut Value| {
+        let Value::String(cur) = v else { return };
+        let (n, tag) = split_image(cur);
+        if n != name {
+            return;
+        }
+        let base = if new_name.is_empty() {
+            n.to_string()
+        } else {
+            new_name.clone()
+        };
+        let tail = if !digest.is_empty() {
+            format!("@{digest}")
+        } else if !new_tag.is_empty() {
+            format!(":{new_tag}")
+        } else if !suffix.is_empty() {
+            let old = tag.strip_prefix(':').filter(|_| !tag.starts_with('@'));
+            format!(":{}{suffix}", old.unwrap_or(""))
+        } else {
+            tag.to_string()
+        };
+        *v = Value::String(format!("{base}{tail}"));
+    };
+    for r in acc.iter_mut() {
+        if walk {
+            for_each_container_image(&mut r.obj, &mut update);
+        }
+        fieldspec::apply(r, specs, &mut update);
+    }
+    Ok(())
+}
+
+/// Calls `f` on the `image` of every element of every `containers` or `initContainers`
+/// list in the object.
+fn for_each_container_image(m: &mut Map<String, Value>, f: &mut dyn FnMut(&mut Value)) {
+    for (key, v) in m.iter_mut() {
+        match v {
+            Value::Array(items) if key == "containers" || key == "initContainers" => {
+                for item in items.iter_mut() {
+                    if let Value::Object(c) = item {
+                        if let Some(img) = c.get_mut("image") {
+                            f(img);
+                        }
+                        for_each_container_image(c, f);
+                    }
+                }
+            }
+            Value::Object(child) => for_each_container_image(child, f),
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    if let Value::Object(child) = item {
+                        for_each_container_image(child, f);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Splits an image reference into its name and its `:tag` / `@digest` tail.
@@ -303,28 +446,32 @@ fn split_image(image: &str) -> (&str, &str) {
     }
 }
 
-/// Steps run once over the root build's output: content hashes, then name references.
-pub(crate) fn finish(out: &mut [Resource], _root: &Kustomization) -> Result<()> {
-    for r in out.iter_mut().filter(|r| r.needs_hash) {
+/// Steps run once over the root build's output: content hashes, name references, vars.
+pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
+    for r in layer.res.iter_mut().filter(|r| r.needs_hash) {
         let hash = generators::content_hash(r);
         let new = format!("{}-{hash}", r.name());
         record_rename(r);
         r.set_name(&new);
     }
-    fix_name_references(out);
-    Ok(())
+    fix_name_references(&mut layer.res, &config::name_refs(&layer.config));
+    vars::resolve(layer)
 }
 
 /// A renamed referral: (earlier names and namespaces, name, namespace, cluster-scoped).
 type Renamed = (Vec<(String, String)>, String, String, bool);
 
-fn fix_name_references(out: &mut [Resource]) {
-    for nr in fieldspec::name_refs() {
-        // Renamed referrals of this kind: (old names, old namespaces, new name, namespace).
+fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
+    use std::collections::HashMap;
+    for nr in refs {
         let renamed: Vec<Renamed> = out
             .iter()
             .filter(|r| {
-                r.kind() == nr.kind && r.gvk().group == nr.group && !r.prev_names.is_empty()
+                let g = r.gvk();
+                g.kind == nr.kind
+                    && g.group == nr.group
+                    && (nr.version.is_empty() || g.version == nr.version)
+                    && !r.prev_names.is_empty()
             })
             .map(|r| {
                 let mut olds = r.prev_names.clone();
@@ -340,14 +487,25 @@ fn fix_name_references(out: &mut [Resource]) {
         if renamed.is_empty() {
             continue;
         }
+        // Old name -> renamed referrals that once had it, so lookups stay linear overall.
+        let mut by_old: HashMap<&str, Vec<&Renamed>> = HashMap::new();
+        for entry in &renamed {
+            let mut names: Vec<&str> = entry.0.iter().map(|(n, _)| n.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                by_old.entry(n).or_default().push(entry);
+            }
+        }
         for r in out.iter_mut() {
+            let gvk = r.gvk();
+            if !nr.specs.iter().any(|s| s.matches(&gvk)) {
+                continue;
+            }
             let referrer_ns = r.namespace().to_string();
-            let referrer_cluster = scope::is_cluster_scoped(&r.gvk());
+            let referrer_cluster = scope::is_cluster_scoped(&gvk);
             let find = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
-                let matches: Vec<&Renamed> = renamed
-                    .iter()
-                    .filter(|(olds, _, _, _)| olds.iter().any(|(n, _)| n == old))
-                    .collect();
+                let matches = by_old.get(old)?;
                 let in_ns: Vec<_> = matches
                     .iter()
                     .filter(|(_, _, ns, cluster)| {
@@ -372,8 +530,7 @@ fn fix_name_references(out: &mut [Resource]) {
                     _ => None,
                 }
             };
-            let specs = nr.specs.clone();
-            fieldspec::apply(r, &specs, &mut |v| match v {
+            fieldspec::apply(r, &nr.specs, &mut |v| match v {
                 Value::String(s) => {
                     if let Some((new, _)) = find(s, None) {
                         *s = new;

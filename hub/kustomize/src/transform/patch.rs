@@ -18,20 +18,7 @@ fn patch_text(
     if !s.contains('\n') {
         if let Some(path) = fs::join(&k.dir, s.trim()) {
             if fsys.kind(&path) == Some(crate::EntryKind::File) {
-                if !fs::is_within(&path, &k.dir) {
-                    return Err(Error::Restricted {
-                        path: k.file.clone(),
-                        field: field.into(),
-                        target: s.into(),
-                        root: fs::display(&k.dir).into(),
-                    });
-                }
-                let bytes = fsys.read_file(&path).map_err(Error::Fs)?;
-                let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
-                    path: path.clone(),
-                    message: "not UTF-8 text".into(),
-                })?;
-                return Ok((text, path));
+                return crate::build::read_local_text(fsys, k, field, s.trim());
             }
         }
         if s.ends_with(".yaml") || s.ends_with(".yml") || s.ends_with(".json") {
@@ -471,18 +458,18 @@ pub(crate) fn json6902_field(
     Ok(())
 }
 
-struct Target {
+pub(crate) struct Target {
     group: Option<String>,
     version: Option<String>,
     kind: Option<String>,
     name: Option<Regex>,
     namespace: Option<Regex>,
-    labels: Vec<(String, Option<String>)>,
-    annotations: Vec<(String, Option<String>)>,
+    labels: LabelSelector,
+    annotations: LabelSelector,
 }
 
 impl Target {
-    fn parse(v: &Value) -> std::result::Result<Target, String> {
+    pub(crate) fn parse(v: &Value) -> std::result::Result<Target, String> {
         let m = canonical_object(
             v,
             &[
@@ -511,27 +498,13 @@ impl Target {
             kind: s("kind"),
             name: re("name")?,
             namespace: re("namespace")?,
-            labels: selector(&s("labelSelector").unwrap_or_default())?,
-            annotations: selector(&s("annotationSelector").unwrap_or_default())?,
+            labels: LabelSelector::parse(&s("labelSelector").unwrap_or_default())?,
+            annotations: LabelSelector::parse(&s("annotationSelector").unwrap_or_default())?,
         })
     }
 
-    fn matches(&self, r: &Resource) -> bool {
+    pub(crate) fn matches(&self, r: &Resource) -> bool {
         let g = r.gvk();
-        let meta_map = |key: &str| {
-            r.obj
-                .get("metadata")
-                .and_then(|m| m.get(key))
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default()
-        };
-        let sel_ok = |sel: &[(String, Option<String>)], m: &Map<String, Value>| {
-            sel.iter().all(|(k, v)| match v {
-                Some(v) => m.get(k).and_then(Value::as_str) == Some(v.as_str()),
-                None => m.contains_key(k),
-            })
-        };
         self.group.as_ref().is_none_or(|x| *x == g.group)
             && self.version.as_ref().is_none_or(|x| *x == g.version)
             && self.kind.as_ref().is_none_or(|x| *x == g.kind)
@@ -543,30 +516,94 @@ impl Target {
                 .namespace
                 .as_ref()
                 .is_none_or(|re| re.is_match(r.namespace()))
-            && sel_ok(&self.labels, &meta_map("labels"))
-            && sel_ok(&self.annotations, &meta_map("annotations"))
+            && self.labels.matches(r.meta_map("labels"))
+            && self.annotations.matches(r.meta_map("annotations"))
     }
 }
 
-/// Equality-based selectors (`a=b,c==d,e`); set-based ones are refused.
-fn selector(s: &str) -> std::result::Result<Vec<(String, Option<String>)>, String> {
-    let mut out = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        if part.contains("!=")
-            || part.contains(" in ")
-            || part.contains("notin")
-            || part.starts_with('!')
-        {
-            return Err(format!(
-                "selector {part:?}: only equality selectors are supported"
-            ));
+/// A Kubernetes label selector: equality (`a=b`, `a==b`, `a!=b`), set-based
+/// (`a in (x,y)`, `a notin (x)`) and existence (`a`, `!a`) requirements, all of which must hold.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LabelSelector {
+    reqs: Vec<(String, Req)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Req {
+    Eq(String),
+    NotEq(String),
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Exists,
+    NotExists,
+}
+
+impl LabelSelector {
+    pub(crate) fn parse(s: &str) -> std::result::Result<LabelSelector, String> {
+        let mut parts = Vec::new();
+        let (mut depth, mut cur) = (0i32, String::new());
+        for c in s.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
         }
-        match part.split_once("==").or_else(|| part.split_once('=')) {
-            Some((k, v)) => out.push((k.trim().to_string(), Some(v.trim().to_string()))),
-            None => out.push((part.to_string(), None)),
+        parts.push(cur);
+        let mut reqs = Vec::new();
+        let bad = |p: &str| format!("unable to parse requirement {p:?} of selector {s:?}");
+        for part in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            let set = |rest: &str| -> Option<Vec<String>> {
+                let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+                Some(
+                    inner
+                        .split(',')
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty())
+                        .collect(),
+                )
+            };
+            let req = if let Some(key) = part.strip_prefix('!') {
+                (key.trim().to_string(), Req::NotExists)
+            } else if let Some((k, v)) = part.split_once("!=") {
+                (k.trim().to_string(), Req::NotEq(v.trim().to_string()))
+            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                (k.trim().to_string(), Req::Eq(v.trim().to_string()))
+            } else if let Some((k, rest)) = part.split_once(" notin ") {
+                (k.trim().to_string(), Req::NotIn(set(rest).ok_or_else(|| bad(part))?))
+            } else if let Some((k, rest)) = part.split_once(" in ") {
+                (k.trim().to_string(), Req::In(set(rest).ok_or_else(|| bad(part))?))
+            } else if part.contains(' ') || part.contains('(') {
+                return Err(bad(part));
+            } else {
+                (part.to_string(), Req::Exists)
+            };
+            if req.0.is_empty() {
+                return Err(bad(part));
+            }
+            reqs.push(req);
         }
+        Ok(LabelSelector { reqs })
     }
-    Ok(out)
+
+    pub(crate) fn matches(&self, m: Option<&Map<String, Value>>) -> bool {
+        self.reqs.iter().all(|(k, req)| {
+            let v = m.and_then(|m| m.get(k)).and_then(Value::as_str);
+            match req {
+                Req::Eq(want) => v == Some(want.as_str()),
+                Req::NotEq(want) => v != Some(want.as_str()),
+                Req::In(set) => v.is_some_and(|v| set.iter().any(|s| s == v)),
+                Req::NotIn(set) => !v.is_some_and(|v| set.iter().any(|s| s == v)),
+                Req::Exists => m.is_some_and(|m| m.contains_key(k)),
+                Req::NotExists => !m.is_some_and(|m| m.contains_key(k)),
+            }
+        })
+    }
 }
 
 /// Applies JSON 6902 operations to a resource.

@@ -1,0 +1,323 @@
+//! Transformer configuration: the field specs each built-in transformer works on, as
+//! kustomize's defaults give them, extended by `configurations` files and by `crds` (OpenAPI
+//! definitions with `x-kubernetes-*` extensions). A `Config` holds only the additions; the
+//! defaults are implicit, so an empty one is free to clone and merge.
+//! Never applies anything; the transformers in `mod.rs` do.
+
+use super::fieldspec::{self, FieldSpec, NameRef};
+use crate::kustomization::canonical_object;
+use serde_json::{Map, Value};
+
+/// Additions to kustomize's default transformer configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Config {
+    pub name_prefix: Vec<FieldSpec>,
+    pub name_suffix: Vec<FieldSpec>,
+    pub namespace: Vec<FieldSpec>,
+    pub common_labels: Vec<FieldSpec>,
+    pub template_labels: Vec<FieldSpec>,
+    pub common_annotations: Vec<FieldSpec>,
+    pub name_reference: Vec<NameRef>,
+    pub var_reference: Vec<FieldSpec>,
+    pub images: Vec<FieldSpec>,
+    pub replicas: Vec<FieldSpec>,
+}
+
+const KEYS: &[&str] = &[
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "templateLabels",
+    "commonAnnotations",
+    "nameReference",
+    "varReference",
+    "images",
+    "replicas",
+];
+
+fn add_specs(dst: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
+    for s in more {
+        if !dst.contains(s) {
+            dst.push(s.clone());
+        }
+    }
+}
+
+impl Config {
+    pub fn is_empty(&self) -> bool {
+        *self == Config::default()
+    }
+
+    /// Adds everything `other` holds that `self` lacks.
+    pub fn merge(&mut self, other: &Config) {
+        if other.is_empty() {
+            return;
+        }
+        add_specs(&mut self.name_prefix, &other.name_prefix);
+        add_specs(&mut self.name_suffix, &other.name_suffix);
+        add_specs(&mut self.namespace, &other.namespace);
+        add_specs(&mut self.common_labels, &other.common_labels);
+        add_specs(&mut self.template_labels, &other.template_labels);
+        add_specs(&mut self.common_annotations, &other.common_annotations);
+        add_specs(&mut self.var_reference, &other.var_reference);
+        add_specs(&mut self.images, &other.images);
+        add_specs(&mut self.replicas, &other.replicas);
+        for nr in &other.name_reference {
+            add_name_ref(&mut self.name_reference, nr.clone());
+        }
+    }
+
+    /// Decodes a `configurations` file.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let docs = crate::yaml::parse_documents(text)
+            .map_err(|e| format!("line {}: {}", e.line, e.message))?;
+        let mut out = Config::default();
+        for doc in docs.into_iter().filter(|d| !d.value.is_null()) {
+            let m = canonical_object(&doc.value, KEYS)?;
+            for (key, v) in &m {
+                if v.is_null() {
+                    continue;
+                }
+                let items = v
+                    .as_array()
+                    .ok_or_else(|| format!("{key}: expected a list"))?;
+                if key == "nameReference" {
+                    for item in items {
+                        add_name_ref(&mut out.name_reference, name_ref(item)?);
+                    }
+                    continue;
+                }
+                let specs = items
+                    .iter()
+                    .map(FieldSpec::from_value)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("{key}: {e}"))?;
+                let dst = match key.as_str() {
+                    "namePrefix" => &mut out.name_prefix,
+                    "nameSuffix" => &mut out.name_suffix,
+                    "namespace" => &mut out.namespace,
+                    "commonLabels" => &mut out.common_labels,
+                    "templateLabels" => &mut out.template_labels,
+                    "commonAnnotations" => &mut out.common_annotations,
+                    "varReference" => &mut out.var_reference,
+                    "images" => &mut out.images,
+                    _ => &mut out.replicas,
+                };
+                add_specs(dst, &specs);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads OpenAPI definitions (the `crds` field): properties marked with
+    /// `x-kubernetes-annotation`, `x-kubernetes-label-selector`, `x-kubernetes-identity` and
+    /// `x-kubernetes-object-ref-*` extend annotations, labels, prefixes and name references.
+    pub fn from_openapi(text: &str) -> Result<Config, String> {
+        let docs = crate::yaml::parse_documents(text)
+            .map_err(|e| format!("line {}: {}", e.line, e.message))?;
+        let mut out = Config::default();
+        let Some(Value::Object(defs)) = docs.into_iter().map(|d| d.value).find(|v| !v.is_null())
+        else {
+            return Ok(out);
+        };
+        for (type_name, def) in &defs {
+            let props = schema_props(def);
+            if !["kind", "apiVersion", "metadata"]
+                .iter()
+                .all(|k| props.is_some_and(|p| p.contains_key(*k)))
+            {
+                continue;
+            }
+            let kind = type_name.rsplit('.').next().unwrap_or(type_name);
+            let mut path = Vec::new();
+            let mut seen = Vec::new();
+            crd_walk(&mut out, kind, &defs, type_name, &mut path, &mut seen);
+        }
+        Ok(out)
+    }
+}
+
+fn schema_props(def: &Value) -> Option<&Map<String, Value>> {
+    def.get("Schema")
+        .or_else(|| def.get("schema"))
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+}
+
+fn crd_walk(
+    out: &mut Config,
+    kind: &str,
+    defs: &Map<String, Value>,
+    type_name: &str,
+    path: &mut Vec<String>,
+    seen: &mut Vec<String>,
+) {
+    if seen.iter().any(|s| s == type_name) {
+        return;
+    }
+    let Some(props) = defs.get(type_name).and_then(schema_props) else {
+        return;
+    };
+    seen.push(type_name.to_string());
+    for (prop, schema) in props {
+        path.push(prop.clone());
+        let spec = |p: &[String]| FieldSpec {
+            kind: kind.to_string(),
+            ..FieldSpec::new("", "", &p.join("/"), false)
+        };
+        let ext = |k: &str| schema.get(k).and_then(Value::as_str);
+        if ext("x-kubernetes-annotation").is_some() {
+            add_specs(&mut out.common_annotations, &[spec(path)]);
+        }
+        if ext("x-kubernetes-label-selector").is_some() {
+            add_specs(&mut out.common_labels, &[spec(path)]);
+        }
+        if ext("x-kubernetes-identity").is_some() {
+            add_specs(&mut out.name_prefix, &[spec(path)]);
+        }
+        if let (Some(version), Some(ref_kind)) = (
+            ext("x-kubernetes-object-ref-api-version"),
+            ext("x-kubernetes-object-ref-kind"),
+        ) {
+            let key = ext("x-kubernetes-object-ref-name-key").unwrap_or("name");
+            let mut p = path.clone();
+            p.push(key.to_string());
+            add_name_ref(
+                &mut out.name_reference,
+                NameRef {
+                    group: String::new(),
+                    version: version.to_string(),
+                    kind: ref_kind.to_string(),
+                    specs: vec![spec(&p)],
+                },
+            );
+        }
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let r = r.to_string();
+            crd_walk(out, kind, defs, &r, path, seen);
+        }
+        path.pop();
+    }
+    seen.pop();
+}
+
+fn name_ref(v: &Value) -> Result<NameRef, String> {
+    let m = canonical_object(v, &["group", "version", "kind", "fieldSpecs"])?;
+    let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let specs = match m.get("fieldSpecs") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(FieldSpec::from_value)
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err("nameReference.fieldSpecs: expected a list".into()),
+    };
+    Ok(NameRef {
+        group: s("group"),
+        version: s("version"),
+        kind: s("kind"),
+        specs,
+    })
+}
+
+/// Adds a name reference, joining the field specs of one already there for the same kind.
+pub(crate) fn add_name_ref(list: &mut Vec<NameRef>, nr: NameRef) {
+    if let Some(existing) = list
+        .iter_mut()
+        .find(|e| e.group == nr.group && e.version == nr.version && e.kind == nr.kind)
+    {
+        add_specs(&mut existing.specs, &nr.specs);
+    } else {
+        list.push(nr);
+    }
+}
+
+/// kustomize's default name references followed by the additions.
+pub(crate) fn name_refs(extra: &Config) -> Vec<NameRef> {
+    let mut all = fieldspec::name_refs();
+    for nr in &extra.name_reference {
+        add_name_ref(&mut all, nr.clone());
+    }
+    all
+}
+
+/// Default specs plus additions, without duplicates.
+pub(crate) fn with_defaults(defaults: Vec<FieldSpec>, extra: &[FieldSpec]) -> Vec<FieldSpec> {
+    let mut v = defaults;
+    add_specs(&mut v, extra);
+    v
+}
+
+/// Where `vars` are substituted by default.
+pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
+    let mut v = Vec::new();
+    let containers = |prefix: &str, kind: &str, v: &mut Vec<FieldSpec>| {
+        for c in ["containers", "initContainers"] {
+            for leaf in ["args", "command", "env/value", "volumeMounts/mountPath"] {
+                v.push(FieldSpec::new(
+                    "",
+                    kind,
+                    &format!("{prefix}/{c}/{leaf}"),
+                    false,
+                ));
+            }
+        }
+        v.push(FieldSpec::new(
+            "",
+            kind,
+            &format!("{prefix}/volumes/nfs/server"),
+            false,
+        ));
+    };
+    containers("spec/jobTemplate/spec/template/spec", "CronJob", &mut v);
+    containers("spec/template/spec", "DaemonSet", &mut v);
+    containers("spec/template/spec", "Deployment", &mut v);
+    for p in ["spec/rules/host", "spec/tls/hosts", "spec/tls/secretName"] {
+        v.push(FieldSpec::new("", "Ingress", p, false));
+    }
+    containers("spec/template/spec", "Job", &mut v);
+    containers("spec", "Pod", &mut v);
+    containers("spec/template/spec", "ReplicaSet", &mut v);
+    v.push(FieldSpec::new("", "Service", "spec/ports/port", false));
+    v.push(FieldSpec::new("", "Service", "spec/ports/targetPort", false));
+    containers("spec/template/spec", "StatefulSet", &mut v);
+    // The StatefulSet's own pod volumes are replaced by its claim templates' NFS server.
+    v.pop();
+    v.push(FieldSpec::new(
+        "",
+        "StatefulSet",
+        "spec/volumeClaimTemplates/spec/nfs/server",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "",
+        "PersistentVolume",
+        "spec/nfs/server",
+        false,
+    ));
+    v.push(FieldSpec::new("", "", "metadata/labels", false));
+    v.push(FieldSpec::new("", "", "metadata/annotations", false));
+    v
+}
+
+/// Where `images` apply by default (besides every `containers`/`initContainers` list).
+pub(crate) fn image_defaults() -> Vec<FieldSpec> {
+    [
+        "spec/containers[]/image",
+        "spec/initContainers[]/image",
+        "spec/template/spec/containers[]/image",
+        "spec/template/spec/initContainers[]/image",
+    ]
+    .iter()
+    .map(|p| FieldSpec::new("", "", p, false))
+    .collect()
+}
+
+/// Where `replicas` apply by default.
+pub(crate) fn replica_defaults() -> Vec<FieldSpec> {
+    ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"]
+        .iter()
+        .map(|k| FieldSpec::new("", k, "spec/replicas", true))
+        .collect()
+}

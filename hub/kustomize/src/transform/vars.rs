@@ -1,0 +1,331 @@
+//! Legacy `vars`: a name bound to a field of one object, substituted for `$(NAME)` in the
+//! var-reference fields of every object once the whole build is done (after name
+//! references), with Kubernetes' `$(VAR)` expansion rules (`$$` escapes a dollar).
+//! Never substitutes outside the configured var-reference fields.
+
+use super::fieldspec;
+use super::{config, Layer};
+use crate::kustomization::{canonical_object, Kustomization};
+use crate::resource::Resource;
+use crate::{Error, Result};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// One declared var.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Var {
+    name: String,
+    group: String,
+    version: String,
+    kind: String,
+    obj_name: String,
+    namespace: String,
+    field_path: String,
+    /// The kustomization that declared it, for messages.
+    file: String,
+}
+
+fn parse(k: &Kustomization) -> Result<Vec<Var>> {
+    let mut out = Vec::new();
+    for v in k.obj_list("vars", &["name", "objref", "fieldref"])? {
+        let err = |m: String| k.field_err("vars", m);
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| err("each var needs a name".into()))?
+            .to_string();
+        let objref = canonical_object(
+            v.get("objref").unwrap_or(&Value::Object(Map::new())),
+            &["apiVersion", "group", "version", "kind", "name", "namespace"],
+        )
+        .map_err(|e| err(format!("{name}: objref: {e}")))?;
+        let s = |m: &Map<String, Value>, key: &str| {
+            m.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+        };
+        let (mut group, mut version) = (s(&objref, "group"), s(&objref, "version"));
+        let api = s(&objref, "apiVersion");
+        if !api.is_empty() {
+            match api.rsplit_once('/') {
+                Some((g, ver)) => {
+                    group = g.to_string();
+                    version = ver.to_string();
+                }
+                None => version = api,
+            }
+        }
+        let field_path = match v.get("fieldref") {
+            Some(f) if !f.is_null() => {
+                let f = canonical_object(f, &["fieldPath"])
+                    .map_err(|e| err(format!("{name}: fieldref: {e}")))?;
+                s(&f, "fieldPath")
+            }
+            _ => String::new(),
+        };
+        out.push(Var {
+            name,
+            group,
+            version,
+            kind: s(&objref, "kind"),
+            obj_name: s(&objref, "name"),
+            namespace: s(&objref, "namespace"),
+            field_path: if field_path.is_empty() {
+                "metadata.name".into()
+            } else {
+                field_path
+            },
+            file: k.file.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Adds vars from below; a name may be declared once.
+pub(crate) fn merge(dst: &mut Vec<Var>, more: Vec<Var>, k: &Kustomization) -> Result<()> {
+    for v in more {
+        if dst.iter().any(|d| d.name == v.name) {
+            return Err(Error::Conflict {
+                path: k.file.clone(),
+                message: format!("var '{}' already encountered", v.name),
+            });
+        }
+        dst.push(v);
+    }
+    Ok(())
+}
+
+/// Declares `k`'s vars: binds each to the one object whose original id it names.
+pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
+    let vars = parse(k)?;
+    for v in &vars {
+        let cluster = crate::scope::is_cluster_scoped(&crate::Gvk {
+            group: v.group.clone(),
+            version: v.version.clone(),
+            kind: v.kind.clone(),
+        });
+        let exact_ns = !v.namespace.is_empty() || cluster;
+        let matched: Vec<usize> = layer
+            .res
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                let g = r.gvk();
+                (v.group.is_empty() || v.group == g.group)
+                    && (v.version.is_empty() || v.version == g.version)
+                    && v.kind == g.kind
+                    && v.obj_name == r.orig_name
+                    && (!exact_ns || norm(&v.namespace) == norm(&r.orig_namespace))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if matched.len() > 1 {
+            return Err(k.field_err(
+                "vars",
+                format!(
+                    "found {} resId matches for var {} (unable to disambiguate)",
+                    matched.len(),
+                    v.name
+                ),
+            ));
+        }
+        if let [i] = matched.as_slice() {
+            layer.res[*i].ref_vars.push(v.name.clone());
+        }
+    }
+    merge(&mut layer.vars, vars, k)
+}
+
+fn norm(ns: &str) -> &str {
+    if ns.is_empty() {
+        "default"
+    } else {
+        ns
+    }
+}
+
+/// Substitutes every var into the var-reference fields of the final objects.
+pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
+    if layer.vars.is_empty() {
+        return Ok(());
+    }
+    let mut values: HashMap<String, Value> = HashMap::new();
+    for v in &layer.vars {
+        let Some(r) = layer.res.iter().find(|r| r.ref_vars.contains(&v.name)) else {
+            return Err(Error::Invalid {
+                path: v.file.clone(),
+                message: format!(
+                    "var '{}' cannot be mapped to a field in the set of known resources",
+                    v.name
+                ),
+            });
+        };
+        let value = field_value(r, &v.field_path).ok_or_else(|| Error::Invalid {
+            path: v.file.clone(),
+            message: format!(
+                "field specified in var '{}' ({}) not found in corresponding resource {}",
+                v.name,
+                v.field_path,
+                r.describe()
+            ),
+        })?;
+        values.insert(v.name.clone(), value);
+    }
+    let specs = config::with_defaults(
+        config::var_reference_defaults(),
+        &layer.config.var_reference,
+    );
+    for r in layer.res.iter_mut() {
+        fieldspec::apply(r, &specs, &mut |v| substitute(v, &values));
+    }
+    Ok(())
+}
+
+fn substitute(v: &mut Value, values: &HashMap<String, Value>) {
+    match v {
+        Value::String(s) => {
+            if let Some(new) = expand(s, values) {
+                *v = new;
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                if let Value::String(s) = item {
+                    if let Some(new) = expand(s, values) {
+                        *item = new;
+                    }
+                }
+            }
+        }
+        Value::Object(m) => {
+            for item in m.values_mut() {
+                if let Value::String(s) = item {
+                    if let Some(new) = expand(s, values) {
+                        *item = new;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Kubernetes' `$(VAR)` expansion; `None` when nothing changes. A string that is exactly
+/// one reference to a non-string value takes that value.
+fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
+    if !s.contains('$') {
+        return None;
+    }
+    if let Some(name) = s.strip_prefix("$(").and_then(|r| r.strip_suffix(')')) {
+        if !name.contains(')') {
+            if let Some(v) = values.get(name) {
+                if !v.is_string() {
+                    return Some(v.clone());
+                }
+            }
+        }
+    }
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    let mut checkpoint = 0;
+    let mut cursor = 0;
+    while cursor < bytes.len() {
+        if bytes[cursor] == b'$' && cursor + 1 < bytes.len() {
+            out.push_str(&s[checkpoint..cursor]);
+            let rest = &s[cursor + 1..];
+            let advance = match rest.as_bytes()[0] {
+                b'$' => {
+                    out.push('$');
+                    1
+                }
+                b'(' => match rest[1..].find(')') {
+                    Some(end) => {
+                        let name = &rest[1..end + 1];
+                        match values.get(name) {
+                            Some(Value::String(v)) => out.push_str(v),
+                            Some(v) => out.push_str(
+                                &crate::yaml::emit::scalar_text(v).unwrap_or_default(),
+                            ),
+                            None => {
+                                out.push_str("$(");
+                                out.push_str(name);
+                                out.push(')');
+                            }
+                        }
+                        end + 2
+                    }
+                    None => {
+                        out.push_str("$(");
+                        1
+                    }
+                },
+                _ => {
+                    out.push('$');
+                    let c = rest.chars().next().map_or(0, char::len_utf8);
+                    out.push_str(&rest[..c]);
+                    c
+                }
+            };
+            cursor += advance + 1;
+            checkpoint = cursor;
+        } else {
+            cursor += 1;
+        }
+    }
+    out.push_str(&s[checkpoint..]);
+    (out != s).then_some(Value::String(out))
+}
+
+/// The value at a var's field path (`a.b[0].c` or `a.b.0.c`, `[name=x]` selectors).
+fn field_value(r: &Resource, path: &str) -> Option<Value> {
+    let mut segs = Vec::new();
+    for seg in super::replacements::split_field_path(path) {
+        match seg.find('[') {
+            Some(i) if i > 0 && seg.ends_with(']') => {
+                segs.push(seg[..i].to_string());
+                let idx = &seg[i + 1..seg.len() - 1];
+                if idx.contains('=') {
+                    segs.push(format!("[{idx}]"));
+                } else {
+                    segs.push(idx.to_string());
+                }
+            }
+            _ => segs.push(seg),
+        }
+    }
+    let obj = Value::Object(r.obj.clone());
+    let mut hits = Vec::new();
+    super::replacements::get_all(&obj, &segs, &mut hits);
+    match hits.as_slice() {
+        [one] if !one.is_null() => Some((*one).clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: Option<&str>) {
+        let mut values = HashMap::new();
+        values.insert("A".to_string(), Value::String("x".into()));
+        values.insert("N".to_string(), Value::from(8080));
+        let got = expand(input, &values).map(|v| match v {
+            Value::String(s) => s,
+            other => format!("<{other}>"),
+        });
+        assert_eq!(got.as_deref(), expected, "{input}");
+    }
+
+    #[test]
+    fn expansion_follows_kubernetes_rules() {
+        check("$(A)", Some("x"));
+        check("a-$(A)-b", Some("a-x-b"));
+        check("$$(A)", Some("$(A)"));
+        check("$(B)", None);
+        check("$(N)", Some("<8080>"));
+        check("port $(N)", Some("port 8080"));
+        check("$(A", None);
+        check("cost $5", None);
+        check("no vars", None);
+    }
+}
