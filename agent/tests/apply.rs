@@ -329,3 +329,40 @@ async fn impersonation_denied_by_rbac_names_the_object() {
         .get("v1", "ConfigMap", Some("sample"), "team")
         .is_some());
 }
+
+#[tokio::test]
+async fn prune_of_an_object_already_gone_is_fine() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let first = bundle(
+        CLUSTER,
+        1,
+        vec![
+            infra(),
+            apps(&[
+                config_map("sample", "a", "1"),
+                config_map("sample", "b", "2"),
+            ]),
+        ],
+    );
+    assert!(unit_status(&applier.apply(&first).await.unwrap(), "apps").ready);
+    delete_behind_the_agents_back(
+        &dir.path().join("kubeconfig"),
+        "v1",
+        "ConfigMap",
+        "sample",
+        "b",
+    )
+    .await;
+
+    let second = bundle(
+        CLUSTER,
+        2,
+        vec![infra(), apps(&[config_map("sample", "a", "1")])],
+    );
+    let report = applier.apply(&second).await.unwrap();
+    let status = unit_status(&report, "apps");
+    assert!(status.ready, "{status:?}");
+    assert_eq!(status.inventory.len(), 1);
+}

@@ -130,7 +130,7 @@ async fn verdicts_acks_status_and_restart() {
         "{verdict:?}"
     );
 
-    let stranger = signing_key(&flotilla_hub::pki::generate_signing_key().unwrap().0);
+    let stranger = signing_key(&support::pki::generate_signing_key().0);
     push(&hub, sign(&stranger, &sample(2, false))).await;
     let verdict = ack(&mut hub).await;
     assert!(
@@ -174,28 +174,7 @@ async fn verdicts_acks_status_and_restart() {
     // Restarted on the same data dir: the agent re-applies its bundle without the hub's
     // help, then tells the new hub which generation it holds.
     // Meanwhile someone deletes the Deployment behind the agent's back.
-    let client = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
-    let deployments: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        client,
-        "sample",
-        &kube::discovery::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-            "apps",
-            "v1",
-            "Deployment",
-        )),
-    );
-    deployments
-        .delete("web", &Default::default())
-        .await
-        .unwrap();
+    delete_behind_the_agents_back(&kubeconfig, "apps/v1", "Deployment", "sample", "web").await;
     assert!(sandbox
         .store()
         .get("apps/v1", "Deployment", Some("sample"), "web")
@@ -278,4 +257,48 @@ async fn reconnects_with_backoff_after_the_hub_goes_away() {
     shutdown.cancel();
     running.await.unwrap().unwrap();
     hub.stop().await;
+}
+
+#[tokio::test]
+async fn keeps_enforcing_the_bundle_while_the_hub_is_away() {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(dir.path(), CLUSTER);
+    let sandbox = Sandbox::start().await.unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).unwrap();
+    let mut hub = TestHub::start(&pki, ANY.parse().unwrap()).await;
+    let config = flotilla_config::AgentConfig {
+        drift_interval: "1s".into(),
+        ..pki.agent_config(CLUSTER, hub.addr, &kubeconfig)
+    };
+    let shutdown = CancellationToken::new();
+    let agent = Agent::with_timing(config, timing()).await.unwrap();
+    let running = tokio::spawn(agent.run(shutdown.clone()));
+    hello(&mut hub).await;
+    push(&hub, sign(&pki.signing, &sample(1, true))).await;
+    assert!(ack(&mut hub).await.accepted);
+    assert!(status(&mut hub).await.units[0].ready);
+    hub.stop().await;
+
+    delete_behind_the_agents_back(&kubeconfig, "v1", "ConfigMap", "sample", "settings").await;
+    let store = sandbox.store();
+    let restored = async {
+        while store
+            .get("v1", "ConfigMap", Some("sample"), "settings")
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    timeout(Duration::from_secs(20), restored)
+        .await
+        .expect("re-applied within the drift interval");
+
+    shutdown.cancel();
+    timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }

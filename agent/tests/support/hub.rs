@@ -1,5 +1,5 @@
 //! A stand-in hub for session tests: a tonic `AgentService` over mutual TLS on 127.0.0.1
-//! with certificates from `flotilla_hub::pki`, that forwards whatever the agent sends and
+//! with certificates generated at test time, that forwards whatever the agent sends and
 //! pushes whatever the test gives it. Test code only.
 
 use std::net::SocketAddr;
@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::SigningKey;
 use flotilla_config::{AgentConfig, TlsFiles};
-use flotilla_hub::pki::{self, Ca, CertifiedKey};
 use flotilla_proto::agent_service_server::{AgentService, AgentServiceServer};
 use flotilla_proto::{AgentMessage, HubMessage};
 use futures::{Stream, StreamExt};
@@ -22,6 +21,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
+use super::pki::{generate_signing_key, Ca, CertifiedKey};
 use super::{signing_key, write};
 
 /// Certificates, keys and an agent configuration in a temporary folder.
@@ -34,10 +34,10 @@ pub struct Pki {
 
 impl Pki {
     pub fn generate(dir: &Path, cluster: &str) -> Pki {
-        let ca = Ca::generate("test-ca").unwrap();
-        let hub = ca.issue_hub(&["127.0.0.1".into()]).unwrap();
-        let agent = ca.issue_agent(cluster).unwrap();
-        let (private, public) = pki::generate_signing_key().unwrap();
+        let ca = Ca::generate();
+        let hub = ca.issue_hub("127.0.0.1");
+        let agent = ca.issue_agent(cluster);
+        let (private, public) = generate_signing_key();
         write(&dir.join("ca.pem"), &ca.cert_pem());
         write(&dir.join("agent.pem"), &agent.cert_pem);
         write(&dir.join("agent-key.pem"), &agent.key_pem);

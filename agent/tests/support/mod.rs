@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod hub;
+pub mod pki;
 
 use std::path::Path;
 
@@ -91,4 +92,28 @@ pub fn managers(object: &Value) -> Vec<String> {
 
 pub fn write(path: &Path, contents: &str) {
     std::fs::write(path, contents).expect("write test file");
+}
+
+/// Deletes an object through the API server, as someone other than the agent would.
+pub async fn delete_behind_the_agents_back(
+    kubeconfig: &Path,
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) {
+    use kube::api::{Api, DynamicObject};
+    use kube::core::GroupVersionKind;
+    use kube::discovery::ApiResource;
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(kubeconfig).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &resource);
+    api.delete(name, &Default::default()).await.unwrap();
 }
