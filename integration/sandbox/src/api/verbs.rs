@@ -180,6 +180,11 @@ pub fn create(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
         return Err(ApiError::invalid(&t.resource.kind, "", &name, "metadata.name",
             &format!("Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'")));
     }
+    if meta_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
+    }
     meta::metadata_mut(&mut obj).insert("name".into(), json!(name));
     let manager = ctx.manager();
     let mut st = store.lock();
@@ -357,6 +362,16 @@ fn server_side_apply(store: &Store, t: &Target, ctx: &Ctx<'_>, name: &str) -> Ap
     let old = st.get(&k).cloned();
     if old.is_none() {
         require_namespace(&st, t)?;
+    }
+    // A resourceVersion in the configuration is a precondition, as on the real server.
+    if let Some(rv) = meta_str(&config, "resourceVersion").filter(|rv| !rv.is_empty()) {
+        if old.as_deref().and_then(|o| meta_str(o, "resourceVersion")) != Some(rv) {
+            return Err(ApiError::conflict(
+                &t.resource.plural,
+                &t.resource.group,
+                name,
+            ));
+        }
     }
     let managers = old
         .as_deref()

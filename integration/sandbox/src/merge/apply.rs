@@ -158,13 +158,17 @@ pub fn apply(
     let is_mine =
         |m: &Manager| m.manager == w.manager && m.operation == "Apply" && m.subresource.is_none();
 
+    // A conflict is a field another manager owns that this apply would change: compare the
+    // live object with the merge result (merging `data: {}` changes nothing).
+    let mut merged_s = live_s.clone().unwrap_or_else(|| json!({}));
+    merge_into(&mut merged_s, &config_s, "", w.builtin);
     let mut conflicts = Vec::new();
     for m in managers.iter_mut().filter(|m| !is_mine(m)) {
         let clash: Vec<Path> = m
             .fields
             .0
             .intersection(&applied.0)
-            .filter(|p| differs(live_s.as_ref(), Some(&config_s), p))
+            .filter(|p| differs(live_s.as_ref(), Some(&merged_s), p))
             .cloned()
             .collect();
         if force {
@@ -442,5 +446,23 @@ mod tests {
             obj["metadata"]["managedFields"][0]["fieldsType"],
             "FieldsV1"
         );
+    }
+
+    proptest::proptest! {
+        /// Applying extra labels and data keys, then applying without them, gives back the
+        /// object another manager created (the inverse of an apply by a new manager).
+        #[test]
+        fn apply_then_unapply_restores_the_base(
+            base in proptest::collection::btree_map("[a-c]", "[a-z]{1,3}", 0..3),
+            extra in proptest::collection::btree_map("[d-f]", "[a-z]{1,3}", 1..3),
+        ) {
+            let (o1, m1) = apply(None, vec![], &cm(json!(base)), &w("base"), false).unwrap();
+            let mut add = cm(json!(extra.clone()));
+            add["metadata"]["labels"] = json!(extra);
+            let (o2, m2) = apply(Some(&o1), m1, &add, &w("extra"), false).unwrap();
+            let (o3, m3) = apply(Some(&o2), m2, &cm(json!({})), &w("extra"), false).unwrap();
+            proptest::prop_assert_eq!(strip(&o3), strip(&o1));
+            proptest::prop_assert!(m3.iter().all(|m| m.manager != "extra" || m.fields.0.iter().all(|p| path_string(p) == ".data")));
+        }
     }
 }
