@@ -39,12 +39,16 @@ impl Applier {
         // What each unit got applied in the first phase, for its inventory.
         let mut early_applied: HashMap<UnitKey, Vec<ObjRef>> = HashMap::new();
 
-        if let Err(err) = self.cluster.refresh_discovery().await {
-            warn!(error = %err, "discovery failed");
-            for unit in &plan.units {
-                failed.insert(unit.key.clone(), err.to_string());
+        let discovered = match self.cluster.refresh_discovery().await {
+            Ok(()) => true,
+            Err(err) => {
+                warn!(error = %err, "discovery failed");
+                for unit in &plan.units {
+                    failed.insert(unit.key.clone(), err.to_string());
+                }
+                false
             }
-        }
+        };
 
         // Phase 1: the Namespaces and CRDs of every unit that is to be applied, before any
         // unit's turn, so later units find their namespaces and kinds. This runs before
@@ -87,7 +91,14 @@ impl Applier {
             statuses.push(status::unit_status(&unit.key, &record));
         }
 
-        for key in plan::vanished(remembered.keys(), &plan) {
+        // Without discovery the agent cannot tell a deleted object from an unreachable
+        // API server: removed units wait for the next pass.
+        let vanished = if discovered {
+            plan::vanished(remembered.keys(), &plan)
+        } else {
+            Vec::new()
+        };
+        for key in vanished {
             if let Some(record) = remembered.get(&key) {
                 self.forget_unit(&key, record).await?;
             }

@@ -366,3 +366,41 @@ async fn prune_of_an_object_already_gone_is_fine() {
     assert!(status.ready, "{status:?}");
     assert_eq!(status.inventory.len(), 1);
 }
+
+#[tokio::test]
+async fn unreachable_api_server_fails_units_and_forgets_nothing() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let extra = unit("extra", &[config_map("default", "extra", "1")]);
+    applier
+        .apply(&bundle(CLUSTER, 1, vec![infra(), extra]))
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+
+    let report = applier
+        .apply(&bundle(CLUSTER, 2, vec![infra()]))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "infra");
+    assert!(!status.ready);
+    assert!(
+        status.message.starts_with("discovery failed: "),
+        "{}",
+        status.message
+    );
+    drop(applier);
+    let state = State::open(&dir.path().join("state")).await.unwrap();
+    let units: Vec<String> = state
+        .units()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k.name)
+        .collect();
+    assert!(
+        units.contains(&"extra".to_string()),
+        "removed unit kept for the next pass: {units:?}"
+    );
+}
