@@ -17,11 +17,12 @@
 //! | Patch | JSON merge, JSON patch, strategic merge (built-in types, merge keys by field name), server-side apply | SMP/SSA keys come from a field-name table, not OpenAPI; CR lists are atomic |
 //! | Server-side apply | managedFields per manager (FieldsV1 `f:`/`k:`), conflicts (409 with causes), force, removal of dropped fields, create-on-apply | no defaulting, so list keys lack defaulted fields (e.g. `protocol`); no `v:` sets |
 //! | Metadata | uid, resourceVersion (one counter), generation (spec changes), creationTimestamp, managedFields for Update | generation is set on the same kinds as the real server only approximately |
-//! | Lifecycle | namespace deletion removes its contents at once; CRD deletion removes its objects; Namespace Active, CRD Established at once | no finalizers, no graceful deletion, no garbage collection of owner references, no controllers (Deployments never get Pods) |
+//! | Lifecycle | namespace deletion removes its contents at once; CRD deletion removes its objects; Namespace Active, CRD Established at once | no finalizers, no graceful deletion, no garbage collection of owner references; no real controllers: with `Options::ready_workloads` (default) workloads get a ready status at once, without it their status stays as written |
 //! | Validation | apiVersion/kind/name/namespace checks, 404 in a missing namespace | no schema validation (CRD schemas and built-in fields are not checked) |
 //! | Dry run | `dryRun=All` on every mutating verb | |
 
 pub mod api;
+pub mod controllers;
 pub mod discovery;
 pub mod error;
 pub mod merge;
@@ -66,6 +67,24 @@ impl Shared {
     }
 }
 
+/// How a sandbox behaves where a real cluster depends on its controllers.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, Pod, PVC) get a ready
+    /// status at their current generation on every write, as if controllers and nodes had
+    /// done their work. On by default; turn off to test waiting for health (then set status
+    /// through the `/status` subresource).
+    pub ready_workloads: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ready_workloads: true,
+        }
+    }
+}
+
 /// One emulated cluster. Stops when shut down or dropped.
 pub struct Sandbox {
     shared: Arc<Shared>,
@@ -78,8 +97,13 @@ const DEFAULT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "
 
 impl Sandbox {
     /// Binds 127.0.0.1:0, generates a CA, a server certificate and an admin token, seeds
-    /// the default namespaces and starts serving.
+    /// the default namespaces and starts serving, with default [`Options`].
     pub async fn start() -> Result<Sandbox> {
+        Self::start_with(Options::default()).await
+    }
+
+    /// [`Sandbox::start`] with options.
+    pub async fn start_with(options: Options) -> Result<Sandbox> {
         let pki = tls::generate()?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -93,6 +117,10 @@ impl Sandbox {
             cancel: CancellationToken::new(),
             users: std::sync::Mutex::new(Vec::new()),
         });
+        shared
+            .store
+            .lock()
+            .set_ready_workloads(options.ready_workloads);
         seed(&shared);
         let task = tokio::spawn(server::serve(listener, pki.server_config, shared.clone()));
         Ok(Sandbox {

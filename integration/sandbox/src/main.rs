@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use flotilla_sandbox::Sandbox;
+use flotilla_sandbox::{Options, Sandbox};
 
 /// Run emulated Kubernetes API servers for local testing.
 #[derive(Parser)]
@@ -16,6 +16,9 @@ struct Args {
     /// Directory for the kubeconfigs (sandbox-0.yaml, sandbox-1.yaml, ...).
     #[arg(short, long, default_value = ".")]
     dir: PathBuf,
+    /// Leave workload status as written instead of reporting workloads ready at once.
+    #[arg(long)]
+    no_ready_workloads: bool,
 }
 
 #[tokio::main]
@@ -25,7 +28,12 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let mut sandboxes = Vec::with_capacity(args.count);
     for i in 0..args.count {
-        let sb = Sandbox::start().await.context("cannot start a sandbox")?;
+        let options = Options {
+            ready_workloads: !args.no_ready_workloads,
+        };
+        let sb = Sandbox::start_with(options)
+            .await
+            .context("cannot start a sandbox")?;
         let path = args.dir.join(format!("sandbox-{i}.yaml"));
         sb.write_kubeconfig(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;

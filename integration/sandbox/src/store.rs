@@ -57,9 +57,19 @@ pub struct State {
     /// Every event with rv > floor is in `history`.
     floor: u64,
     custom: Vec<Arc<ResourceInfo>>,
+    /// Emulate controllers that make workloads ready at once (see `controllers`).
+    ready_workloads: bool,
 }
 
 impl State {
+    pub fn ready_workloads(&self) -> bool {
+        self.ready_workloads
+    }
+
+    pub fn set_ready_workloads(&mut self, on: bool) {
+        self.ready_workloads = on;
+    }
+
     pub fn resource_version(&self) -> u64 {
         self.rv
     }

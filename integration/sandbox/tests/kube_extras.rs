@@ -10,7 +10,7 @@ use kube::discovery::ApiResource;
 use kube::{Client, Config};
 use serde_json::json;
 
-use flotilla_sandbox::Sandbox;
+use flotilla_sandbox::{Options, Sandbox};
 
 async fn client_from(yaml: &str, impersonate: Option<&str>) -> Client {
     let kc = Kubeconfig::from_yaml(yaml).expect("kubeconfig parses");
@@ -42,7 +42,11 @@ fn code(e: kube::Error) -> u16 {
 
 #[tokio::test]
 async fn status_subresource_is_separate_from_the_main_resource() {
-    let sb = Sandbox::start().await.unwrap();
+    let sb = Sandbox::start_with(Options {
+        ready_workloads: false,
+    })
+    .await
+    .unwrap();
     let c = client_from(&sb.kubeconfig_yaml(), None).await;
     let deploys = api(&c, Some("default"), "apps", "v1", "Deployment");
     let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
@@ -84,6 +88,38 @@ async fn status_subresource_is_separate_from_the_main_resource() {
         relabeled.data["status"]["replicas"], 1,
         "main resource keeps the stored status"
     );
+}
+
+#[tokio::test]
+async fn workloads_report_ready_at_their_generation_by_default() {
+    let sb = Sandbox::start().await.unwrap();
+    let c = client_from(&sb.kubeconfig_yaml(), None).await;
+    let deploys = api(&c, Some("default"), "apps", "v1", "Deployment");
+    let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}});
+    let created = deploys
+        .patch("web", &ssa(), &Patch::Apply(d.clone()))
+        .await
+        .unwrap();
+    assert_eq!(created.data["status"]["observedGeneration"], 1);
+    assert_eq!(created.data["status"]["availableReplicas"], 3);
+    let rv = created.metadata.resource_version.clone();
+    let again = deploys
+        .patch("web", &ssa(), &Patch::Apply(d.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.metadata.resource_version, rv,
+        "a no-op apply writes nothing"
+    );
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+    let rolled = deploys
+        .patch("web", &ssa(), &Patch::Apply(d))
+        .await
+        .unwrap();
+    assert_eq!(rolled.metadata.generation, Some(2));
+    assert_eq!(rolled.data["status"]["observedGeneration"], 2);
 }
 
 #[tokio::test]

@@ -88,17 +88,32 @@ pub fn commit(st: &mut State, w: Write<'_>) -> (Value, bool) {
     };
     meta::metadata_mut(&mut new).insert("managedFields".into(), render_managed(&managers));
 
+    let settle = |st: &State, obj: &mut Value| {
+        if st.ready_workloads() && !status_subresource {
+            if let Some(status) = crate::controllers::ready_status(r, obj, &meta::now()) {
+                // Keep a status already settled at this generation (or, for kinds without
+                // observedGeneration, any status): re-settling only churns timestamps.
+                let keep = old.as_deref().and_then(|o| o.get("status")).filter(|s| {
+                    status.get("observedGeneration").is_none()
+                        || s.get("observedGeneration") == status.get("observedGeneration")
+                });
+                set_status(obj, Some(keep.cloned().unwrap_or(status)));
+            }
+        }
+    };
     if let Some(old) = &old {
         let old_rv: u64 = meta::meta_str(old, "resourceVersion")
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let mut probe = new.clone();
         meta::carry_over(old, &mut probe, r, old_rv);
+        settle(st, &mut probe);
         if without_times(&probe) == without_times(old) {
             return ((**old).clone(), false);
         }
         let rv = if dry_run { old_rv } else { st.next_rv() };
         meta::carry_over(old, &mut new, r, rv);
+        settle(st, &mut new);
         if !dry_run {
             st.put(key, new.clone(), rv);
         }
@@ -109,6 +124,7 @@ pub fn commit(st: &mut State, w: Write<'_>) -> (Value, bool) {
             st.next_rv()
         };
         meta::init_created(&mut new, r, rv);
+        settle(st, &mut new);
         if dry_run {
             meta::metadata_mut(&mut new).remove("resourceVersion");
         } else {
