@@ -240,3 +240,66 @@ fn substitution_can_be_disabled_per_object() {
         .unwrap();
     assert_eq!(pod["metadata"]["labels"]["cluster"], "${cluster_name}");
 }
+
+#[test]
+fn nested_kustomizations_become_units_with_their_settings() {
+    let infra = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: infra
+  namespace: flux-system
+spec:
+  path: ./infra
+  prune: false
+  suspend: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+";
+    let web = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  path: ./apps/web
+  targetNamespace: web-prod
+  serviceAccountName: web-deployer
+  timeout: 2m
+  dependsOn:
+    - name: infra
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+";
+    let fs = MemFs::new()
+        .with_file("clusters/cluster-1/infra.yaml", infra)
+        .with_file("infra/web.yaml", web)
+        .with_file(
+            "apps/web/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+        );
+    let resolution = resolve_with(fs, "cluster-1");
+    let names: Vec<_> = resolution.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["flux-system", "infra", "web"]);
+    let infra = &resolution.units[1];
+    assert!(infra.suspend && !infra.prune);
+    let web = &resolution.units[2];
+    assert_eq!(web.depends_on, ["flux-system/infra"]);
+    assert_eq!(web.target_namespace, "web-prod");
+    assert_eq!(web.service_account, "web-deployer");
+    assert_eq!(web.timeout_seconds, 120);
+    let cm = &objects(web)[0];
+    assert_eq!(cm["metadata"]["namespace"], "web-prod");
+}
+
+#[test]
+fn a_kustomization_pointing_at_itself_is_rendered_once() {
+    let looping = SAMPLE_KS.replace("./apps/sample", "./clusters/cluster-1");
+    let fs = repo().with_file("clusters/cluster-1/sample.yaml", looping);
+    let resolution = resolve_with(fs, "cluster-1");
+    let names: Vec<_> = resolution.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["flux-system", "sample"]);
+}
