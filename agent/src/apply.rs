@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use flotilla_proto::{Bundle, StatusReport};
+use flotilla_proto::{Bundle, StatusReport, Unit};
 use kube::Client;
 use tracing::{debug, info, warn};
 
@@ -21,11 +21,18 @@ use crate::status;
 pub struct Applier {
     cluster: Cluster,
     state: State,
+    /// Every object the current bundle holds, and the inventories of its units that are
+    /// left alone (hub error, suspended): never pruned, even when it moved between units.
+    claimed: HashSet<ObjRef>,
 }
 
 impl Applier {
     pub fn new(cluster: Cluster, state: State) -> Applier {
-        Applier { cluster, state }
+        Applier {
+            cluster,
+            state,
+            claimed: HashSet::new(),
+        }
     }
 
     /// Applies `bundle` and returns the status of each of its units. Errors only when the
@@ -70,6 +77,8 @@ impl Applier {
                 warn!(error = %err, "discovery after applying CRDs failed");
             }
         }
+
+        self.claimed = self.claimed(&plan, &remembered);
 
         // Phase 2: unit by unit, in bundle order.
         let mut ready: HashMap<UnitKey, bool> = HashMap::new();
@@ -153,7 +162,7 @@ impl Applier {
         let current: Vec<ObjRef> = early.into_iter().chain(outcome.applied).collect();
         record.inventory = current.clone();
         if unit.prune {
-            let gone = plan::prune_set(&previous.inventory, &current);
+            let gone = plan::prune_set(&previous.inventory, &current, &self.claimed);
             let kept = self
                 .delete_objects(&unit.namespace, &unit.service_account, &gone)
                 .await;
@@ -183,16 +192,10 @@ impl Applier {
             }
         };
         for object in objects {
-            let mut object = object.clone();
-            let Some(resolved) = self.cluster.resolve(&object.id) else {
+            let Some((object, resolved)) = self.normalize(&unit.unit, object) else {
                 outcome.error = Some(status::unknown_kind(&object.id));
                 return outcome;
             };
-            if resolved.namespaced {
-                object.default_namespace(plan::default_namespace(&unit.unit));
-            } else {
-                object.clear_namespace();
-            }
             debug!(object = %object.id, "applying");
             if let Err(message) = Cluster::apply(&client, &resolved, &object).await {
                 outcome.error = Some(status::object_failed(&object.id, &message));
@@ -201,6 +204,44 @@ impl Applier {
             outcome.applied.push(object.id);
         }
         outcome
+    }
+
+    /// The object as it will be applied (namespace defaulted for namespaced kinds, dropped
+    /// for cluster-scoped ones) and its resource; `None` when discovery does not know it.
+    fn normalize(&self, unit: &Unit, object: &Object) -> Option<(Object, Resolved)> {
+        let resolved = self.cluster.resolve(&object.id)?;
+        let mut object = object.clone();
+        if resolved.namespaced {
+            object.default_namespace(plan::default_namespace(unit));
+        } else {
+            object.clear_namespace();
+        }
+        Some((object, resolved))
+    }
+
+    fn claimed(
+        &self,
+        plan: &plan::Plan,
+        remembered: &HashMap<UnitKey, UnitRecord>,
+    ) -> HashSet<ObjRef> {
+        let mut claimed = HashSet::new();
+        for planned in &plan.units {
+            match &planned.action {
+                Action::Apply { early, rest } => claimed.extend(
+                    early
+                        .iter()
+                        .chain(rest)
+                        .filter_map(|o| self.normalize(&planned.unit, o))
+                        .map(|(object, _)| object.id),
+                ),
+                Action::Failed(_) | Action::Suspended => {
+                    if let Some(record) = remembered.get(&planned.key) {
+                        claimed.extend(record.inventory.iter().cloned());
+                    }
+                }
+            }
+        }
+        claimed
     }
 
     /// Deletes `objects` as the unit's client. On failure, returns the message and the
@@ -238,7 +279,7 @@ impl Applier {
     /// forget it. A failed prune keeps the unit's record to try again next time.
     async fn forget_unit(&mut self, key: &UnitKey, record: &UnitRecord) -> state::Result<()> {
         if record.prune {
-            let gone = plan::prune_set(&record.inventory, &[]);
+            let gone = plan::prune_set(&record.inventory, &[], &self.claimed);
             if let Err((message, left)) = self
                 .delete_objects(&key.namespace, &record.service_account, &gone)
                 .await

@@ -119,14 +119,19 @@ pub fn default_namespace(unit: &Unit) -> &str {
     }
 }
 
-/// Objects in `previous` that `current` lacks, in the order to delete them: reverse apply
-/// order, with Namespaces and CRDs last so their contents go first.
-pub fn prune_set(previous: &[ObjRef], current: &[ObjRef]) -> Vec<ObjRef> {
+/// Objects in `previous` that `current` lacks and no other unit `claimed`, in the order to
+/// delete them: reverse apply order, with Namespaces and CRDs last so their contents go
+/// first.
+pub fn prune_set(
+    previous: &[ObjRef],
+    current: &[ObjRef],
+    claimed: &HashSet<ObjRef>,
+) -> Vec<ObjRef> {
     let keep: HashSet<&ObjRef> = current.iter().collect();
     let mut gone: Vec<ObjRef> = previous
         .iter()
         .rev()
-        .filter(|obj| !keep.contains(obj))
+        .filter(|obj| !keep.contains(obj) && !claimed.contains(obj))
         .cloned()
         .collect();
     // Stable: keeps reverse apply order within each group.
@@ -288,16 +293,23 @@ mod tests {
             obj("Secret", "s"),
         ];
         let current = vec![obj("ConfigMap", "a")];
+        let none = HashSet::new();
         assert_eq!(
-            prune_set(&previous, &current),
+            prune_set(&previous, &current, &none),
             vec![
                 obj("Secret", "s"),
                 obj("ConfigMap", "b"),
                 obj("Namespace", "apps")
             ]
         );
-        assert_eq!(prune_set(&previous, &previous), vec![]);
-        assert_eq!(prune_set(&[], &current), vec![]);
+        assert_eq!(prune_set(&previous, &previous, &none), vec![]);
+        assert_eq!(prune_set(&[], &current, &none), vec![]);
+        // An object another unit holds now stays.
+        let moved = HashSet::from([obj("Secret", "s")]);
+        assert_eq!(
+            prune_set(&previous, &current, &moved),
+            vec![obj("ConfigMap", "b"), obj("Namespace", "apps")]
+        );
     }
 
     #[test]

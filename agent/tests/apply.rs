@@ -404,3 +404,30 @@ async fn unreachable_api_server_fails_units_and_forgets_nothing() {
         "removed unit kept for the next pass: {units:?}"
     );
 }
+
+#[tokio::test]
+async fn object_moved_to_another_unit_is_not_pruned() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let store = sandbox.store();
+    let first = bundle(
+        CLUSTER,
+        1,
+        vec![
+            infra(),
+            apps(&[config_map("sample", "shared", "1")]),
+            unit("other", &[]),
+        ],
+    );
+    applier.apply(&first).await.unwrap();
+    // `other` takes the ConfigMap over and is applied first; `apps`, which drops it
+    // afterwards, must not prune it.
+    let other = unit("other", &[config_map("sample", "shared", "1")]);
+    let second = bundle(CLUSTER, 2, vec![infra(), other, apps(&[])]);
+    let report = applier.apply(&second).await.unwrap();
+    assert!(unit_status(&report, "apps").ready);
+    assert!(store
+        .get("v1", "ConfigMap", Some("sample"), "shared")
+        .is_some());
+}
