@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
+use tonic::transport::server::Router;
 use tonic::transport::Server;
 use tracing::{info, Instrument};
 
@@ -80,32 +81,21 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let token = shutdown.clone();
+    let agents_router = Server::builder()
+        .tls_config(agents_tls)
+        .map_err(|err| Error::Tls(err.to_string()))?
+        .add_service(sessions);
     tasks.spawn(
-        async move {
-            Server::builder()
-                .tls_config(agents_tls)
-                .map_err(|err| Error::Tls(err.to_string()))?
-                .add_service(sessions)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(agents), token.cancelled())
-                .await
-                .map_err(|err| Error::Tls(err.to_string()))
-        }
-        .instrument(tracing::info_span!("agent_listener", addr = %agents_addr)),
+        serve(agents_router, agents, shutdown.clone())
+            .instrument(tracing::info_span!("agent_listener", addr = %agents_addr)),
     );
-    let admin_service = AdminServiceServer::new(Admin::new(state.clone()));
-    let token = shutdown.clone();
+    let admin_router = Server::builder()
+        .tls_config(admin_tls)
+        .map_err(|err| Error::Tls(err.to_string()))?
+        .add_service(AdminServiceServer::new(Admin::new(state.clone())));
     tasks.spawn(
-        async move {
-            Server::builder()
-                .tls_config(admin_tls)
-                .map_err(|err| Error::Tls(err.to_string()))?
-                .add_service(admin_service)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(admin), token.cancelled())
-                .await
-                .map_err(|err| Error::Tls(err.to_string()))
-        }
-        .instrument(tracing::info_span!("admin_listener", addr = %admin_addr)),
+        serve(admin_router, admin, shutdown.clone())
+            .instrument(tracing::info_span!("admin_listener", addr = %admin_addr)),
     );
     let reconciler_state = state.clone();
     let token = shutdown.clone();
@@ -126,6 +116,13 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
         admin_addr,
         tasks,
     })
+}
+
+async fn serve(router: Router, listener: TcpListener, shutdown: CancellationToken) -> Result<()> {
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await
+        .map_err(|err| Error::Tls(err.to_string()))
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener> {

@@ -176,8 +176,8 @@ fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::
                 result = Err(e);
                 break;
             }
-            if !found && opts.create {
-                result = Err(format!("unable to find or create field {p:?}"));
+            if !found {
+                result = Err(format!("unable to find field {p:?} in replacement target"));
                 break;
             }
         }
