@@ -143,7 +143,7 @@ async fn connect_loop(
             timing,
         };
         let started = Instant::now();
-        let span = info_span!("agent_session", cluster, attempt);
+        let span = info_span!("agent_session", cluster, hub = %endpoint.uri(), attempt);
         match session.run(shutdown).instrument(span).await {
             Ok(()) => break,
             Err(err) => warn!(cluster, attempt, error = %err, "session ended"),

@@ -20,6 +20,12 @@ pub enum Error {
     NotAnObject { index: usize },
     #[error("object {index}: missing or empty `{field}`")]
     MissingField { index: usize, field: &'static str },
+    #[error("object {index}: `{field}` {value:?} is not a valid Kubernetes name")]
+    InvalidName {
+        index: usize,
+        field: &'static str,
+        value: String,
+    },
 }
 
 /// The identity of one object in a cluster; the unit of inventory and prune.
@@ -121,6 +127,18 @@ impl Object {
                 return Err(Error::MissingField { index, field });
             }
         }
+        // Names become URL path segments; one that could leave its segment never does.
+        let invalid = |field, value: &str| Error::InvalidName {
+            index,
+            field,
+            value: value.chars().take(64).collect(),
+        };
+        if !is_path_segment(&id.name) {
+            return Err(invalid("metadata.name", &id.name));
+        }
+        if !id.namespace.is_empty() && !is_dns_label(&id.namespace) {
+            return Err(invalid("metadata.namespace", &id.namespace));
+        }
         Ok(Object { id, body })
     }
 
@@ -142,6 +160,22 @@ impl Object {
             metadata.remove("namespace");
         }
     }
+}
+
+/// What the API server accepts as a name in a path: not `.` or `..`, no `/` or `%`.
+fn is_path_segment(name: &str) -> bool {
+    name.len() <= 253
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '%'])
+        && !name.chars().any(char::is_control)
+}
+
+fn is_dns_label(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]

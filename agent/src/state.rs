@@ -29,7 +29,8 @@ pub enum Error {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The key of a unit: its namespace and name, as `namespace/name` (neither may hold `/`).
+/// The key of a unit: its namespace and name. Encoded as the namespace's length (u16,
+/// big-endian), the namespace, then the name, so no name can collide with another.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnitKey {
     pub namespace: String,
@@ -45,13 +46,24 @@ impl UnitKey {
     }
 
     fn encode(&self) -> Vec<u8> {
-        format!("{}/{}", self.namespace, self.name).into_bytes()
+        // Namespaces are at most 63 bytes in Kubernetes; a longer one is cut at u16::MAX,
+        // which still decodes to a distinct, valid key.
+        let namespace = &self.namespace.as_bytes()[..self.namespace.len().min(u16::MAX as usize)];
+        let mut out = Vec::with_capacity(2 + namespace.len() + self.name.len());
+        out.extend_from_slice(&(namespace.len() as u16).to_be_bytes());
+        out.extend_from_slice(namespace);
+        out.extend_from_slice(self.name.as_bytes());
+        out
     }
 
     fn decode(bytes: &[u8]) -> Option<UnitKey> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let (namespace, name) = text.split_once('/')?;
-        Some(UnitKey::new(namespace, name))
+        let (len, rest) = bytes.split_first_chunk::<2>()?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        let (namespace, name) = (rest.get(..len)?, rest.get(len..)?);
+        Some(UnitKey {
+            namespace: String::from_utf8(namespace.to_vec()).ok()?,
+            name: String::from_utf8(name.to_vec()).ok()?,
+        })
     }
 }
 
@@ -85,7 +97,7 @@ pub struct State {
     db: sled::Db,
     /// Singletons: the accepted bundle and the generation counters.
     meta: sled::Tree,
-    /// `UnitKey` → JSON `UnitRecord`.
+    /// `UnitKey::encode` → JSON `UnitRecord`.
     units: sled::Tree,
 }
 
@@ -172,7 +184,7 @@ impl State {
                 let (key, value) = entry?;
                 let unit = UnitKey::decode(&key).ok_or_else(|| Error::Corrupt {
                     key: String::from_utf8_lossy(&key).into_owned(),
-                    message: "not a namespace/name key".to_string(),
+                    message: "not a unit key".to_string(),
                 })?;
                 out.push((unit.clone(), decode_record(&unit, &value)?));
             }
@@ -302,9 +314,22 @@ mod tests {
     }
 
     #[test]
-    fn unit_key_round_trips() {
-        let key = UnitKey::new("ns", "name");
-        assert_eq!(UnitKey::decode(&key.encode()), Some(key));
-        assert_eq!(UnitKey::decode(b"no-slash"), None);
+    fn unit_key_round_trips_without_collisions() {
+        for (namespace, name) in [
+            ("ns", "name"),
+            ("a/b", "c"),
+            ("a", "b/c"),
+            ("", "x"),
+            ("x", ""),
+        ] {
+            let key = UnitKey::new(namespace, name);
+            assert_eq!(UnitKey::decode(&key.encode()), Some(key));
+        }
+        assert_ne!(
+            UnitKey::new("a/b", "c").encode(),
+            UnitKey::new("a", "b/c").encode()
+        );
+        assert_eq!(UnitKey::decode(b"\x00"), None);
+        assert_eq!(UnitKey::decode(b"\x00\x09short"), None);
     }
 }
