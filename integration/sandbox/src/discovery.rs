@@ -91,7 +91,8 @@ pub fn resource_list<'a>(
     for r in resources.filter(|r| r.group == group && r.serves(version)) {
         let mut doc = json!({
             "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-            "kind": r.kind, "verbs": VERBS,
+            "kind": r.kind,
+            "verbs": if r.group == crate::resources::REVIEW_GROUP { &["create"][..] } else { VERBS },
         });
         if let Value::Object(m) = &mut doc {
             if !r.short_names.is_empty() {

@@ -1,7 +1,8 @@
 //! Just enough of the Kubernetes protobuf encoding to read the bodies `kubectl create`
 //! subcommands send (typed clients always send `application/vnd.kubernetes.protobuf`, with
 //! no fallback to JSON): the `k8s\0` envelope (runtime.Unknown) and the objects Namespace,
-//! ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding.
+//! ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding,
+//! and the access reviews `kubectl auth can-i` sends.
 //! Decodes to the JSON form; anything else is an error. Pure; never panics on input.
 
 use base64::Engine;
@@ -234,8 +235,47 @@ fn namespace_spec(buf: &[u8]) -> Result<Value, ProtoError> {
     })
 }
 
+fn resource_attributes(buf: &[u8]) -> Result<Value, ProtoError> {
+    message(buf, |m, n, w| match n {
+        1 => set_str(m, "namespace", w),
+        2 => set_str(m, "verb", w),
+        3 => set_str(m, "group", w),
+        4 => set_str(m, "version", w),
+        5 => set_str(m, "resource", w),
+        6 => set_str(m, "subresource", w),
+        7 => set_str(m, "name", w),
+        _ => Ok(()),
+    })
+}
+
+fn self_review_spec(buf: &[u8]) -> Result<Value, ProtoError> {
+    message(buf, |m, n, w| match n {
+        1 => sub(m, "resourceAttributes", w, resource_attributes),
+        _ => Ok(()),
+    })
+}
+
+fn review_spec(buf: &[u8]) -> Result<Value, ProtoError> {
+    message(buf, |m, n, w| match n {
+        1 => sub(m, "resourceAttributes", w, resource_attributes),
+        3 => set_str(m, "user", w),
+        4 => push_str(m, "groups", w),
+        _ => Ok(()),
+    })
+}
+
 fn body(kind: &str, buf: &[u8]) -> Result<Value, ProtoError> {
     match kind {
+        "SelfSubjectAccessReview" => message(buf, |m, n, w| match n {
+            1 => sub(m, "metadata", w, object_meta),
+            2 => sub(m, "spec", w, self_review_spec),
+            _ => Ok(()),
+        }),
+        "SubjectAccessReview" => message(buf, |m, n, w| match n {
+            1 => sub(m, "metadata", w, object_meta),
+            2 => sub(m, "spec", w, review_spec),
+            _ => Ok(()),
+        }),
         "Namespace" => message(buf, |m, n, w| match n {
             1 => sub(m, "metadata", w, object_meta),
             2 => sub(m, "spec", w, namespace_spec),

@@ -27,6 +27,9 @@ pub struct ResourceInfo {
     pub builtin: bool,
 }
 
+/// The only group whose resources are reviews: answered, never stored (create only).
+pub const REVIEW_GROUP: &str = "authorization.k8s.io";
+
 impl ResourceInfo {
     /// `deployments.apps`, or `configmaps` for the core group: the store key and message name.
     pub fn group_resource(&self) -> String {
@@ -95,6 +98,8 @@ const BUILTINS: &[Row] = &[
     ("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, &[], false, false, false),
     ("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, &["sc"], false, false, false),
     ("storage.k8s.io", "v1", "csidrivers", "csidriver", "CSIDriver", false, &[], false, false, false),
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", false, &[], false, false, false),
+    ("authorization.k8s.io", "v1", "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false, &[], false, false, false),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, &["crd", "crds"], true, true, false),
 ];
 
@@ -134,6 +139,7 @@ pub const BUILTIN_GROUPS: &[(&str, &str)] = &[
     ("coordination.k8s.io", "v1"),
     ("storage.k8s.io", "v1"),
     ("apiextensions.k8s.io", "v1"),
+    ("authorization.k8s.io", "v1"),
 ];
 
 /// The resource a CustomResourceDefinition defines, if its spec is complete enough.

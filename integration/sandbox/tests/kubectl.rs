@@ -1,5 +1,6 @@
 //! The sandbox driven by the real `kubectl` (skipped, with a notice, when it is not on PATH):
-//! server-side apply, get -o yaml, label drop, delete namespace, impersonation with RBAC.
+//! server-side apply, get -o yaml, label drop, delete namespace, impersonation with RBAC,
+//! `auth can-i`.
 
 use std::path::{Path, PathBuf};
 
@@ -256,6 +257,8 @@ async fn kubectl_impersonated_service_account_is_forbidden_until_bound() {
             .await
             .ok
     );
+    let can_i = ["auth", "can-i", "create", "configmaps", "-n", "team-a", sa];
+    assert_eq!(k.run(&can_i).await.stdout.trim(), "no");
 
     k.ok(&[
         "create",
@@ -277,6 +280,7 @@ async fn kubectl_impersonated_service_account_is_forbidden_until_bound() {
         "--serviceaccount=team-a:deployer",
     ])
     .await;
+    assert_eq!(k.ok(&can_i).await.trim(), "yes");
     k.ok(&[
         sa,
         "create",

@@ -118,6 +118,17 @@ where
         } else {
             &body
         };
+    if target.resource.group == crate::resources::REVIEW_GROUP {
+        return match verb {
+            "create" => match review(&shared, &user, &target, body) {
+                Ok(v) => json_response(201, &v),
+                Err(e) => error_response(&e),
+            },
+            _ => error_response(&ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            )),
+        };
+    }
     let ctx = Ctx {
         query: &query,
         content_type,
@@ -310,4 +321,56 @@ fn non_resource(shared: &Shared, path: &str) -> Option<Response<Body>> {
         ["openapi", ..] => Some(error_response(&ApiError::not_found_path())),
         _ => None,
     }
+}
+
+/// SelfSubjectAccessReview and SubjectAccessReview: the RBAC decision for the attributes
+/// in the spec, for the requester or for the named user.
+fn review(shared: &Shared, user: &UserInfo, t: &Target, body: &[u8]) -> ApiResult<Value> {
+    let mut obj = request::parse_object(body)?;
+    let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
+    let subject = match t.resource.kind.as_str() {
+        "SubjectAccessReview" => {
+            let name = spec.get("user").and_then(Value::as_str).unwrap_or("");
+            let groups = spec
+                .get("groups")
+                .and_then(Value::as_array)
+                .map(|g| {
+                    g.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            UserInfo::impersonated(name, groups)
+        }
+        _ => user.clone(),
+    };
+    let Some(ra) = spec.get("resourceAttributes") else {
+        return Err(ApiError::invalid(
+            &t.resource.kind,
+            &t.resource.group,
+            "",
+            "spec.resourceAttributes",
+            "Required value: only resource attribute reviews are supported",
+        ));
+    };
+    let s = |f: &str| ra.get(f).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let attrs = Attributes {
+        verb: s("verb").unwrap_or(""),
+        group: s("group").unwrap_or(""),
+        resource: s("resource").unwrap_or(""),
+        subresource: s("subresource"),
+        namespace: s("namespace"),
+        name: s("name"),
+    };
+    let status = match with_policy(shared, |p| rbac::authorize(&subject, &attrs, p)) {
+        Decision::Allow => serde_json::json!({"allowed": true, "reason": "allowed by RBAC"}),
+        Decision::Deny(_) => serde_json::json!({"allowed": false}),
+    };
+    if let Value::Object(m) = &mut obj {
+        m.insert("status".into(), status);
+        m.insert("apiVersion".into(), serde_json::json!(t.api_version()));
+        m.insert("kind".into(), serde_json::json!(t.resource.kind));
+    }
+    Ok(obj)
 }
