@@ -1,5 +1,7 @@
 //! In-memory object store of one sandbox: objects keyed by (group-resource, namespace, name)
-//! in a BTreeMap, a global resourceVersion counter, a bounded history of watch events, and
+//! in a BTreeMap, kept as compact JSON text (about a tenth of the memory of a parsed
+//! `serde_json::Value`; parsed on use), a global resourceVersion counter, a bounded history
+//! of watch events, and
 //! the custom resources defined by stored CRDs. Holds no policy: verbs, metadata and RBAC
 //! live elsewhere. The lock is a plain mutex, never held across an await.
 
@@ -39,20 +41,35 @@ impl EventType {
     }
 }
 
+/// A stored object: its compact JSON text.
+#[derive(Debug, Clone)]
+pub struct Stored(Arc<str>);
+
+impl Stored {
+    pub fn encode(v: &Value) -> Stored {
+        Stored(serde_json::to_string(v).unwrap_or_default().into())
+    }
+
+    /// The parsed object (text this store wrote always parses; Null otherwise).
+    pub fn value(&self) -> Arc<Value> {
+        Arc::new(serde_json::from_str(&self.0).unwrap_or(Value::Null))
+    }
+}
+
 /// One change, as a watch reports it.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub rv: u64,
     pub kind: EventType,
     pub key: ObjectKey,
-    pub object: Arc<Value>,
+    pub object: Stored,
 }
 
 /// The state behind the lock.
 #[derive(Debug, Default)]
 pub struct State {
     rv: u64,
-    objects: BTreeMap<ObjectKey, Arc<Value>>,
+    objects: BTreeMap<ObjectKey, Stored>,
     history: VecDeque<Arc<Event>>,
     /// Every event with rv > floor is in `history`.
     floor: u64,
@@ -80,8 +97,20 @@ impl State {
         self.rv
     }
 
-    pub fn get(&self, key: &ObjectKey) -> Option<&Arc<Value>> {
-        self.objects.get(key)
+    pub fn get(&self, key: &ObjectKey) -> Option<Arc<Value>> {
+        self.objects.get(key).map(Stored::value)
+    }
+
+    pub fn contains(&self, key: &ObjectKey) -> bool {
+        self.objects.contains_key(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
     }
 
     /// Objects of one resource, in one namespace or (None) in all.
@@ -89,48 +118,56 @@ impl State {
         &'a self,
         group_resource: &'a str,
         namespace: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
+    ) -> impl Iterator<Item = (&'a ObjectKey, Arc<Value>)> + 'a {
         let start = ObjectKey {
             group_resource: group_resource.to_string(),
             namespace: namespace.unwrap_or("").to_string(),
             name: String::new(),
         };
-        self.objects.range(start..).take_while(move |(k, _)| {
-            k.group_resource == group_resource && namespace.is_none_or(|n| k.namespace == n)
-        })
+        self.objects
+            .range(start..)
+            .take_while(move |(k, _)| {
+                k.group_resource == group_resource && namespace.is_none_or(|n| k.namespace == n)
+            })
+            .map(|(k, o)| (k, o.value()))
     }
 
-    pub fn all(&self) -> impl Iterator<Item = (&ObjectKey, &Arc<Value>)> {
-        self.objects.iter()
+    pub fn all(&self) -> impl Iterator<Item = (&ObjectKey, Arc<Value>)> {
+        self.objects.iter().map(|(k, o)| (k, o.value()))
+    }
+
+    /// Keys of every stored object.
+    pub fn keys(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.objects.keys()
     }
 
     /// Stores `object` under `key` at resourceVersion `rv` and records the event.
-    pub fn put(&mut self, key: ObjectKey, object: Value, rv: u64) -> Arc<Value> {
-        let object = Arc::new(object);
-        let kind = match self.objects.insert(key.clone(), object.clone()) {
+    pub fn put(&mut self, key: ObjectKey, object: Value, rv: u64) {
+        let stored = Stored::encode(&object);
+        let kind = match self.objects.insert(key.clone(), stored.clone()) {
             Some(_) => EventType::Modified,
             None => EventType::Added,
         };
-        self.record(rv, kind, key, object.clone());
-        if object_is_crd(&object) {
+        let crd = is_crd(&key);
+        self.record(rv, kind, key, stored);
+        if crd {
             self.refresh_custom();
         }
-        object
     }
 
     /// Removes the object; the DELETED event carries it with resourceVersion `rv`.
     pub fn remove(&mut self, key: &ObjectKey, rv: u64) -> Option<Value> {
         let old = self.objects.remove(key)?;
-        let mut last = (*old).clone();
+        let mut last = (*old.value()).clone();
         crate::meta::set_resource_version(&mut last, rv);
-        self.record(rv, EventType::Deleted, key.clone(), Arc::new(last.clone()));
-        if object_is_crd(&old) {
+        self.record(rv, EventType::Deleted, key.clone(), Stored::encode(&last));
+        if is_crd(key) {
             self.refresh_custom();
         }
         Some(last)
     }
 
-    fn record(&mut self, rv: u64, kind: EventType, key: ObjectKey, object: Arc<Value>) {
+    fn record(&mut self, rv: u64, kind: EventType, key: ObjectKey, object: Stored) {
         if self.history.len() >= HISTORY {
             if let Some(e) = self.history.pop_front() {
                 self.floor = e.rv;
@@ -156,7 +193,7 @@ impl State {
     fn refresh_custom(&mut self) {
         self.custom = self
             .list("customresourcedefinitions.apiextensions.k8s.io", None)
-            .filter_map(|(_, crd)| resources::from_crd(crd))
+            .filter_map(|(_, crd)| resources::from_crd(&crd))
             .map(Arc::new)
             .collect();
     }
@@ -185,8 +222,8 @@ impl State {
     }
 }
 
-fn object_is_crd(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+fn is_crd(key: &ObjectKey) -> bool {
+    key.group_resource == "customresourcedefinitions.apiextensions.k8s.io"
 }
 
 /// The store of one sandbox, shared by its connections.
@@ -235,7 +272,7 @@ impl StoreView {
             name: name.to_string(),
         };
         st.get(&key)
-            .map(|o| crate::meta::with_api_version(o, &r, version))
+            .map(|o| crate::meta::with_api_version(&o, &r, version))
     }
 
     /// Every stored object, ordered by resource, namespace and name.
@@ -244,13 +281,13 @@ impl StoreView {
             .store
             .lock()
             .all()
-            .map(|(_, o)| (**o).clone())
+            .map(|(_, o)| Arc::unwrap_or_clone(o))
             .collect()
     }
 
     /// Number of stored objects.
     pub fn len(&self) -> usize {
-        self.0.store.lock().all().count()
+        self.0.store.lock().len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -229,8 +229,11 @@ fn authenticate(shared: &Shared, headers: &http::HeaderMap) -> ApiResult<UserInf
 /// Runs `f` over the stored RBAC objects.
 fn with_policy<T>(shared: &Shared, f: impl FnOnce(&Policy<'_>) -> T) -> T {
     let st = shared.store.lock();
-    let objects =
-        |gr: &str| -> Vec<Value> { st.list(gr, None).map(|(_, o)| (**o).clone()).collect() };
+    let objects = |gr: &str| -> Vec<Value> {
+        st.list(gr, None)
+            .map(|(_, o)| Arc::unwrap_or_clone(o))
+            .collect()
+    };
     let roles = objects("roles.rbac.authorization.k8s.io");
     let cluster_roles = objects("clusterroles.rbac.authorization.k8s.io");
     let role_bindings = objects("rolebindings.rbac.authorization.k8s.io");

@@ -86,7 +86,7 @@ pub fn get(store: &Store, t: &Target) -> ApiResult<Answer> {
     let name = name_of(t)?;
     let st = store.lock();
     let o = st.get(&key(t, name)).ok_or_else(|| not_found(t, name))?;
-    Ok((200, with_api_version(o, &t.resource, &t.version)))
+    Ok((200, with_api_version(&o, &t.resource, &t.version)))
 }
 
 fn matching(st: &State, t: &Target, q: &Query) -> ApiResult<Vec<(ObjectKey, Arc<Value>)>> {
@@ -263,10 +263,7 @@ pub fn update(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
     }
     let manager = ctx.manager();
     let mut st = store.lock();
-    let old = st
-        .get(&key(t, name))
-        .cloned()
-        .ok_or_else(|| not_found(t, name))?;
+    let old = st.get(&key(t, name)).ok_or_else(|| not_found(t, name))?;
     replace(&mut st, t, ctx, old, obj, Ownership::Update(&manager))
 }
 
@@ -278,10 +275,7 @@ pub fn patch(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
     }
     let manager = ctx.manager();
     let mut st = store.lock();
-    let old = st
-        .get(&key(t, name))
-        .cloned()
-        .ok_or_else(|| not_found(t, name))?;
+    let old = st.get(&key(t, name)).ok_or_else(|| not_found(t, name))?;
     let mut doc = with_api_version(&old, &t.resource, &t.version);
     let bad = |e: String| ApiError::bad_request(e);
     match ct {
@@ -359,7 +353,7 @@ fn server_side_apply(store: &Store, t: &Target, ctx: &Ctx<'_>, name: &str) -> Ap
     };
     let mut st = store.lock();
     let k = key(t, name);
-    let old = st.get(&k).cloned();
+    let old = st.get(&k);
     if old.is_none() {
         require_namespace(&st, t)?;
     }
@@ -440,7 +434,7 @@ pub fn delete(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
     };
     let mut st = store.lock();
     let k = key(t, name);
-    let old = st.get(&k).cloned().ok_or_else(|| not_found(t, name))?;
+    let old = st.get(&k).ok_or_else(|| not_found(t, name))?;
     for (field, pre) in [
         ("uid", "/preconditions/uid"),
         ("resourceVersion", "/preconditions/resourceVersion"),

@@ -16,6 +16,7 @@ use super::request::{Query, Target};
 use super::verbs::selectors;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::with_api_version;
+use crate::resources::ResourceInfo;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::Event;
 
@@ -27,14 +28,24 @@ struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, e: &Event) -> bool {
-        e.key.group_resource == self.group_resource
-            && self
+    fn matches(&self, o: &Value) -> bool {
+        self.labels.matches(o) && self.fields.matches(o)
+    }
+
+    /// The event's line if it passes the filter; the object is parsed only when its
+    /// resource and namespace match.
+    fn render(&self, e: &Event, r: &ResourceInfo, version: &str) -> Option<Bytes> {
+        if e.key.group_resource != self.group_resource
+            || self
                 .namespace
                 .as_ref()
-                .is_none_or(|n| *n == e.key.namespace)
-            && self.labels.matches(&e.object)
-            && self.fields.matches(&e.object)
+                .is_some_and(|n| *n != e.key.namespace)
+        {
+            return None;
+        }
+        let o = e.object.value();
+        self.matches(&o)
+            .then(|| line(e.kind.as_str(), &with_api_version(&o, r, version)))
     }
 }
 
@@ -79,15 +90,6 @@ pub fn start(
         .and_then(|s| s.parse::<u64>().ok())
         .unwrap_or(1800);
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let resource = t.resource.clone();
-    let version = t.version.clone();
-    let render = move |e: &Event| {
-        line(
-            e.kind.as_str(),
-            &with_api_version(&e.object, &resource, &version),
-        )
-    };
-
     let mut changed = store.store.subscribe();
     let (mut initial, mut last) = {
         let st = store.store.lock();
@@ -95,16 +97,15 @@ pub fn start(
         match from {
             None => (
                 st.list(&filter.group_resource, filter.namespace.as_deref())
-                    .filter(|(_, o)| filter.labels.matches(o) && filter.fields.matches(o))
-                    .map(|(_, o)| line("ADDED", &with_api_version(o, &t.resource, &t.version)))
+                    .filter(|(_, o)| filter.matches(o))
+                    .map(|(_, o)| line("ADDED", &with_api_version(&o, &t.resource, &t.version)))
                     .collect::<Vec<_>>(),
                 now,
             ),
             Some(rv) => match st.events_since(rv) {
                 Some(events) => (
                     events
-                        .filter(|e| filter.matches(e))
-                        .map(|e| render(e))
+                        .filter_map(|e| filter.render(e, &t.resource, &t.version))
                         .collect(),
                     now,
                 ),
@@ -118,6 +119,8 @@ pub fn start(
                          "annotations": {"k8s.io/initial-events-end": "true"}}});
         initial.push(line("BOOKMARK", &bookmark));
     }
+    let resource = t.resource.clone();
+    let version = t.version.clone();
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(Duration::from_secs(timeout));
         tokio::pin!(deadline);
@@ -141,8 +144,7 @@ pub fn start(
                 let st = store.store.lock();
                 let batch = match st.events_since(last) {
                     Some(events) => events
-                        .filter(|e| filter.matches(e))
-                        .map(|e| render(e))
+                        .filter_map(|e| filter.render(e, &resource, &version))
                         .collect(),
                     None => vec![expired(last)],
                 };
