@@ -86,7 +86,7 @@ impl Agent {
             wake_tx,
         );
         let applying = ApplyLoop {
-            applier: Applier::new(self.cluster, self.state.clone()),
+            applier: Applier::new(self.cluster, self.state.clone()).with_shutdown(shutdown.clone()),
             state: self.state.clone(),
             keys: self.keys,
             cluster_name: self.cluster_name.clone(),

@@ -5,10 +5,11 @@
 //! and never panic on what the cluster answers: every failure becomes a unit's message.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use flotilla_proto::{Bundle, StatusReport, Unit};
 use kube::Client;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::cluster::{Cluster, Resolved};
@@ -16,11 +17,14 @@ use crate::object::{ObjRef, Object};
 use crate::plan::{self, Action, PlannedUnit};
 use crate::state::{self, State, UnitKey, UnitRecord};
 use crate::status;
+use crate::wait;
 
 /// Applies bundles to one cluster and remembers what it applied.
 pub struct Applier {
     cluster: Cluster,
     state: State,
+    /// Ends health waits early when the agent shuts down.
+    shutdown: CancellationToken,
     /// Every object the current bundle holds, and the inventories of its units that are
     /// left alone (hub error, suspended): never pruned, even when it moved between units.
     claimed: HashSet<ObjRef>,
@@ -31,8 +35,14 @@ impl Applier {
         Applier {
             cluster,
             state,
+            shutdown: CancellationToken::new(),
             claimed: HashSet::new(),
         }
+    }
+
+    /// Health waits (`wait: true`) end early, unit not ready, once `shutdown` fires.
+    pub fn with_shutdown(self, shutdown: CancellationToken) -> Applier {
+        Applier { shutdown, ..self }
     }
 
     /// Applies `bundle` and returns the status of each of its units. Errors only when the
@@ -171,6 +181,11 @@ impl Applier {
                 return not_ready(record, message);
             }
         }
+        if unit.wait {
+            if let Err(message) = self.wait_healthy(planned, &current).await {
+                return not_ready(record, message);
+            }
+        }
         record.ready = Some(true);
         record.message = status::applied(&unit.revision);
         record.revision = unit.revision.clone();
@@ -204,6 +219,23 @@ impl Applier {
             outcome.applied.push(object.id);
         }
         outcome
+    }
+
+    async fn wait_healthy(
+        &mut self,
+        planned: &PlannedUnit,
+        objects: &[ObjRef],
+    ) -> Result<(), String> {
+        let unit = &planned.unit;
+        let client = self
+            .cluster
+            .client_for(&unit.namespace, &unit.service_account)
+            .map_err(|err| err.to_string())?;
+        let timeout = match unit.timeout_seconds {
+            0 => wait::DEFAULT_TIMEOUT,
+            seconds => Duration::from_secs(seconds),
+        };
+        wait::wait_healthy(&self.cluster, &client, objects, timeout, &self.shutdown).await
     }
 
     /// The object as it will be applied (namespace defaulted for namespaced kinds, dropped

@@ -131,6 +131,22 @@ impl Cluster {
             .map_err(|err| api_message(&err))
     }
 
+    /// Reads the live `object` as `client`; `None` when it does not exist.
+    pub async fn get(
+        client: &Client,
+        resolved: &Resolved,
+        object: &ObjRef,
+    ) -> Result<Option<serde_json::Value>, String> {
+        let api = api(client, resolved, &object.namespace);
+        match api.get_opt(&object.name).await {
+            Ok(Some(live)) => serde_json::to_value(live)
+                .map(Some)
+                .map_err(|err| err.to_string()),
+            Ok(None) => Ok(None),
+            Err(err) => Err(api_message(&err)),
+        }
+    }
+
     /// Deletes `object` as `client` with background propagation; an object already gone
     /// counts as deleted.
     pub async fn delete(

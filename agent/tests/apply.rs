@@ -33,6 +33,16 @@ fn unit_status<'a>(report: &'a StatusReport, name: &str) -> &'a UnitStatus {
         .unwrap_or_else(|| panic!("no status for {name}: {report:?}"))
 }
 
+/// A namespaced `Widget` kind, without a status subresource.
+fn widget_crd() -> serde_json::Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
 fn infra() -> Unit {
     unit("infra", &[namespace("sample")])
 }
@@ -251,12 +261,7 @@ async fn crd_applied_first_then_its_objects() {
     let sandbox = Sandbox::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut applier = applier(&sandbox, dir.path()).await;
-    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [{"name": "v1", "served": true, "storage": true,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+    let crd = widget_crd();
     // No namespace on the widget: it goes to the unit's target namespace.
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
         "metadata": {"name": "w"}, "spec": {"size": 3}});
@@ -430,4 +435,55 @@ async fn object_moved_to_another_unit_is_not_pruned() {
     assert!(store
         .get("v1", "ConfigMap", Some("sample"), "shared")
         .is_some());
+}
+
+#[tokio::test]
+async fn wait_reports_health_and_holds_back_dependents() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let waiting = |name: &str, objects: &[serde_json::Value]| Unit {
+        wait: true,
+        timeout_seconds: 1,
+        ..unit(name, objects)
+    };
+    // A ConfigMap is current at once; a Widget whose Ready condition is False is not.
+    let crd = widget_crd();
+    let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "sample"},
+        "status": {"conditions": [{"type": "Ready", "status": "False", "message": "warming up"}]}});
+    let config = waiting(
+        "config",
+        &[namespace("sample"), crd, config_map("sample", "a", "1")],
+    );
+    let web = Unit {
+        depends_on: vec!["flux-system/config".into()],
+        ..waiting("web", &[widget])
+    };
+    let after = Unit {
+        depends_on: vec!["flux-system/web".into()],
+        ..unit("after", &[config_map("sample", "b", "1")])
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 1, vec![config, web, after]))
+        .await
+        .unwrap();
+    assert!(unit_status(&report, "config").ready);
+    let web = unit_status(&report, "web");
+    assert!(!web.ready, "{web:?}");
+    assert!(
+        web.message.starts_with("Health check failed after 1."),
+        "{}",
+        web.message
+    );
+    assert!(
+        web.message
+            .ends_with("timeout waiting for: [Widget/sample/w status: 'InProgress']"),
+        "{}",
+        web.message
+    );
+    assert_eq!(
+        unit_status(&report, "after").message,
+        "dependency 'flux-system/web' is not ready"
+    );
 }
