@@ -18,7 +18,7 @@
 //! | Server-side apply | managedFields per manager (FieldsV1 `f:`/`k:`), conflicts (409 with causes), force, removal of dropped fields, create-on-apply | no defaulting, so list keys lack defaulted fields (e.g. `protocol`); no `v:` sets |
 //! | Metadata | uid, resourceVersion (one counter), generation (spec changes), creationTimestamp, managedFields for Update | generation is set on the same kinds as the real server only approximately |
 //! | Lifecycle | namespace deletion removes its contents at once; CRD deletion removes its objects; Namespace Active, CRD Established at once | no finalizers, no graceful deletion, no garbage collection of owner references; no real controllers: with `Options::ready_workloads` (default) workloads get a ready status at once, without it their status stays as written |
-//! | Validation | apiVersion/kind/name/namespace checks, 404 in a missing namespace | no schema validation (CRD schemas and built-in fields are not checked) |
+//! | Validation | apiVersion/kind/namespace checks, RFC 1123 names (labels for namespaces), 404 in a missing namespace, `default`/`kube-system`/`kube-public` cannot be deleted | no schema validation (CRD schemas and built-in fields are not checked, `fieldValidation` is ignored) |
 //! | Dry run | `dryRun=All` on every mutating verb | |
 
 pub mod api;

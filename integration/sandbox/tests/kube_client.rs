@@ -718,6 +718,44 @@ async fn bad_requests_answer_status_not_panic() {
 }
 
 #[tokio::test]
+async fn invalid_names_and_protected_namespaces_are_refused() {
+    let sb = Sandbox::start().await.unwrap();
+    let c = client(&sb, None).await;
+    let kube::Error::Api(s) = apply(
+        &c,
+        cm("default", "Bad_Name", json!({}), json!({})),
+        &flotilla(),
+    )
+    .await
+    .unwrap_err() else {
+        panic!()
+    };
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    assert!(s.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{}", s.message);
+    assert_eq!(
+        code(apply(&c, ns("a.b"), &flotilla()).await.unwrap_err()),
+        422,
+        "namespace names are labels"
+    );
+    let nss: Api<DynamicObject> = Api::all_with(
+        c.clone(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "Namespace")),
+    );
+    let kube::Error::Api(s) = nss
+        .delete("default", &DeleteParams::default())
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(s.code, 403);
+    assert_eq!(
+        s.message,
+        "namespaces \"default\" is forbidden: this namespace may not be deleted"
+    );
+}
+
+#[tokio::test]
 async fn strategic_merge_and_json_patch_on_a_deployment() {
     let sb = Sandbox::start().await.unwrap();
     let c = client(&sb, None).await;

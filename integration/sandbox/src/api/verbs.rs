@@ -74,6 +74,39 @@ fn require_namespace(st: &State, t: &Target) -> ApiResult<()> {
     }
 }
 
+/// A name the real server would accept: an RFC 1123 label for namespaces, an RFC 1123
+/// subdomain otherwise (custom resources and RBAC objects are looser there; so is this).
+fn validate_name(t: &Target, name: &str) -> ApiResult<()> {
+    let part = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let r = &t.resource;
+    let (ok, what) = if r.group.is_empty() && r.plural == "namespaces" {
+        (name.len() <= 63 && part(name), "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+    } else if r.group == "rbac.authorization.k8s.io" || !r.builtin {
+        (
+            !name.contains('/') && !name.contains('%') && name != "." && name != "..",
+            "may not contain '/' or '%'",
+        )
+    } else {
+        (name.len() <= 253 && name.split('.').all(part), "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        &r.kind,
+        &r.group,
+        name,
+        "metadata.name",
+        &format!("Invalid value: {name:?}: {what}"),
+    ))
+}
+
 pub fn selectors(q: &Query) -> ApiResult<(LabelSelector, FieldSelector)> {
     let l = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
         .map_err(ApiError::bad_request)?;
@@ -176,10 +209,7 @@ pub fn create(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
             ))
         }
     };
-    if name.contains('/') || name.len() > 253 {
-        return Err(ApiError::invalid(&t.resource.kind, "", &name, "metadata.name",
-            &format!("Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'")));
-    }
+    validate_name(t, &name)?;
     if meta_str(&obj, "resourceVersion").is_some_and(|rv| !rv.is_empty()) {
         return Err(ApiError::bad_request(
             "resourceVersion should not be set on objects to be created",
@@ -355,6 +385,7 @@ fn server_side_apply(store: &Store, t: &Target, ctx: &Ctx<'_>, name: &str) -> Ap
     let k = key(t, name);
     let old = st.get(&k);
     if old.is_none() {
+        validate_name(t, name)?;
         require_namespace(&st, t)?;
     }
     // A resourceVersion in the configuration is a precondition, as on the real server.
@@ -435,6 +466,17 @@ pub fn delete(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
     let mut st = store.lock();
     let k = key(t, name);
     let old = st.get(&k).ok_or_else(|| not_found(t, name))?;
+    if t.resource.group.is_empty()
+        && t.resource.plural == "namespaces"
+        && matches!(name, "default" | "kube-system" | "kube-public")
+    {
+        return Err(ApiError::forbidden(
+            format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted"),
+            "namespaces",
+            "",
+            name,
+        ));
+    }
     for (field, pre) in [
         ("uid", "/preconditions/uid"),
         ("resourceVersion", "/preconditions/resourceVersion"),
