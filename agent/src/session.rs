@@ -37,6 +37,8 @@ pub enum Error {
     Stream(#[source] tonic::Status),
     #[error("hub closed the session")]
     Closed,
+    #[error("hub did not answer the session within {0:?}")]
+    OpenTimeout(std::time::Duration),
 }
 
 /// What a session needs; shared by every attempt.
@@ -66,10 +68,14 @@ impl Session<'_> {
         let (out, rx) = mpsc::channel(32);
         let outbound = Outbound(out);
         outbound.send(Out::Hello(self.hello.clone())).await?;
+        let open = client.session(ReceiverStream::new(rx));
+        let limit = self.timing.open_timeout;
         let response = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return Ok(()),
-            response = client.session(ReceiverStream::new(rx)) => response.map_err(Error::Refused)?,
+            response = tokio::time::timeout(limit, open) => {
+                response.map_err(|_| Error::OpenTimeout(limit))?.map_err(Error::Refused)?
+            }
         };
         let mut inbound = response.into_inner();
         info!(

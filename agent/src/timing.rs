@@ -20,6 +20,8 @@ pub struct Timing {
     pub healthy_after: Duration,
     /// Limit on dialling the hub (TCP and TLS); `None` for none.
     pub connect_timeout: Option<Duration>,
+    /// Limit on the hub answering a new session (after the Hello).
+    pub open_timeout: Duration,
     /// HTTP/2 keepalive ping period and ack timeout; `None` to disable.
     pub keepalive: Option<(Duration, Duration)>,
 }
@@ -33,6 +35,7 @@ impl Default for Timing {
             backoff_max: Duration::from_secs(30),
             healthy_after: Duration::from_secs(60),
             connect_timeout: Some(Duration::from_secs(10)),
+            open_timeout: Duration::from_secs(30),
             keepalive: Some((Duration::from_secs(30), Duration::from_secs(20))),
         }
     }
