@@ -155,11 +155,7 @@ pub(crate) struct Builder<'a> {
 
 impl Builder<'_> {
     /// Builds one kustomization (not its final name-reference fixing and sorting).
-    pub(crate) fn kustomization(
-        &mut self,
-        k: &Kustomization,
-        depth: usize,
-    ) -> Result<Layer> {
+    pub(crate) fn kustomization(&mut self, k: &Kustomization, depth: usize) -> Result<Layer> {
         if depth > MAX_DEPTH {
             return Err(Error::TooDeep {
                 path: k.file.clone(),
@@ -569,5 +565,47 @@ pub(crate) fn apply_namespace(resources: &mut [Resource], ns: &str) {
         if !scope::is_cluster_scoped(&r.gvk()) {
             r.set_namespace(ns);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{build, BuildOptions, DiskFs, Error};
+
+    /// The load restrictor follows symbolic links: a link inside a kustomization's folder
+    /// that points elsewhere in the tree is refused, even when the file-system root is `/`
+    /// (as the CLI builds) so `..` to a base works.
+    #[cfg(unix)]
+    #[test]
+    fn symlink_out_of_kustomization_folder_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::write(
+            root.join("outside.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(root.join("outside.yaml"), root.join("app/link.yaml")).unwrap();
+        std::fs::write(
+            root.join("app/kustomization.yaml"),
+            "resources:\n- link.yaml\n",
+        )
+        .unwrap();
+        let err = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Restricted { .. }), "{err}");
+
+        let abs = std::fs::canonicalize(root.join("app")).unwrap();
+        let rel = abs.to_string_lossy().trim_start_matches('/').to_string();
+        let err = build(&DiskFs::new("/"), &rel, &BuildOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Restricted { .. }), "{err}");
+
+        std::fs::write(
+            root.join("app/kustomization.yaml"),
+            "configMapGenerator:\n- name: x\n  files:\n  - link.yaml\n",
+        )
+        .unwrap();
+        let err = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Restricted { .. }), "{err}");
     }
 }

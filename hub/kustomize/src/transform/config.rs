@@ -280,7 +280,12 @@ pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
     containers("spec", "Pod", &mut v);
     containers("spec/template/spec", "ReplicaSet", &mut v);
     v.push(FieldSpec::new("", "Service", "spec/ports/port", false));
-    v.push(FieldSpec::new("", "Service", "spec/ports/targetPort", false));
+    v.push(FieldSpec::new(
+        "",
+        "Service",
+        "spec/ports/targetPort",
+        false,
+    ));
     containers("spec/template/spec", "StatefulSet", &mut v);
     // The StatefulSet's own pod volumes are replaced by its claim templates' NFS server.
     v.pop();
@@ -294,6 +299,12 @@ pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
         "",
         "PersistentVolume",
         "spec/nfs/server",
+        false,
+    ));
+    v.push(FieldSpec::new(
+        "",
+        "",
+        "spec/template/metadata/annotations",
         false,
     ));
     v.push(FieldSpec::new("", "", "metadata/labels", false));
@@ -316,8 +327,13 @@ pub(crate) fn image_defaults() -> Vec<FieldSpec> {
 
 /// Where `replicas` apply by default.
 pub(crate) fn replica_defaults() -> Vec<FieldSpec> {
-    ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"]
-        .iter()
-        .map(|k| FieldSpec::new("", k, "spec/replicas", true))
-        .collect()
+    [
+        "Deployment",
+        "ReplicationController",
+        "ReplicaSet",
+        "StatefulSet",
+    ]
+    .iter()
+    .map(|k| FieldSpec::new("", k, "spec/replicas", true))
+    .collect()
 }

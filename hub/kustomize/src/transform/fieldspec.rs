@@ -459,10 +459,10 @@ pub fn name_refs() -> Vec<NameRef> {
             "",
             k,
             vec![FieldSpec::new(
-            "",
-            "HorizontalPodAutoscaler",
-            "spec/scaleTargetRef/name",
-            false,
+                "",
+                "HorizontalPodAutoscaler",
+                "spec/scaleTargetRef/name",
+                false,
             )],
         )
     };
@@ -474,13 +474,20 @@ pub fn name_refs() -> Vec<NameRef> {
         nr("", "ConfigMap", cm),
         nr("", "Secret", secret),
         nr("", "Service", service),
-        nr("rbac.authorization.k8s.io", "Role", vec![FieldSpec::new(
+        nr(
+            "rbac.authorization.k8s.io",
+            "Role",
+            vec![FieldSpec::new(
                 "rbac.authorization.k8s.io",
                 "RoleBinding",
                 "roleRef/name",
                 false,
-            )]),
-        nr("rbac.authorization.k8s.io", "ClusterRole", vec![
+            )],
+        ),
+        nr(
+            "rbac.authorization.k8s.io",
+            "ClusterRole",
+            vec![
                 FieldSpec::new(
                     "rbac.authorization.k8s.io",
                     "RoleBinding",
@@ -493,14 +500,26 @@ pub fn name_refs() -> Vec<NameRef> {
                     "roleRef/name",
                     false,
                 ),
-            ]),
+            ],
+        ),
         nr("", "ServiceAccount", sa),
-        nr("", "PersistentVolumeClaim", pod_refs(&pvc_kinds, &["volumes/persistentVolumeClaim/claimName"])),
-        nr("", "PersistentVolume", vec![
+        nr(
+            "",
+            "PersistentVolumeClaim",
+            pod_refs(&pvc_kinds, &["volumes/persistentVolumeClaim/claimName"]),
+        ),
+        nr(
+            "",
+            "PersistentVolume",
+            vec![
                 FieldSpec::new("", "PersistentVolumeClaim", "spec/volumeName", false),
                 FieldSpec::new("", "ClusterRole", "rules/resourceNames", false),
-            ]),
-        nr("storage.k8s.io", "StorageClass", vec![
+            ],
+        ),
+        nr(
+            "storage.k8s.io",
+            "StorageClass",
+            vec![
                 FieldSpec::new("", "PersistentVolume", "spec/storageClassName", false),
                 FieldSpec::new("", "PersistentVolumeClaim", "spec/storageClassName", false),
                 FieldSpec::new(
@@ -509,13 +528,22 @@ pub fn name_refs() -> Vec<NameRef> {
                     "spec/volumeClaimTemplates/spec/storageClassName",
                     false,
                 ),
-            ]),
-        nr("scheduling.k8s.io", "PriorityClass", pod_refs(&prio, &["priorityClassName"])),
-        nr("networking.k8s.io", "IngressClass", vec![FieldSpec::new(
+            ],
+        ),
+        nr(
+            "scheduling.k8s.io",
+            "PriorityClass",
+            pod_refs(&prio, &["priorityClassName"]),
+        ),
+        nr(
+            "networking.k8s.io",
+            "IngressClass",
+            vec![FieldSpec::new(
                 "",
                 "Ingress",
                 "spec/ingressClassName",
                 false,
-            )]),
+            )],
+        ),
     ]
 }

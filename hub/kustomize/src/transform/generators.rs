@@ -91,7 +91,7 @@ pub(crate) fn generate(
         return Err(Error::Unsupported {
             path: k.file.clone(),
             field: format!("{field}.kvSources"),
-            what: "key-value source plugins".into(),
+            what: "kvSources (key-value source plugins)".into(),
         });
     }
     let field_name = format!("{field}[{name}]");
@@ -180,8 +180,9 @@ pub(crate) fn generate(
     labels.extend(local.labels.clone());
     let mut annotations = global.annotations.clone();
     annotations.extend(local.annotations.clone());
-    let disable_hash = local.disable_hash.or(global.disable_hash).unwrap_or(false);
-    let immutable = local.immutable.or(global.immutable).unwrap_or(false);
+    // A global `true` wins over a local `false`, as kustomize merges the options.
+    let disable_hash = local.disable_hash.unwrap_or(false) || global.disable_hash.unwrap_or(false);
+    let immutable = local.immutable.unwrap_or(false) || global.immutable.unwrap_or(false);
 
     let mut meta = Map::new();
     meta.insert("name".into(), Value::String(name.clone()));
@@ -280,7 +281,7 @@ pub(crate) fn generate(
             if immutable {
                 base.obj.insert("immutable".into(), Value::Bool(true));
             }
-            if local.disable_hash.or(global.disable_hash) == Some(true) {
+            if disable_hash {
                 base.needs_hash = false;
             }
         }

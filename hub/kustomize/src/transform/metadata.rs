@@ -48,7 +48,9 @@ impl BuildMetadata {
 /// Annotates each object not yet annotated with where it came from, relative to `k`.
 pub(crate) fn add_origins(k: &Kustomization, res: &mut [Resource]) {
     for r in res.iter_mut() {
-        if r.meta_map("annotations").is_some_and(|m| m.contains_key(ORIGIN)) {
+        if r.meta_map("annotations")
+            .is_some_and(|m| m.contains_key(ORIGIN))
+        {
             continue;
         }
         let rel = relative(&k.dir, &r.origin);
@@ -71,9 +73,7 @@ pub(crate) fn add_managed_by(res: &mut [Resource]) {
 
 fn set_meta(r: &mut Resource, map: &str, key: &str, value: String) {
     let meta = r.metadata_mut();
-    let slot = meta
-        .entry(map)
-        .or_insert_with(|| Value::Object(Map::new()));
+    let slot = meta.entry(map).or_insert_with(|| Value::Object(Map::new()));
     if !slot.is_object() {
         *slot = Value::Object(Map::new());
     }

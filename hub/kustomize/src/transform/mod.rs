@@ -364,8 +364,9 @@ pub(crate) fn set_image(
     let s = |key: &str| match img.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) => Ok(String::new()),
-        Some(other) => crate::yaml::emit::scalar_text(other)
-            .ok_or_else(|| format!("{key}: expected a string")),
+        Some(other) => {
+            crate::yaml::emit::scalar_text(other).ok_or_else(|| format!("{key}: expected a string"))
+        }
     };
     let (name, new_name, new_tag, digest, suffix) = (
         s("name")?,
@@ -469,7 +470,7 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
             .filter(|r| {
                 let g = r.gvk();
                 g.kind == nr.kind
-                    && g.group == nr.group
+                    && (nr.group.is_empty() || g.group == nr.group)
                     && (nr.version.is_empty() || g.version == nr.version)
                     && !r.prev_names.is_empty()
             })
@@ -508,9 +509,19 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                 let matches = by_old.get(old)?;
                 let in_ns: Vec<_> = matches
                     .iter()
-                    .filter(|(_, _, ns, cluster)| {
+                    .filter(|(olds, _, ns, cluster)| {
                         if *cluster {
                             return true;
+                        }
+                        // An explicit namespace may name the one the referral had when the
+                        // reference was written.
+                        if let Some(hint) = ns_hint {
+                            if olds
+                                .iter()
+                                .any(|(n, o)| n == old && norm_ns(o) == norm_ns(hint))
+                            {
+                                return true;
+                            }
                         }
                         let want = ns_hint.map(str::to_string).unwrap_or_else(|| {
                             if referrer_cluster {
@@ -560,8 +571,10 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                     if let Some(Value::String(name)) = m.get("name") {
                         if let Some((new, ns)) = find(name, ns_hint.as_deref()) {
                             m.insert("name".into(), Value::String(new));
-                            // Subjects also follow the referral's namespace.
-                            if m.contains_key("kind") && !ns.is_empty() {
+                            // Subjects and service references also follow the referral's
+                            // namespace.
+                            let has_ns = m.contains_key("kind") || m.contains_key("namespace");
+                            if has_ns && !ns.is_empty() {
                                 m.insert("namespace".into(), Value::String(ns));
                             }
                         }

@@ -1,6 +1,6 @@
 //! Patches: `patchesStrategicMerge`, `patches` (strategic merge or JSON 6902, with target
 //! selection) and `patchesJson6902`. Strategic merge follows merge keys of built-in list
-//! fields and the `$patch`, `$retainKeys` and `$deleteFromPrimitiveList` directives.
+//! fields and the `$patch` directive (kubectl passes the other directives through as fields).
 
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::{Gvk, Resource};
@@ -162,15 +162,10 @@ fn merge(dst: &mut Value, patch: &Value, builtin: bool, path: &mut Vec<String>) 
         *dst = Value::Object(Map::new());
     }
     let Value::Object(d) = dst else { return false };
-    let retain = p.get("$retainKeys").and_then(Value::as_array).cloned();
+    // kubectl's kustomize (kyaml) treats `$retainKeys`, `$setElementOrder/...` and
+    // `$deleteFromPrimitiveList/...` as ordinary fields, so they are merged as such.
     for (key, pv) in p {
-        if key == "$patch" || key == "$retainKeys" || key.starts_with("$setElementOrder/") {
-            continue;
-        }
-        if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
-            if let (Some(Value::Array(list)), Value::Array(del)) = (d.get_mut(field), pv) {
-                list.retain(|x| !del.contains(x));
-            }
+        if key == "$patch" {
             continue;
         }
         if pv.is_null() {
@@ -195,27 +190,12 @@ fn merge(dst: &mut Value, patch: &Value, builtin: bool, path: &mut Vec<String>) 
         }
         path.pop();
     }
-    if let Some(keep) = retain {
-        d.retain(|k, _| keep.iter().any(|x| x.as_str() == Some(k)));
-    }
-    for (key, pv) in p {
-        if let Some(field) = key.strip_prefix("$setElementOrder/") {
-            if let (Some(Value::Array(list)), Value::Array(order)) = (d.get_mut(field), pv) {
-                reorder(list, order, builtin, field);
-            }
-        }
-    }
     false
 }
 
 fn strip_directives(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            m.retain(|k, _| {
-                !k.starts_with("$setElementOrder/")
-                    && k != "$retainKeys"
-                    && !k.starts_with("$deleteFromPrimitiveList/")
-            });
             for x in m.values_mut() {
                 strip_directives(x);
             }
@@ -254,21 +234,9 @@ fn merge_key(path: &[String], items: &[&Value], builtin: bool) -> Option<String>
         };
         return Some(key.into());
     }
-    const KEYS: [&str; 7] = [
-        "mountPath",
-        "devicePath",
-        "ip",
-        "type",
-        "topologyKey",
-        "name",
-        "containerPort",
-    ];
-    if items.is_empty() || !items.iter().all(|v| v.is_object()) {
-        return None;
-    }
-    KEYS.iter()
-        .find(|k| items.iter().all(|v| v.get(**k).is_some()))
-        .map(|k| k.to_string())
+    // Without a schema kyaml replaces lists of custom resources wholesale.
+    let _ = items;
+    None
 }
 
 fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut Vec<String>) {
@@ -329,25 +297,6 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut V
     }
     out.extend(orig);
     *dst = out;
-}
-
-fn reorder(list: &mut [Value], order: &[Value], builtin: bool, field: &str) {
-    let path = vec![field.to_string()];
-    let items: Vec<&Value> = list.iter().collect();
-    let key = merge_key(&path, &items, builtin);
-    let ident = |v: &Value| -> Value {
-        match &key {
-            Some(k) => v.get(k).cloned().unwrap_or(Value::Null),
-            None => v.clone(),
-        }
-    };
-    let pos = |v: &Value| {
-        order
-            .iter()
-            .position(|o| ident(o) == ident(v))
-            .unwrap_or(usize::MAX)
-    };
-    list.sort_by_key(pos);
 }
 
 pub(crate) fn patches_field(
@@ -575,9 +524,15 @@ impl LabelSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 (k.trim().to_string(), Req::Eq(v.trim().to_string()))
             } else if let Some((k, rest)) = part.split_once(" notin ") {
-                (k.trim().to_string(), Req::NotIn(set(rest).ok_or_else(|| bad(part))?))
+                (
+                    k.trim().to_string(),
+                    Req::NotIn(set(rest).ok_or_else(|| bad(part))?),
+                )
             } else if let Some((k, rest)) = part.split_once(" in ") {
-                (k.trim().to_string(), Req::In(set(rest).ok_or_else(|| bad(part))?))
+                (
+                    k.trim().to_string(),
+                    Req::In(set(rest).ok_or_else(|| bad(part))?),
+                )
             } else if part.contains(' ') || part.contains('(') {
                 return Err(bad(part));
             } else {

@@ -69,7 +69,12 @@ fn run_one(
         }
     };
     let get = |key: &str| cfg.get(key).cloned().unwrap_or(Value::Null);
-    let string = |key: &str| cfg.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let string = |key: &str| {
+        cfg.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     match kind {
         "ConfigMapGenerator" | "SecretGenerator" => {
             let mut g = cfg.clone();
@@ -78,10 +83,7 @@ fn run_one(
             }
             g.insert("name".into(), Value::String(c.name().to_string()));
             if !c.namespace().is_empty() {
-                g.insert(
-                    "namespace".into(),
-                    Value::String(c.namespace().to_string()),
-                );
+                g.insert("namespace".into(), Value::String(c.namespace().to_string()));
             }
             let g = canonical_object(&Value::Object(g), generators::GEN_FIELDS).map_err(err)?;
             let (gen_field, res_kind) = if kind == "SecretGenerator" {
@@ -109,11 +111,9 @@ fn run_one(
                 None | Some("") | Some("defaultOnly") => super::Subjects::DefaultOnly,
                 Some("allServiceAccounts") => super::Subjects::AllServiceAccounts,
                 Some("none") => super::Subjects::None,
-                Some(other) => {
-                    return Err(err(format!(
-                        "setRoleBindingSubjects {other:?}: use defaultOnly, allServiceAccounts or none"
-                    )))
-                }
+                Some(other) => return Err(err(format!(
+                    "setRoleBindingSubjects {other:?}: use defaultOnly, allServiceAccounts or none"
+                ))),
             };
             let (meta, extra): (Vec<FieldSpec>, Vec<FieldSpec>) = specs
                 .into_iter()

@@ -108,9 +108,7 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
         let parts: Vec<&str> = s.split(delim.as_str()).collect();
         let i = opts.index;
         if i < 0 || i as usize >= parts.len() {
-            return Err(format!(
-                "options.index {i} is out of bounds for value {s}"
-            ));
+            return Err(format!("options.index {i} is out of bounds for value {s}"));
         }
         return Ok(Value::String(parts[i as usize].to_string()));
     }
@@ -129,7 +127,10 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
         Some(v) => canonical_object(v, &["delimiter", "index", "create"])?,
     };
     Ok(Options {
-        delimiter: m.get("delimiter").and_then(Value::as_str).map(str::to_string),
+        delimiter: m
+            .get("delimiter")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         index: m.get("index").and_then(Value::as_i64).unwrap_or(0),
         create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
     })
@@ -138,9 +139,9 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
 fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::Result<(), String> {
     let m = canonical_object(t, &["select", "reject", "fieldPaths", "options"])?;
     let select = match m.get("select") {
-        Some(v) if !v.is_null() => {
-            Selector::from_map(&canonical_object(v, SELECT_FIELDS).map_err(|e| format!("select: {e}"))?)?
-        }
+        Some(v) if !v.is_null() => Selector::from_map(
+            &canonical_object(v, SELECT_FIELDS).map_err(|e| format!("select: {e}"))?,
+        )?,
         _ => return Err("target must specify resources to select".into()),
     };
     let mut rejects = Vec::new();
@@ -154,7 +155,11 @@ fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::
     let paths: Vec<String> = match m.get("fieldPaths") {
         Some(Value::Array(p)) => p
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or("fieldPaths: expected strings"))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or("fieldPaths: expected strings")
+            })
             .collect::<std::result::Result<_, _>>()?,
         _ => vec!["metadata.name".to_string()],
     };
@@ -191,7 +196,15 @@ fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::
 
 fn set_value(node: &mut Value, value: &Value, opts: &Options) -> std::result::Result<(), String> {
     let Some(delim) = opts.delimiter.as_deref().filter(|d| !d.is_empty()) else {
-        *node = value.clone();
+        // As kustomize copies only the scalar's text: a string target stays a string, and
+        // a new or non-string target reads the text as plain YAML.
+        *node = match (&*node, value) {
+            (Value::String(_), v) if !v.is_array() && !v.is_object() => {
+                Value::String(text_of(v).unwrap_or_default())
+            }
+            (_, Value::String(s)) => crate::yaml::parse::resolve_plain(s),
+            (_, v) => v.clone(),
+        };
         return Ok(());
     };
     let cur = match node {

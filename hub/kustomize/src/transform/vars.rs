@@ -37,7 +37,14 @@ fn parse(k: &Kustomization) -> Result<Vec<Var>> {
             .to_string();
         let objref = canonical_object(
             v.get("objref").unwrap_or(&Value::Object(Map::new())),
-            &["apiVersion", "group", "version", "kind", "name", "namespace"],
+            &[
+                "apiVersion",
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+            ],
         )
         .map_err(|e| err(format!("{name}: objref: {e}")))?;
         let s = |m: &Map<String, Value>, key: &str| {
@@ -242,9 +249,9 @@ fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
                         let name = &rest[1..end + 1];
                         match values.get(name) {
                             Some(Value::String(v)) => out.push_str(v),
-                            Some(v) => out.push_str(
-                                &crate::yaml::emit::scalar_text(v).unwrap_or_default(),
-                            ),
+                            Some(v) => {
+                                out.push_str(&crate::yaml::emit::scalar_text(v).unwrap_or_default())
+                            }
                             None => {
                                 out.push_str("$(");
                                 out.push_str(name);

@@ -269,7 +269,8 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Valu
     resolve_plain(text)
 }
 
-fn resolve_plain(text: &str) -> Value {
+/// What plain (unquoted) text means: a number, boolean, null or string.
+pub fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
