@@ -2,6 +2,7 @@
 //! routing of discovery and resource paths to the verbs, and JSON responses. Every error
 //! is a `metav1.Status`; nothing from a request can panic.
 
+pub mod checks;
 pub mod request;
 pub mod verbs;
 pub mod watch;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::checks::{check_type, place, require_namespace, validate_name};
 use super::request::{parse_object, Query, Target};
 use super::write::{commit, Ownership, Write};
 use crate::error::{ApiError, ApiResult};
@@ -59,54 +60,6 @@ fn not_found(t: &Target, name: &str) -> ApiError {
     ApiError::not_found(&t.resource.plural, &t.resource.group, name)
 }
 
-fn require_namespace(st: &State, t: &Target) -> ApiResult<()> {
-    let Some(ns) = &t.namespace else {
-        return Ok(());
-    };
-    let k = ObjectKey {
-        group_resource: "namespaces".into(),
-        namespace: String::new(),
-        name: ns.clone(),
-    };
-    match st.get(&k) {
-        Some(_) => Ok(()),
-        None => Err(ApiError::namespace_not_found(ns)),
-    }
-}
-
-/// A name the real server would accept: an RFC 1123 label for namespaces, an RFC 1123
-/// subdomain otherwise (custom resources and RBAC objects are looser there; so is this).
-fn validate_name(t: &Target, name: &str) -> ApiResult<()> {
-    let part = |l: &str| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    let r = &t.resource;
-    let (ok, what) = if r.group.is_empty() && r.plural == "namespaces" {
-        (name.len() <= 63 && part(name), "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
-    } else if r.group == "rbac.authorization.k8s.io" || !r.builtin {
-        (
-            !name.contains('/') && !name.contains('%') && name != "." && name != "..",
-            "may not contain '/' or '%'",
-        )
-    } else {
-        (name.len() <= 253 && name.split('.').all(part), "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-    };
-    if ok {
-        return Ok(());
-    }
-    Err(ApiError::invalid(
-        &r.kind,
-        &r.group,
-        name,
-        "metadata.name",
-        &format!("Invalid value: {name:?}: {what}"),
-    ))
-}
-
 pub fn selectors(q: &Query) -> ApiResult<(LabelSelector, FieldSelector)> {
     let l = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
         .map_err(ApiError::bad_request)?;
@@ -144,47 +97,6 @@ pub fn list(store: &Store, t: &Target, q: &Query) -> ApiResult<Answer> {
         .map(|(_, o)| with_api_version(o, &t.resource, &t.version))
         .collect();
     Ok((200, list_doc(t, st.resource_version(), items)))
-}
-
-/// Checks apiVersion/kind of a body against the target.
-fn check_type(t: &Target, obj: &Value) -> ApiResult<()> {
-    if let Some(kind) = obj.get("kind").and_then(Value::as_str) {
-        if kind != t.resource.kind {
-            return Err(ApiError::bad_request(format!(
-                "the kind of the provided object ({kind}) does not match the kind of the request ({})",
-                t.resource.kind
-            )));
-        }
-    }
-    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
-        let (g, v) = crate::store::split_api_version(av);
-        if g != t.resource.group || !t.resource.serves(v) {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({av}) does not match the expected API version ({})",
-                t.api_version()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Sets metadata.namespace from the URL, refusing a different one in the body.
-fn place(t: &Target, obj: &mut Value) -> ApiResult<()> {
-    let body_ns = meta_str(obj, "namespace").map(String::from);
-    let md = meta::metadata_mut(obj);
-    match (&t.namespace, body_ns) {
-        (Some(ns), Some(b)) if !b.is_empty() && b != *ns => Err(ApiError::bad_request(
-            "the namespace of the provided object does not match the namespace sent on the request",
-        )),
-        (Some(ns), _) => {
-            md.insert("namespace".into(), json!(ns));
-            Ok(())
-        }
-        (None, _) => {
-            md.remove("namespace");
-            Ok(())
-        }
-    }
 }
 
 pub fn create(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
