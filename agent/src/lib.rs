@@ -1,9 +1,18 @@
 //! The Flotilla agent: dials the hub, verifies each pushed bundle, keeps it in local state
 //! and applies it to its one cluster by server-side apply, reporting status back.
 //!
-//! Pure parts (`verify`, `plan`, `object`, `status`, `health`, `timing`) never touch IO; `state` owns
-//! sled, `cluster` owns the kube client, `session` owns the gRPC stream. Nothing here may let
-//! a bundle from the network panic the agent or reach another cluster.
+//! Code map, pure core first:
+//! - `verify`: signature, cluster and generation checks of a `SignedBundle`.
+//! - `object`, `plan`, `status`, `health`, `timing`: object identity, apply order and prune
+//!   sets, Flux-style messages, kstatus-style health, clocks and backoff. No IO.
+//! - `state`: the only sled user (accepted bundle, applied generation, unit records).
+//! - `cluster`: the only kube client user (discovery, apply, get, delete, impersonation).
+//! - `apply`, `wait`: carry a plan out against the cluster, unit by unit.
+//! - `endpoint`, `session`, `intake`: the mTLS gRPC session with the hub and the verdict
+//!   on each pushed bundle.
+//! - `agent`: wires the session loop and the apply loop together.
+//!
+//! Nothing here may let a bundle from the network panic the agent or reach another cluster.
 
 mod agent;
 pub mod apply;
