@@ -19,7 +19,7 @@ use crate::endpoint;
 use crate::intake::Intake;
 use crate::session::Session;
 use crate::state::{self, State};
-use crate::timing::Timing;
+use crate::timing::{Reconnect, Timing};
 use crate::verify::{self, KeyError, PinnedKeys};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -119,8 +119,7 @@ async fn connect_loop(
     timing: &Timing,
     shutdown: &CancellationToken,
 ) {
-    use backoff::backoff::Backoff;
-    let mut policy = timing.backoff();
+    let mut reconnect = Reconnect::new(timing);
     let mut attempt: u64 = 0;
     while !shutdown.is_cancelled() {
         attempt += 1;
@@ -148,10 +147,7 @@ async fn connect_loop(
             Ok(()) => break,
             Err(err) => warn!(cluster, attempt, error = %err, "session ended"),
         }
-        if started.elapsed() >= timing.healthy_after {
-            policy.reset();
-        }
-        let delay = policy.next_backoff().unwrap_or(timing.backoff_max);
+        let delay = reconnect.delay_after(started.elapsed());
         info!(
             cluster,
             delay_ms = delay.as_millis() as u64,

@@ -313,6 +313,16 @@ mod tests {
         assert_eq!(state.applied_generation().await.unwrap(), 7);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn unit_key_encoding_is_a_bijection(a_ns in ".*", a_name in ".*", b_ns in ".*", b_name in ".*") {
+            let a = UnitKey::new(&a_ns, &a_name);
+            let b = UnitKey::new(&b_ns, &b_name);
+            proptest::prop_assert_eq!(UnitKey::decode(&a.encode()), Some(a.clone()));
+            proptest::prop_assert_eq!(a.encode() == b.encode(), a == b);
+        }
+    }
+
     #[test]
     fn unit_key_round_trips_without_collisions() {
         for (namespace, name) in [

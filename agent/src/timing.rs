@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use backoff::backoff::Backoff;
 use backoff::ExponentialBackoff;
 
 #[derive(Clone, Debug)]
@@ -56,10 +57,49 @@ impl Timing {
     }
 }
 
+/// The delays between sessions: growing while sessions keep failing, back to the start
+/// after one that stayed up for `healthy_after`.
+pub struct Reconnect {
+    policy: ExponentialBackoff,
+    healthy_after: Duration,
+    max: Duration,
+}
+
+impl Reconnect {
+    pub fn new(timing: &Timing) -> Reconnect {
+        Reconnect {
+            policy: timing.backoff(),
+            healthy_after: timing.healthy_after,
+            max: timing.backoff_max,
+        }
+    }
+
+    /// How long to wait after a session that lasted `lasted`.
+    pub fn delay_after(&mut self, lasted: Duration) -> Duration {
+        if lasted >= self.healthy_after {
+            self.policy.reset();
+        }
+        self.policy.next_backoff().unwrap_or(self.max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backoff::backoff::Backoff;
+
+    #[test]
+    fn a_healthy_session_resets_the_backoff() {
+        let mut reconnect = Reconnect::new(&Timing::default());
+        let failing: Vec<Duration> = (0..6)
+            .map(|_| reconnect.delay_after(Duration::ZERO))
+            .collect();
+        assert!(failing[5] >= Duration::from_secs(12), "{failing:?}");
+        let after_healthy = reconnect.delay_after(Duration::from_secs(61));
+        assert!(
+            after_healthy <= Duration::from_millis(1200),
+            "{after_healthy:?}"
+        );
+    }
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter_and_resets() {
