@@ -13,7 +13,7 @@
 //! | Discovery | /version, /api, /api/v1, /apis, /apis/G, /apis/G/V: core, apps, batch, rbac, networking, policy, autoscaling/v2, coordination, storage, apiextensions, plus CRD groups | legacy form only (kubectl falls back from aggregated discovery); no /openapi (404: kubectl needs `--validate=false` for create/apply) |
 //! | Verbs | get, list, watch, create, update, patch, delete, deletecollection; `/status` subresource | no `scale` or other subresources; no pagination (`limit` ignored, no `continue`) |
 //! | Selectors | labelSelector (equality and set-based), fieldSelector on any string field | real servers only allow a few fields per type |
-//! | Watch | newline-delimited events after a resourceVersion; initial ADDED without one; 410 when history (2048 events) is gone | no bookmarks; an object leaving a selector is not sent as DELETED |
+//! | Watch | newline-delimited events after a resourceVersion; initial ADDED without one; 410 when history (2048 events) is gone | no periodic bookmarks (only the watch-list one) |
 //! | Patch | JSON merge, JSON patch, strategic merge (built-in types, merge keys by field name), server-side apply | SMP/SSA keys come from a field-name table, not OpenAPI; CR lists are atomic |
 //! | Server-side apply | managedFields per manager (FieldsV1 `f:`/`k:`), conflicts (409 with causes), force, removal of dropped fields, create-on-apply | no defaulting, so list keys lack defaulted fields (e.g. `protocol`); no `v:` sets |
 //! | Metadata | uid, resourceVersion (one counter), generation (spec changes), creationTimestamp, managedFields for Update | generation is set on the same kinds as the real server only approximately |
@@ -122,7 +122,11 @@ impl Sandbox {
             .lock()
             .set_ready_workloads(options.ready_workloads);
         seed(&shared);
-        let task = tokio::spawn(server::serve(listener, pki.server_config, shared.clone()));
+        let span = tracing::info_span!("sandbox", %addr);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            server::serve(listener, pki.server_config, shared.clone()),
+            span,
+        ));
         Ok(Sandbox {
             shared,
             addr,

@@ -9,7 +9,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tracing::debug;
+use tracing::{debug, debug_span, Instrument};
 
 use crate::Shared;
 
@@ -50,6 +50,6 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, shared
                 _ = cancel.cancelled() => {}
                 r = conn => if let Err(error) = r { debug!(%error, %peer, "connection ended with an error") },
             }
-        });
+        }.instrument(debug_span!("sandbox_connection", %peer)));
     }
 }

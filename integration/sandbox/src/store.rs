@@ -63,6 +63,9 @@ pub struct Event {
     pub kind: EventType,
     pub key: ObjectKey,
     pub object: Stored,
+    /// The object before a MODIFIED change (shared text, no copy), so a watch with a
+    /// selector can report an object entering or leaving it.
+    pub previous: Option<Stored>,
 }
 
 /// The state behind the lock.
@@ -144,12 +147,13 @@ impl State {
     /// Stores `object` under `key` at resourceVersion `rv` and records the event.
     pub fn put(&mut self, key: ObjectKey, object: Value, rv: u64) {
         let stored = Stored::encode(&object);
-        let kind = match self.objects.insert(key.clone(), stored.clone()) {
+        let previous = self.objects.insert(key.clone(), stored.clone());
+        let kind = match previous {
             Some(_) => EventType::Modified,
             None => EventType::Added,
         };
         let crd = is_crd(&key);
-        self.record(rv, kind, key, stored);
+        self.record(rv, kind, key, stored, previous);
         if crd {
             self.refresh_custom();
         }
@@ -160,14 +164,27 @@ impl State {
         let old = self.objects.remove(key)?;
         let mut last = (*old.value()).clone();
         crate::meta::set_resource_version(&mut last, rv);
-        self.record(rv, EventType::Deleted, key.clone(), Stored::encode(&last));
+        self.record(
+            rv,
+            EventType::Deleted,
+            key.clone(),
+            Stored::encode(&last),
+            None,
+        );
         if is_crd(key) {
             self.refresh_custom();
         }
         Some(last)
     }
 
-    fn record(&mut self, rv: u64, kind: EventType, key: ObjectKey, object: Stored) {
+    fn record(
+        &mut self,
+        rv: u64,
+        kind: EventType,
+        key: ObjectKey,
+        object: Stored,
+        previous: Option<Stored>,
+    ) {
         if self.history.len() >= HISTORY {
             if let Some(e) = self.history.pop_front() {
                 self.floor = e.rv;
@@ -178,6 +195,7 @@ impl State {
             kind,
             key,
             object,
+            previous,
         }));
     }
 

@@ -254,6 +254,37 @@ async fn watch_list_ends_initial_events_with_a_bookmark() {
 }
 
 #[tokio::test]
+async fn watch_with_a_selector_sees_objects_enter_and_leave_it() {
+    let sb = Sandbox::start().await.unwrap();
+    let c = client_from(&sb.kubeconfig_yaml(), None).await;
+    let cms = api(&c, Some("default"), "", "v1", "ConfigMap");
+    let cm = |app: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "default", "labels": {"app": app}}})
+    };
+    cms.patch("x", &ssa(), &Patch::Apply(cm("other")))
+        .await
+        .unwrap();
+    let rv = sb.store().resource_version().to_string();
+    let wp = WatchParams::default().labels("app=web").timeout(5);
+    let mut stream = cms.watch(&wp, &rv).await.unwrap().boxed();
+    cms.patch("x", &ssa(), &Patch::Apply(cm("web")))
+        .await
+        .unwrap();
+    cms.patch("x", &ssa(), &Patch::Apply(cm("other")))
+        .await
+        .unwrap();
+    assert!(matches!(
+        stream.try_next().await.unwrap().unwrap(),
+        WatchEvent::Added(_)
+    ));
+    assert!(matches!(
+        stream.try_next().await.unwrap().unwrap(),
+        WatchEvent::Deleted(_)
+    ));
+}
+
+#[tokio::test]
 async fn kubeconfig_and_store_api() {
     let sb = Sandbox::start().await.unwrap();
     assert!(sb.url().starts_with("https://127.0.0.1:"));

@@ -1,8 +1,10 @@
 //! Watch: a streaming response of newline-delimited JSON events (ADDED, MODIFIED, DELETED,
 //! ERROR). Without a resourceVersion (or "0") it starts with ADDED for every matching
 //! object; with one it replays the kept events after it, or ends with a 410 ERROR event
-//! when they are gone. With `sendInitialEvents=true` (watch-list) it sends the current
-//! objects and a BOOKMARK with `k8s.io/initial-events-end`. Ends on timeoutSeconds, client disconnect or sandbox shutdown.
+//! when they are gone. With a selector, an object entering it is ADDED and one leaving it
+//! DELETED. With `sendInitialEvents=true` (watch-list) it sends the current objects and a
+//! BOOKMARK with `k8s.io/initial-events-end`. Ends on timeoutSeconds, client disconnect or
+//! sandbox shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::meta::with_api_version;
 use crate::resources::ResourceInfo;
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::Event;
+use crate::store::{Event, EventType};
 
 struct Filter {
     group_resource: String,
@@ -44,8 +46,19 @@ impl Filter {
             return None;
         }
         let o = e.object.value();
-        self.matches(&o)
-            .then(|| line(e.kind.as_str(), &with_api_version(&o, r, version)))
+        let now = self.matches(&o);
+        let selective = !self.labels.0.is_empty() || !self.fields.0.is_empty();
+        let kind = match (e.kind, &e.previous) {
+            (EventType::Modified, Some(p)) if selective => match (self.matches(&p.value()), now) {
+                (true, true) => "MODIFIED",
+                (true, false) => "DELETED",
+                (false, true) => "ADDED",
+                (false, false) => return None,
+            },
+            _ if now => e.kind.as_str(),
+            _ => return None,
+        };
+        Some(line(kind, &with_api_version(&o, r, version)))
     }
 }
 
