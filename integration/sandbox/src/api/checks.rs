@@ -97,3 +97,76 @@ pub fn place(t: &Target, obj: &mut Value) -> ApiResult<()> {
         }
     }
 }
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The metadata field types the real server's decoder enforces, with its message.
+pub fn check_metadata(obj: &Value) -> ApiResult<()> {
+    let unmarshal = |v: &Value, field: &str, ty: &str| {
+        ApiError::bad_request(format!(
+            "json: cannot unmarshal {} into Go struct field {field} of type {ty}",
+            json_type(v)
+        ))
+    };
+    let Some(md) = obj.get("metadata") else {
+        return Ok(());
+    };
+    let Value::Object(md) = md else {
+        return Err(unmarshal(md, ".metadata", "v1.ObjectMeta"));
+    };
+    for f in [
+        "name",
+        "namespace",
+        "generateName",
+        "resourceVersion",
+        "uid",
+    ] {
+        match md.get(f) {
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            Some(v) => return Err(unmarshal(v, &format!("ObjectMeta.metadata.{f}"), "string")),
+        }
+    }
+    for f in ["labels", "annotations"] {
+        match md.get(f) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) if m.values().all(Value::is_string) => {}
+            Some(v) => {
+                let bad = match v {
+                    Value::Object(m) => m.values().find(|x| !x.is_string()).unwrap_or(v),
+                    other => other,
+                };
+                return Err(unmarshal(
+                    bad,
+                    &format!("ObjectMeta.metadata.{f}"),
+                    "map[string]string",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_types_are_checked() {
+        assert!(check_metadata(&json!({"metadata": {"name": "a", "labels": {"x": "y"}}})).is_ok());
+        let e = check_metadata(&json!({"metadata": {"labels": [1]}})).unwrap_err();
+        assert_eq!(e.code, 400);
+        assert_eq!(e.message, "json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string");
+        assert!(check_metadata(&json!({"metadata": {"labels": {"x": 1}}})).is_err());
+        assert!(check_metadata(&json!({"metadata": {"resourceVersion": 5}})).is_err());
+        assert!(check_metadata(&json!({"metadata": "x"})).is_err());
+    }
+}

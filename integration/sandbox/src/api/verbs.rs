@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::checks::{check_type, place, require_namespace, validate_name};
+use super::checks::{check_metadata, check_type, place, require_namespace, validate_name};
 use super::request::{parse_object, Query, Target};
 use super::write::{commit, Ownership, Write};
 use crate::error::{ApiError, ApiResult};
@@ -107,6 +107,7 @@ pub fn create(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
     }
     let mut obj = parse_object(ctx.body)?;
     check_type(t, &obj)?;
+    check_metadata(&obj)?;
     place(t, &mut obj)?;
     let name = match (meta_str(&obj, "name"), meta_str(&obj, "generateName")) {
         (Some(n), _) if !n.is_empty() => n.to_string(),
@@ -196,6 +197,7 @@ pub fn update(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
     let name = name_of(t)?;
     let obj = parse_object(ctx.body)?;
     check_type(t, &obj)?;
+    check_metadata(&obj)?;
     if let Some(n) = meta_str(&obj, "name") {
         if n != name {
             return Err(ApiError::bad_request(format!(
@@ -252,6 +254,7 @@ pub fn patch(store: &Store, t: &Target, ctx: &Ctx<'_>) -> ApiResult<Answer> {
         return Err(bad("the patched object must be an object".into()));
     }
     check_type(t, &doc)?;
+    check_metadata(&doc)?;
     replace(&mut st, t, ctx, old, doc, Ownership::Update(&manager))
 }
 
@@ -272,6 +275,7 @@ fn server_side_apply(store: &Store, t: &Target, ctx: &Ctx<'_>, name: &str) -> Ap
         ));
     }
     check_type(t, &config)?;
+    check_metadata(&config)?;
     if meta_str(&config, "name") != Some(name) {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({}) does not match the name on the URL ({name})",
