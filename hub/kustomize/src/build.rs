@@ -2,6 +2,7 @@
 //! kustomizations, components), run generators and transformers in kustomize's order, then
 //! fix name references and sort. Reads only through the `FileSystem`.
 
+use crate::cache::{Cache, Recorder};
 use crate::kustomization::{self, Kustomization};
 use crate::resource::Resource;
 use crate::transform::Layer;
@@ -25,6 +26,28 @@ pub const MAX_DEPTH: usize = 64;
 /// Builds the kustomization in `dir` (relative to the file-system root; `""` or `"."` is
 /// the root) and returns its objects in output order.
 pub fn build(fsys: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<Vec<Resource>> {
+    build_inner(fsys, dir, opts, None)
+}
+
+/// [`build`] reusing (and filling) `cache`: kustomization directories reached through
+/// `resources` whose files are unchanged since an earlier build are not built again. The
+/// output is identical to [`build`]'s.
+pub fn build_with_cache(
+    fsys: &dyn FileSystem,
+    dir: &str,
+    opts: &BuildOptions,
+    cache: &Cache,
+) -> Result<Vec<Resource>> {
+    let recorder = Recorder::new(fsys);
+    build_inner(&recorder, dir, opts, Some((cache, &recorder)))
+}
+
+fn build_inner(
+    fsys: &dyn FileSystem,
+    dir: &str,
+    opts: &BuildOptions,
+    cache: Option<(&Cache, &Recorder<'_>)>,
+) -> Result<Vec<Resource>> {
     let dir = normalize_dir(dir)?;
     match fsys.kind(&dir) {
         Some(EntryKind::Dir) => {}
@@ -56,6 +79,8 @@ pub fn build(fsys: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<Ve
     let mut b = Builder {
         fsys,
         stack: Vec::new(),
+        cache: cache.map(|c| c.0),
+        recorder: cache.map(|c| c.1),
     };
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
@@ -151,6 +176,9 @@ pub(crate) struct Builder<'a> {
     pub(crate) fsys: &'a dyn FileSystem,
     /// Directories being built, outermost first, for cycle detection.
     stack: Vec<String>,
+    cache: Option<&'a Cache>,
+    /// Records what each cached directory's build reads (it is also `fsys`).
+    recorder: Option<&'a Recorder<'a>>,
 }
 
 impl Builder<'_> {
@@ -178,6 +206,9 @@ impl Builder<'_> {
                     what: what.to_string(),
                 });
             }
+        }
+        if let Some(rec) = self.recorder {
+            rec.enter(&k.dir, depth);
         }
         self.stack.push(k.dir.clone());
         let result = self.kustomization_inner(k, depth);
@@ -231,22 +262,30 @@ impl Builder<'_> {
                 })
             }
             Some(EntryKind::Dir) => {
-                let Some(file) = kustomization::find(self.fsys, &target)? else {
-                    return Err(Error::NoKustomization {
-                        path: fs::display(&target).to_string(),
-                    });
+                let (Some(cache), Some(rec)) = (self.cache, self.recorder) else {
+                    return self.directory(k, field, &target, depth);
                 };
-                let sub = Kustomization::load(self.fsys, &file)?;
-                if sub.is_component() {
-                    return Err(sub.field_err(
-                        "kind",
-                        format!(
-                            "{}: a Component must be listed under components, not {field}",
-                            k.file
-                        ),
-                    ));
+                if let Some(e) = cache.lookup(rec.inner(), &target) {
+                    let fits = depth + 1 + e.height <= MAX_DEPTH
+                        && !e.dirs.iter().any(|d| self.stack.contains(d));
+                    if fits {
+                        rec.absorb(&e, depth + 1);
+                        return Ok(e.layer);
+                    }
                 }
-                self.kustomization(&sub, depth + 1)
+                rec.open(&target, depth + 1);
+                let built = self.directory(k, field, &target, depth);
+                let frame = rec.close();
+                if let Ok(layer) = &built {
+                    cache.store(
+                        &target,
+                        frame.deps,
+                        layer.clone(),
+                        frame.max_depth.saturating_sub(depth + 1),
+                        frame.dirs,
+                    );
+                }
+                built
             }
             None => Err(Error::Field {
                 path: k.file.clone(),
@@ -254,6 +293,32 @@ impl Builder<'_> {
                 message: format!("{entry:?}: no such file or directory"),
             }),
         }
+    }
+
+    /// Builds a kustomization directory named by a `resources` entry.
+    fn directory(
+        &mut self,
+        k: &Kustomization,
+        field: &str,
+        target: &str,
+        depth: usize,
+    ) -> Result<Layer> {
+        let Some(file) = kustomization::find(self.fsys, target)? else {
+            return Err(Error::NoKustomization {
+                path: fs::display(target).to_string(),
+            });
+        };
+        let sub = Kustomization::load(self.fsys, &file)?;
+        if sub.is_component() {
+            return Err(sub.field_err(
+                "kind",
+                format!(
+                    "{}: a Component must be listed under components, not {field}",
+                    k.file
+                ),
+            ));
+        }
+        self.kustomization(&sub, depth + 1)
     }
 
     /// Loads a component directory and applies it to `acc`.

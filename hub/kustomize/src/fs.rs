@@ -49,6 +49,11 @@ pub trait FileSystem: Send + Sync {
     fn real_path(&self, path: &str) -> Option<String> {
         self.kind(path).map(|_| path.to_string())
     }
+    /// SHA-256 of a file's contents, which the render cache compares. A tree that already
+    /// knows it (a content-addressed snapshot) may answer without reading the file.
+    fn content_hash(&self, path: &str) -> Result<[u8; 32], FsError> {
+        self.read_file(path).map(|b| crate::cache::sha256(&b))
+    }
 }
 
 fn is_root(path: &str) -> bool {

@@ -17,6 +17,7 @@
 //! ```
 
 mod build;
+mod cache;
 mod fs;
 mod kustomization;
 mod resource;
@@ -25,7 +26,8 @@ mod sort;
 mod transform;
 pub mod yaml;
 
-pub use build::{build, BuildOptions};
+pub use build::{build, build_with_cache, BuildOptions};
+pub use cache::{Cache, CacheStats, ContentHash};
 pub use fs::{DirEntry, DiskFs, EntryKind, FileSystem, FsError, MemFs};
 pub use resource::{Gvk, Resource};
 

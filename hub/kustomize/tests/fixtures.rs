@@ -7,9 +7,10 @@
 //! expectations: `expected.yaml` from kubectl, `expected-error.txt` from this engine when
 //! kubectl also refuses the tree.
 
-use flotilla_kustomize::{build, to_yaml, BuildOptions, DiskFs, MemFs};
+use flotilla_kustomize::{build, build_with_cache, to_yaml, BuildOptions, Cache, DiskFs, MemFs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 struct Case {
     name: String,
@@ -93,6 +94,16 @@ fn render(case: &Case) -> Result<String, String> {
         .map(|r| to_yaml(&r))
         .map_err(|e| e.to_string());
     assert_eq!(mem, disk, "{}: MemFs and DiskFs disagree", case.name);
+    // One cache shared by every case (many trees reuse paths like `base` with different
+    // content): cold and warm builds must both equal the uncached one.
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Cache::with_capacity(64));
+    for round in ["cold", "warm"] {
+        let cached = build_with_cache(&mem_fs(&input), &case.dir, &case.opts, cache)
+            .map(|r| to_yaml(&r))
+            .map_err(|e| e.to_string());
+        assert_eq!(mem, cached, "{}: cached build ({round}) differs", case.name);
+    }
     mem
 }
 

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 /// One kustomization's output while it is being built: its objects, the transformer
 /// configuration gathered from it and everything below it, and its `vars`.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Layer {
     pub res: Vec<Resource>,
     pub config: Config,

@@ -111,9 +111,11 @@ fn run_one(
                 None | Some("") | Some("defaultOnly") => super::Subjects::DefaultOnly,
                 Some("allServiceAccounts") => super::Subjects::AllServiceAccounts,
                 Some("none") => super::Subjects::None,
-                Some(other) => return Err(err(format!(
+                Some(other) => {
+                    return Err(err(format!(
                     "setRoleBindingSubjects {other:?}: use defaultOnly, allServiceAccounts or none"
-                ))),
+                )))
+                }
             };
             let (meta, extra): (Vec<FieldSpec>, Vec<FieldSpec>) = specs
                 .into_iter()
