@@ -389,4 +389,12 @@ mod tests {
         let body = [b"k8s\x00".to_vec(), field(1, &type_meta)].concat();
         assert!(matches!(decode(&body), Err(ProtoError::UnsupportedKind(_))));
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes after the magic never panic the decoder.
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = decode(&[b"k8s\x00".to_vec(), body].concat());
+        }
+    }
 }

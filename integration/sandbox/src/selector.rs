@@ -199,4 +199,18 @@ mod tests {
             .matches(&obj));
         assert!(FieldSelector::parse("nonsense").is_err());
     }
+
+    proptest::proptest! {
+        /// Any selector text parses or fails cleanly, and a parsed one can be evaluated.
+        #[test]
+        fn arbitrary_selectors_never_panic(text in "[a-z!=(), in]{0,24}") {
+            let obj = json!({"metadata": {"name": "x", "labels": {"a": "b"}}});
+            if let Ok(s) = LabelSelector::parse(&text) {
+                let _ = s.matches(&obj);
+            }
+            if let Ok(f) = FieldSelector::parse(&text) {
+                let _ = f.matches(&obj);
+            }
+        }
+    }
 }

@@ -190,4 +190,14 @@ mod tests {
         assert!(parse_object(b"[1]").is_err());
         assert!(parse_object(b"\x00\xff").is_err());
     }
+
+    proptest::proptest! {
+        /// Any path and query resolve or fail with an ApiError, never a panic.
+        #[test]
+        fn arbitrary_paths_and_queries_never_panic(path in "(/[a-z0-9%.]{0,8}){0,8}", query in "[a-z0-9%=&+]{0,32}") {
+            let st = State::default();
+            let _ = resolve(&st, &path);
+            let _ = Query::parse(Some(&query));
+        }
+    }
 }

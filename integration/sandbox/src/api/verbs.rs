@@ -352,17 +352,15 @@ fn remove(st: &mut State, k: &ObjectKey, t: &Target) -> Option<Value> {
     let gone = st.remove(k, rv)?;
     let dependents: Vec<ObjectKey> = match (t.resource.group.as_str(), t.resource.plural.as_str()) {
         ("", "namespaces") => st
-            .all()
-            .filter(|(ok, _)| ok.namespace == k.name)
-            .map(|(ok, _)| ok.clone())
+            .keys()
+            .filter(|ok| ok.namespace == k.name)
+            .cloned()
             .collect(),
-        ("apiextensions.k8s.io", "customresourcedefinitions") => {
-            let gr = k.name.clone();
-            st.all()
-                .filter(|(ok, _)| ok.group_resource == gr)
-                .map(|(ok, _)| ok.clone())
-                .collect()
-        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => st
+            .keys()
+            .filter(|ok| ok.group_resource == k.name)
+            .cloned()
+            .collect(),
         _ => Vec::new(),
     };
     for d in dependents {
