@@ -1,6 +1,7 @@
 //! The one place an object is written: status handling for the main resource and the
 //! status subresource, ownership (`managedFields`), server side effects (Namespace phase,
-//! CRD Established, Secret stringData folded into data), no-op detection, resourceVersion and generation, and dry-run.
+//! CRD Established, Secret stringData folded into data, port protocol defaulted), no-op
+//! detection, resourceVersion and generation, and dry-run.
 //! Runs under the store lock; never awaits.
 
 use std::sync::Arc;
@@ -159,6 +160,9 @@ fn without_times(obj: &Value) -> Value {
 /// What controllers of a real cluster would set at once: a Namespace is Active, a CRD is
 /// Established with its names accepted.
 fn side_effects(r: &ResourceInfo, obj: &mut Value) {
+    if r.builtin {
+        crate::merge::keys::default_keys(obj);
+    }
     match (r.group.as_str(), r.kind.as_str()) {
         ("", "Namespace") if obj.pointer("/status/phase").is_none() => {
             set_status(obj, Some(json!({"phase": "Active"})));

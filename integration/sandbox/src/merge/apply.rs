@@ -418,6 +418,24 @@ mod tests {
         );
     }
 
+    /// Regression: a defaulted `protocol` must not make a re-applied port a second item.
+    #[test]
+    fn reapplied_port_matches_its_defaulted_item() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}]}]}}}});
+        let (mut o1, m1) = apply(None, vec![], &d, &w("m"), false).unwrap();
+        crate::merge::keys::default_keys(&mut o1);
+        let (o2, m2) = apply(Some(&o1), m1, &d, &w("m"), false).unwrap();
+        let ports = &o2["spec"]["template"]["spec"]["containers"][0]["ports"];
+        assert_eq!(ports, &json!([{"containerPort": 80, "protocol": "TCP"}]));
+        let fields = m2[0].fields.to_fields_v1();
+        let item = &fields["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"a\"}"]
+            ["f:ports"];
+        assert!(
+            item["k:{\"containerPort\":80,\"protocol\":\"TCP\"}"]["f:containerPort"].is_object()
+        );
+    }
+
     #[test]
     fn update_takes_changed_fields_from_others() {
         let (o1, m1) = apply(

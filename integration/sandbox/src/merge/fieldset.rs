@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::keys::list_map_keys;
+use super::keys::{key_default, list_map_keys};
 use super::MergeError;
 
 /// One step of a path.
@@ -57,17 +57,18 @@ pub fn strip(obj: &Value) -> Value {
     o
 }
 
-/// The key of a list-map item: canonical JSON of its key fields, sorted by name.
+/// The key of a list-map item: canonical JSON of its key fields, sorted by name, with
+/// defaulted key fields filled in; None when only defaulted fields would be in it.
 pub fn item_key(item: &Value, keys: &[&str]) -> Option<String> {
     let mut sorted: Vec<&str> = keys.to_vec();
     sorted.sort_unstable();
     let mut m = Map::new();
     for k in sorted {
-        if let Some(v) = item.get(k) {
-            m.insert(k.to_string(), v.clone());
+        if let Some(v) = item.get(k).cloned().or_else(|| key_default(k)) {
+            m.insert(k.to_string(), v);
         }
     }
-    if m.is_empty() {
+    if m.len() == m.keys().filter(|k| key_default(k).is_some()).count() {
         return None;
     }
     serde_json::to_string(&Value::Object(m)).ok()
@@ -75,7 +76,9 @@ pub fn item_key(item: &Value, keys: &[&str]) -> Option<String> {
 
 fn key_matches(item: &Value, key_json: &str) -> bool {
     match serde_json::from_str::<Value>(key_json) {
-        Ok(Value::Object(key)) => key.iter().all(|(k, v)| item.get(k) == Some(v)),
+        Ok(Value::Object(key)) => key
+            .iter()
+            .all(|(k, v)| item.get(k).cloned().or_else(|| key_default(k)).as_ref() == Some(v)),
         _ => false,
     }
 }
@@ -353,7 +356,7 @@ mod tests {
             json!({"f:metadata": {"f:labels": {"f:app": {}}},
                    "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
                        "k:{\"name\":\"web\"}": {".": {}, "f:image": {}, "f:name": {},
-                           "f:ports": {"k:{\"containerPort\":80}": {".": {}, "f:containerPort": {}}}}}}}}})
+                           "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}}}}}}})
         );
         let keys: Vec<&String> = v["f:spec"]["f:template"]["f:spec"]["f:containers"]
             ["k:{\"name\":\"web\"}"]

@@ -46,6 +46,41 @@ pub fn list_map_keys(field: &str, items: &[Value], builtin: bool) -> Option<Vec<
     Some(keys)
 }
 
+/// The value a list-map key field takes when an item leaves it out: the real server
+/// defaults `protocol` to TCP before it computes item keys (`k:{"containerPort":80,"protocol":"TCP"}`).
+pub fn key_default(field: &str) -> Option<serde_json::Value> {
+    (field == "protocol").then(|| serde_json::Value::String("TCP".into()))
+}
+
+/// Sets the defaulted list-map key fields (port `protocol`) in an object of a built-in
+/// type, as the real server's defaulting does on every write.
+pub fn default_keys(obj: &mut Value) {
+    match obj {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if k == "ports" {
+                    if let Value::Array(items) = v {
+                        for item in items.iter_mut() {
+                            if let Value::Object(i) = item {
+                                let numbered = i
+                                    .get("containerPort")
+                                    .or_else(|| i.get("port"))
+                                    .is_some_and(Value::is_number);
+                                if numbered && !i.contains_key("protocol") {
+                                    i.insert("protocol".into(), Value::String("TCP".into()));
+                                }
+                            }
+                        }
+                    }
+                }
+                default_keys(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(default_keys),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +96,16 @@ mod tests {
             patch_merge_key("ports", &[json!({"port": 80})]),
             Some("port")
         );
+    }
+
+    #[test]
+    fn ports_get_a_default_protocol() {
+        let mut o = json!({"spec": {"template": {"spec": {"containers": [{"name": "a",
+            "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}]}]}}}});
+        default_keys(&mut o);
+        let ports = &o["spec"]["template"]["spec"]["containers"][0]["ports"];
+        assert_eq!(ports[0]["protocol"], "TCP");
+        assert_eq!(ports[1]["protocol"], "UDP");
     }
 
     #[test]
