@@ -68,11 +68,24 @@ pub fn commit(st: &mut State, w: Write<'_>) -> (Value, bool) {
     let managers = match ownership {
         Ownership::Computed(m) => m,
         Ownership::Update(manager) => {
-            let previous = old
+            let live = || {
+                old.as_deref()
+                    .map(parse_managed)
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+            };
+            // As on the real server, an Update that sends managedFields replaces them (an
+            // empty list resets them); one that leaves them out or unchanged keeps the live ones.
+            let live_sent = old
                 .as_deref()
-                .map(parse_managed)
-                .and_then(Result::ok)
-                .unwrap_or_default();
+                .and_then(|o| o.pointer("/metadata/managedFields"));
+            let previous = match new.pointer("/metadata/managedFields") {
+                Some(Value::Array(a)) if a.is_empty() => Vec::new(),
+                Some(sent @ Value::Array(_)) if Some(sent) != live_sent => {
+                    parse_managed(&new).unwrap_or_else(|_| live())
+                }
+                _ => live(),
+            };
             let time = meta::now();
             let writer = Writer {
                 manager,
