@@ -77,10 +77,9 @@ impl Signer {
     }
 }
 
-/// Lowercase hex of the first 8 bytes of SHA-256 over the raw public key; agents pick the
-/// pinned key to verify with by this id.
+/// The id agents pick the pinned key by (see [`flotilla_proto::key_id`]).
 pub fn key_id(key: &VerifyingKey) -> String {
-    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+    flotilla_proto::key_id(key.as_bytes())
 }
 
 /// SHA-256 of the bundle's encoding with the generation zeroed.

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use flotilla_config::HubConfig;
+use flotilla_proto::MAX_MESSAGE_BYTES;
 use flotilla_proto::admin_service_server::AdminServiceServer;
 use flotilla_proto::agent_service_server::AgentServiceServer;
 use tokio::net::TcpListener;
@@ -26,8 +27,6 @@ use crate::state::{ClusterState, State};
 use crate::store::Store;
 use crate::tls::server_config;
 
-/// Largest message either side accepts; bundles travel gzip-compressed below it.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
 /// A hub that is serving.
 pub struct RunningHub {
