@@ -238,3 +238,108 @@ fn side_effects(r: &ResourceInfo, obj: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::builtins;
+
+    fn resource(plural: &str) -> &'static ResourceInfo {
+        builtins().iter().find(|r| r.plural == plural).unwrap()
+    }
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            group_resource: "configmaps".into(),
+            namespace: "default".into(),
+            name: name.into(),
+        }
+    }
+
+    fn write(st: &mut State, old: Option<Arc<Value>>, new: Value, dry_run: bool) -> (Value, bool) {
+        commit(
+            st,
+            Write {
+                resource: resource("configmaps"),
+                api_version: "v1",
+                key: key("x"),
+                old,
+                new,
+                ownership: Ownership::Update("test"),
+                status_subresource: false,
+                dry_run,
+            },
+        )
+    }
+
+    #[test]
+    fn create_sets_server_metadata_and_ownership() {
+        let mut st = State::default();
+        let (o, changed) = write(
+            &mut st,
+            None,
+            json!({"metadata": {"name": "x"}, "data": {"a": "1"}}),
+            false,
+        );
+        assert!(changed);
+        assert_eq!(o["apiVersion"], "v1");
+        assert_eq!(o["metadata"]["resourceVersion"], "1");
+        assert!(
+            o["metadata"].get("generation").is_none(),
+            "configmaps have no generation"
+        );
+        assert_eq!(o["metadata"]["managedFields"][0]["manager"], "test");
+        assert_eq!(o["metadata"]["managedFields"][0]["operation"], "Update");
+        assert!(st.get(&key("x")).is_some());
+    }
+
+    #[test]
+    fn unchanged_write_is_a_no_op_and_dry_run_stores_nothing() {
+        let mut st = State::default();
+        let (o, _) = write(
+            &mut st,
+            None,
+            json!({"metadata": {"name": "x"}, "data": {"a": "1"}}),
+            false,
+        );
+        let old = st.get(&key("x"));
+        let (same, changed) = write(&mut st, old.clone(), o.clone(), false);
+        assert!(!changed);
+        assert_eq!(same["metadata"]["resourceVersion"], "1");
+        let mut edited = o.clone();
+        edited["data"]["a"] = json!("2");
+        let (dry, changed) = write(&mut st, old, edited, true);
+        assert!(changed);
+        assert_eq!(dry["data"]["a"], "2");
+        assert_eq!(st.get(&key("x")).unwrap()["data"]["a"], "1");
+        assert_eq!(st.resource_version(), 1);
+    }
+
+    #[test]
+    fn crd_is_established_and_namespace_active() {
+        let mut st = State::default();
+        let crd = json!({"metadata": {"name": "widgets.ex.com"}, "spec": {"group": "ex.com",
+            "names": {"plural": "widgets", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        let (o, _) = commit(
+            &mut st,
+            Write {
+                resource: resource("customresourcedefinitions"),
+                api_version: "apiextensions.k8s.io/v1",
+                key: ObjectKey {
+                    group_resource: "customresourcedefinitions.apiextensions.k8s.io".into(),
+                    namespace: String::new(),
+                    name: "widgets.ex.com".into(),
+                },
+                old: None,
+                new: crd,
+                ownership: Ownership::Update("test"),
+                status_subresource: false,
+                dry_run: false,
+            },
+        );
+        assert_eq!(o["status"]["conditions"][1]["type"], "Established");
+        assert_eq!(o["status"]["storedVersions"], json!(["v1"]));
+        assert!(st.resource("ex.com", "v1", "widgets").is_some());
+    }
+}
