@@ -170,6 +170,37 @@ async fn extra_user_is_authorized_by_rbac_and_may_not_impersonate() {
 }
 
 #[tokio::test]
+async fn impersonated_groups_match_group_subjects() {
+    let sb = Sandbox::start().await.unwrap();
+    let admin = client_from(&sb.kubeconfig_yaml(), None).await;
+    api(&admin, None, "rbac.authorization.k8s.io", "v1", "ClusterRoleBinding")
+        .patch("ops-edit", &ssa(), &Patch::Apply(json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding", "metadata": {"name": "ops-edit"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "Group", "name": "ops", "apiGroup": "rbac.authorization.k8s.io"}]})))
+        .await
+        .unwrap();
+    let kc = Kubeconfig::from_yaml(&sb.kubeconfig_yaml()).unwrap();
+    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    config.auth_info.impersonate = Some("carol".into());
+    config.auth_info.impersonate_groups = Some(vec!["ops".into()]);
+    let carol = Client::try_from(config).unwrap();
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}});
+    api(&carol, Some("default"), "", "v1", "ConfigMap")
+        .patch("c", &ssa(), &Patch::Apply(cm))
+        .await
+        .unwrap();
+    let without_group = client_from(&sb.kubeconfig_yaml(), Some("carol")).await;
+    let err = api(&without_group, Some("default"), "", "v1", "ConfigMap")
+        .get("c")
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), 403);
+}
+
+#[tokio::test]
 async fn secret_string_data_is_folded_into_data() {
     let sb = Sandbox::start().await.unwrap();
     let c = client_from(&sb.kubeconfig_yaml(), None).await;
