@@ -161,7 +161,7 @@ where
 fn verb_of(m: &Method, t: &Target, q: &Query) -> &'static str {
     match (m, t.name.is_some()) {
         (&Method::GET, true) => "get",
-        (&Method::GET, false) if q.flag("watch") && q.get("watch").is_some() => "watch",
+        (&Method::GET, false) if q.flag("watch") => "watch",
         (&Method::GET, false) => "list",
         (&Method::POST, false) => "create",
         (&Method::PUT, true) => "update",

@@ -59,6 +59,7 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A boolean parameter: present as `true`, `1` or with no value.
     pub fn flag(&self, key: &str) -> bool {
         matches!(self.get(key), Some("true" | "1" | ""))
     }

@@ -288,7 +288,7 @@ fn server_side_apply(store: &Store, t: &Target, ctx: &Ctx<'_>, name: &str) -> Ap
             m.remove("status");
         }
     }
-    let force = ctx.query.flag("force") && ctx.query.get("force").is_some();
+    let force = ctx.query.flag("force");
     let api_version = t.api_version();
     let time = meta::now();
     let writer = Writer {
