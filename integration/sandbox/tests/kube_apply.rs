@@ -144,6 +144,19 @@ async fn dropped_label_is_removed_and_another_managers_field_survives() {
         .filter_map(|m| m.manager.clone())
         .collect();
     assert_eq!(managers.len(), 2);
+    // Regression: re-applying the same configuration after another manager wrote is a no-op
+    // (the apply entry keeps its place in managedFields, so nothing is rewritten).
+    let again = apply(
+        &c,
+        cm("a", "s", json!({"app": "web"}), json!({"k": "v"})),
+        &flotilla(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again.metadata.resource_version,
+        after.metadata.resource_version
+    );
 }
 
 #[tokio::test]

@@ -209,18 +209,20 @@ pub fn apply(
     }
     merge_into(&mut object, &config_merge, "", w.builtin);
 
-    managers.retain(|m| !is_mine(m));
-    managers.insert(
-        0,
-        Manager {
-            manager: w.manager.to_string(),
-            operation: "Apply".into(),
-            api_version: w.api_version.to_string(),
-            time: w.time.to_string(),
-            subresource: None,
-            fields: applied,
-        },
-    );
+    // The entry keeps its place (a re-apply that changes nothing must render the same
+    // managedFields); a new manager goes last.
+    let entry = Manager {
+        manager: w.manager.to_string(),
+        operation: "Apply".into(),
+        api_version: w.api_version.to_string(),
+        time: w.time.to_string(),
+        subresource: None,
+        fields: applied,
+    };
+    match managers.iter_mut().find(|m| is_mine(m)) {
+        Some(m) => *m = entry,
+        None => managers.push(entry),
+    }
     managers.retain(|m| !m.fields.is_empty());
     Ok((object, managers))
 }
