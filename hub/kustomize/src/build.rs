@@ -664,6 +664,12 @@ mod tests {
         let rel = abs.to_string_lossy().trim_start_matches('/').to_string();
         let err = build(&DiskFs::new("/"), &rel, &BuildOptions::default()).unwrap_err();
         assert!(matches!(err, Error::Restricted { .. }), "{err}");
+        // Shown with absolute paths, as kubectl shows them.
+        let shown = err.with_root("/").to_string();
+        assert!(
+            shown.starts_with(&format!("/{rel}/kustomization.yaml: resources: ")),
+            "{shown}"
+        );
 
         std::fs::write(
             root.join("app/kustomization.yaml"),

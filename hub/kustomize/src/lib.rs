@@ -84,6 +84,97 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// The same error with its paths shown under `root`: a build over `DiskFs::new("/")`
+    /// (so `../base` reaches sibling folders, as with kubectl) reports
+    /// `/abs/app/kustomization.yaml` with `err.with_root("/")`.
+    pub fn with_root(self, root: &str) -> Error {
+        let r = |p: String| rooted(root, &p);
+        match self {
+            Error::Fs(e) => Error::Fs(match e {
+                FsError::NotFound { path } => FsError::NotFound { path: r(path) },
+                FsError::IsDir { path } => FsError::IsDir { path: r(path) },
+                FsError::NotDir { path } => FsError::NotDir { path: r(path) },
+                FsError::Escapes { path } => FsError::Escapes { path: r(path) },
+                FsError::Io { path, message } => FsError::Io {
+                    path: r(path),
+                    message,
+                },
+            }),
+            Error::Yaml {
+                path,
+                line,
+                message,
+            } => Error::Yaml {
+                path: r(path),
+                line,
+                message,
+            },
+            Error::Field {
+                path,
+                field,
+                message,
+            } => Error::Field {
+                path: r(path),
+                field,
+                message,
+            },
+            Error::Invalid { path, message } => Error::Invalid {
+                path: r(path),
+                message,
+            },
+            Error::NoDir { path } => Error::NoDir { path: r(path) },
+            Error::NoKustomization { path } => Error::NoKustomization { path: r(path) },
+            Error::Unsupported { path, field, what } => Error::Unsupported {
+                path: r(path),
+                field,
+                what,
+            },
+            Error::Remote { path, field, url } => Error::Remote {
+                path: r(path),
+                field,
+                url,
+            },
+            Error::Restricted {
+                path,
+                field,
+                target,
+                root: dir,
+            } => Error::Restricted {
+                path: r(path),
+                field,
+                target,
+                root: r(dir),
+            },
+            Error::Cycle { path, chain } => Error::Cycle {
+                path: r(path),
+                chain: chain
+                    .split(" -> ")
+                    .map(|d| rooted(root, d))
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+            },
+            Error::TooDeep { path, limit } => Error::TooDeep {
+                path: r(path),
+                limit,
+            },
+            Error::Conflict { path, message } => Error::Conflict {
+                path: r(path),
+                message,
+            },
+        }
+    }
+}
+
+fn rooted(root: &str, path: &str) -> String {
+    let path = if path == "." { "" } else { path };
+    match (root.ends_with('/'), path.is_empty()) {
+        (_, true) => root.to_string(),
+        (true, false) => format!("{root}{path}"),
+        (false, false) => format!("{root}/{path}"),
+    }
+}
+
 /// Renders resources exactly as `kubectl kustomize` prints them: each object as YAML,
 /// documents separated by `---`.
 pub fn to_yaml(resources: &[Resource]) -> String {

@@ -46,6 +46,43 @@ struct Tree {
     labels: Vec<(String, String)>,
     maps: Vec<(String, Vec<(String, String)>)>,
     literals: Vec<(String, String)>,
+    /// Overlay features: name suffix, image tag, replica count, a JSON patch, a
+    /// replacement, selector labels, fifo sorting.
+    extra: Extra,
+}
+
+#[derive(Debug, Clone)]
+struct Extra {
+    suffix: String,
+    tag: Option<String>,
+    replicas: Option<u8>,
+    json_patch: bool,
+    replacement: bool,
+    selector_labels: Vec<(String, String)>,
+    fifo: bool,
+}
+
+fn extra() -> impl Strategy<Value = Extra> {
+    (
+        "[a-z]{0,3}",
+        proptest::option::of("[0-9]{1,2}\\.[0-9]{1,2}"),
+        proptest::option::of(0u8..9),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec(("[a-z]{1,4}", "[a-z0-9]{1,4}"), 0..2),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(suffix, tag, replicas, json_patch, replacement, selector_labels, fifo)| Extra {
+                suffix,
+                tag,
+                replicas,
+                json_patch,
+                replacement,
+                selector_labels,
+                fifo,
+            },
+        )
 }
 
 fn tree() -> impl Strategy<Value = Tree> {
@@ -61,13 +98,15 @@ fn tree() -> impl Strategy<Value = Tree> {
             1..4,
         ),
         proptest::collection::vec(("[A-Z]{1,6}", "[a-z0-9 ]{0,10}"), 0..3),
+        extra(),
     )
-        .prop_map(|(prefix, namespace, labels, maps, literals)| Tree {
+        .prop_map(|(prefix, namespace, labels, maps, literals, extra)| Tree {
             prefix,
             namespace,
             labels,
             maps,
             literals,
+            extra,
         })
 }
 
@@ -99,6 +138,34 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
             k.push_str(&format!("  - {}\n", quote(&format!("{a}={b}"))));
         }
     }
+    let x = &t.extra;
+    if !x.suffix.is_empty() {
+        k.push_str(&format!("nameSuffix: -{}\n", x.suffix));
+    }
+    if let Some(tag) = &x.tag {
+        k.push_str(&format!(
+            "images:\n- name: nginx\n  newTag: {}\n",
+            quote(tag)
+        ));
+    }
+    if let Some(n) = x.replicas {
+        k.push_str(&format!("replicas:\n- name: app\n  count: {n}\n"));
+    }
+    if x.json_patch {
+        k.push_str("patches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /metadata/annotations\n      value:\n        patched: \"yes\"\n");
+    }
+    if x.replacement {
+        k.push_str("replacements:\n- source:\n    kind: Service\n    name: app\n    fieldPath: spec.ports.0.port\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.template.metadata.annotations.port\n    - spec.template.spec.containers.[name=app].ports.0.containerPort\n    options:\n      create: true\n");
+    }
+    if !x.selector_labels.is_empty() {
+        k.push_str("labels:\n- includeSelectors: true\n  includeTemplates: true\n  pairs:\n");
+        for (a, b) in &x.selector_labels {
+            k.push_str(&format!("    {}: {}\n", quote(a), quote(b)));
+        }
+    }
+    if x.fifo {
+        k.push_str("sortOptions:\n  order: fifo\n");
+    }
     std::fs::create_dir_all(root.join("base")).unwrap();
     std::fs::write(root.join("kustomization.yaml"), k).unwrap();
     let mut docs = Vec::new();
@@ -120,9 +187,16 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
         docs.push(d);
     }
     std::fs::write(root.join("base/cms.yaml"), docs.join("---\n")).unwrap();
+    // An app that refers to the first ConfigMap and to the generated one by name.
+    let first = &t.maps[0].0;
+    std::fs::write(
+        root.join("base/app.yaml"),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n        ports:\n        - containerPort: 80\n        envFrom:\n        - configMapRef:\n            name: {first}\n        - configMapRef:\n            name: gen\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector:\n    app: app\n  ports:\n  - port: 8080\n"),
+    )
+    .unwrap();
     std::fs::write(
         root.join("base/kustomization.yaml"),
-        "resources:\n- cms.yaml\n",
+        "resources:\n- cms.yaml\n- app.yaml\n",
     )
     .unwrap();
 }

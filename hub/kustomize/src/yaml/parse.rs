@@ -108,16 +108,15 @@ impl<'a> Builder<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 let mut v = resolve_scalar(&text, style, tag.as_deref());
-                if self.yaml11 && style == ScalarStyle::Plain && tag.is_none() {
-                    match &*text {
-                        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
-                            v = Value::Bool(true)
-                        }
-                        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
-                            v = Value::Bool(false)
-                        }
-                        _ => {}
-                    }
+                if self.yaml11
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && YAML11_BOOLS.contains(&&*text)
+                {
+                    v = Value::Bool(matches!(
+                        &*text,
+                        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+                    ));
                 }
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
@@ -167,6 +166,22 @@ impl<'a> Builder<'a> {
                     }
                     let is_merge =
                         matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                    // kubectl decodes kustomization files with YAML 1.1 rules and then fails
+                    // on a boolean map key; say so instead of guessing a string.
+                    if self.yaml11 {
+                        if let Event::Scalar(t, ScalarStyle::Plain, _, None) = &ev {
+                            if matches!(resolve_scalar(t, ScalarStyle::Plain, None), Value::Bool(_))
+                                || YAML11_BOOLS.contains(&&**t)
+                            {
+                                return Err(ParseError {
+                                    line: key_line,
+                                    message: format!(
+                                        "mapping key {t:?} reads as a boolean in a kustomization file; quote it"
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     let key = self.node(ev, depth + 1)?;
                     let (vev, _) = self.next_node_event()?;
                     let value = self.node(vev, depth + 1)?;
@@ -175,7 +190,9 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     let key = key_string(&key);
-                    if map.contains_key(&key) {
+                    // Kustomization files are read as go-yaml v2 reads them: a repeated
+                    // key replaces the earlier value.
+                    if map.contains_key(&key) && !self.yaml11 {
                         return Err(ParseError {
                             line: key_line,
                             message: format!("mapping key {key:?} already defined"),
@@ -240,6 +257,12 @@ fn size_of_value(v: &Value) -> usize {
         _ => 1,
     }
 }
+
+/// Plain scalars YAML 1.1 reads as booleans (besides `true` and `false`).
+const YAML11_BOOLS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off",
+    "OFF",
+];
 
 /// The string form of a mapping key.
 fn key_string(key: &Value) -> String {
