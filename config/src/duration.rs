@@ -35,7 +35,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             _ => return None,
         };
         rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(seconds).ok()?;
+        total = total.checked_add(Duration::try_from_secs_f64(seconds).ok()?)?;
     }
     Some(total)
 }
@@ -64,5 +64,14 @@ mod tests {
         check("5d", None);
         check("-1s", None);
         check("m", None);
+        // Regression: terms that each fit but overflow together once panicked.
+        check("18000000000000000000s18000000000000000000s", None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(text in "[0-9.a-zµ]{0,40}") {
+            let _ = parse_duration(&text);
+        }
     }
 }

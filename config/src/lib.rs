@@ -60,9 +60,9 @@ fn relative_to(config: &Path, path: &Path) -> PathBuf {
     }
 }
 
-/// A Kubernetes object name (RFC 1123 label): what cluster, tenant and namespace names
+/// A Kubernetes namespace-style name (RFC 1123 label): what cluster, tenant and namespace names
 /// must be, since they end up in object names and certificate names.
-fn is_dns_label(name: &str) -> bool {
+pub fn is_dns_label(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name

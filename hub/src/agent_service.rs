@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flotilla_proto::agent_service_server::AgentService;
-use flotilla_proto::{agent_message, hub_message, AgentMessage, Heartbeat, HubMessage};
+use flotilla_proto::{agent_message, hub_message, AgentMessage, Heartbeat, Hello, HubMessage};
 use futures::Stream;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{info, info_span, warn, Instrument};
 
@@ -33,11 +35,21 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 pub struct AgentSessions {
     state: Arc<State>,
     shutdown: CancellationToken,
+    sessions: TaskTracker,
 }
 
 impl AgentSessions {
-    pub fn new(state: Arc<State>, shutdown: CancellationToken) -> AgentSessions {
-        AgentSessions { state, shutdown }
+    /// Session tasks run on `sessions`, so the hub can wait for them on shutdown.
+    pub fn new(
+        state: Arc<State>,
+        shutdown: CancellationToken,
+        sessions: TaskTracker,
+    ) -> AgentSessions {
+        AgentSessions {
+            state,
+            shutdown,
+            sessions,
+        }
     }
 }
 
@@ -84,9 +96,10 @@ impl AgentService for AgentSessions {
         let span = info_span!("agent_session", %cluster);
         let state = self.state.clone();
         let shutdown = self.shutdown.clone();
-        tokio::spawn(
+        self.sessions.spawn(
             async move {
                 info!(applied = hello.applied_generation, "agent connected");
+                renumber_if_behind(&state, &cluster, &hello).await;
                 serve(
                     state,
                     cluster,
@@ -140,7 +153,7 @@ async fn serve(
                     continue;
                 }
                 let message = HubMessage { msg: Some(hub_message::Msg::Bundle(bundle.signed.clone())) };
-                if tx.send(Ok(message)).await.is_err() {
+                if !send(&tx, message, &shutdown).await {
                     break;
                 }
                 info!(generation = bundle.generation, "bundle sent");
@@ -159,7 +172,7 @@ async fn serve(
             },
             _ = heartbeat.tick() => {
                 let beat = HubMessage { msg: Some(hub_message::Msg::Heartbeat(Heartbeat { unix_millis: unix_now() * 1000 })) };
-                if tx.send(Ok(beat)).await.is_err() {
+                if !send(&tx, beat, &shutdown).await {
                     break;
                 }
             }
@@ -168,6 +181,49 @@ async fn serve(
     let mut session = cluster_state.session();
     if session.id == session_id {
         session.connected = false;
+    }
+}
+
+/// How long a send may wait for an agent that stopped reading before the session ends.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Sends unless the hub shuts down or the agent stops reading; false ends the session.
+async fn send(
+    tx: &mpsc::Sender<Result<HubMessage, Status>>,
+    message: HubMessage,
+    shutdown: &CancellationToken,
+) -> bool {
+    tokio::select! {
+        biased;
+        _ = shutdown.cancelled() => false,
+        sent = tokio::time::timeout(SEND_TIMEOUT, tx.send(Ok(message))) => matches!(sent, Ok(Ok(()))),
+    }
+}
+
+/// An agent holding a later generation than the hub's newest, or the same generation with
+/// other content (the hub's store was restored from an older backup), gets the hub's
+/// content re-signed above its generation; it would refuse anything at or below it.
+async fn renumber_if_behind(state: &Arc<State>, cluster: &str, hello: &Hello) {
+    let newest = state
+        .clusters
+        .get(cluster)
+        .and_then(|c| c.bundle.borrow().clone());
+    let Some(newest) = newest else {
+        return;
+    };
+    let applied = hello.applied_generation;
+    let same_content = hello.applied_digest.is_empty()
+        || hello.applied_digest.as_slice() == Sha256::digest(&newest.signed.payload).as_slice();
+    let behind = applied > newest.generation || (applied == newest.generation && !same_content);
+    if !behind {
+        return;
+    }
+    let owned = state.clone();
+    let cluster = cluster.to_string();
+    if let Err(err) =
+        blocking(move || crate::reconciler::republish_above(&owned, &cluster, applied)).await
+    {
+        warn!(error = %err, "cannot renumber the bundle above the agent's generation");
     }
 }
 

@@ -119,6 +119,41 @@ pub fn next_bundle(
     })
 }
 
+/// The same content as `stored`, re-signed at `generation`; `None` when the stored payload
+/// does not decode.
+pub fn renumber(stored: &StoredBundle, generation: u64, signer: &Signer) -> Option<StoredBundle> {
+    let mut bundle = Bundle::decode(stored.signed.payload.as_slice()).ok()?;
+    bundle.generation = generation;
+    Some(StoredBundle {
+        generation,
+        content_hash: stored.content_hash,
+        revision: stored.revision.clone(),
+        signed: signer.sign(&bundle),
+    })
+}
+
+/// Keeps a bundle under `limit` encoded bytes: while it is over, the unit with the most
+/// rendered bytes ships with an error instead of its objects (so the agent leaves what
+/// the cluster has, rather than the whole cluster going without updates).
+pub fn enforce_size_limit(units: &mut [Unit], limit: usize) {
+    let mut total: usize = units.iter().map(|u| u.encoded_len() + 8).sum();
+    while total > limit {
+        let Some(largest) = units
+            .iter_mut()
+            .filter(|u| !u.objects.is_empty())
+            .max_by_key(|u| u.encoded_len())
+        else {
+            return;
+        };
+        let before = largest.encoded_len();
+        largest.error = format!(
+            "unit renders {before} bytes, which would take the cluster's bundle over its {limit} byte limit"
+        );
+        largest.objects.clear();
+        total = total - before + largest.encoded_len();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +187,43 @@ mod tests {
         assert_eq!(decoded.generation, 2);
         assert_eq!(decoded.cluster, "c1");
         assert_eq!(decoded.units, units("nginx:2"));
+    }
+
+    #[test]
+    fn a_new_revision_is_new_content() {
+        // Units report the revision they were applied at, so a commit that leaves a
+        // cluster's objects alone still moves its generation, as Flux re-applies on every
+        // revision of its source.
+        let signer = signer();
+        let first = next_bundle(None, "c1", "main@sha1:a", units("nginx:1"), &signer).unwrap();
+        let second = next_bundle(Some(&first), "c1", "main@sha1:b", units("nginx:1"), &signer);
+        assert_eq!(second.map(|b| b.generation), Some(2));
+    }
+
+    #[test]
+    fn renumbering_keeps_content_and_signs_the_new_generation() {
+        let signer = signer();
+        let first = next_bundle(None, "c1", "r", units("nginx:1"), &signer).unwrap();
+        let moved = renumber(&first, 58, &signer).unwrap();
+        let decoded = Bundle::decode(moved.signed.payload.as_slice()).unwrap();
+        assert_eq!((moved.generation, decoded.generation), (58, 58));
+        assert_eq!(decoded.units, units("nginx:1"));
+        assert_eq!(moved.content_hash, first.content_hash);
+    }
+
+    #[test]
+    fn oversized_units_ship_with_an_error_instead_of_objects() {
+        let big = |name: &str, size: usize| Unit {
+            name: name.into(),
+            objects: vec!["x".repeat(size)],
+            ..Default::default()
+        };
+        let mut units = vec![big("small", 10), big("huge", 5000), big("medium", 900)];
+        enforce_size_limit(&mut units, 2000);
+        assert!(units[1].objects.is_empty());
+        assert!(units[1].error.contains("byte limit"), "{}", units[1].error);
+        assert_eq!(units[0].objects.len(), 1);
+        assert_eq!(units[2].objects.len(), 1);
     }
 
     #[test]

@@ -12,7 +12,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::bundle::next_bundle;
+use flotilla_proto::Bundle;
+use prost::Message;
+
+use crate::bundle::{enforce_size_limit, next_bundle, renumber};
 use crate::error::Result;
 use crate::resolve::{resolve, Input, SourceState};
 use crate::source::GitSource;
@@ -131,18 +134,27 @@ fn publish_all(state: &State) -> Result<()> {
             .filter(|t| t.clusters.is_empty() || t.clusters.contains(&cluster.name))
             .cloned()
             .collect();
-        let resolution = resolve(&Input {
+        let _publishing = cluster_state.publishing();
+        let previous = cluster_state.bundle.borrow().clone();
+        let previous_units = previous
+            .as_deref()
+            .and_then(|p| Bundle::decode(p.signed.payload.as_slice()).ok())
+            .map(|b| b.units)
+            .unwrap_or_default();
+        let mut units = resolve(&Input {
             cluster,
             platform: &platform,
             sources: &sources,
             tenants: &tenants,
-        });
-        let previous = cluster_state.bundle.borrow().clone();
+            previous: &previous_units,
+        })
+        .units;
+        enforce_size_limit(&mut units, BUNDLE_LIMIT);
         let Some(bundle) = next_bundle(
             previous.as_deref(),
             &cluster.name,
             &revision,
-            resolution.units,
+            units,
             &state.signer,
         ) else {
             continue;
@@ -151,6 +163,38 @@ fn publish_all(state: &State) -> Result<()> {
         info!(cluster = %cluster.name, generation = bundle.generation, %revision, "bundle published");
         cluster_state.bundle.send_replace(Some(Arc::new(bundle)));
     }
+    Ok(())
+}
+
+/// Room left in a message for the signature and framing around the bundle.
+const BUNDLE_LIMIT: usize = flotilla_proto::MAX_MESSAGE_BYTES - 64 * 1024;
+
+/// Re-signs the cluster's current content above `floor` when an agent holds a newer
+/// generation than the hub (the hub's store was restored from an older backup): the
+/// agent would refuse anything at or below what it holds, so generations move on.
+pub fn republish_above(state: &State, cluster: &str, floor: u64) -> Result<()> {
+    let Some(cluster_state) = state.clusters.get(cluster) else {
+        return Ok(());
+    };
+    let _publishing = cluster_state.publishing();
+    let Some(current) = cluster_state.bundle.borrow().clone() else {
+        return Ok(());
+    };
+    if current.generation > floor {
+        return Ok(());
+    }
+    let Some(bundle) = renumber(&current, floor + 1, &state.signer) else {
+        warn!(cluster, "stored bundle does not decode; cannot renumber it");
+        return Ok(());
+    };
+    state.store.put_bundle(cluster, &bundle)?;
+    warn!(
+        cluster,
+        from = current.generation,
+        to = bundle.generation,
+        "agent held a newer generation than the hub; content re-signed above it"
+    );
+    cluster_state.bundle.send_replace(Some(Arc::new(bundle)));
     Ok(())
 }
 

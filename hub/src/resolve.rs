@@ -50,6 +50,9 @@ pub struct Input<'a> {
     pub platform: &'a SourceKey,
     pub sources: &'a BTreeMap<SourceKey, SourceState>,
     pub tenants: &'a [TenantConfig],
+    /// Units of the cluster's previous bundle: the children a failing unit declared last
+    /// time are carried over from here.
+    pub previous: &'a [Unit],
 }
 
 /// One cluster's resolved tree.
@@ -66,6 +69,14 @@ struct Pending {
     name: String,
     spec: KustomizationSpec,
     depth: usize,
+    /// `namespace/name` of the unit whose output declared this one.
+    parent: String,
+}
+
+impl Pending {
+    fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
 }
 
 pub fn resolve(input: &Input<'_>) -> Resolution {
@@ -85,48 +96,154 @@ pub fn resolve(input: &Input<'_>) -> Resolution {
             ..Default::default()
         },
         depth: 0,
+        parent: String::new(),
     };
     let mut queue = VecDeque::from([root]);
-    let mut seen = BTreeSet::new();
-    let mut units = Vec::new();
+    // Every unit id declared so far, with the spec and parent of its first declaration.
+    let mut declared: BTreeMap<String, (KustomizationSpec, String)> = BTreeMap::new();
+    let mut conflicts: BTreeMap<String, String> = BTreeMap::new();
+    let mut units: Vec<Unit> = Vec::new();
     while let Some(pending) = queue.pop_front() {
-        let key = (pending.namespace.clone(), pending.name.clone());
-        if !seen.insert(key) {
-            continue;
-        }
-        if units.len() >= MAX_UNITS {
-            break;
-        }
         let mut unit = unit_header(input, &pending);
-        match render(input, &pending, &unit.revision) {
+        match render(input, &pending) {
             Ok(rendered) => {
-                for object in rendered.objects {
-                    unit.objects.push(object.to_string());
-                }
-                for child in rendered.kustomizations {
-                    if pending.depth + 1 > MAX_DEPTH {
-                        unit.error = format!(
-                            "Kustomization {}/{}: nesting deeper than {MAX_DEPTH} levels",
-                            child.namespace, child.name
-                        );
-                        unit.objects.clear();
-                        break;
-                    }
-                    queue.push_back(Pending {
-                        depth: pending.depth + 1,
-                        ..child
-                    });
-                }
+                unit.objects = rendered.objects.iter().map(Value::to_string).collect();
                 resolution
                     .git_repositories
                     .extend(rendered.git_repositories);
+                if let Err(message) = enqueue_children(
+                    &pending,
+                    rendered.kustomizations,
+                    &mut declared,
+                    &mut conflicts,
+                    &mut queue,
+                    units.len(),
+                ) {
+                    unit.error = message;
+                }
             }
             Err(message) => unit.error = message,
         }
+        if !unit.error.is_empty() {
+            unit.objects.clear();
+        }
+        let failed = (!unit.error.is_empty()).then(|| unit_id(&unit));
         units.push(unit);
+        if let Some(failed) = failed {
+            carry_descendants(&failed, input.previous, &mut declared, &mut units);
+        }
+    }
+    for unit in &mut units {
+        if let Some(message) = conflicts.get(&unit_id(unit)) {
+            unit.error = message.clone();
+            unit.objects.clear();
+        }
     }
     resolution.units = order_by_dependencies(units);
     resolution
+}
+
+fn unit_id(unit: &Unit) -> String {
+    format!("{}/{}", unit.namespace, unit.name)
+}
+
+/// Queues the Kustomizations a unit declared. A unit id declared again with the same spec
+/// (Flux's bootstrap declares `flux-system` inside its own tree) is rendered once; declared
+/// again with another spec, it is a conflict reported on that unit.
+fn enqueue_children(
+    parent: &Pending,
+    children: Vec<Pending>,
+    declared: &mut BTreeMap<String, (KustomizationSpec, String)>,
+    conflicts: &mut BTreeMap<String, String>,
+    queue: &mut VecDeque<Pending>,
+    rendered: usize,
+) -> Result<(), String> {
+    let parent_id = parent.id();
+    declared
+        .entry(parent_id.clone())
+        .or_insert_with(|| (parent.spec.clone(), parent.parent.clone()));
+    for child in children {
+        let id = child.id();
+        if !is_dns_label(&child.namespace) || !is_dns_subdomain(&child.name) {
+            return Err(format!(
+                "Kustomization {id}: name and namespace must be lowercase DNS names"
+            ));
+        }
+        if let Some((spec, first_parent)) = declared.get(&id) {
+            if *spec != child.spec && !conflicts.contains_key(&id) {
+                conflicts.insert(
+                    id.clone(),
+                    format!(
+                        "Kustomization {id} is declared twice with different specs: by {} and by {parent_id}",
+                        display_parent(first_parent)
+                    ),
+                );
+            }
+            continue;
+        }
+        if parent.depth + 1 > MAX_DEPTH {
+            return Err(format!(
+                "Kustomization {id}: nesting deeper than {MAX_DEPTH} levels"
+            ));
+        }
+        if rendered + queue.len() + 1 > MAX_UNITS {
+            return Err(format!(
+                "Kustomization {id}: the cluster would have more than {MAX_UNITS} units"
+            ));
+        }
+        declared.insert(id, (child.spec.clone(), parent_id.clone()));
+        queue.push_back(Pending {
+            depth: parent.depth + 1,
+            parent: parent_id.clone(),
+            ..child
+        });
+    }
+    Ok(())
+}
+
+fn display_parent(parent: &str) -> String {
+    if parent.is_empty() {
+        "the hub (cluster root)".to_string()
+    } else {
+        parent.to_string()
+    }
+}
+
+/// A failed unit declares no children this time; the ones it declared before ship again
+/// with an error and no objects, so no agent takes them for removed units and prunes
+/// what they hold.
+fn carry_descendants(
+    failed: &str,
+    previous: &[Unit],
+    declared: &mut BTreeMap<String, (KustomizationSpec, String)>,
+    units: &mut Vec<Unit>,
+) {
+    let mut stack = vec![failed.to_string()];
+    while let Some(parent) = stack.pop() {
+        for child in previous.iter().filter(|u| u.parent == parent) {
+            let id = unit_id(child);
+            if declared.contains_key(&id) || units.len() >= MAX_UNITS {
+                continue;
+            }
+            declared.insert(id.clone(), (KustomizationSpec::default(), parent.clone()));
+            units.push(Unit {
+                error: format!("parent Kustomization {failed} failed"),
+                objects: Vec::new(),
+                ..child.clone()
+            });
+            stack.push(id);
+        }
+    }
+}
+
+/// A namespace name (RFC 1123 label).
+fn is_dns_label(name: &str) -> bool {
+    flotilla_config::is_dns_label(name)
+}
+
+/// An object name (RFC 1123 subdomain): dot-separated labels, at most 253 characters.
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
 fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
@@ -169,6 +286,7 @@ fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
             .map_or(0, |d| d.as_secs()),
         error: String::new(),
         objects: Vec::new(),
+        parent: pending.parent.clone(),
     }
 }
 
@@ -189,8 +307,27 @@ struct Rendered {
     git_repositories: Vec<(SourceKey, GitRepositorySpec)>,
 }
 
-fn render(input: &Input<'_>, pending: &Pending, _revision: &str) -> Result<Rendered, String> {
+fn render(input: &Input<'_>, pending: &Pending) -> Result<Rendered, String> {
     let spec = &pending.spec;
+    for (field, value) in [
+        ("spec.timeout", &spec.timeout),
+        ("spec.interval", &spec.interval),
+    ] {
+        if let Some(text) = value {
+            if flotilla_config::parse_duration(text).is_none() {
+                return Err(format!(
+                    "{field} `{text}` is not a duration such as 5m or 30s"
+                ));
+            }
+        }
+    }
+    if spec
+        .post_build
+        .as_ref()
+        .is_some_and(|post| !post.substitute_from.is_empty())
+    {
+        return Err("spec.postBuild.substituteFrom is not supported yet: use spec.postBuild.substitute or the cluster's variables in the hub config".to_string());
+    }
     if spec.source_ref.kind != "GitRepository" {
         return Err(format!(
             "spec.sourceRef.kind `{}` is not supported: use GitRepository",
@@ -259,6 +396,7 @@ fn classify(pending: &Pending, mut object: Value, rendered: &mut Rendered) -> Re
                 name: parsed.metadata.name,
                 spec: parsed.spec,
                 depth: 0,
+                parent: String::new(),
             });
         }
         (flux::SOURCE_GROUP, "GitRepository") => {

@@ -6,14 +6,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use flotilla_config::HubConfig;
-use flotilla_proto::MAX_MESSAGE_BYTES;
 use flotilla_proto::admin_service_server::AdminServiceServer;
 use flotilla_proto::agent_service_server::AgentServiceServer;
+use flotilla_proto::MAX_MESSAGE_BYTES;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::server::Router;
 use tonic::transport::Server;
@@ -27,12 +28,12 @@ use crate::state::{ClusterState, State};
 use crate::store::Store;
 use crate::tls::server_config;
 
-
 /// A hub that is serving.
 pub struct RunningHub {
     pub agents_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     tasks: JoinSet<Result<()>>,
+    sessions: TaskTracker,
 }
 
 impl RunningHub {
@@ -41,6 +42,8 @@ impl RunningHub {
         while let Some(done) = self.tasks.join_next().await {
             done??;
         }
+        self.sessions.close();
+        self.sessions.wait().await;
         Ok(())
     }
 }
@@ -75,11 +78,16 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
     let admin_addr = local_addr(&admin, state.config.listen.admin)?;
 
     let mut tasks = JoinSet::new();
-    let sessions = AgentServiceServer::new(AgentSessions::new(state.clone(), shutdown.clone()))
-        .send_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let session_tasks = TaskTracker::new();
+    let sessions = AgentServiceServer::new(AgentSessions::new(
+        state.clone(),
+        shutdown.clone(),
+        session_tasks.clone(),
+    ))
+    .send_compressed(CompressionEncoding::Gzip)
+    .accept_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let agents_router = Server::builder()
         .tls_config(agents_tls)
         .map_err(|err| Error::Tls(err.to_string()))?
@@ -114,6 +122,7 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
         agents_addr,
         admin_addr,
         tasks,
+        sessions: session_tasks,
     })
 }
 

@@ -29,6 +29,9 @@ pub struct State {
 pub struct ClusterState {
     pub bundle: watch::Sender<Option<Arc<StoredBundle>>>,
     pub session: Mutex<Session>,
+    /// Held while a new bundle for the cluster is computed, stored and published, so the
+    /// reconciler and a session renumbering the bundle never interleave.
+    publish: Mutex<()>,
 }
 
 /// The live session of a cluster's agent, if any.
@@ -59,7 +62,14 @@ impl ClusterState {
         ClusterState {
             bundle: watch::Sender::new(bundle.map(Arc::new)),
             session: Mutex::new(Session::default()),
+            publish: Mutex::new(()),
         }
+    }
+
+    pub fn publishing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.publish
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn session(&self) -> std::sync::MutexGuard<'_, Session> {

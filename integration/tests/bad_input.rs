@@ -145,3 +145,47 @@ async fn an_unreachable_source_keeps_the_last_good_bundles() -> anyhow::Result<(
     assert_eq!(sources[0].ready, "True");
     fleet.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_cluster_folder_prunes_nothing() -> anyhow::Result<()> {
+    // Regression: a malformed file in clusters/<name>/ failed the root unit, its children
+    // vanished from the bundle, and the agent pruned everything they had applied.
+    let dir = tempfile::tempdir()?;
+    let fleet = Fleet::start(dir.path(), slow_poll()).await?;
+    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+
+    fleet
+        .repo
+        .write("clusters/cluster-1/sample.yaml", "kind: [\n")?;
+    fleet.repo.commit("Break cluster-1's folder")?;
+    fleet.reconcile().await?;
+    let list = fleet
+        .wait_for(WAIT, |list| {
+            list.iter()
+                .any(|k| k.cluster == "cluster-1" && k.name == "sample" && k.ready == "False")
+        })
+        .await?;
+    let sample = list
+        .iter()
+        .find(|k| k.cluster == "cluster-1" && k.name == "sample")
+        .expect("still listed");
+    assert_eq!(
+        sample.message,
+        "parent Kustomization flux-system/flux-system failed"
+    );
+    let root = list
+        .iter()
+        .find(|k| k.cluster == "cluster-1" && k.name == "flux-system")
+        .expect("root listed");
+    assert!(
+        root.message.contains("clusters/cluster-1/sample.yaml"),
+        "{}",
+        root.message
+    );
+    // Give the agent time to act on the bundle, then check nothing was pruned.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let store = fleet.sandboxes["cluster-1"].store();
+    assert!(store.get("v1", "Pod", Some("sample"), "sample").is_some());
+    assert!(store.get("v1", "Namespace", None, "sample").is_some());
+    fleet.shutdown().await
+}

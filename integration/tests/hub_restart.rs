@@ -73,3 +73,67 @@ async fn generations_survive_a_hub_restart_and_agents_reconnect() -> anyhow::Res
     );
     fleet.shutdown().await
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let options = FleetOptions {
+        interval: "1h".to_string(),
+        ..FleetOptions::default()
+    };
+    let mut fleet = Fleet::start(dir.path(), options).await?;
+    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let data = dir.path().join("hub-data");
+    let backup = dir.path().join("hub-data-backup");
+    fleet.stop_hub().await?;
+    copy_dir(&data, &backup)?;
+    fleet.start_hub().await?;
+
+    for image in ["nginx:1.28", "nginx:1.29"] {
+        fleet
+            .repo
+            .write("apps/sample/pod.yaml", &scenario::pod(image))?;
+        let commit = fleet.repo.commit(&format!("Run {image}"))?;
+        fleet.reconcile().await?;
+        fleet.wait_ready_at(&commit, WAIT).await?;
+    }
+    // Agents now hold generation 3; the restored hub store only knows generation 1.
+    fleet.stop_hub().await?;
+    std::fs::remove_dir_all(&data)?;
+    copy_dir(&backup, &data)?;
+    fleet
+        .repo
+        .write("apps/sample/pod.yaml", &scenario::pod("nginx:1.30"))?;
+    let commit = fleet.repo.commit("Run nginx:1.30")?;
+    fleet.start_hub().await?;
+
+    fleet.wait_ready_at(&commit, WAIT).await?;
+    let after = generations(&fleet).await?;
+    assert!(
+        after.iter().all(|(_, generation, _)| *generation == 4),
+        "{after:?}"
+    );
+    for sandbox in fleet.sandboxes.values() {
+        let pod = sandbox
+            .store()
+            .get("v1", "Pod", Some("sample"), "sample")
+            .expect("pod");
+        assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.30");
+    }
+    fleet.shutdown().await
+}

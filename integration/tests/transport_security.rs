@@ -50,6 +50,7 @@ async fn first_bundle(address: &str, creds: &Credentials, cluster: &str) -> anyh
             cluster: cluster.to_string(),
             applied_generation: 0,
             agent_version: "test".to_string(),
+            applied_digest: Vec::new(),
         })),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(4);

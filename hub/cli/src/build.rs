@@ -80,6 +80,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         platform: &platform,
         sources: &sources,
         tenants: &[],
+        previous: &[],
     });
     let mut failed = false;
     for unit in &resolution.units {

@@ -77,6 +77,7 @@ fn resolve_with(fs: MemFs, cluster_name: &str) -> Resolution {
         platform: &platform(),
         sources: &sources,
         tenants: &[],
+        previous: &[],
     })
 }
 
@@ -302,4 +303,106 @@ fn a_kustomization_pointing_at_itself_is_rendered_once() {
     let resolution = resolve_with(fs, "cluster-1");
     let names: Vec<_> = resolution.units.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, ["flux-system", "sample"]);
+}
+
+fn resolve_after(fs: MemFs, previous: &[Unit]) -> Resolution {
+    let sources = BTreeMap::from([(
+        platform(),
+        SourceState::Ready {
+            revision: "main@sha1:4567".into(),
+            fs: Arc::new(fs),
+        },
+    )]);
+    let cluster = cluster("cluster-1");
+    resolve(&Input {
+        cluster: &cluster,
+        platform: &platform(),
+        sources: &sources,
+        tenants: &[],
+        previous,
+    })
+}
+
+#[test]
+fn children_of_a_failed_parent_ship_with_an_error_not_vanish() {
+    // Regression: a broken file in the cluster's own folder dropped `sample` from the
+    // bundle, and the agent pruned everything `sample` had applied.
+    let good = resolve_with(repo(), "cluster-1");
+    assert_eq!(good.units[1].parent, "flux-system/flux-system");
+    let broken = repo().with_file("clusters/cluster-1/sample.yaml", "kind: [\n");
+    let resolution = resolve_after(broken, &good.units);
+    let names: Vec<_> = resolution.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["flux-system", "sample"]);
+    assert!(resolution.units[0]
+        .error
+        .contains("clusters/cluster-1/sample.yaml"));
+    let sample = &resolution.units[1];
+    assert_eq!(
+        sample.error,
+        "parent Kustomization flux-system/flux-system failed"
+    );
+    assert!(sample.objects.is_empty());
+    assert!(sample.prune, "carried over as it was");
+}
+
+#[test]
+fn conflicting_declarations_fail_the_unit_naming_both() {
+    let nested = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: nested
+  namespace: flux-system
+spec:
+  path: ./nested
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+";
+    let fs = repo()
+        .with_file("clusters/cluster-1/nested.yaml", nested)
+        .with_file(
+            "nested/sample.yaml",
+            SAMPLE_KS.replace("./apps/sample", "./apps/other"),
+        );
+    let resolution = resolve_with(fs, "cluster-1");
+    let sample = resolution
+        .units
+        .iter()
+        .find(|u| u.name == "sample")
+        .unwrap();
+    assert_eq!(
+        sample.error,
+        "Kustomization flux-system/sample is declared twice with different specs: by flux-system/flux-system and by flux-system/nested"
+    );
+    assert!(sample.objects.is_empty());
+}
+
+#[test]
+fn bad_durations_names_and_unsupported_fields_are_unit_errors() {
+    let check = |kustomization: String, expected: &str| {
+        let fs = repo().with_file("clusters/cluster-1/sample.yaml", kustomization);
+        let resolution = resolve_with(fs, "cluster-1");
+        let errors: Vec<_> = resolution.units.iter().map(|u| u.error.as_str()).collect();
+        assert!(errors.iter().any(|e| e.contains(expected)), "{errors:?}");
+    };
+    check(
+        SAMPLE_KS.replace("interval: 1m", "interval: soon"),
+        "spec.interval `soon` is not a duration",
+    );
+    check(
+        SAMPLE_KS.replace(
+            "interval: 1m",
+            "interval: 1m\n  timeout: 18000000000000000000s18000000000000000000s",
+        ),
+        "spec.timeout",
+    );
+    check(
+        SAMPLE_KS.replace("name: sample", "name: Sample_App"),
+        "lowercase DNS names",
+    );
+    check(
+        SAMPLE_KS.replace("      greeting: hello", "      greeting: hello\n    substituteFrom:\n      - kind: ConfigMap\n        name: vars"),
+        "substituteFrom is not supported yet",
+    );
 }
