@@ -147,6 +147,7 @@ fn publish_all(state: &State) -> Result<()> {
             sources: &sources,
             tenants: &tenants,
             previous: &previous_units,
+            cache: Some(&state.render_cache),
         })
         .units;
         enforce_size_limit(&mut units, BUNDLE_LIMIT);

@@ -53,6 +53,8 @@ pub struct Input<'a> {
     /// Units of the cluster's previous bundle: the children a failing unit declared last
     /// time are carried over from here.
     pub previous: &'a [Unit],
+    /// Rendered subtrees shared across renders and clusters, keyed by content.
+    pub cache: Option<&'a flotilla_kustomize::Cache>,
 }
 
 /// One cluster's resolved tree.
@@ -352,8 +354,11 @@ fn render(input: &Input<'_>, pending: &Pending) -> Result<Rendered, String> {
         namespace: spec.target_namespace.clone().filter(|ns| !ns.is_empty()),
         flux_autodetect: true,
     };
-    let resources = flotilla_kustomize::build(fs.as_ref(), &path, &options)
-        .map_err(|err| format!("kustomize build failed: {err}"))?;
+    let resources = match input.cache {
+        Some(cache) => flotilla_kustomize::build_with_cache(fs.as_ref(), &path, &options, cache),
+        None => flotilla_kustomize::build(fs.as_ref(), &path, &options),
+    }
+    .map_err(|err| format!("kustomize build failed: {err}"))?;
     let vars = spec.post_build.as_ref().map(|post| {
         let mut vars = input.cluster.substitutions();
         vars.extend(post.substitute.clone());

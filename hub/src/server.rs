@@ -69,6 +69,7 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
         clusters,
         sources: Mutex::new(BTreeMap::new()),
         reconcile: reconcile_tx,
+        render_cache: flotilla_kustomize::Cache::new(),
     });
     info!(key_id = state.signer.key_id(), "signing key loaded");
 

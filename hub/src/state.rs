@@ -24,6 +24,9 @@ pub struct State {
     pub clusters: BTreeMap<String, ClusterState>,
     pub sources: Mutex<BTreeMap<SourceKey, SourceState>>,
     pub reconcile: mpsc::Sender<ReconcileRequest>,
+    /// Kustomize subtrees rendered for one cluster and reused for the next: clusters that
+    /// share bases cost what differs between them, not a full render each.
+    pub render_cache: flotilla_kustomize::Cache,
 }
 
 pub struct ClusterState {

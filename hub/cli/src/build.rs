@@ -81,6 +81,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         sources: &sources,
         tenants: &[],
         previous: &[],
+        cache: None,
     });
     let mut failed = false;
     for unit in &resolution.units {

@@ -78,6 +78,7 @@ fn resolve_with(fs: MemFs, cluster_name: &str) -> Resolution {
         sources: &sources,
         tenants: &[],
         previous: &[],
+        cache: None,
     })
 }
 
@@ -320,6 +321,7 @@ fn resolve_after(fs: MemFs, previous: &[Unit]) -> Resolution {
         sources: &sources,
         tenants: &[],
         previous,
+        cache: None,
     })
 }
 
@@ -405,4 +407,49 @@ fn bad_durations_names_and_unsupported_fields_are_unit_errors() {
         SAMPLE_KS.replace("      greeting: hello", "      greeting: hello\n    substituteFrom:\n      - kind: ConfigMap\n        name: vars"),
         "substituteFrom is not supported yet",
     );
+}
+
+#[test]
+fn clusters_sharing_a_base_reuse_its_render() {
+    let fs = repo()
+        .with_file("clusters/cluster-2/sample.yaml", SAMPLE_KS)
+        .with_file(
+            "apps/sample/kustomization.yaml",
+            "resources:\n  - ../base\n  - pod.yaml\n",
+        )
+        .with_file(
+            "apps/base/kustomization.yaml",
+            "resources:\n  - namespace.yaml\n",
+        )
+        .with_file(
+            "apps/base/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sample\n",
+        );
+    let sources = BTreeMap::from([(
+        platform(),
+        SourceState::Ready {
+            revision: "main@sha1:0123".into(),
+            fs: Arc::new(fs),
+        },
+    )]);
+    let cache = flotilla_kustomize::Cache::new();
+    let render = |name: &str, cache: Option<&flotilla_kustomize::Cache>| {
+        let cluster = cluster(name);
+        resolve(&Input {
+            cluster: &cluster,
+            platform: &platform(),
+            sources: &sources,
+            tenants: &[],
+            previous: &[],
+            cache,
+        })
+        .units
+    };
+    let first = render("cluster-1", Some(&cache));
+    let misses = cache.stats().misses;
+    let second = render("cluster-2", Some(&cache));
+    assert!(cache.stats().hits > 0, "{:?}", cache.stats());
+    assert_eq!(cache.stats().misses, misses, "nothing rendered twice");
+    assert_eq!(first, render("cluster-1", None));
+    assert_eq!(second, render("cluster-2", None));
 }
