@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod client;
 pub mod error;
 pub mod pki;
+pub mod policy;
 pub mod reconciler;
 pub mod resolve;
 pub mod server;

@@ -17,6 +17,7 @@ use flotilla_kustomize::{BuildOptions, FileSystem, MemFs};
 use flotilla_proto::Unit;
 use serde_json::Value;
 
+use crate::policy;
 use crate::substitute::substitute;
 
 /// Deepest chain of Kustomizations pointing at Kustomizations that is followed.
@@ -107,7 +108,14 @@ pub fn resolve(input: &Input<'_>) -> Resolution {
     let mut units: Vec<Unit> = Vec::new();
     while let Some(pending) = queue.pop_front() {
         let mut unit = unit_header(input, &pending);
-        match render(input, &pending) {
+        let tenant = tenant_of(input, &pending.namespace);
+        let rendered = match tenant {
+            Some(tenant) => enforce_tenant_before(tenant, &pending, &mut unit)
+                .and_then(|()| render(input, &pending))
+                .and_then(|rendered| enforce_tenant_after(tenant, &rendered).map(|()| rendered)),
+            None => render(input, &pending),
+        };
+        match rendered {
             Ok(rendered) => {
                 unit.objects = rendered.objects.iter().map(Value::to_string).collect();
                 resolution
@@ -255,10 +263,7 @@ fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
         Some(SourceState::Ready { revision, .. }) => revision.clone(),
         _ => String::new(),
     };
-    let tenant = input
-        .tenants
-        .iter()
-        .find(|t| t.namespaces.contains(&pending.namespace))
+    let tenant = tenant_of(input, &pending.namespace)
         .map(|t| t.name.clone())
         .unwrap_or_default();
     Unit {
@@ -290,6 +295,47 @@ fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
         objects: Vec::new(),
         parent: pending.parent.clone(),
     }
+}
+
+/// The tenant whose namespaces hold `namespace`, if any.
+fn tenant_of<'a>(input: &Input<'a>, namespace: &str) -> Option<&'a TenantConfig> {
+    input
+        .tenants
+        .iter()
+        .find(|t| t.namespaces.iter().any(|ns| ns == namespace))
+}
+
+/// Tenant rules that hold before rendering: a service account, and a source in the unit's
+/// own namespace.
+fn enforce_tenant_before(
+    tenant: &TenantConfig,
+    pending: &Pending,
+    unit: &mut Unit,
+) -> Result<(), String> {
+    unit.service_account = policy::service_account(tenant, &unit.service_account)?;
+    let source = source_key(&pending.namespace, &pending.spec);
+    policy::check_source(tenant, &pending.namespace, &source.namespace)
+}
+
+/// Tenant rules over what the unit rendered: its objects, and the Kustomizations and
+/// GitRepositories it declares, all in the tenant's namespaces.
+fn enforce_tenant_after(tenant: &TenantConfig, rendered: &Rendered) -> Result<(), String> {
+    for object in &rendered.objects {
+        policy::check_object(tenant, object)?;
+    }
+    for child in &rendered.kustomizations {
+        let what = format!(
+            "{}/v1 Kustomization {}",
+            flux::KUSTOMIZATION_GROUP,
+            child.id()
+        );
+        policy::check_namespace(tenant, &what, Some(&child.namespace))?;
+    }
+    for (key, _) in &rendered.git_repositories {
+        let what = format!("{}/v1 GitRepository {key}", flux::SOURCE_GROUP);
+        policy::check_namespace(tenant, &what, Some(&key.namespace))?;
+    }
+    Ok(())
 }
 
 fn source_key(namespace: &str, spec: &KustomizationSpec) -> SourceKey {

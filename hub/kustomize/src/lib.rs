@@ -30,6 +30,7 @@ pub use build::{build, build_with_cache, BuildOptions};
 pub use cache::{Cache, CacheStats, ContentHash};
 pub use fs::{DirEntry, DiskFs, EntryKind, FileSystem, FsError, MemFs};
 pub use resource::{Gvk, Resource};
+pub use scope::is_cluster_scoped;
 
 /// Everything a build can fail with. Messages name the file (relative to the file-system
 /// root) and, where there is one, the line and the field.

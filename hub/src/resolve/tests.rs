@@ -1,4 +1,5 @@
 use super::*;
+use flotilla_config::TenantConfig;
 
 const SAMPLE_KS: &str = "\
 apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -452,4 +453,147 @@ fn clusters_sharing_a_base_reuse_its_render() {
     assert_eq!(cache.stats().misses, misses, "nothing rendered twice");
     assert_eq!(first, render("cluster-1", None));
     assert_eq!(second, render("cluster-2", None));
+}
+
+const TENANT_KS: &str = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: team-a
+spec:
+  path: ./
+  prune: true
+  targetNamespace: team-a
+  sourceRef:
+    kind: GitRepository
+    name: team-a
+";
+
+fn resolve_tenant(tenant_repo: MemFs, platform_extra: &[(&str, &str)]) -> Resolution {
+    let mut fs = repo().with_file("clusters/cluster-1/team-a.yaml", TENANT_KS);
+    for (path, text) in platform_extra {
+        fs.insert(*path, text.as_bytes().to_vec());
+    }
+    let team_repo = SourceKey {
+        namespace: "team-a".into(),
+        name: "team-a".into(),
+    };
+    let sources = BTreeMap::from([
+        (
+            platform(),
+            SourceState::Ready {
+                revision: "main@sha1:0123".into(),
+                fs: Arc::new(fs),
+            },
+        ),
+        (
+            team_repo,
+            SourceState::Ready {
+                revision: "main@sha1:team".into(),
+                fs: Arc::new(tenant_repo),
+            },
+        ),
+    ]);
+    let tenants = [TenantConfig {
+        name: "team-a".into(),
+        namespaces: vec!["team-a".into()],
+        default_service_account: Some("team-a-reconciler".into()),
+        clusters: vec![],
+    }];
+    let cluster = cluster("cluster-1");
+    resolve(&Input {
+        cluster: &cluster,
+        platform: &platform(),
+        sources: &sources,
+        tenants: &tenants,
+        previous: &[],
+        cache: None,
+    })
+}
+
+fn tenant_unit(resolution: &Resolution) -> &Unit {
+    resolution
+        .units
+        .iter()
+        .find(|u| u.name == "apps")
+        .expect("tenant unit")
+}
+
+#[test]
+fn a_tenant_unit_runs_as_its_service_account_in_its_namespace() {
+    let team = MemFs::new().with_file(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+    );
+    let resolution = resolve_tenant(team, &[]);
+    let unit = tenant_unit(&resolution);
+    assert_eq!(unit.error, "");
+    assert_eq!(unit.tenant, "team-a");
+    assert_eq!(unit.service_account, "team-a-reconciler");
+    assert_eq!(unit.revision, "main@sha1:team");
+    assert_eq!(objects(unit)[0]["metadata"]["namespace"], "team-a");
+    // Platform units stay the platform's.
+    assert_eq!(resolution.units[1].tenant, "");
+}
+
+#[test]
+fn tenant_violations_fail_only_the_tenant_unit() {
+    let check = |team: MemFs, platform: &[(&str, &str)], expected: &str| {
+        let resolution = resolve_tenant(team, platform);
+        let unit = tenant_unit(&resolution);
+        assert!(unit.error.contains(expected), "{}", unit.error);
+        assert!(unit.objects.is_empty());
+        let sample = resolution
+            .units
+            .iter()
+            .find(|u| u.name == "sample")
+            .unwrap();
+        assert_eq!(sample.error, "", "other units still ship");
+    };
+    check(
+        MemFs::new().with_file(
+            "crb.yaml",
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: take-over\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\n",
+        ),
+        &[],
+        "ClusterRoleBinding take-over: tenant `team-a` may not hold cluster-scoped objects",
+    );
+    // Without a targetNamespace, a Kustomization declared into the platform's namespace
+    // would escape the tenant.
+    let untargeted = TENANT_KS.replace("  targetNamespace: team-a\n", "");
+    let escape = SAMPLE_KS.replace("name: sample", "name: escape");
+    check(
+        MemFs::new().with_file("escape.yaml", escape),
+        &[("clusters/cluster-1/team-a.yaml", &untargeted)],
+        "Kustomization flux-system/escape: namespace `flux-system` is not one of tenant `team-a`'s namespaces",
+    );
+    check(
+        MemFs::new().with_file(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: kube-system\n",
+        ),
+        &[("clusters/cluster-1/team-a.yaml", &untargeted)],
+        "v1 ConfigMap kube-system/web: namespace `kube-system` is not one of tenant `team-a`'s namespaces",
+    );
+}
+
+#[test]
+fn a_tenant_unit_cannot_read_the_platform_source() {
+    let borrowing = TENANT_KS.replace(
+        "    name: team-a\n",
+        "    name: flux-system\n    namespace: flux-system\n",
+    );
+    let resolution = resolve_tenant(
+        MemFs::new(),
+        &[("clusters/cluster-1/team-a.yaml", &borrowing)],
+    );
+    let unit = tenant_unit(&resolution);
+    assert!(
+        unit.error.contains(
+            "spec.sourceRef must be in the unit's own namespace `team-a`, not `flux-system`"
+        ),
+        "{}",
+        unit.error
+    );
 }
