@@ -101,6 +101,20 @@ pub struct TenantConfig {
     pub clusters: Vec<String>,
 }
 
+/// A branch name Git accepts in `refs/heads/<name>`, conservatively.
+fn is_branch_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && name
+            .chars()
+            .all(|c| !c.is_control() && !" ~^:?*[\\".contains(c))
+}
+
 fn default_source_name() -> String {
     "flux-system".to_string()
 }
@@ -126,7 +140,21 @@ impl HubConfig {
         if self.source.url.trim().is_empty() {
             return Err(Error::invalid(path, "source.url", "must not be empty"));
         }
-        if !["file://", "ssh://", "https://", "http://"]
+        if let Some(rest) = self.source.url.strip_prefix("http://") {
+            // Plain HTTP lets anyone on the path rewrite every cluster's configuration;
+            // it is allowed only to this machine (tests, local mirrors).
+            let host = rest.split(['/', ':']).next().unwrap_or_default();
+            if !matches!(host, "127.0.0.1" | "localhost" | "[") {
+                return Err(Error::invalid(
+                    path,
+                    "source.url",
+                    format!(
+                        "`{}` is plain HTTP: use https:// or ssh://",
+                        self.source.url
+                    ),
+                ));
+            }
+        } else if !["file://", "ssh://", "https://"]
             .iter()
             .any(|scheme| self.source.url.starts_with(scheme))
         {
@@ -137,6 +165,13 @@ impl HubConfig {
                     "`{}` has no supported scheme: use file://, ssh:// or https://",
                     self.source.url
                 ),
+            ));
+        }
+        if !is_branch_name(&self.source.branch) {
+            return Err(Error::invalid(
+                path,
+                "source.branch",
+                format!("`{}` is not a valid branch name", self.source.branch),
             ));
         }
         if parse_duration(&self.source.interval).is_none_or(|d| d.is_zero()) {
@@ -177,6 +212,7 @@ impl HubConfig {
             }
         }
         let mut tenants = BTreeSet::new();
+        let mut owned_namespaces = BTreeSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             if !is_dns_label(&tenant.name) || !tenants.insert(tenant.name.as_str()) {
                 return Err(Error::invalid(
@@ -197,6 +233,17 @@ impl HubConfig {
                     path,
                     format!("tenants[{i}].namespaces"),
                     format!("`{bad}` is not a valid namespace name"),
+                ));
+            }
+            if let Some(shared) = tenant
+                .namespaces
+                .iter()
+                .find(|ns| !owned_namespaces.insert(ns.as_str()))
+            {
+                return Err(Error::invalid(
+                    path,
+                    format!("tenants[{i}].namespaces"),
+                    format!("namespace `{shared}` already belongs to another tenant"),
                 ));
             }
         }
@@ -345,6 +392,28 @@ clusters:
             .unwrap_err()
             .to_string()
             .contains("no supported scheme"));
+    }
+
+    #[test]
+    fn plain_http_bad_branches_and_shared_namespaces_are_refused() {
+        let http = GOOD.replace("file:///srv/fleet", "http://git.example.com/fleet");
+        assert!(load(&http).unwrap_err().to_string().contains("plain HTTP"));
+        let local = GOOD.replace("file:///srv/fleet", "http://127.0.0.1:8080/fleet");
+        assert!(load(&local).is_ok());
+        for branch in ["a..b", "-x", "a b", "x:y", "main.lock", ""] {
+            let bad = GOOD.replace(
+                "  url: file:///srv/fleet",
+                &format!("  url: file:///srv/fleet\n  branch: \"{branch}\""),
+            );
+            let err = load(&bad).unwrap_err().to_string();
+            assert!(err.contains("source.branch"), "{branch}: {err}");
+        }
+        let shared = format!("{GOOD}tenants:\n  - name: a\n    namespaces: [apps]\n  - name: b\n    namespaces: [apps]\n");
+        let err = load(&shared).unwrap_err().to_string();
+        assert!(
+            err.contains("tenants[1].namespaces") && err.contains("another tenant"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -155,7 +155,10 @@ fn list_kustomizations(state: &State, wanted: &str) -> Result<Vec<KustomizationI
             continue;
         };
         let bundle = Bundle::decode(stored.signed.payload.as_slice()).map_err(|err| {
-            Error::InvalidArgument(format!("stored bundle of `{}`: {err}", cluster.name))
+            Error::Internal(format!(
+                "stored bundle of `{}` does not decode: {err}",
+                cluster.name
+            ))
         })?;
         let statuses = state.store.unit_statuses(&cluster.name)?;
         for unit in bundle.units {

@@ -25,7 +25,7 @@ pub async fn admin_client(
     let channel = endpoint
         .connect()
         .await
-        .map_err(|err| Error::Tls(format!("connect to {address}: {}", source_chain(&err))))?;
+        .map_err(|err| Error::Connect(format!("{address}: {}", source_chain(&err))))?;
     Ok(AdminServiceClient::new(channel))
 }
 

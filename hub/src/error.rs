@@ -26,6 +26,14 @@ pub enum Error {
     },
     #[error("tls: {0}")]
     Tls(String),
+    #[error("serve: {0}")]
+    Serve(String),
+    #[error("connect: {0}")]
+    Connect(String),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    Internal(String),
     #[error("{0}")]
     PermissionDenied(String),
     #[error("{0}")]
@@ -43,7 +51,7 @@ impl From<Error> for tonic::Status {
             Error::PermissionDenied(_) => tonic::Status::permission_denied(message),
             Error::InvalidArgument(_) => tonic::Status::invalid_argument(message),
             Error::NotFound(_) => tonic::Status::not_found(message),
-            Error::Source(_) => tonic::Status::unavailable(message),
+            Error::Source(_) | Error::Busy(_) => tonic::Status::unavailable(message),
             _ => tonic::Status::internal(message),
         }
     }

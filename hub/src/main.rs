@@ -53,8 +53,9 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         Err(_) => {
+            // A blocking task (a stalled Git fetch) would keep the runtime from dropping.
             eprintln!("error: shutdown did not finish within {DRAIN:?}");
-            ExitCode::FAILURE
+            std::process::exit(1);
         }
     }
 }

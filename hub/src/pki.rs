@@ -32,6 +32,8 @@ pub enum Error {
     Invalid { path: PathBuf, message: String },
     #[error("peer certificate: {0}")]
     Peer(String),
+    #[error("{0}")]
+    Name(String),
 }
 
 const URI_PREFIX: &str = "flotilla://";
@@ -111,6 +113,7 @@ impl Ca {
 
     /// An agent's client certificate, naming the one cluster it serves.
     pub fn issue_agent(&self, cluster: &str) -> Result<CertifiedKey> {
+        check_name("cluster", cluster)?;
         let uri = format!("{URI_PREFIX}cluster/{cluster}");
         self.issue(
             cluster,
@@ -121,6 +124,7 @@ impl Ca {
 
     /// An operator's client certificate for the admin API.
     pub fn issue_admin(&self, user: &str) -> Result<CertifiedKey> {
+        check_name("admin", user)?;
         let uri = format!("{URI_PREFIX}admin/{user}");
         self.issue(
             user,
@@ -150,6 +154,16 @@ impl Ca {
             key_pem: key.serialize_pem(),
         })
     }
+}
+
+/// Identities become file and certificate names; only cluster-style names are accepted.
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if flotilla_config::is_dns_label(name) {
+        return Ok(());
+    }
+    Err(Error::Name(format!(
+        "{what} name `{name}` must be lowercase letters, digits and '-', at most 63"
+    )))
 }
 
 fn name(common_name: &str) -> DistinguishedName {
@@ -329,6 +343,9 @@ mod tests {
             .unwrap();
         assert!(identity_of(&der(&hub.cert_pem)).is_err());
         assert!(identity_of(b"not a certificate").is_err());
+        for bad in ["../x", "Cluster_1", ""] {
+            assert!(ca.issue_agent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,9 +16,11 @@ use flotilla_proto::Bundle;
 use prost::Message;
 
 use crate::bundle::{enforce_size_limit, next_bundle, renumber};
-use crate::error::Result;
+use std::sync::atomic::Ordering;
+
+use crate::error::{Error, Result};
 use crate::resolve::{resolve, Input, SourceState};
-use crate::source::GitSource;
+use crate::source::{GitSource, FETCH_TIMEOUT};
 use crate::state::{ReconcileRequest, State};
 
 pub async fn run(
@@ -47,9 +49,28 @@ pub async fn run(
 /// Fetches the platform source, then renders and publishes every cluster. Returns the
 /// platform revision.
 pub async fn reconcile_once(state: Arc<State>) -> Result<String> {
-    let fetched = {
+    if state.fetching.swap(true, Ordering::AcqRel) {
+        return Err(Error::Busy(
+            "the previous fetch of the platform source is still running".to_string(),
+        ));
+    }
+    let fetch = {
         let state = state.clone();
-        tokio::task::spawn_blocking(move || fetch_platform(&state)).await?
+        tokio::task::spawn_blocking(move || {
+            let fetched = fetch_platform(&state);
+            state.fetching.store(false, Ordering::Release);
+            fetched
+        })
+    };
+    // A fetch that hangs (a remote that accepts and then stalls) is given up on here; its
+    // thread keeps `fetching` set until it ends, so no second fetch overlaps it.
+    let fetched = match tokio::time::timeout(FETCH_TIMEOUT + Duration::from_secs(30), fetch).await {
+        Ok(joined) => joined?,
+        Err(_) => Err(Error::Busy(format!(
+            "fetching {} did not finish within {}s",
+            state.config.source.url,
+            FETCH_TIMEOUT.as_secs() + 30
+        ))),
     };
     let revision = match fetched {
         Ok(revision) => revision,

@@ -70,6 +70,7 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
         sources: Mutex::new(BTreeMap::new()),
         reconcile: reconcile_tx,
         render_cache: flotilla_kustomize::Cache::new(),
+        fetching: Default::default(),
     });
     info!(key_id = state.signer.key_id(), "signing key loaded");
 
@@ -131,7 +132,7 @@ async fn serve(router: Router, listener: TcpListener, shutdown: CancellationToke
     router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await
-        .map_err(|err| Error::Tls(err.to_string()))
+        .map_err(|err| Error::Serve(err.to_string()))
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener> {

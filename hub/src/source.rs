@@ -16,6 +16,9 @@ use git2::{
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How long one fetch may keep transferring before it is aborted.
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Largest total size of the files of one snapshot; a larger tree is refused rather than
 /// exhausting the hub's memory.
 pub const MAX_SNAPSHOT_BYTES: usize = 512 * 1024 * 1024;
@@ -92,6 +95,11 @@ impl GitSource {
             }
             credentials(&auth, username, allowed)
         });
+        // git2 offers no plain timeout without unsafe code; a transfer that outlives its
+        // deadline is aborted at its next progress report instead.
+        let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
+        callbacks.transfer_progress(move |_| std::time::Instant::now() < deadline);
+        callbacks.sideband_progress(move |_| std::time::Instant::now() < deadline);
         let mut options = FetchOptions::new();
         options.remote_callbacks(callbacks);
         let refspec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
@@ -126,6 +134,7 @@ impl GitSource {
             .and_then(|c| c.tree())
             .map_err(|err| fail(err.to_string()))?;
         let mut fs = MemFs::new();
+        let odb = repo.odb().ok();
         let mut total = 0usize;
         let mut failure = None;
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
@@ -136,6 +145,16 @@ impl GitSource {
             let Some(name) = entry.name() else {
                 return TreeWalkResult::Ok;
             };
+            // Read the size from the object header first, so one huge blob is refused
+            // before it is loaded.
+            let size = odb
+                .as_ref()
+                .and_then(|odb| odb.read_header(entry.id()).ok())
+                .map_or(0, |(size, _)| size);
+            if total.saturating_add(size) > MAX_SNAPSHOT_BYTES {
+                failure = Some(format!("tree is larger than {MAX_SNAPSHOT_BYTES} bytes"));
+                return TreeWalkResult::Abort;
+            }
             let blob = match repo.find_blob(entry.id()) {
                 Ok(blob) => blob,
                 Err(err) => {
@@ -143,7 +162,7 @@ impl GitSource {
                     return TreeWalkResult::Abort;
                 }
             };
-            total += blob.size();
+            total = total.saturating_add(blob.size());
             if total > MAX_SNAPSHOT_BYTES {
                 failure = Some(format!("tree is larger than {MAX_SNAPSHOT_BYTES} bytes"));
                 return TreeWalkResult::Abort;

@@ -27,6 +27,8 @@ pub struct State {
     /// Kustomize subtrees rendered for one cluster and reused for the next: clusters that
     /// share bases cost what differs between them, not a full render each.
     pub render_cache: flotilla_kustomize::Cache,
+    /// Set while a fetch of the platform source runs, so fetches never overlap.
+    pub fetching: std::sync::atomic::AtomicBool,
 }
 
 pub struct ClusterState {
