@@ -137,6 +137,7 @@ async fn connect_loop(
                 cluster: cluster.to_string(),
                 applied_generation,
                 agent_version: env!("CARGO_PKG_VERSION").to_string(),
+                ..Hello::default()
             },
             status: status.clone(),
             timing,

@@ -1,8 +1,10 @@
 //! Carries out a plan against the cluster: Namespaces and CRDs first, then unit by unit with
 //! dependency skipping, impersonation, prune, and a unit record written after each unit.
 //!
-//! Must never apply or prune a unit with a hub error, never prune a unit whose apply failed,
-//! and never panic on what the cluster answers: every failure becomes a unit's message.
+//! Must never apply or prune a unit with a hub error, nor a remembered unit missing because
+//! its parent failed; never prune a unit whose apply failed, nor an object the bundle still
+//! holds under another API version; and never panic on what the cluster answers: every
+//! failure becomes a unit's message.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::cluster::{Cluster, Resolved};
-use crate::object::{ObjRef, Object};
+use crate::object::{ObjKey, ObjRef, Object};
 use crate::plan::{self, Action, PlannedUnit};
 use crate::state::{self, State, UnitKey, UnitRecord};
 use crate::status;
@@ -26,8 +28,9 @@ pub struct Applier {
     /// Ends health waits early when the agent shuts down.
     shutdown: CancellationToken,
     /// Every object the current bundle holds, and the inventories of its units that are
-    /// left alone (hub error, suspended): never pruned, even when it moved between units.
-    claimed: HashSet<ObjRef>,
+    /// left alone (hub error, suspended, held for a failed parent): never pruned, even when
+    /// it moved between units or versions.
+    claimed: HashSet<ObjKey>,
 }
 
 impl Applier {
@@ -88,7 +91,20 @@ impl Applier {
             }
         }
 
+        let vanished = plan::vanished(
+            remembered
+                .iter()
+                .map(|(key, record)| (key, record.parent.as_str())),
+            &plan,
+        );
         self.claimed = self.claimed(&plan, &remembered);
+        // Units held for a failed parent keep their objects, wherever else they moved.
+        for (key, _) in &vanished.held {
+            if let Some(record) = remembered.get(key) {
+                self.claimed
+                    .extend(record.inventory.iter().map(ObjRef::key));
+            }
+        }
 
         // Phase 2: unit by unit, in bundle order.
         let mut ready: HashMap<UnitKey, bool> = HashMap::new();
@@ -100,26 +116,36 @@ impl Applier {
                 .reconcile_unit(unit, previous, early, failed.remove(&unit.key), &ready)
                 .await;
             info!(
-                unit = %unit.key,
+                unit = %status::printable(&unit.key.to_string()),
                 ready = record.ready.unwrap_or(false),
                 message = %record.message,
                 "unit reconciled"
             );
-            self.state.put_unit(&unit.key, &record).await?;
+            // A unit whose name cannot be a key is reported, never stored.
+            if unit.remember {
+                self.state.put_unit(&unit.key, &record).await?;
+            }
             ready.insert(unit.key.clone(), record.ready.unwrap_or(false));
             statuses.push(status::unit_status(&unit.key, &record));
         }
 
+        // Missing only because their parent failed to render: no apply, no prune.
+        for (key, message) in vanished.held {
+            let Some(record) = remembered.get(&key) else {
+                continue;
+            };
+            warn!(unit = %key, %message, "unit kept: its parent failed");
+            let record = not_ready(record.clone(), message);
+            self.state.put_unit(&key, &record).await?;
+            statuses.push(status::unit_status(&key, &record));
+        }
         // Without discovery the agent cannot tell a deleted object from an unreachable
         // API server: removed units wait for the next pass.
-        let vanished = if discovered {
-            plan::vanished(remembered.keys(), &plan)
-        } else {
-            Vec::new()
-        };
-        for key in vanished {
-            if let Some(record) = remembered.get(&key) {
-                self.forget_unit(&key, record).await?;
+        if discovered {
+            for key in vanished.removed {
+                if let Some(record) = remembered.get(&key) {
+                    self.forget_unit(&key, record).await?;
+                }
             }
         }
         Ok(StatusReport {
@@ -140,6 +166,7 @@ impl Applier {
         let mut record = UnitRecord {
             prune: unit.prune,
             service_account: unit.service_account.clone(),
+            parent: unit.parent.clone(),
             ..previous.clone()
         };
         let rest = match &planned.action {
@@ -255,7 +282,7 @@ impl Applier {
         &self,
         plan: &plan::Plan,
         remembered: &HashMap<UnitKey, UnitRecord>,
-    ) -> HashSet<ObjRef> {
+    ) -> HashSet<ObjKey> {
         let mut claimed = HashSet::new();
         for planned in &plan.units {
             match &planned.action {
@@ -264,11 +291,11 @@ impl Applier {
                         .iter()
                         .chain(rest)
                         .filter_map(|o| self.normalize(&planned.unit, o))
-                        .map(|(object, _)| object.id),
+                        .map(|(object, _)| object.id.key()),
                 ),
                 Action::Failed(_) | Action::Suspended => {
                     if let Some(record) = remembered.get(&planned.key) {
-                        claimed.extend(record.inventory.iter().cloned());
+                        claimed.extend(record.inventory.iter().map(ObjRef::key));
                     }
                 }
             }
@@ -343,13 +370,21 @@ fn not_ready(mut record: UnitRecord, message: String) -> UnitRecord {
     record
 }
 
-/// `a` followed by the objects of `b` it lacks.
+/// `a` followed by the objects of `b` it lacks, compared without their version. An object in
+/// both keeps its place in `a` and takes the version from `b`, the newer of the two.
 fn union(a: &[ObjRef], b: &[ObjRef]) -> Vec<ObjRef> {
-    let mut seen: HashSet<&ObjRef> = a.iter().collect();
     let mut out = a.to_vec();
+    let mut index: HashMap<ObjKey, usize> = HashMap::new();
+    for (i, obj) in a.iter().enumerate() {
+        index.entry(obj.key()).or_insert(i);
+    }
     for obj in b {
-        if seen.insert(obj) {
-            out.push(obj.clone());
+        match index.get(&obj.key()) {
+            Some(&i) => out[i] = obj.clone(),
+            None => {
+                index.insert(obj.key(), out.len());
+                out.push(obj.clone());
+            }
         }
     }
     out
@@ -360,4 +395,36 @@ fn now_unix() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hpa(api_version: &str, name: &str) -> ObjRef {
+        ObjRef {
+            api_version: api_version.into(),
+            kind: "HorizontalPodAutoscaler".into(),
+            namespace: "apps".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn union_is_by_identity_and_takes_the_newer_version() {
+        let a = [
+            hpa("autoscaling/v2beta2", "web"),
+            hpa("autoscaling/v2", "api"),
+        ];
+        let b = [hpa("autoscaling/v2", "web"), hpa("autoscaling/v2", "db")];
+        assert_eq!(
+            union(&a, &b),
+            vec![
+                hpa("autoscaling/v2", "web"),
+                hpa("autoscaling/v2", "api"),
+                hpa("autoscaling/v2", "db"),
+            ]
+        );
+        assert_eq!(union(&a, &[]), a.to_vec());
+    }
 }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::state::State;
+use crate::status::printable;
 use crate::verify::{self, PinnedKeys, VerifyError};
 
 /// Shared by every session; cheap to clone.
@@ -66,7 +67,8 @@ impl Intake {
                 };
             }
             Err(err) => {
-                warn!(error = %err, key_id = %signed.key_id, "bundle rejected");
+                // The key id is whatever the network sent: bounded and cleaned before logging.
+                warn!(error = %err, key_id = %printable(&signed.key_id), "bundle rejected");
                 return refuse(err.generation(), err.to_string());
             }
         };
@@ -94,5 +96,57 @@ fn refuse(generation: u64, message: String) -> Ack {
         generation,
         accepted: false,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Collects everything the fmt subscriber writes.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn rejected_key_id_is_logged_bounded_and_clean() {
+        // Regression: the raw key id from the network went into the log line as sent.
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).await.unwrap();
+        let (wake, _) = watch::channel(0);
+        let intake = Intake::new("cluster-1".into(), PinnedKeys::default(), state, wake);
+        let key_id = format!("\u{1b}[2J\nforged{}", "f".repeat(5_000));
+        let ack = intake
+            .offer(SignedBundle {
+                key_id,
+                ..SignedBundle::default()
+            })
+            .await;
+        assert!(!ack.accepted);
+
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("bundle rejected"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text:.300}");
+        assert!(!text.contains(&"f".repeat(100)), "{text:.300}");
+        assert_eq!(text.lines().count(), 1, "{text:.300}");
     }
 }

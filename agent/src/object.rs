@@ -28,7 +28,9 @@ pub enum Error {
     },
 }
 
-/// The identity of one object in a cluster; the unit of inventory and prune.
+/// One object as the agent names it in an API call: group, version, kind, namespace, name.
+/// Two `ObjRef`s that differ only in version are the same object to the API server; compare
+/// them by [`ObjRef::key`] wherever identity matters (inventory, claims, prune).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjRef {
     pub api_version: String,
@@ -38,7 +40,29 @@ pub struct ObjRef {
     pub name: String,
 }
 
+/// The identity of one object in a cluster, without the version it was served at: the unit of
+/// inventory, claims and prune, as in Flux's inventory. An HPA moved from
+/// `autoscaling/v2beta2` to `autoscaling/v2` is one object, never pruned as a leftover.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjKey {
+    pub group: String,
+    pub kind: String,
+    /// Empty for cluster-scoped objects.
+    pub namespace: String,
+    pub name: String,
+}
+
 impl ObjRef {
+    /// The version-free identity of the object.
+    pub fn key(&self) -> ObjKey {
+        ObjKey {
+            group: self.group().to_string(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     /// The API group, empty for the core group (`v1`).
     pub fn group(&self) -> &str {
         self.api_version
@@ -136,7 +160,7 @@ impl Object {
         if !is_path_segment(&id.name) {
             return Err(invalid("metadata.name", &id.name));
         }
-        if !id.namespace.is_empty() && !is_dns_label(&id.namespace) {
+        if !id.namespace.is_empty() && !is_dns1123_label(&id.namespace) {
             return Err(invalid("metadata.namespace", &id.namespace));
         }
         Ok(Object { id, body })
@@ -171,11 +195,21 @@ fn is_path_segment(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
-fn is_dns_label(name: &str) -> bool {
-    name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+/// A DNS-1123 label, what Kubernetes requires of a namespace: 1 to 63 lowercase
+/// alphanumerics or '-', starting and ending with an alphanumeric.
+pub fn is_dns1123_label(name: &str) -> bool {
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = name.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+}
+
+/// A DNS-1123 subdomain, what Kubernetes requires of most object names: at most 253
+/// characters, dot-separated DNS-1123 labels.
+pub fn is_dns1123_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns1123_label)
 }
 
 #[cfg(test)]
@@ -218,6 +252,42 @@ mod tests {
         )
         .is_crd());
         assert!(!obj("v1", "ConfigMap", "a", "x").is_namespace_or_crd());
+    }
+
+    #[test]
+    fn key_ignores_the_version() {
+        // Regression: an HPA moved from autoscaling/v2beta2 to autoscaling/v2 was pruned as
+        // a leftover of its own unit because identity included the version.
+        let old = obj("autoscaling/v2beta2", "HorizontalPodAutoscaler", "a", "web");
+        let new = obj("autoscaling/v2", "HorizontalPodAutoscaler", "a", "web");
+        assert_eq!(old.key(), new.key());
+        assert_eq!(old.key().group, "autoscaling");
+        assert_eq!(obj("v1", "ConfigMap", "a", "b").key().group, "");
+        assert_ne!(
+            obj("v1", "ConfigMap", "a", "b").key(),
+            obj("v1", "Secret", "a", "b").key()
+        );
+        assert_ne!(
+            obj("example.com/v1", "Widget", "a", "b").key(),
+            obj("example.org/v1", "Widget", "a", "b").key()
+        );
+    }
+
+    #[test]
+    fn dns1123_names() {
+        for good in ["a", "flux-system", "a1", &"a".repeat(63)] {
+            assert!(is_dns1123_label(good), "{good}");
+        }
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", "é", &"a".repeat(64)] {
+            assert!(!is_dns1123_label(bad), "{bad}");
+        }
+        for good in ["apps", "apps.example.com", &"a".repeat(63)] {
+            assert!(is_dns1123_subdomain(good), "{good}");
+        }
+        let long = vec!["a".repeat(63); 4].join(".");
+        for bad in ["", "a..b", ".a", "a.", "Apps", "a/b", long.as_str()] {
+            assert!(!is_dns1123_subdomain(bad), "{bad}");
+        }
     }
 
     fn check(json: &str, expected: Result<ObjRef>) {

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flotilla_proto::agent_message::Msg as Out;
 use flotilla_proto::agent_service_client::AgentServiceClient;
 use flotilla_proto::hub_message::Msg as In;
-use flotilla_proto::{AgentMessage, Heartbeat, Hello, StatusReport};
+use flotilla_proto::{AgentMessage, Heartbeat, Hello, StatusReport, MAX_MESSAGE_BYTES};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 use tokio_stream::wrappers::ReceiverStream;
@@ -23,9 +23,6 @@ use crate::intake::Intake;
 use crate::timing::Timing;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Largest message the agent accepts or sends; bundles can be large.
-pub const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -59,9 +56,10 @@ impl Session<'_> {
             _ = shutdown.cancelled() => return Ok(()),
             channel = self.endpoint.connect() => channel.map_err(Error::Connect)?,
         };
+        // The hub's limit too: a bundle it may publish is one this agent decodes.
         let mut client = AgentServiceClient::new(channel)
-            .max_decoding_message_size(MAX_MESSAGE_SIZE)
-            .max_encoding_message_size(MAX_MESSAGE_SIZE)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
 

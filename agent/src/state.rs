@@ -25,12 +25,16 @@ pub enum Error {
     Sled(#[from] sled::Error),
     #[error("state: record `{key}` is corrupt: {message}")]
     Corrupt { key: String, message: String },
+    #[error("state: unit namespace of {len} bytes is too long for a unit key")]
+    KeyTooLong { len: usize },
     #[error("state: blocking task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
 
 /// The key of a unit: its namespace and name. Encoded as the namespace's length (u16,
-/// big-endian), the namespace, then the name, so no name can collide with another.
+/// big-endian), the namespace, then the name, so no name can collide with another. A
+/// namespace too long for the prefix is refused, never cut: a cut key could collide with
+/// another or end inside a UTF-8 character and never decode. `plan` fails such units first.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnitKey {
     pub namespace: String,
@@ -45,15 +49,16 @@ impl UnitKey {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
-        // Namespaces are at most 63 bytes in Kubernetes; a longer one is cut at u16::MAX,
-        // which still decodes to a distinct, valid key.
-        let namespace = &self.namespace.as_bytes()[..self.namespace.len().min(u16::MAX as usize)];
+    fn encode(&self) -> Result<Vec<u8>> {
+        let namespace = self.namespace.as_bytes();
+        let len = u16::try_from(namespace.len()).map_err(|_| Error::KeyTooLong {
+            len: namespace.len(),
+        })?;
         let mut out = Vec::with_capacity(2 + namespace.len() + self.name.len());
-        out.extend_from_slice(&(namespace.len() as u16).to_be_bytes());
+        out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(namespace);
         out.extend_from_slice(self.name.as_bytes());
-        out
+        Ok(out)
     }
 
     fn decode(bytes: &[u8]) -> Option<UnitKey> {
@@ -73,8 +78,10 @@ impl std::fmt::Display for UnitKey {
     }
 }
 
-/// What the agent remembers of a unit between applies.
+/// What the agent remembers of a unit between applies. Fields added later default when an
+/// older record lacks them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UnitRecord {
     /// Objects the agent applied for the unit and still owns.
     pub inventory: Vec<ObjRef>,
@@ -83,6 +90,9 @@ pub struct UnitRecord {
     pub prune: bool,
     /// Service account the unit was applied as, for pruning after it is gone.
     pub service_account: String,
+    /// `namespace/name` of the unit that declared this one when last seen; empty for the
+    /// root. While that parent is in the bundle with an error, this unit is not removed.
+    pub parent: String,
     /// Last reported readiness; `None` until the unit has been reconciled once.
     pub ready: Option<bool>,
     pub message: String,
@@ -198,7 +208,7 @@ impl State {
         let key = key.clone();
         self.blocking(move || {
             this.units
-                .get(key.encode())?
+                .get(key.encode()?)?
                 .map(|value| decode_record(&key, &value))
                 .transpose()
         })
@@ -208,13 +218,14 @@ impl State {
     /// Writes a unit's record and flushes, so an inventory survives a crash right after.
     pub async fn put_unit(&self, key: &UnitKey, record: &UnitRecord) -> Result<()> {
         let this = self.clone();
+        let encoded = key.encode()?;
         let key = key.clone();
         let value = serde_json::to_vec(record).map_err(|err| Error::Corrupt {
             key: key.to_string(),
             message: err.to_string(),
         })?;
         self.blocking(move || {
-            this.units.insert(key.encode(), value)?;
+            this.units.insert(encoded, value)?;
             this.db.flush()?;
             Ok(())
         })
@@ -223,9 +234,9 @@ impl State {
 
     pub async fn remove_unit(&self, key: &UnitKey) -> Result<()> {
         let this = self.clone();
-        let key = key.clone();
+        let encoded = key.encode()?;
         self.blocking(move || {
-            this.units.remove(key.encode())?;
+            this.units.remove(encoded)?;
             this.db.flush()?;
             Ok(())
         })
@@ -305,6 +316,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn too_long_namespace_is_refused_not_cut() {
+        // Regression: namespaces were cut at 65535 bytes, so these two keys collided, and a
+        // cut inside `é` left a key that never decoded, failing every later `units()`.
+        let max = "a".repeat(usize::from(u16::MAX));
+        let fits = UnitKey::new(&max, "bc");
+        let cut = UnitKey::new(&format!("{max}b"), "c");
+        assert_eq!(UnitKey::decode(&fits.encode().unwrap()), Some(fits.clone()));
+        assert!(matches!(
+            cut.encode(),
+            Err(Error::KeyTooLong { len: 65_536 })
+        ));
+        let in_char = UnitKey::new(&format!("{}é", &max[1..]), "x");
+        assert!(in_char.encode().is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).await.unwrap();
+        state.put_unit(&fits, &UnitRecord::default()).await.unwrap();
+        assert!(state.put_unit(&cut, &UnitRecord::default()).await.is_err());
+        assert!(state
+            .put_unit(&in_char, &UnitRecord::default())
+            .await
+            .is_err());
+        assert_eq!(state.units().await.unwrap().len(), 1);
+        assert_eq!(
+            state.unit(&fits).await.unwrap(),
+            Some(UnitRecord::default())
+        );
+    }
+
+    #[test]
+    fn records_without_newer_fields_still_decode() {
+        let old = br#"{"inventory":[],"prune":true,"service_account":"","ready":true,
+            "message":"m","revision":"r","last_applied_unix":1}"#;
+        let record = decode_record(&UnitKey::new("a", "b"), old).unwrap();
+        assert!(record.prune);
+        assert_eq!(record.parent, "");
+    }
+
+    #[tokio::test]
     async fn applied_generation_never_goes_back() {
         let dir = tempfile::tempdir().unwrap();
         let state = State::open(dir.path()).await.unwrap();
@@ -318,8 +368,9 @@ mod tests {
         fn unit_key_encoding_is_a_bijection(a_ns in ".*", a_name in ".*", b_ns in ".*", b_name in ".*") {
             let a = UnitKey::new(&a_ns, &a_name);
             let b = UnitKey::new(&b_ns, &b_name);
-            proptest::prop_assert_eq!(UnitKey::decode(&a.encode()), Some(a.clone()));
-            proptest::prop_assert_eq!(a.encode() == b.encode(), a == b);
+            let (a_key, b_key) = (a.encode().unwrap(), b.encode().unwrap());
+            proptest::prop_assert_eq!(UnitKey::decode(&a_key), Some(a.clone()));
+            proptest::prop_assert_eq!(a_key == b_key, a == b);
         }
     }
 
@@ -333,11 +384,11 @@ mod tests {
             ("x", ""),
         ] {
             let key = UnitKey::new(namespace, name);
-            assert_eq!(UnitKey::decode(&key.encode()), Some(key));
+            assert_eq!(UnitKey::decode(&key.encode().unwrap()), Some(key));
         }
         assert_ne!(
-            UnitKey::new("a/b", "c").encode(),
-            UnitKey::new("a", "b/c").encode()
+            UnitKey::new("a/b", "c").encode().unwrap(),
+            UnitKey::new("a", "b/c").encode().unwrap()
         );
         assert_eq!(UnitKey::decode(b"\x00"), None);
         assert_eq!(UnitKey::decode(b"\x00\x09short"), None);

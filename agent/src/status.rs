@@ -35,6 +35,26 @@ pub fn dependency_not_ready(dependency: &UnitKey) -> String {
     format!("dependency '{dependency}' is not ready")
 }
 
+/// A unit missing from the bundle because the unit that declared it failed.
+pub fn parent_failed(parent: &UnitKey) -> String {
+    format!("parent Kustomization {parent} failed")
+}
+
+/// Bounds text from the network before it goes into a message or a log line: at most 64
+/// characters, without control characters or the invisible ones that reorder or hide text.
+pub fn printable(text: &str) -> String {
+    const MAX: usize = 64;
+    let hidden = |c: &char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    let mut out: String = text.chars().take(MAX).filter(|c| !hidden(c)).collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// The wire status of one unit.
 pub fn unit_status(key: &UnitKey, record: &UnitRecord) -> UnitStatus {
     UnitStatus {
@@ -75,6 +95,18 @@ mod tests {
         assert_eq!(
             dependency_not_ready(&UnitKey::new("flux-system", "infra")),
             "dependency 'flux-system/infra' is not ready"
+        );
+    }
+
+    #[test]
+    fn printable_bounds_and_cleans() {
+        assert_eq!(printable("0123abcd"), "0123abcd");
+        assert_eq!(printable("a\u{1b}[31mb\nc\u{202e}d"), "a[31mbcd");
+        let long = printable(&"x".repeat(10_000));
+        assert_eq!(long, format!("{}…", "x".repeat(64)));
+        assert_eq!(
+            parent_failed(&UnitKey::new("flux-system", "apps")),
+            "parent Kustomization flux-system/apps failed"
         );
     }
 

@@ -12,7 +12,8 @@ use ed25519_dalek::pkcs8::DecodePublicKey;
 use ed25519_dalek::{Signature, VerifyingKey};
 use flotilla_proto::{Bundle, SignedBundle};
 use prost::Message;
-use sha2::{Digest, Sha256};
+
+use crate::status::printable;
 
 /// Why a bundle was refused. `AlreadyApplied` is not a refusal of the hub's intent: the
 /// agent already holds that generation, acks it as accepted and does nothing.
@@ -74,7 +75,11 @@ pub struct PinnedKeys {
 impl PinnedKeys {
     pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> PinnedKeys {
         PinnedKeys {
-            keys: keys.into_iter().map(|key| (key_id(&key), key)).collect(),
+            // The hub's own definition of a key id, so the two can never disagree.
+            keys: keys
+                .into_iter()
+                .map(|key| (flotilla_proto::key_id(key.as_bytes()), key))
+                .collect(),
         }
     }
 
@@ -107,15 +112,6 @@ fn load_key(path: &Path) -> Result<VerifyingKey, KeyError> {
     })
 }
 
-/// Lowercase hex of the first 8 bytes of SHA-256 over the raw 32-byte public key.
-pub fn key_id(key: &VerifyingKey) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 /// Checks `signed` and returns the decoded bundle when this agent should apply it.
 /// `applied` is the newest generation the agent already holds (0 for none).
 pub fn verify(
@@ -135,7 +131,7 @@ pub fn verify(
         })?;
     key.verify_strict(&signed.payload, &signature)
         .map_err(|_| VerifyError::BadSignature {
-            key_id: signed.key_id.clone(),
+            key_id: printable(&signed.key_id),
         })?;
     let bundle = Bundle::decode(signed.payload.as_slice()).map_err(|err| VerifyError::Decode {
         message: err.to_string(),
@@ -159,20 +155,14 @@ pub fn verify(
     }
 }
 
-/// Bounds text from the network before it goes into a message or a log line.
-fn printable(text: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = text.chars().take(MAX).filter(|c| !c.is_control()).collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ed25519_dalek::{Signer, SigningKey};
+
+    fn key_id(key: &VerifyingKey) -> String {
+        flotilla_proto::key_id(key.as_bytes())
+    }
 
     fn signing_key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32])
@@ -203,13 +193,13 @@ mod tests {
     }
 
     #[test]
-    fn key_id_is_hex_of_sha256_prefix() {
+    fn pinned_keys_are_found_by_the_hubs_key_id() {
         let key = signing_key(1).verifying_key();
-        let id = key_id(&key);
-        assert_eq!(id.len(), 16);
-        let digest = Sha256::digest(key.as_bytes());
-        let expected: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(id, expected);
+        let keys = PinnedKeys::new([key]);
+        assert_eq!(
+            keys.ids().collect::<Vec<_>>(),
+            vec![flotilla_proto::key_id(key.as_bytes()).as_str()]
+        );
     }
 
     #[test]

@@ -487,3 +487,187 @@ async fn wait_reports_health_and_holds_back_dependents() {
         "dependency 'flux-system/web' is not ready"
     );
 }
+
+/// A namespaced `Gadget` kind served at `v1beta1` and `v1`: one object, two versions.
+fn gadget_crd() -> serde_json::Value {
+    let version = |name: &str, storage: bool| {
+        json!({"name": name, "served": true, "storage": storage,
+            "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}})
+    };
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+            "versions": [version("v1beta1", false), version("v1", true)]}})
+}
+
+#[tokio::test]
+async fn object_moved_to_another_api_version_is_not_pruned() {
+    // Regression: like an HPA moved from autoscaling/v2beta2 to autoscaling/v2, the object
+    // was applied at the new version, then its old-version inventory entry was pruned,
+    // deleting the object itself.
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let store = sandbox.store();
+    let gadget = |api_version: &str| {
+        json!({"apiVersion": api_version, "kind": "Gadget",
+            "metadata": {"name": "g", "namespace": "sample"}, "spec": {"size": 1}})
+    };
+    let unit_at = |api_version: &str| {
+        unit(
+            "gadgets",
+            &[namespace("sample"), gadget_crd(), gadget(api_version)],
+        )
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 1, vec![unit_at("example.com/v1beta1")]))
+        .await
+        .unwrap();
+    assert!(unit_status(&report, "gadgets").ready, "{report:?}");
+
+    let report = applier
+        .apply(&bundle(CLUSTER, 2, vec![unit_at("example.com/v1")]))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "gadgets");
+    assert!(status.ready, "{status:?}");
+    assert!(
+        store
+            .get("example.com/v1", "Gadget", Some("sample"), "g")
+            .is_some(),
+        "the same object under its new version is not pruned"
+    );
+    let gadgets: Vec<&str> = status
+        .inventory
+        .iter()
+        .filter(|o| o.kind == "Gadget")
+        .map(|o| o.api_version.as_str())
+        .collect();
+    assert_eq!(gadgets, vec!["example.com/v1"]);
+}
+
+#[tokio::test]
+async fn children_of_a_failed_parent_are_kept_not_pruned() {
+    // Regression: a parent Kustomization that failed to render lists no children; the
+    // agent took them for removed units and pruned their objects.
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let store = sandbox.store();
+    let root = || unit("flux-system", &[]);
+    let apps = |error: &str| Unit {
+        parent: "flux-system/flux-system".into(),
+        error: error.into(),
+        ..unit("apps", &[])
+    };
+    let web = Unit {
+        parent: "flux-system/apps".into(),
+        ..unit("web", &[config_map("default", "web", "1")])
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 1, vec![root(), apps(""), web]))
+        .await
+        .unwrap();
+    assert!(unit_status(&report, "web").ready, "{report:?}");
+
+    // `apps` fails: its child `web` is missing from the bundle, but not removed.
+    let report = applier
+        .apply(&bundle(
+            CLUSTER,
+            2,
+            vec![root(), apps("kustomization path ./apps not found")],
+        ))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "web");
+    assert!(!status.ready);
+    assert_eq!(
+        status.message,
+        "parent Kustomization flux-system/apps failed"
+    );
+    assert_eq!(status.inventory.len(), 1, "inventory kept");
+    assert!(
+        store
+            .get("v1", "ConfigMap", Some("default"), "web")
+            .is_some(),
+        "not pruned"
+    );
+
+    // Once `apps` renders again without `web`, `web` is removed and pruned.
+    applier
+        .apply(&bundle(CLUSTER, 3, vec![root(), apps("")]))
+        .await
+        .unwrap();
+    assert!(store
+        .get("v1", "ConfigMap", Some("default"), "web")
+        .is_none());
+}
+
+#[tokio::test]
+async fn invalid_unit_names_fail_without_breaking_the_state() {
+    // Regression: a namespace over 65535 bytes was cut inside its unit key; cut inside
+    // a UTF-8 character, the key never decoded again and every later apply failed.
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let long = Unit {
+        namespace: format!("{}é", "a".repeat(65_534)),
+        ..unit("long", &[config_map("default", "long", "1")])
+    };
+    let upper = Unit {
+        namespace: "Flux-System".into(),
+        ..unit("upper", &[config_map("default", "upper", "1")])
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 1, vec![infra(), long, upper]))
+        .await
+        .unwrap();
+    for name in ["long", "upper"] {
+        let status = unit_status(&report, name);
+        assert!(!status.ready);
+        assert!(
+            status.message.starts_with("unit namespace '")
+                && status.message.contains("is not a valid DNS-1123 label"),
+            "{:.200}",
+            status.message
+        );
+    }
+    assert!(sandbox
+        .store()
+        .get("v1", "ConfigMap", Some("default"), "long")
+        .is_none());
+
+    let report = applier
+        .apply(&bundle(CLUSTER, 2, vec![infra()]))
+        .await
+        .expect("state still readable");
+    assert!(unit_status(&report, "infra").ready);
+}
+
+#[tokio::test]
+async fn tenant_unit_without_service_account_is_not_applied() {
+    // Regression: a tenant's unit without a service account was applied with the agent's
+    // own (cluster-admin) identity.
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let team = Unit {
+        tenant: "team-a".into(),
+        ..unit("team", &[config_map("default", "team", "1")])
+    };
+    let report = applier
+        .apply(&bundle(CLUSTER, 1, vec![team]))
+        .await
+        .unwrap();
+    let status = unit_status(&report, "team");
+    assert!(!status.ready);
+    assert_eq!(
+        status.message,
+        "tenant unit must be applied with a service account"
+    );
+    assert!(sandbox
+        .store()
+        .get("v1", "ConfigMap", Some("default"), "team")
+        .is_none());
+}

@@ -302,3 +302,47 @@ async fn keeps_enforcing_the_bundle_while_the_hub_is_away() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn bundle_larger_than_the_grpc_default_is_received() {
+    // The agent decodes up to `flotilla_proto::MAX_MESSAGE_BYTES`, the hub's own limit, not
+    // gRPC's default 4 MiB: a bundle the hub may publish reaches the verdict.
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(dir.path(), CLUSTER);
+    // Only the verdict matters; the agent never calls this API server.
+    let kubeconfig = dir.path().join("kubeconfig");
+    write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    );
+    let mut hub = TestHub::start(&pki, ANY.parse().unwrap()).await;
+    let config = pki.agent_config(CLUSTER, hub.addr, &kubeconfig);
+    let shutdown = CancellationToken::new();
+    let agent = Agent::with_timing(config, timing()).await.unwrap();
+    let running = tokio::spawn(agent.run(shutdown.clone()));
+    hello(&mut hub).await;
+
+    let large = Bundle {
+        revision: "r".repeat(6 * 1024 * 1024),
+        ..bundle("cluster-2", 1, vec![])
+    };
+    push(&hub, sign(&pki.signing, &large)).await;
+    // Over a lower limit the session fails and the agent redials without an Ack.
+    let verdict = timeout(Duration::from_secs(30), ack(&mut hub))
+        .await
+        .expect("an Ack for the large bundle");
+    assert!(
+        !verdict.accepted && verdict.message.contains("cluster `cluster-2`"),
+        "{verdict:?}"
+    );
+
+    shutdown.cancel();
+    timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    hub.stop().await;
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 use ed25519_dalek::{Signer, SigningKey};
-use flotilla_agent::verify::key_id;
+use flotilla_proto::key_id;
 use flotilla_proto::{Bundle, SignedBundle, Unit};
 use prost::Message;
 use serde_json::{json, Value};
@@ -73,7 +73,7 @@ pub fn sign(key: &SigningKey, bundle: &Bundle) -> SignedBundle {
     SignedBundle {
         signature: key.sign(&payload).to_bytes().to_vec(),
         payload,
-        key_id: key_id(&key.verifying_key()),
+        key_id: key_id(key.verifying_key().as_bytes()),
     }
 }
 
