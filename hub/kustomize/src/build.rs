@@ -220,9 +220,11 @@ impl Builder<'_> {
         let mut layer = Layer::default();
         let mut entries = k.str_list("resources")?;
         entries.extend(k.str_list("bases")?);
+        // Only these appends change `layer.res` here, so one index serves them all.
+        let mut ids = None;
         for entry in &entries {
             let loaded = self.resource_entry(k, "resources", entry, depth)?;
-            layer.absorb(loaded, k)?;
+            layer.absorb(loaded, k, &mut ids)?;
         }
         crate::transform::run(self, k, &mut layer, depth)?;
         Ok(layer)
@@ -373,9 +375,10 @@ impl Builder<'_> {
         let r = (|| {
             let mut entries = sub.str_list("resources")?;
             entries.extend(sub.str_list("bases")?);
+            let mut ids = None;
             for e in &entries {
                 let loaded = self.resource_entry(&sub, "resources", e, depth + 1)?;
-                acc.absorb(loaded, &sub)?;
+                acc.absorb(loaded, &sub, &mut ids)?;
             }
             crate::transform::run(self, &sub, acc, depth + 1)
         })();
@@ -384,21 +387,26 @@ impl Builder<'_> {
     }
 }
 
-/// Appends resources, refusing a second object with the same id. Indexes ids in a hash
-/// map so appending stays linear in the number of objects.
+/// Ids of the objects in an accumulation, to their positions.
+pub(crate) type IdIndex = std::collections::HashMap<String, usize>;
+
+/// Appends resources, refusing a second object with the same id. `ids` indexes `acc` (it
+/// is built here when `None`) so a kustomization's appends stay linear in its objects.
 pub(crate) fn append_all(
     acc: &mut Vec<Resource>,
     more: Vec<Resource>,
     k: &Kustomization,
+    ids: &mut Option<IdIndex>,
 ) -> Result<()> {
     if more.is_empty() {
         return Ok(());
     }
-    let mut ids: std::collections::HashMap<String, usize> = acc
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id_key(), i))
-        .collect();
+    let ids = ids.get_or_insert_with(|| {
+        acc.iter()
+            .enumerate()
+            .map(|(i, r)| (r.id_key(), i))
+            .collect()
+    });
     for r in more {
         let key = r.id_key();
         if let Some(existing) = ids.get(&key).map(|i| &acc[*i]) {

@@ -98,6 +98,13 @@ impl MemFs {
 }
 
 impl FileSystem for MemFs {
+    fn content_hash(&self, path: &str) -> Result<[u8; 32], FsError> {
+        match self.files.get(path) {
+            Some(bytes) => Ok(crate::cache::sha256(bytes)),
+            None => self.read_file(path).map(|b| crate::cache::sha256(&b)),
+        }
+    }
+
     fn read_file(&self, path: &str) -> Result<Vec<u8>, FsError> {
         if let Some(bytes) = self.files.get(path) {
             return Ok(bytes.clone());

@@ -30,8 +30,13 @@ pub(crate) struct Layer {
 
 impl Layer {
     /// Absorbs a sub-kustomization's layer (a `resources` entry).
-    pub(crate) fn absorb(&mut self, sub: Layer, k: &Kustomization) -> Result<()> {
-        crate::build::append_all(&mut self.res, sub.res, k)?;
+    pub(crate) fn absorb(
+        &mut self,
+        sub: Layer,
+        k: &Kustomization,
+        ids: &mut Option<crate::build::IdIndex>,
+    ) -> Result<()> {
+        crate::build::append_all(&mut self.res, sub.res, k, ids)?;
         self.config.merge(&sub.config);
         vars::merge(&mut self.vars, sub.vars, k)
     }
