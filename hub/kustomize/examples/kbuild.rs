@@ -15,10 +15,18 @@ fn main() {
         }
     }
     let dir = dir.unwrap_or_else(|| ".".into());
-    match build(&DiskFs::new(&dir), ".", &opts) {
+    // Rooted at `/` like `flotilla kustomize build`, so `../base` resolves as in kubectl.
+    let abs = match std::fs::canonicalize(&dir) {
+        Ok(p) => p.to_string_lossy().trim_start_matches('/').to_string(),
+        Err(e) => {
+            eprintln!("error: {dir}: {e}");
+            std::process::exit(1);
+        }
+    };
+    match build(&DiskFs::new("/"), &abs, &opts) {
         Ok(res) => print!("{}", to_yaml(&res)),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.with_root("/"));
             std::process::exit(1);
         }
     }

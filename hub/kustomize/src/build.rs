@@ -483,7 +483,7 @@ fn is_remote(entry: &str) -> bool {
 
 /// Parses manifest text; `path` names it in errors.
 pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
-    let docs = crate::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+    let docs = crate::yaml::parse_manifests(text).map_err(|e| Error::Yaml {
         path: path.into(),
         line: e.line,
         message: e.message,

@@ -21,6 +21,8 @@ pub struct Resource {
     /// The built-in generator that made this object, if one did (`origin` is then the
     /// kustomization file that configured it).
     pub(crate) generated_by: Option<&'static str>,
+    /// The name of the plugin configuration (a `generators:` entry) that made this object.
+    pub(crate) generator_config: Option<String>,
     /// Names of the `vars` whose object reference this object is.
     pub(crate) ref_vars: Vec<String>,
 }
@@ -58,6 +60,7 @@ impl Resource {
             needs_hash: false,
             behavior: None,
             generated_by: None,
+            generator_config: None,
             ref_vars: Vec::new(),
         };
         r.orig_name = r.name().to_string();

@@ -54,11 +54,14 @@ pub(crate) fn add_origins(k: &Kustomization, res: &mut [Resource]) {
             continue;
         }
         let rel = relative(&k.dir, &r.origin);
-        let text = match r.generated_by {
-            Some(kind) => format!(
+        let text = match (r.generated_by, &r.generator_config) {
+            (Some(kind), None) => format!(
                 "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n"
             ),
-            None => format!("path: {rel}\n"),
+            (Some(kind), Some(name)) => format!(
+                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n"
+            ),
+            (None, _) => format!("path: {rel}\n"),
         };
         set_meta(r, "annotations", ORIGIN, text);
     }

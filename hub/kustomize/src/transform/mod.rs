@@ -63,7 +63,11 @@ pub(crate) fn run(
         })?;
         layer.config.merge(&c);
     }
-    let meta = metadata::BuildMetadata::parse(k)?;
+    let mut meta = metadata::BuildMetadata::parse(k)?;
+    // kustomize honours buildMetadata only in the kustomization being built.
+    if depth > 0 {
+        meta = metadata::BuildMetadata::default();
+    }
     for c in k.str_list("components")? {
         b.component(k, &c, layer, depth)?;
     }
@@ -192,18 +196,26 @@ pub(crate) fn prefix_suffix(
         let new = format!("{prefix}{}{suffix}", r.name());
         record_rename(r);
         r.set_name(&new);
-        let mut extra: Vec<FieldSpec> = Vec::new();
-        if !prefix.is_empty() {
-            extra.extend(config.name_prefix.iter().cloned());
-        }
-        if !suffix.is_empty() {
-            extra.extend(config.name_suffix.iter().cloned());
-        }
-        extra.retain(|s| s.path != ["metadata", "name"]);
-        if !extra.is_empty() {
+        // Configured paths other than the name get their own affix only.
+        for (affix, specs, front) in [
+            (prefix, &config.name_prefix, true),
+            (suffix, &config.name_suffix, false),
+        ] {
+            let extra: Vec<FieldSpec> = specs
+                .iter()
+                .filter(|s| s.path != ["metadata", "name"])
+                .cloned()
+                .collect();
+            if affix.is_empty() || extra.is_empty() {
+                continue;
+            }
             fieldspec::apply(r, &extra, &mut |v| {
                 if let Value::String(s) = v {
-                    *s = format!("{prefix}{s}{suffix}");
+                    *s = if front {
+                        format!("{affix}{s}")
+                    } else {
+                        format!("{s}{affix}")
+                    };
                 }
             });
         }
@@ -461,7 +473,32 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
         r.set_name(&new);
     }
     fix_name_references(&mut layer.res, &config::name_refs(&layer.config));
-    vars::resolve(layer)
+    vars::resolve(layer)?;
+    for r in layer.res.iter_mut() {
+        stringify_annotations(r);
+    }
+    Ok(())
+}
+
+/// kubectl prints an object's own annotations as strings whatever put them there: other
+/// scalars as their YAML text, collections as "".
+fn stringify_annotations(r: &mut Resource) {
+    let Some(Value::Object(m)) = r
+        .obj
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+    else {
+        return;
+    };
+    for v in m.values_mut() {
+        if !v.is_string() {
+            let text = match &*v {
+                Value::Array(_) | Value::Object(_) | Value::Null => String::new(),
+                other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
+            };
+            *v = Value::String(text);
+        }
+    }
 }
 
 /// A renamed referral: (earlier names and namespaces, name, namespace, cluster-scoped).

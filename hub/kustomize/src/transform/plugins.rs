@@ -91,6 +91,7 @@ fn run_one(
             } else {
                 ("configMapGenerator", "ConfigMap")
             };
+            let before = layer.res.len();
             generators::generate(
                 b.fsys,
                 k,
@@ -99,7 +100,17 @@ fn run_one(
                 &g,
                 &generators::Options::default(),
                 &mut layer.res,
-            )
+            )?;
+            // A new object records the plugin configuration that made it.
+            if layer.res.len() > before {
+                if let Some(r) = layer.res.last_mut() {
+                    if !c.origin.ends_with(&format!(" ({field})")) {
+                        r.origin = c.origin.clone();
+                    }
+                    r.generator_config = Some(c.name().to_string());
+                }
+            }
+            Ok(())
         }
         "NamespaceTransformer" => {
             let ns = c.namespace().to_string();
@@ -117,17 +128,20 @@ fn run_one(
                 )))
                 }
             };
-            let (meta, extra): (Vec<FieldSpec>, Vec<FieldSpec>) = specs
+            // The object's own namespace is always set; field specs add other paths.
+            let extra: Vec<FieldSpec> = specs
                 .into_iter()
-                .partition(|s| s.path == ["metadata", "namespace"]);
+                .filter(|s| s.path != ["metadata", "namespace"])
+                .collect();
             for r in layer.res.iter_mut() {
-                let gvk = r.gvk();
-                let set_meta = meta.iter().any(|s| s.matches(&gvk));
-                super::namespace_one(r, &ns, set_meta, &extra, unset_only, subjects);
+                super::namespace_one(r, &ns, true, &extra, unset_only, subjects);
             }
             Ok(())
         }
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+            if specs.is_empty() {
+                return Err(err("fieldSpecs is not expected to be nil".into()));
+            }
             let config = Config {
                 name_prefix: specs.clone(),
                 name_suffix: specs.clone(),

@@ -117,8 +117,8 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             .enumerate()
             .filter(|(_, r)| {
                 let g = r.gvk();
-                (v.group.is_empty() || v.group == g.group)
-                    && (v.version.is_empty() || v.version == g.version)
+                v.group == g.group
+                    && v.version == g.version
                     && v.kind == g.kind
                     && v.obj_name == r.orig_name
                     && (!exact_ns || norm(&v.namespace) == norm(&r.orig_namespace))

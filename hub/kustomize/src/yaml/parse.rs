@@ -32,8 +32,22 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
 /// As `parse_documents`; with `yaml11`, plain `yes`/`no`/`on`/`off`/`y`/`n` are booleans,
 /// as sigs.k8s.io/yaml (go-yaml v2) reads kustomization files.
 pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, ParseError> {
+    parse(text, yaml11, false)
+}
+
+/// As `parse_documents`, for manifests: each object's own annotations come back as strings
+/// (a scalar keeps its source text, a collection becomes ""), as kubectl prints them.
+/// Patches are not read this way: a `null` there deletes.
+pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
+    parse(text, false, true)
+}
+
+fn parse(text: &str, yaml11: bool, annotations_as_text: bool) -> Result<Vec<Document>, ParseError> {
     let mut b = Builder {
         yaml11,
+        empty_span: false,
+        annotations_as_text,
+        keys: Vec::new(),
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         expanded: 0,
@@ -46,6 +60,7 @@ pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, P
             Event::StreamEnd => break,
             Event::DocumentStart(..) => {
                 b.anchors.clear();
+                b.keys.clear();
                 let (first, first_line) = b.next_node_event()?;
                 if matches!(first, Event::DocumentEnd) {
                     docs.push(Document {
@@ -63,8 +78,16 @@ pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, P
     Ok(docs)
 }
 
+/// Stands for a sequence item in `Builder::keys`.
+const SEQ_ITEM: &str = "[]";
+
 struct Builder<'a> {
     yaml11: bool,
+    /// Whether the last event covered no text (an empty scalar, which reads as `~`).
+    empty_span: bool,
+    annotations_as_text: bool,
+    /// Mapping keys (and sequence items) from the document root to the node being read.
+    keys: Vec<String>,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -77,6 +100,7 @@ impl<'a> Builder<'a> {
             None => Ok(None),
             Some(Ok((ev, span))) => {
                 self.line = span.start.line().max(1);
+                self.empty_span = span.start.index() == span.end.index();
                 Ok(Some((ev, self.line)))
             }
             Some(Err(e)) => Err(ParseError {
@@ -145,7 +169,10 @@ impl<'a> Builder<'a> {
                     if skip_event(&ev) {
                         continue;
                     }
-                    items.push(self.node(ev, depth + 1)?);
+                    self.keys.push(SEQ_ITEM.to_string());
+                    let item = self.node(ev, depth + 1);
+                    self.keys.pop();
+                    items.push(item?);
                 }
                 let v = Value::Array(items);
                 if anchor != 0 {
@@ -183,13 +210,31 @@ impl<'a> Builder<'a> {
                         }
                     }
                     let key = self.node(ev, depth + 1)?;
+                    let key = key_string(&key);
                     let (vev, _) = self.next_node_event()?;
-                    let value = self.node(vev, depth + 1)?;
+                    // An object's own annotations are strings in kubectl's output whatever
+                    // the YAML says: a scalar keeps its source text, a collection is "".
+                    let annotation = self.annotations_as_text
+                        && !is_merge
+                        && self.keys.len() == 2
+                        && self.keys[0] == "metadata"
+                        && self.keys[1] == "annotations";
+                    let source_text = match &vev {
+                        Event::Scalar(..) if annotation && self.empty_span => Some(String::new()),
+                        Event::Scalar(t, ..) if annotation => Some(t.to_string()),
+                        _ => None,
+                    };
+                    self.keys.push(key.clone());
+                    let value = self.node(vev, depth + 1);
+                    self.keys.pop();
+                    let mut value = value?;
+                    if annotation && !value.is_string() {
+                        value = Value::String(source_text.unwrap_or_default());
+                    }
                     if is_merge {
                         merges.push(value);
                         continue;
                     }
-                    let key = key_string(&key);
                     // Kustomization files are read as go-yaml v2 reads them: a repeated
                     // key replaces the earlier value.
                     if map.contains_key(&key) && !self.yaml11 {
