@@ -7,6 +7,7 @@
 use flotilla_config::AgentConfig;
 use flotilla_proto::{Bundle, Hello, SignedBundle, StatusReport};
 use prost::Message;
+use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
@@ -130,6 +131,7 @@ async fn connect_loop(
                 0
             }
         };
+        let applied_digest = applied_digest(state, applied_generation).await;
         let session = Session {
             endpoint,
             intake: &intake,
@@ -137,7 +139,7 @@ async fn connect_loop(
                 cluster: cluster.to_string(),
                 applied_generation,
                 agent_version: env!("CARGO_PKG_VERSION").to_string(),
-                ..Hello::default()
+                applied_digest,
             },
             status: status.clone(),
             timing,
@@ -241,5 +243,19 @@ impl ApplyLoop {
         )
         .map(Some)
         .map_err(|err| format!("stored bundle: {err}"))
+    }
+}
+
+/// SHA-256 of the payload of the bundle at `applied`, so a hub whose store went back in
+/// time can tell that it holds other content under the same generation. Empty when the
+/// stored bundle is not the applied one or cannot be read.
+async fn applied_digest(state: &State, applied: u64) -> Vec<u8> {
+    match state.accepted_bundle().await {
+        Ok(Some((generation, bytes))) if generation == applied => {
+            SignedBundle::decode(bytes.as_slice())
+                .map(|signed| Sha256::digest(&signed.payload).to_vec())
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
     }
 }

@@ -88,9 +88,9 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() -> anyhow::Result<()>
-{
+/// Agents apply `images` one commit each after a backup of the hub's store at generation
+/// 1; the store is then restored, one more commit lands, and the hub starts again.
+async fn restore_old_backup(images: &[&str], expected_generation: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let options = FleetOptions {
         interval: "1h".to_string(),
@@ -104,7 +104,7 @@ async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() ->
     copy_dir(&data, &backup)?;
     fleet.start_hub().await?;
 
-    for image in ["nginx:1.28", "nginx:1.29"] {
+    for image in images {
         fleet
             .repo
             .write("apps/sample/pod.yaml", &scenario::pod(image))?;
@@ -112,7 +112,6 @@ async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() ->
         fleet.reconcile().await?;
         fleet.wait_ready_at(&commit, WAIT).await?;
     }
-    // Agents now hold generation 3; the restored hub store only knows generation 1.
     fleet.stop_hub().await?;
     std::fs::remove_dir_all(&data)?;
     copy_dir(&backup, &data)?;
@@ -125,7 +124,9 @@ async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() ->
     fleet.wait_ready_at(&commit, WAIT).await?;
     let after = generations(&fleet).await?;
     assert!(
-        after.iter().all(|(_, generation, _)| *generation == 4),
+        after
+            .iter()
+            .all(|(_, generation, _)| *generation == expected_generation),
         "{after:?}"
     );
     for sandbox in fleet.sandboxes.values() {
@@ -136,4 +137,19 @@ async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() ->
         assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.30");
     }
     fleet.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_restored_from_an_old_backup_moves_past_the_agents_generation() -> anyhow::Result<()>
+{
+    // Agents hold generation 3; the restored hub builds generation 2 and must go past 3.
+    restore_old_backup(&["nginx:1.28", "nginx:1.29"], 4).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_hub_with_other_content_at_the_agents_generation_moves_on() -> anyhow::Result<()>
+{
+    // Agents hold generation 2 (nginx:1.28); the restored hub builds its own generation 2
+    // (nginx:1.30); the digest in Hello tells them apart.
+    restore_old_backup(&["nginx:1.28"], 3).await
 }
