@@ -312,6 +312,25 @@ pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
     v
 }
 
+/// Where the namespace transformer writes besides `metadata/namespace`: the service
+/// namespaces of API services (created) and of CRD conversion webhooks.
+pub(crate) fn namespace_defaults() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::new(
+            "apiregistration.k8s.io",
+            "APIService",
+            "spec/service/namespace",
+            true,
+        ),
+        FieldSpec::new(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            "spec/conversion/webhook/clientConfig/service/namespace",
+            false,
+        ),
+    ]
+}
+
 /// Where `images` apply by default (besides every `containers`/`initContainers` list).
 pub(crate) fn image_defaults() -> Vec<FieldSpec> {
     [

@@ -80,7 +80,9 @@ pub(crate) fn run(
     patch::patches_field(b.fsys, k, &mut layer.res)?;
     if let Some(ns) = k.str_field("namespace")? {
         if !ns.is_empty() {
-            namespace(&mut layer.res, &ns, &layer.config.namespace);
+            let specs =
+                config::with_defaults(config::namespace_defaults(), &layer.config.namespace);
+            namespace(&mut layer.res, &ns, &specs);
         }
     }
     let prefix = k.str_field("namePrefix")?.unwrap_or_default();
@@ -182,7 +184,10 @@ pub(crate) fn prefix_suffix(
     }
     for r in acc.iter_mut() {
         let gvk = r.gvk();
-        if gvk.kind == "CustomResourceDefinition" || gvk.kind == "Namespace" {
+        if matches!(
+            gvk.kind.as_str(),
+            "CustomResourceDefinition" | "Namespace" | "APIService"
+        ) {
             continue;
         }
         if let Some(specs) = only {
@@ -540,6 +545,8 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                 by_old.entry(n).or_default().push(entry);
             }
         }
+        let (leaves, objects) = split_name_leaves(&nr.specs);
+        let (leaves, objects) = (&leaves[..], &objects[..]);
         for r in out.iter_mut() {
             let gvk = r.gvk();
             if !nr.specs.iter().any(|s| s.matches(&gvk)) {
@@ -583,7 +590,34 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                     _ => None,
                 }
             };
-            fieldspec::apply(r, &nr.specs, &mut |v| match v {
+            // A reference that is the `name` of a map is handled at the map, as kustomize
+            // does: a `kind` there must match, and a `namespace` there follows the referral.
+            let update = |m: &mut Map<String, Value>, leaf: bool| {
+                let kind_ok = match m.get("kind").and_then(Value::as_str) {
+                    Some(kind) => kind == nr.kind,
+                    None => true,
+                };
+                if !kind_ok {
+                    return;
+                }
+                let ns_hint = m
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if let Some(Value::String(name)) = m.get("name") {
+                    if let Some((new, ns)) = find(name, ns_hint.as_deref()) {
+                        m.insert("name".into(), Value::String(new));
+                        // Subjects and service references also follow the referral's
+                        // namespace.
+                        let has_ns =
+                            m.contains_key("namespace") || (!leaf && m.contains_key("kind"));
+                        if has_ns && !ns.is_empty() {
+                            m.insert("namespace".into(), Value::String(ns));
+                        }
+                    }
+                }
+            };
+            fieldspec::apply(r, objects, &mut |v| match v {
                 Value::String(s) => {
                     if let Some((new, _)) = find(s, None) {
                         *s = new;
@@ -598,34 +632,33 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                         }
                     }
                 }
-                Value::Object(m) => {
-                    let kind_ok = match m.get("kind").and_then(Value::as_str) {
-                        Some(kind) => kind == nr.kind,
-                        None => true,
-                    };
-                    if !kind_ok {
-                        return;
-                    }
-                    let ns_hint = m
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    if let Some(Value::String(name)) = m.get("name") {
-                        if let Some((new, ns)) = find(name, ns_hint.as_deref()) {
-                            m.insert("name".into(), Value::String(new));
-                            // Subjects and service references also follow the referral's
-                            // namespace.
-                            let has_ns = m.contains_key("kind") || m.contains_key("namespace");
-                            if has_ns && !ns.is_empty() {
-                                m.insert("namespace".into(), Value::String(ns));
-                            }
-                        }
-                    }
-                }
+                Value::Object(m) => update(m, false),
                 _ => {}
+            });
+            fieldspec::apply(r, leaves, &mut |v| {
+                if let Value::Object(m) = v {
+                    update(m, true);
+                }
             });
         }
     }
+}
+
+/// Splits name-reference specs into those ending in `name` (returned as their parent map's
+/// path) and the rest.
+fn split_name_leaves(specs: &[FieldSpec]) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
+    let mut leaves = Vec::new();
+    let mut others = Vec::new();
+    for s in specs {
+        if s.path.len() > 1 && s.path.last().is_some_and(|p| p == "name") {
+            let mut parent = s.clone();
+            parent.path.pop();
+            leaves.push(parent);
+        } else {
+            others.push(s.clone());
+        }
+    }
+    (leaves, others)
 }
 
 fn norm_ns(ns: &str) -> &str {

@@ -239,8 +239,17 @@ impl Emitter {
         keys.sort_by(|a, b| key_cmp(a, b));
         for k in keys {
             self.write_indent(indent);
-            self.string(k, indent, true);
-            self.write_indicator(":", false, false, false);
+            // libyaml writes a key longer than 128 bytes or spanning lines as `? key`
+            // with the value on its own `: value` line.
+            if k.len() > 128 || analyze(k).multiline {
+                self.write_indicator("?", true, false, true);
+                self.string(k, increase(indent, true), false);
+                self.write_indent(indent);
+                self.write_indicator(":", true, false, true);
+            } else {
+                self.string(k, indent, true);
+                self.write_indicator(":", false, false, false);
+            }
             self.node(&m[k.as_str()], indent, Ctx::MapValue);
         }
     }
