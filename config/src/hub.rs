@@ -69,6 +69,8 @@ pub struct SourceConfig {
 pub struct GitAuth {
     /// Private key file for `ssh://` URLs.
     pub ssh_key_file: Option<PathBuf>,
+    /// OpenSSH `known_hosts` file holding the server's host key; required for `ssh://`.
+    pub known_hosts_file: Option<PathBuf>,
     /// File holding a token for `https://` URLs (sent as the password).
     pub token_file: Option<PathBuf>,
     /// User name sent with the token; `git` by default.
@@ -167,6 +169,13 @@ impl HubConfig {
                 ),
             ));
         }
+        if self.source.url.starts_with("ssh://") && self.source.auth.known_hosts_file.is_none() {
+            return Err(Error::invalid(
+                path,
+                "source.auth.known_hosts_file",
+                "ssh:// sources need the server's host key: set a known_hosts file",
+            ));
+        }
         if !is_branch_name(&self.source.branch) {
             return Err(Error::invalid(
                 path,
@@ -259,6 +268,9 @@ impl HubConfig {
         }
         if let Some(token) = &mut self.source.auth.token_file {
             *token = relative_to(path, token);
+        }
+        if let Some(known_hosts) = &mut self.source.auth.known_hosts_file {
+            *known_hosts = relative_to(path, known_hosts);
         }
     }
 
@@ -400,6 +412,11 @@ clusters:
         assert!(load(&http).unwrap_err().to_string().contains("plain HTTP"));
         let local = GOOD.replace("file:///srv/fleet", "http://127.0.0.1:8080/fleet");
         assert!(load(&local).is_ok());
+        let ssh = GOOD.replace("file:///srv/fleet", "ssh://git@git.example.com/fleet.git");
+        assert!(load(&ssh)
+            .unwrap_err()
+            .to_string()
+            .contains("source.auth.known_hosts_file"));
         for branch in ["a..b", "-x", "a b", "x:y", "main.lock", ""] {
             let bad = GOOD.replace(
                 "  url: file:///srv/fleet",

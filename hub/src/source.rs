@@ -100,12 +100,48 @@ impl GitSource {
         let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
         callbacks.transfer_progress(move |_| std::time::Instant::now() < deadline);
         callbacks.sideband_progress(move |_| std::time::Instant::now() < deadline);
+        // libgit2 replaces a refused host key's message with its own; remember the cause.
+        let host_key_refused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(port) = ssh_port(&self.url) {
+            let known_hosts = match &self.auth.known_hosts_file {
+                Some(path) => KnownHosts::load(path)?,
+                None => {
+                    return Err(Error::Fetch {
+                        url: self.url.clone(),
+                        message: "ssh:// sources need source.auth.known_hosts_file".to_string(),
+                    })
+                }
+            };
+            let refused = host_key_refused.clone();
+            callbacks.certificate_check(move |cert, host| {
+                let key = cert.as_hostkey().and_then(|key| key.hostkey());
+                match key {
+                    Some(key) if known_hosts.accepts(host, port, key) => {
+                        Ok(git2::CertificateCheckStatus::CertificateOk)
+                    }
+                    _ => {
+                        refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                        Err(git2::Error::from_str("unknown host key"))
+                    }
+                }
+            });
+        }
         let mut options = FetchOptions::new();
         options.remote_callbacks(callbacks);
         let refspec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
         remote
             .fetch(&[refspec.as_str()], Some(&mut options), None)
-            .map_err(|err| self.fetch_error(err))?;
+            .map_err(|err| {
+                if host_key_refused.load(std::sync::atomic::Ordering::Relaxed) {
+                    Error::Fetch {
+                        url: self.url.clone(),
+                        message: "the server's host key is not in source.auth.known_hosts_file"
+                            .to_string(),
+                    }
+                } else {
+                    self.fetch_error(err)
+                }
+            })?;
         drop(remote);
         let reference = format!("refs/remotes/origin/{}", self.branch);
         let commit = repo
@@ -191,6 +227,57 @@ impl GitSource {
             url: self.url.clone(),
             message: err.message().to_string(),
         }
+    }
+}
+
+/// The port of an `ssh://` URL (22 when unnamed); `None` for other schemes.
+fn ssh_port(url: &str) -> Option<u16> {
+    let rest = url.strip_prefix("ssh://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.rsplit_once(':') {
+        Some((_, port)) => port.parse().ok(),
+        None => Some(22),
+    }
+}
+
+/// Host keys from an OpenSSH `known_hosts` file: plain host patterns (`host`,
+/// `[host]:port`, comma-separated); hashed entries and markers are not matched.
+struct KnownHosts {
+    entries: Vec<(Vec<String>, Vec<u8>)>,
+}
+
+impl KnownHosts {
+    fn load(path: &Path) -> Result<KnownHosts> {
+        use base64::Engine as _;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Credential {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let entries = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let hosts = fields.next()?;
+                let _key_type = fields.next()?;
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(fields.next()?)
+                    .ok()?;
+                Some((hosts.split(',').map(str::to_string).collect(), key))
+            })
+            .collect();
+        Ok(KnownHosts { entries })
+    }
+
+    fn accepts(&self, host: &str, port: u16, key: &[u8]) -> bool {
+        let bracketed = format!("[{host}]:{port}");
+        self.entries.iter().any(|(patterns, known)| {
+            known == key
+                && patterns
+                    .iter()
+                    .any(|p| *p == bracketed || (port == 22 && p == host))
+        })
     }
 }
 

@@ -264,13 +264,6 @@ fn common_label_specs(config: &Config) -> Vec<FieldSpec> {
 
 fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let acc = &mut layer.res;
-    if let Some(v) = k.get("commonLabels") {
-        let pairs = string_pairs(v)
-            .ok_or_else(|| k.field_err("commonLabels", "expected a map of strings"))?;
-        if !pairs.is_empty() {
-            set_all(&common_label_specs(&layer.config), acc, &pairs);
-        }
-    }
     if let Some(Value::Array(items)) = k.get("labels") {
         for item in items {
             let m = canonical_object(
@@ -312,6 +305,14 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
         }
     } else if k.get("labels").is_some() {
         return Err(k.field_err("labels", "expected a list"));
+    }
+    // kustomize runs `labels` entries before `commonLabels`.
+    if let Some(v) = k.get("commonLabels") {
+        let pairs = string_pairs(v)
+            .ok_or_else(|| k.field_err("commonLabels", "expected a map of strings"))?;
+        if !pairs.is_empty() {
+            set_all(&common_label_specs(&layer.config), acc, &pairs);
+        }
     }
     Ok(())
 }
