@@ -64,23 +64,35 @@ fn cluster(name: &str) -> ClusterConfig {
     }
 }
 
-fn resolve_with(fs: MemFs, cluster_name: &str) -> Resolution {
-    let sources = BTreeMap::from([(
-        platform(),
-        SourceState::Ready {
-            revision: "main@sha1:0123".into(),
-            fs: Arc::new(fs),
-        },
-    )]);
+fn ready(revision: &str, fs: MemFs) -> SourceState {
+    SourceState::Ready {
+        revision: revision.into(),
+        fs: Arc::new(fs),
+    }
+}
+
+/// The one place the tests call `resolve`.
+fn run(
+    sources: &BTreeMap<SourceKey, SourceState>,
+    cluster_name: &str,
+    tenants: &[TenantConfig],
+    previous: &[Unit],
+    cache: Option<&flotilla_kustomize::Cache>,
+) -> Resolution {
     let cluster = cluster(cluster_name);
     resolve(&Input {
         cluster: &cluster,
         platform: &platform(),
-        sources: &sources,
-        tenants: &[],
-        previous: &[],
-        cache: None,
+        sources,
+        tenants,
+        previous,
+        cache,
     })
+}
+
+fn resolve_with(fs: MemFs, cluster_name: &str) -> Resolution {
+    let sources = BTreeMap::from([(platform(), ready("main@sha1:0123", fs))]);
+    run(&sources, cluster_name, &[], &[], None)
 }
 
 fn objects(unit: &Unit) -> Vec<Value> {
@@ -308,22 +320,8 @@ fn a_kustomization_pointing_at_itself_is_rendered_once() {
 }
 
 fn resolve_after(fs: MemFs, previous: &[Unit]) -> Resolution {
-    let sources = BTreeMap::from([(
-        platform(),
-        SourceState::Ready {
-            revision: "main@sha1:4567".into(),
-            fs: Arc::new(fs),
-        },
-    )]);
-    let cluster = cluster("cluster-1");
-    resolve(&Input {
-        cluster: &cluster,
-        platform: &platform(),
-        sources: &sources,
-        tenants: &[],
-        previous,
-        cache: None,
-    })
+    let sources = BTreeMap::from([(platform(), ready("main@sha1:4567", fs))]);
+    run(&sources, "cluster-1", &[], previous, None)
 }
 
 #[test]
@@ -426,25 +424,10 @@ fn clusters_sharing_a_base_reuse_its_render() {
             "apps/base/namespace.yaml",
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sample\n",
         );
-    let sources = BTreeMap::from([(
-        platform(),
-        SourceState::Ready {
-            revision: "main@sha1:0123".into(),
-            fs: Arc::new(fs),
-        },
-    )]);
+    let sources = BTreeMap::from([(platform(), ready("main@sha1:0123", fs))]);
     let cache = flotilla_kustomize::Cache::new();
     let render = |name: &str, cache: Option<&flotilla_kustomize::Cache>| {
-        let cluster = cluster(name);
-        resolve(&Input {
-            cluster: &cluster,
-            platform: &platform(),
-            sources: &sources,
-            tenants: &[],
-            previous: &[],
-            cache,
-        })
-        .units
+        run(&sources, name, &[], &[], cache).units
     };
     let first = render("cluster-1", Some(&cache));
     let misses = cache.stats().misses;
@@ -480,20 +463,8 @@ fn resolve_tenant(tenant_repo: MemFs, platform_extra: &[(&str, &str)]) -> Resolu
         name: "team-a".into(),
     };
     let sources = BTreeMap::from([
-        (
-            platform(),
-            SourceState::Ready {
-                revision: "main@sha1:0123".into(),
-                fs: Arc::new(fs),
-            },
-        ),
-        (
-            team_repo,
-            SourceState::Ready {
-                revision: "main@sha1:team".into(),
-                fs: Arc::new(tenant_repo),
-            },
-        ),
+        (platform(), ready("main@sha1:0123", fs)),
+        (team_repo, ready("main@sha1:team", tenant_repo)),
     ]);
     let tenants = [TenantConfig {
         name: "team-a".into(),
@@ -501,15 +472,7 @@ fn resolve_tenant(tenant_repo: MemFs, platform_extra: &[(&str, &str)]) -> Resolu
         default_service_account: Some("team-a-reconciler".into()),
         clusters: vec![],
     }];
-    let cluster = cluster("cluster-1");
-    resolve(&Input {
-        cluster: &cluster,
-        platform: &platform(),
-        sources: &sources,
-        tenants: &tenants,
-        previous: &[],
-        cache: None,
-    })
+    run(&sources, "cluster-1", &tenants, &[], None)
 }
 
 fn tenant_unit(resolution: &Resolution) -> &Unit {
