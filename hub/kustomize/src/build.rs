@@ -38,8 +38,29 @@ pub fn build_with_cache(
     opts: &BuildOptions,
     cache: &Cache,
 ) -> Result<Vec<Resource>> {
+    // The whole render is cached too, keyed by the root and the options, so a cluster
+    // whose tree did not change since its last render costs only the checks.
+    let key = format!(
+        "{}\0root\0{:?}\0{}",
+        normalize_dir(dir)?,
+        opts.namespace,
+        opts.flux_autodetect
+    );
+    if let Some(e) = cache.lookup(fsys, &key) {
+        return Ok(e.layer.res);
+    }
     let recorder = Recorder::new(fsys);
-    build_inner(&recorder, dir, opts, Some((cache, &recorder)))
+    recorder.open(&key, 0);
+    let built = build_inner(&recorder, dir, opts, Some((cache, &recorder)));
+    let frame = recorder.close();
+    if let Ok(out) = &built {
+        let layer = Layer {
+            res: out.clone(),
+            ..Layer::default()
+        };
+        cache.store(&key, frame.deps, layer, 0, Vec::new());
+    }
+    built
 }
 
 fn build_inner(

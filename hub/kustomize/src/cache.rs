@@ -353,21 +353,25 @@ mod tests {
     fn clusters_sharing_a_base_reuse_it_until_it_changes() {
         let cache = Cache::new();
         let fs = tree("one");
+        // Each cluster's whole render is an entry too (a root miss, then a base miss).
         check(&fs, &cache, "clusters/east");
-        assert_eq!((cache.stats().hits, cache.stats().misses), (0, 1));
+        assert_eq!((cache.stats().hits, cache.stats().misses), (0, 2));
         check(&fs, &cache, "clusters/west");
-        assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
+        assert_eq!((cache.stats().hits, cache.stats().misses), (1, 3));
+        // Rendering an unchanged cluster again is one hit for the whole render.
+        check(&fs, &cache, "clusters/west");
+        assert_eq!((cache.stats().hits, cache.stats().misses), (2, 3));
         // A changed file in the base is a miss, and the new content shows.
         let changed = tree("two");
         check(&changed, &cache, "clusters/east");
-        assert_eq!(cache.stats().misses, 2);
+        assert_eq!(cache.stats().misses, 5);
         let out = to_yaml(
             &build_with_cache(&changed, "clusters/west", &BuildOptions::default(), &cache).unwrap(),
         );
         assert!(out.contains("v: two"), "{out}");
-        // Both versions stay cached.
+        // Both versions stay cached: two of the base, two of each cluster's render.
         check(&fs, &cache, "clusters/west");
-        assert_eq!(cache.stats().entries, 2);
+        assert_eq!(cache.stats().entries, 6);
         // A file appearing next to the kustomization (a second kustomization file) is seen.
         let extra = tree("one").with_file("base/kustomization.yml", "resources: []\n");
         assert!(
@@ -377,9 +381,9 @@ mod tests {
 
     #[test]
     fn capacity_evicts_least_recently_used() {
-        let cache = Cache::with_capacity(1);
+        let cache = Cache::with_capacity(2);
         check(&tree("a"), &cache, "clusters/east");
         check(&tree("b"), &cache, "clusters/east");
-        assert_eq!(cache.stats().entries, 1);
+        assert_eq!(cache.stats().entries, 2);
     }
 }
