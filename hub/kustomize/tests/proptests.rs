@@ -60,6 +60,8 @@ struct Extra {
     replacement: bool,
     selector_labels: Vec<(String, String)>,
     fifo: bool,
+    /// Layering features: a component, a strategic merge patch, a base namespace, a var.
+    layers: (bool, bool, bool, bool),
 }
 
 fn extra() -> impl Strategy<Value = Extra> {
@@ -71,16 +73,20 @@ fn extra() -> impl Strategy<Value = Extra> {
         any::<bool>(),
         proptest::collection::vec(("[a-z]{1,4}", "[a-z0-9]{1,4}"), 0..2),
         any::<bool>(),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |(suffix, tag, replicas, json_patch, replacement, selector_labels, fifo)| Extra {
-                suffix,
-                tag,
-                replicas,
-                json_patch,
-                replacement,
-                selector_labels,
-                fifo,
+            |(suffix, tag, replicas, json_patch, replacement, selector_labels, fifo, layers)| {
+                Extra {
+                    suffix,
+                    tag,
+                    replicas,
+                    json_patch,
+                    replacement,
+                    selector_labels,
+                    fifo,
+                    layers,
+                }
             },
         )
 }
@@ -155,7 +161,7 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
         k.push_str("patches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /metadata/annotations\n      value:\n        patched: \"yes\"\n");
     }
     if x.replacement {
-        k.push_str("replacements:\n- source:\n    kind: Service\n    name: app\n    fieldPath: spec.ports.0.port\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.template.metadata.annotations.port\n    - spec.template.spec.containers.[name=app].ports.0.containerPort\n    options:\n      create: true\n");
+        k.push_str("replacements:\n- source:\n    kind: Service\n    name: app\n    fieldPath: spec.ports.0.port\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.template.metadata.labels.port\n    - spec.template.spec.containers.[name=app].ports.0.containerPort\n    options:\n      create: true\n");
     }
     if !x.selector_labels.is_empty() {
         k.push_str("labels:\n- includeSelectors: true\n  includeTemplates: true\n  pairs:\n");
@@ -166,6 +172,30 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
     if x.fifo {
         k.push_str("sortOptions:\n  order: fifo\n");
     }
+    let (component, smp, base_ns, var) = x.layers;
+    if component {
+        k.push_str("components:\n- comp\n");
+        std::fs::create_dir_all(root.join("comp")).unwrap();
+        std::fs::write(
+            root.join("comp/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  component: \"on\"\nconfigMapGenerator:\n- name: comp\n  literals:\n  - C=1\npatches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: app\n    spec:\n      template:\n        spec:\n          containers:\n          - name: app\n            envFrom:\n            - configMapRef:\n                name: comp\n",
+        )
+        .unwrap();
+    }
+    if smp {
+        k.push_str("patchesStrategicMerge:\n- |-\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: app\n  spec:\n    template:\n      spec:\n        containers:\n        - name: sidecar\n          image: busybox\n        - name: app\n          env:\n          - name: MODE\n            value: smp\n");
+    }
+    if var {
+        k.push_str(
+            "vars:\n- name: SVC\n  objref:\n    kind: Service\n    name: app\n    apiVersion: v1\n",
+        );
+    }
+    let base_ns = if base_ns { "namespace: base-ns\n" } else { "" };
+    let args = if var {
+        "        args: [\"--svc=$(SVC)\"]\n"
+    } else {
+        ""
+    };
     std::fs::create_dir_all(root.join("base")).unwrap();
     std::fs::write(root.join("kustomization.yaml"), k).unwrap();
     let mut docs = Vec::new();
@@ -191,12 +221,12 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
     let first = &t.maps[0].0;
     std::fs::write(
         root.join("base/app.yaml"),
-        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n        ports:\n        - containerPort: 80\n        envFrom:\n        - configMapRef:\n            name: {first}\n        - configMapRef:\n            name: gen\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector:\n    app: app\n  ports:\n  - port: 8080\n"),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n{args}        ports:\n        - containerPort: 80\n        envFrom:\n        - configMapRef:\n            name: {first}\n        - configMapRef:\n            name: gen\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector:\n    app: app\n  ports:\n  - port: 8080\n"),
     )
     .unwrap();
     std::fs::write(
         root.join("base/kustomization.yaml"),
-        "resources:\n- cms.yaml\n- app.yaml\n",
+        format!("resources:\n- cms.yaml\n- app.yaml\n{base_ns}"),
     )
     .unwrap();
 }

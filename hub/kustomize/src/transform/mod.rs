@@ -68,11 +68,13 @@ pub(crate) fn run(
     if depth > 0 {
         meta = metadata::BuildMetadata::default();
     }
+    generators::run(b.fsys, k, &mut layer.res)?;
+    plugins::run(b, k, "generators", layer, depth)?;
+    // Components come after this kustomization's generators and before its transformers,
+    // as in kustomize v5.
     for c in k.str_list("components")? {
         b.component(k, &c, layer, depth)?;
     }
-    generators::run(b.fsys, k, &mut layer.res)?;
-    plugins::run(b, k, "generators", layer, depth)?;
     if meta.origin {
         metadata::add_origins(k, &mut layer.res);
     }
