@@ -8,7 +8,7 @@
 //! A unit that cannot be rendered carries its error and no objects; the other units still
 //! ship. Pure: sources arrive as in-memory snapshots, nothing here does IO.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use flotilla_config::flux::{self, GitRepositorySpec, Kustomization, KustomizationSpec};
@@ -155,105 +155,6 @@ pub fn resolve(input: &Input<'_>) -> Resolution {
 
 fn unit_id(unit: &Unit) -> String {
     format!("{}/{}", unit.namespace, unit.name)
-}
-
-/// Queues the Kustomizations a unit declared. A unit id declared again with the same spec
-/// (Flux's bootstrap declares `flux-system` inside its own tree) is rendered once; declared
-/// again with another spec, it is a conflict reported on that unit.
-fn enqueue_children(
-    parent: &Pending,
-    children: Vec<Pending>,
-    declared: &mut BTreeMap<String, (KustomizationSpec, String)>,
-    conflicts: &mut BTreeMap<String, String>,
-    queue: &mut VecDeque<Pending>,
-    rendered: usize,
-) -> Result<(), String> {
-    let parent_id = parent.id();
-    declared
-        .entry(parent_id.clone())
-        .or_insert_with(|| (parent.spec.clone(), parent.parent.clone()));
-    for child in children {
-        let id = child.id();
-        if !is_dns_label(&child.namespace) || !is_dns_subdomain(&child.name) {
-            return Err(format!(
-                "Kustomization {id}: name and namespace must be lowercase DNS names"
-            ));
-        }
-        if let Some((spec, first_parent)) = declared.get(&id) {
-            if *spec != child.spec && !conflicts.contains_key(&id) {
-                conflicts.insert(
-                    id.clone(),
-                    format!(
-                        "Kustomization {id} is declared twice with different specs: by {} and by {parent_id}",
-                        display_parent(first_parent)
-                    ),
-                );
-            }
-            continue;
-        }
-        if parent.depth + 1 > MAX_DEPTH {
-            return Err(format!(
-                "Kustomization {id}: nesting deeper than {MAX_DEPTH} levels"
-            ));
-        }
-        if rendered + queue.len() + 1 > MAX_UNITS {
-            return Err(format!(
-                "Kustomization {id}: the cluster would have more than {MAX_UNITS} units"
-            ));
-        }
-        declared.insert(id, (child.spec.clone(), parent_id.clone()));
-        queue.push_back(Pending {
-            depth: parent.depth + 1,
-            parent: parent_id.clone(),
-            ..child
-        });
-    }
-    Ok(())
-}
-
-fn display_parent(parent: &str) -> String {
-    if parent.is_empty() {
-        "the hub (cluster root)".to_string()
-    } else {
-        parent.to_string()
-    }
-}
-
-/// A failed unit declares no children this time; the ones it declared before ship again
-/// with an error and no objects, so no agent takes them for removed units and prunes
-/// what they hold.
-fn carry_descendants(
-    failed: &str,
-    previous: &[Unit],
-    declared: &mut BTreeMap<String, (KustomizationSpec, String)>,
-    units: &mut Vec<Unit>,
-) {
-    let mut stack = vec![failed.to_string()];
-    while let Some(parent) = stack.pop() {
-        for child in previous.iter().filter(|u| u.parent == parent) {
-            let id = unit_id(child);
-            if declared.contains_key(&id) || units.len() >= MAX_UNITS {
-                continue;
-            }
-            declared.insert(id.clone(), (KustomizationSpec::default(), parent.clone()));
-            units.push(Unit {
-                error: format!("parent Kustomization {failed} failed"),
-                objects: Vec::new(),
-                ..child.clone()
-            });
-            stack.push(id);
-        }
-    }
-}
-
-/// A namespace name (RFC 1123 label).
-fn is_dns_label(name: &str) -> bool {
-    flotilla_config::is_dns_label(name)
-}
-
-/// An object name (RFC 1123 subdomain): dot-separated labels, at most 253 characters.
-fn is_dns_subdomain(name: &str) -> bool {
-    name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
 fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
@@ -533,39 +434,11 @@ fn normalize_path(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Orders units so each comes after the units it depends on; among equals, the order they
-/// were found in. A unit in a dependency cycle or waiting for a missing unit gets an error.
-fn order_by_dependencies(units: Vec<Unit>) -> Vec<Unit> {
-    let id = |u: &Unit| format!("{}/{}", u.namespace, u.name);
-    let known: BTreeSet<String> = units.iter().map(id).collect();
-    let mut remaining = units;
-    let mut ordered: Vec<Unit> = Vec::with_capacity(remaining.len());
-    let mut placed: BTreeSet<String> = BTreeSet::new();
-    // Repeatedly take the first unit whose known dependencies are all placed.
-    while let Some(next) = remaining.iter().position(|unit| {
-        unit.depends_on
-            .iter()
-            .all(|d| placed.contains(d) || !known.contains(d))
-    }) {
-        let unit = remaining.remove(next);
-        placed.insert(id(&unit));
-        ordered.push(unit);
-    }
-    for mut unit in remaining {
-        unit.error = format!("dependency cycle through {}", unit.depends_on.join(", "));
-        unit.objects.clear();
-        ordered.push(unit);
-    }
-    for unit in &mut ordered {
-        if let Some(missing) = unit.depends_on.iter().find(|d| !known.contains(*d)) {
-            if unit.error.is_empty() {
-                unit.error = format!("dependency '{missing}' not found");
-                unit.objects.clear();
-            }
-        }
-    }
-    ordered
-}
+mod declare;
+mod order;
+
+use declare::{carry_descendants, enqueue_children};
+use order::order_by_dependencies;
 
 #[cfg(test)]
 mod tests;

