@@ -24,6 +24,10 @@ pub struct HubConfig {
     pub clusters: Vec<ClusterConfig>,
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// Lets GitRepository objects in the repositories use `file://` URLs (tests and local
+    /// demos). Off: sources declared in Git are fetched over `https://` only.
+    #[serde(default)]
+    pub allow_file_sources: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -71,33 +71,7 @@ impl AdminService for Admin {
     ) -> Result<Response<ListSourcesResponse>, Status> {
         authorize(&request)?;
         let state = self.state.clone();
-        let sources = blocking(move || {
-            let key = state.platform_key();
-            let record = state.store.source(&key.to_string())?.unwrap_or_default();
-            let ready = if record.revision.is_empty() && record.error.is_empty() {
-                "Unknown"
-            } else if record.error.is_empty() {
-                "True"
-            } else {
-                "False"
-            };
-            let message = if record.error.is_empty() {
-                format!("stored artifact for revision '{}'", record.revision)
-            } else {
-                record.error.clone()
-            };
-            Ok(vec![SourceInfo {
-                name: key.name,
-                namespace: key.namespace,
-                url: state.config.source.url.clone(),
-                branch: state.config.source.branch.clone(),
-                revision: record.revision,
-                ready: ready.to_string(),
-                message,
-                last_fetch_unix: record.last_fetch_unix,
-            }])
-        })
-        .await?;
+        let sources = blocking(move || list_sources(&state)).await?;
         Ok(Response::new(ListSourcesResponse { sources }))
     }
 
@@ -118,6 +92,40 @@ impl AdminService for Admin {
             .map_err(Status::unavailable)?;
         Ok(Response::new(ReconcileSourceResponse { revision }))
     }
+}
+
+/// The platform source first, then every GitRepository the trees declared.
+fn list_sources(state: &State) -> Result<Vec<SourceInfo>> {
+    let platform = state.platform_key();
+    let mut keys = vec![platform.clone()];
+    keys.extend(state.sources().keys().filter(|k| **k != platform).cloned());
+    let mut out = Vec::new();
+    for key in keys {
+        let record = state.store.source(&key.to_string())?.unwrap_or_default();
+        let ready = if record.revision.is_empty() && record.error.is_empty() {
+            "Unknown"
+        } else if record.error.is_empty() {
+            "True"
+        } else {
+            "False"
+        };
+        let message = if record.error.is_empty() {
+            format!("stored artifact for revision '{}'", record.revision)
+        } else {
+            record.error.clone()
+        };
+        out.push(SourceInfo {
+            name: key.name,
+            namespace: key.namespace,
+            url: record.url,
+            branch: record.branch,
+            revision: record.revision,
+            ready: ready.to_string(),
+            message,
+            last_fetch_unix: record.last_fetch_unix,
+        });
+    }
+    Ok(out)
 }
 
 fn list_clusters(state: &State) -> Result<Vec<ClusterInfo>> {

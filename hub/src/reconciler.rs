@@ -8,20 +8,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use flotilla_proto::Bundle;
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use flotilla_proto::Bundle;
-use prost::Message;
-
-use crate::bundle::{enforce_size_limit, next_bundle, renumber};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
+use flotilla_config::flux::GitRepositorySpec;
+use flotilla_config::{is_dns_label, GitAuth};
+use flotilla_proto::Unit;
+
+use crate::bundle::{enforce_size_limit, next_bundle, renumber};
 use crate::error::{Error, Result};
-use crate::resolve::{resolve, Input, SourceState};
+use crate::resolve::{resolve, Input, SourceKey, SourceState};
 use crate::source::{GitSource, FETCH_TIMEOUT};
 use crate::state::{ReconcileRequest, State};
+use crate::store::SourceRecord;
 
 pub async fn run(
     state: Arc<State>,
@@ -72,19 +77,8 @@ pub async fn reconcile_once(state: Arc<State>) -> Result<String> {
             FETCH_TIMEOUT.as_secs() + 30
         ))),
     };
-    let revision = match fetched {
-        Ok(revision) => revision,
-        Err(err) => {
-            // Keep the last good snapshot; record why this fetch failed.
-            let message = err.to_string();
-            let key = state.platform_key();
-            let mut sources = state.sources();
-            if !matches!(sources.get(&key), Some(SourceState::Ready { .. })) {
-                sources.insert(key, SourceState::Failed(message));
-            }
-            return Err(err);
-        }
-    };
+    // A failed fetch keeps the last good snapshot; `fetch_source` recorded why.
+    let revision = fetched?;
     let rendered = state.clone();
     tokio::task::spawn_blocking(move || publish_all(&rendered)).await??;
     Ok(revision)
@@ -92,21 +86,37 @@ pub async fn reconcile_once(state: Arc<State>) -> Result<String> {
 
 fn fetch_platform(state: &State) -> Result<String> {
     let config = &state.config.source;
-    let key = state.platform_key();
+    fetch_source(
+        state,
+        &state.platform_key(),
+        &config.url,
+        &config.branch,
+        config.auth.clone(),
+    )
+}
+
+/// Fetches one source into its mirror, snapshots a new commit, and records the outcome. A
+/// failure keeps the last good snapshot.
+fn fetch_source(
+    state: &State,
+    key: &SourceKey,
+    url: &str,
+    branch: &str,
+    auth: GitAuth,
+) -> Result<String> {
     let dir = state
         .config
         .data_dir
         .join("sources")
         .join(format!("{}_{}.git", key.namespace, key.name));
-    let source = GitSource::new(&config.url, &config.branch, config.auth.clone(), &dir);
-    let now = unix_now();
+    let source = GitSource::new(url, branch, auth, &dir);
     let mut record = state.store.source(&key.to_string())?.unwrap_or_default();
-    record.url = config.url.clone();
-    record.branch = config.branch.clone();
-    record.last_fetch_unix = now;
+    record.url = url.to_string();
+    record.branch = branch.to_string();
+    record.last_fetch_unix = unix_now();
     let fetched = source.fetch().and_then(|revision| {
         let unchanged = matches!(
-            state.sources().get(&key),
+            state.sources().get(key),
             Some(SourceState::Ready { revision: r, .. }) if *r == revision.to_string()
         );
         if !unchanged {
@@ -131,49 +141,173 @@ fn fetch_platform(state: &State) -> Result<String> {
         Err(err) => {
             record.error = err.to_string();
             state.store.put_source(&key.to_string(), &record)?;
+            mark_failed(state, key, &record.error);
             Err(err.into())
+        }
+    }
+}
+
+/// Records why a source has no snapshot, unless an older good one is kept.
+fn mark_failed(state: &State, key: &SourceKey, message: &str) {
+    let mut sources = state.sources();
+    if !matches!(sources.get(key), Some(SourceState::Ready { .. })) {
+        sources.insert(key.clone(), SourceState::Failed(message.to_string()));
+    }
+}
+
+/// Fetches a GitRepository a cluster's tree declared: anonymously, over `https://` (or
+/// `file://` where the hub allows it), never with the platform's credentials.
+fn fetch_declared(state: &State, key: &SourceKey, spec: &GitRepositorySpec) {
+    let refuse = |message: String| {
+        let _ = state.store.put_source(
+            &key.to_string(),
+            &SourceRecord {
+                url: spec.url.clone(),
+                error: message.clone(),
+                last_fetch_unix: unix_now(),
+                ..Default::default()
+            },
+        );
+        mark_failed(state, key, &message);
+    };
+    if !is_dns_label(&key.namespace) || !key.name.split('.').all(is_dns_label) {
+        return refuse(format!("GitRepository {key}: not a valid name"));
+    }
+    let branch = spec
+        .reference
+        .as_ref()
+        .and_then(|r| r.branch.clone())
+        .unwrap_or_else(|| "master".to_string());
+    // The last good snapshot stands in for a failed fetch of the same repository only; a
+    // new URL or branch must never be served the old one's content.
+    let record = state.store.source(&key.to_string()).ok().flatten();
+    if record.is_some_and(|r| r.url != spec.url || (!r.branch.is_empty() && r.branch != branch)) {
+        state.sources().remove(key);
+    }
+    let allowed = spec.url.starts_with("https://")
+        || (state.config.allow_file_sources && spec.url.starts_with("file://"));
+    if !allowed {
+        return refuse(format!(
+            "GitRepository {key}: url `{}` is not allowed: sources declared in Git are fetched over https:// only{}",
+            spec.url,
+            if state.config.allow_file_sources { " or file://" } else { "" }
+        ));
+    }
+    if let Err(err) = fetch_source(state, key, &spec.url, &branch, GitAuth::default()) {
+        warn!(source = %key, error = %err, "fetch of a declared source failed");
+    }
+}
+
+/// Resolves every cluster; fetches the GitRepositories the trees declare and resolves
+/// again while new ones appear (a tenant repository may declare more), a few rounds at most.
+fn resolve_all(
+    state: &State,
+    previous: &BTreeMap<String, Vec<Unit>>,
+) -> BTreeMap<String, Vec<Unit>> {
+    const ROUNDS: usize = 4;
+    let platform = state.platform_key();
+    let mut fetched: BTreeSet<SourceKey> = BTreeSet::new();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let sources = state.sources().clone();
+        let mut units = BTreeMap::new();
+        let mut declared: BTreeMap<SourceKey, (GitRepositorySpec, String)> = BTreeMap::new();
+        let mut conflicts: BTreeMap<SourceKey, String> = BTreeMap::new();
+        for cluster in &state.config.clusters {
+            let tenants: Vec<_> = state
+                .config
+                .tenants
+                .iter()
+                .filter(|t| t.clusters.is_empty() || t.clusters.contains(&cluster.name))
+                .cloned()
+                .collect();
+            let none = Vec::new();
+            let resolution = resolve(&Input {
+                cluster,
+                platform: &platform,
+                sources: &sources,
+                tenants: &tenants,
+                previous: previous.get(&cluster.name).unwrap_or(&none),
+                cache: Some(&state.render_cache),
+            });
+            for (key, spec) in resolution.git_repositories {
+                if key == platform {
+                    continue;
+                }
+                match declared.get(&key) {
+                    Some((first, by))
+                        if first.url != spec.url || first.reference != spec.reference =>
+                    {
+                        conflicts.entry(key.clone()).or_insert_with(|| {
+                            format!(
+                                "GitRepository {key} is declared with different specs by clusters {by} and {}",
+                                cluster.name
+                            )
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        declared.insert(key, (spec, cluster.name.clone()));
+                    }
+                }
+            }
+            units.insert(cluster.name.clone(), resolution.units);
+        }
+        let pending: Vec<_> = declared
+            .into_iter()
+            .filter(|(key, _)| !fetched.contains(key))
+            .collect();
+        if pending.is_empty() || round == ROUNDS {
+            return units;
+        }
+        for (key, (spec, _)) in pending {
+            match conflicts.get(&key) {
+                Some(message) => {
+                    state
+                        .sources()
+                        .insert(key.clone(), SourceState::Failed(message.clone()));
+                }
+                None => fetch_declared(state, &key, &spec),
+            }
+            fetched.insert(key);
         }
     }
 }
 
 /// Renders every cluster from the current snapshots and publishes changed bundles.
 fn publish_all(state: &State) -> Result<()> {
-    let sources = state.sources().clone();
-    let platform = state.platform_key();
-    let revision = match sources.get(&platform) {
+    let revision = match state.sources().get(&state.platform_key()) {
         Some(SourceState::Ready { revision, .. }) => revision.clone(),
         _ => return Ok(()),
     };
+    let previous: BTreeMap<String, Vec<Unit>> = state
+        .clusters
+        .iter()
+        .map(|(name, cluster)| {
+            let units = cluster
+                .bundle
+                .borrow()
+                .as_deref()
+                .and_then(|p| Bundle::decode(p.signed.payload.as_slice()).ok())
+                .map(|b| b.units)
+                .unwrap_or_default();
+            (name.clone(), units)
+        })
+        .collect();
+    let mut resolved = resolve_all(state, &previous);
     for cluster in &state.config.clusters {
-        let Some(cluster_state) = state.clusters.get(&cluster.name) else {
+        let (Some(cluster_state), Some(mut units)) = (
+            state.clusters.get(&cluster.name),
+            resolved.remove(&cluster.name),
+        ) else {
             continue;
         };
-        let tenants: Vec<_> = state
-            .config
-            .tenants
-            .iter()
-            .filter(|t| t.clusters.is_empty() || t.clusters.contains(&cluster.name))
-            .cloned()
-            .collect();
         let _publishing = cluster_state.publishing();
-        let previous = cluster_state.bundle.borrow().clone();
-        let previous_units = previous
-            .as_deref()
-            .and_then(|p| Bundle::decode(p.signed.payload.as_slice()).ok())
-            .map(|b| b.units)
-            .unwrap_or_default();
-        let mut units = resolve(&Input {
-            cluster,
-            platform: &platform,
-            sources: &sources,
-            tenants: &tenants,
-            previous: &previous_units,
-            cache: Some(&state.render_cache),
-        })
-        .units;
+        let current = cluster_state.bundle.borrow().clone();
         enforce_size_limit(&mut units, BUNDLE_LIMIT);
         let Some(bundle) = next_bundle(
-            previous.as_deref(),
+            current.as_deref(),
             &cluster.name,
             &revision,
             units,

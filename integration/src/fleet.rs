@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use flotilla_config::{
-    AgentConfig, ClusterConfig, HubConfig, ListenConfig, SourceConfig, TlsFiles,
+    AgentConfig, ClusterConfig, HubConfig, ListenConfig, SourceConfig, TenantConfig, TlsFiles,
 };
 use flotilla_hub::pki::{self, files};
 use flotilla_proto::admin_service_client::AdminServiceClient;
@@ -30,6 +30,7 @@ pub struct FleetOptions {
     pub interval: String,
     /// Clusters to run against a real API server instead of a sandbox.
     pub kubeconfigs: BTreeMap<String, PathBuf>,
+    pub tenants: Vec<TenantConfig>,
 }
 
 impl Default for FleetOptions {
@@ -38,6 +39,7 @@ impl Default for FleetOptions {
             clusters: vec!["cluster-1".to_string(), "cluster-2".to_string()],
             interval: "2s".to_string(),
             kubeconfigs: BTreeMap::new(),
+            tenants: Vec::new(),
         }
     }
 }
@@ -150,7 +152,9 @@ impl Fleet {
                     variables: BTreeMap::from([("cluster_name".to_string(), name.clone())]),
                 })
                 .collect(),
-            tenants: Vec::new(),
+            tenants: self.options.tenants.clone(),
+            // The harness's repositories are folders on this machine.
+            allow_file_sources: true,
         }
     }
 
