@@ -106,17 +106,19 @@ pub fn resolve(input: &Input<'_>) -> Resolution {
     let mut declared: BTreeMap<String, (KustomizationSpec, String)> = BTreeMap::new();
     let mut conflicts: BTreeMap<String, String> = BTreeMap::new();
     let mut units: Vec<Unit> = Vec::new();
+    let mut var_sources = VarSources::new();
     while let Some(pending) = queue.pop_front() {
         let mut unit = unit_header(input, &pending);
         let tenant = tenant_of(input, &pending.namespace);
         let rendered = match tenant {
             Some(tenant) => enforce_tenant_before(tenant, &pending, &mut unit)
-                .and_then(|()| render(input, &pending))
+                .and_then(|()| render(input, &pending, &var_sources))
                 .and_then(|rendered| enforce_tenant_after(tenant, &rendered).map(|()| rendered)),
-            None => render(input, &pending),
+            None => render(input, &pending, &var_sources),
         };
         match rendered {
             Ok(rendered) => {
+                collect_var_sources(&rendered.objects, &mut var_sources);
                 unit.objects = rendered.objects.iter().map(Value::to_string).collect();
                 resolution
                     .git_repositories
@@ -256,7 +258,11 @@ struct Rendered {
     git_repositories: Vec<(SourceKey, GitRepositorySpec)>,
 }
 
-fn render(input: &Input<'_>, pending: &Pending) -> Result<Rendered, String> {
+fn render(
+    input: &Input<'_>,
+    pending: &Pending,
+    var_sources: &VarSources,
+) -> Result<Rendered, String> {
     let spec = &pending.spec;
     for (field, value) in [
         ("spec.timeout", &spec.timeout),
@@ -269,13 +275,6 @@ fn render(input: &Input<'_>, pending: &Pending) -> Result<Rendered, String> {
                 ));
             }
         }
-    }
-    if spec
-        .post_build
-        .as_ref()
-        .is_some_and(|post| !post.substitute_from.is_empty())
-    {
-        return Err("spec.postBuild.substituteFrom is not supported yet: use spec.postBuild.substitute or the cluster's variables in the hub config".to_string());
     }
     if spec.source_ref.kind != "GitRepository" {
         return Err(format!(
@@ -306,11 +305,10 @@ fn render(input: &Input<'_>, pending: &Pending) -> Result<Rendered, String> {
         None => flotilla_kustomize::build(fs.as_ref(), &path, &options),
     }
     .map_err(|err| format!("kustomize build failed: {err}"))?;
-    let vars = spec.post_build.as_ref().map(|post| {
-        let mut vars = input.cluster.substitutions();
-        vars.extend(post.substitute.clone());
-        vars
-    });
+    let vars = match &spec.post_build {
+        Some(post) => Some(substitutions(input, pending, post, var_sources)?),
+        None => None,
+    };
     let mut rendered = Rendered {
         objects: Vec::new(),
         kustomizations: Vec::new(),
@@ -390,6 +388,88 @@ fn label_owner(object: &mut Value, pending: &Pending) {
             Value::String(pending.namespace.clone()),
         );
     }
+}
+
+/// The data of the ConfigMaps and Secrets shipped so far, by (kind, namespace, name): what
+/// `postBuild.substituteFrom` reads, as Flux reads them from the cluster.
+type VarSources = BTreeMap<(String, String, String), BTreeMap<String, String>>;
+
+fn collect_var_sources(objects: &[Value], sources: &mut VarSources) {
+    use base64::Engine as _;
+    for object in objects {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        if object["apiVersion"] != "v1" || !matches!(kind, "ConfigMap" | "Secret") {
+            continue;
+        }
+        let (Some(namespace), Some(name)) = (
+            object["metadata"]["namespace"].as_str(),
+            object["metadata"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        let mut data = BTreeMap::new();
+        if let Some(map) = object["data"].as_object() {
+            for (key, value) in map {
+                let Some(text) = value.as_str() else { continue };
+                let text = if kind == "Secret" {
+                    match base64::engine::general_purpose::STANDARD.decode(text) {
+                        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                        Err(_) => continue,
+                    }
+                } else {
+                    text.to_string()
+                };
+                data.insert(key.clone(), text);
+            }
+        }
+        if let Some(map) = object["stringData"].as_object() {
+            for (key, value) in map {
+                if let Some(text) = value.as_str() {
+                    data.insert(key.clone(), text.to_string());
+                }
+            }
+        }
+        sources.insert(
+            (kind.to_string(), namespace.to_string(), name.to_string()),
+            data,
+        );
+    }
+}
+
+/// A unit's substitution variables, lowest precedence first: the cluster's variables from
+/// the hub config, then each `substituteFrom` in order, then `substitute`.
+fn substitutions(
+    input: &Input<'_>,
+    pending: &Pending,
+    post: &flux::PostBuild,
+    var_sources: &VarSources,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut vars = input.cluster.substitutions();
+    for reference in &post.substitute_from {
+        if !matches!(reference.kind.as_str(), "ConfigMap" | "Secret") {
+            return Err(format!(
+                "spec.postBuild.substituteFrom: kind `{}` is not ConfigMap or Secret",
+                reference.kind
+            ));
+        }
+        let key = (
+            reference.kind.clone(),
+            pending.namespace.clone(),
+            reference.name.clone(),
+        );
+        match var_sources.get(&key) {
+            Some(data) => vars.extend(data.clone()),
+            None if reference.optional => {}
+            None => {
+                return Err(format!(
+                    "spec.postBuild.substituteFrom: {} {}/{} not found among the objects this cluster ships before this unit",
+                    reference.kind, pending.namespace, reference.name
+                ))
+            }
+        }
+    }
+    vars.extend(post.substitute.clone());
+    Ok(vars)
 }
 
 fn substitution_disabled(object: &Value) -> bool {

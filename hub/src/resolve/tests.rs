@@ -404,7 +404,7 @@ fn bad_durations_names_and_unsupported_fields_are_unit_errors() {
     );
     check(
         SAMPLE_KS.replace("      greeting: hello", "      greeting: hello\n    substituteFrom:\n      - kind: ConfigMap\n        name: vars"),
-        "substituteFrom is not supported yet",
+        "spec.postBuild.substituteFrom: ConfigMap flux-system/vars not found",
     );
 }
 
@@ -560,4 +560,54 @@ fn a_tenant_unit_cannot_read_the_platform_source() {
         "{}",
         unit.error
     );
+}
+
+#[test]
+fn substitute_from_reads_config_maps_and_secrets_the_cluster_ships() {
+    let vars = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cluster-vars
+  namespace: flux-system
+data:
+  region: eu-west
+  greeting: from-config-map
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: cluster-secrets
+  namespace: flux-system
+data:
+  token: czNjcmV0
+";
+    let kustomization = SAMPLE_KS.replace(
+        "      greeting: hello",
+        "      greeting: hello\n    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-vars\n      - kind: Secret\n        name: cluster-secrets\n      - kind: ConfigMap\n        name: absent\n        optional: true",
+    );
+    let pod = POD.replace(
+        "    greeting: ${greeting}",
+        "    greeting: ${greeting}\n    region: ${region}\n    token: ${token}",
+    );
+    let fs = repo()
+        .with_file("clusters/cluster-1/vars.yaml", vars)
+        .with_file("clusters/cluster-1/sample.yaml", kustomization)
+        .with_file("apps/sample/pod.yaml", pod);
+    let resolution = resolve_with(fs, "cluster-1");
+    let sample = resolution
+        .units
+        .iter()
+        .find(|u| u.name == "sample")
+        .unwrap();
+    assert_eq!(sample.error, "");
+    let pod = objects(sample)
+        .into_iter()
+        .find(|o| o["kind"] == "Pod")
+        .unwrap();
+    let labels = &pod["metadata"]["labels"];
+    assert_eq!(labels["region"], "eu-west");
+    assert_eq!(labels["token"], "s3cret");
+    // Inline `substitute` wins over `substituteFrom`.
+    assert_eq!(labels["greeting"], "hello");
 }
