@@ -151,6 +151,7 @@ impl Applier {
         Ok(StatusReport {
             generation: bundle.generation,
             units: statuses,
+            ..StatusReport::default()
         })
     }
 

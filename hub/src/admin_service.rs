@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use flotilla_proto::admin_service_server::AdminService;
 use flotilla_proto::{
-    Bundle, ClusterInfo, KustomizationInfo, ListClustersRequest, ListClustersResponse,
-    ListKustomizationsRequest, ListKustomizationsResponse, ListSourcesRequest, ListSourcesResponse,
-    ReconcileSourceRequest, ReconcileSourceResponse, SourceInfo,
+    Bundle, ClusterInfo, DriftInfo, KustomizationInfo, ListClustersRequest, ListClustersResponse,
+    ListDriftRequest, ListDriftResponse, ListKustomizationsRequest, ListKustomizationsResponse,
+    ListSourcesRequest, ListSourcesResponse, ReconcileSourceRequest, ReconcileSourceResponse,
+    SourceInfo,
 };
 use prost::Message;
 use tokio::sync::oneshot;
@@ -75,6 +76,20 @@ impl AdminService for Admin {
         Ok(Response::new(ListSourcesResponse { sources }))
     }
 
+    async fn list_drift(
+        &self,
+        request: Request<ListDriftRequest>,
+    ) -> Result<Response<ListDriftResponse>, Status> {
+        authorize(&request)?;
+        let wanted = request.into_inner().cluster;
+        if !wanted.is_empty() && !self.state.clusters.contains_key(&wanted) {
+            return Err(Error::NotFound(format!("cluster `{wanted}` is not registered")).into());
+        }
+        let state = self.state.clone();
+        let drift = blocking(move || list_drift(&state, &wanted)).await?;
+        Ok(Response::new(ListDriftResponse { drift }))
+    }
+
     async fn reconcile_source(
         &self,
         request: Request<ReconcileSourceRequest>,
@@ -124,6 +139,34 @@ fn list_sources(state: &State) -> Result<Vec<SourceInfo>> {
             message,
             last_fetch_unix: record.last_fetch_unix,
         });
+    }
+    Ok(out)
+}
+
+/// What each agent's last drift check found, in cluster order.
+fn list_drift(state: &State, wanted: &str) -> Result<Vec<DriftInfo>> {
+    let mut out = Vec::new();
+    for cluster in &state.config.clusters {
+        if !wanted.is_empty() && cluster.name != wanted {
+            continue;
+        }
+        let (drifted, checked_unix) = state.store.drift(&cluster.name)?;
+        for item in drifted {
+            let object = item.object.unwrap_or_default();
+            let name = if object.namespace.is_empty() {
+                object.name
+            } else {
+                format!("{}/{}", object.namespace, object.name)
+            };
+            out.push(DriftInfo {
+                cluster: cluster.name.clone(),
+                unit: item.unit,
+                object: format!("{} {} {name}", object.api_version, object.kind),
+                state: item.state,
+                fields: item.fields,
+                checked_unix,
+            });
+        }
     }
     Ok(out)
 }

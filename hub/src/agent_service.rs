@@ -240,9 +240,17 @@ async fn handle(state: &Arc<State>, cluster: &str, applied: &mut u64, msg: agent
             *applied = (*applied).max(report.generation);
             let store = state.store.clone();
             let owned = cluster.to_string();
-            let units = report.units;
-            if let Err(err) = blocking(move || Ok(store.put_unit_statuses(&owned, &units)?)).await {
-                warn!(error = %err, "cannot store unit statuses");
+            let stored = blocking(move || {
+                store.put_unit_statuses(&owned, &report.units)?;
+                // Reports between drift checks carry no drift; keep the last check's.
+                if report.drift_checked_unix != 0 {
+                    store.put_drift(&owned, &report.drift, report.drift_checked_unix)?;
+                }
+                Ok(())
+            })
+            .await;
+            if let Err(err) = stored {
+                warn!(error = %err, "cannot store the agent's report");
             }
             record_agent(state, cluster, *applied).await;
         }

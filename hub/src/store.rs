@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use flotilla_proto::{SignedBundle, UnitStatus};
+use flotilla_proto::{DriftedObject, SignedBundle, StatusReport, UnitStatus};
 use prost::Message;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -35,6 +35,7 @@ const BUNDLES: &str = "bundles";
 const STATUS: &str = "unit_status";
 const AGENTS: &str = "agents";
 const SOURCES: &str = "sources";
+const DRIFT: &str = "drift";
 
 /// The newest bundle built for one cluster.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +74,7 @@ pub struct Store {
     status: sled::Tree,
     agents: sled::Tree,
     sources: sled::Tree,
+    drift: sled::Tree,
 }
 
 impl Store {
@@ -86,6 +88,7 @@ impl Store {
             status: db.open_tree(STATUS)?,
             agents: db.open_tree(AGENTS)?,
             sources: db.open_tree(SOURCES)?,
+            drift: db.open_tree(DRIFT)?,
             db,
         })
     }
@@ -135,6 +138,37 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Replaces the cluster's last drift report: the drifted objects and when they were
+    /// checked, kept as a `StatusReport` holding only those fields.
+    pub fn put_drift(
+        &self,
+        cluster: &str,
+        drift: &[DriftedObject],
+        checked_unix: i64,
+    ) -> Result<()> {
+        let report = StatusReport {
+            drift: drift.to_vec(),
+            drift_checked_unix: checked_unix,
+            ..Default::default()
+        };
+        self.drift
+            .insert(cluster.as_bytes(), report.encode_to_vec())?;
+        Ok(())
+    }
+
+    /// The cluster's last drift report: drifted objects and when they were checked.
+    pub fn drift(&self, cluster: &str) -> Result<(Vec<DriftedObject>, i64)> {
+        let Some(value) = self.drift.get(cluster.as_bytes())? else {
+            return Ok((Vec::new(), 0));
+        };
+        let report = StatusReport::decode(value.as_ref()).map_err(|err| Error::Corrupt {
+            tree: DRIFT,
+            key: cluster.to_string(),
+            message: err.to_string(),
+        })?;
+        Ok((report.drift, report.drift_checked_unix))
     }
 
     pub fn put_agent(&self, cluster: &str, record: &AgentRecord) -> Result<()> {
@@ -309,6 +343,23 @@ mod tests {
         let mut overrun = encode_bundle(&bundle(1));
         overrun[40..44].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(decode_bundle("c", &overrun).is_err());
+    }
+
+    #[test]
+    fn drift_reports_replace_each_other_per_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.drift("c1").unwrap(), (vec![], 0));
+        let drifted = DriftedObject {
+            unit: "flux-system/sample".into(),
+            state: "deleted".into(),
+            ..Default::default()
+        };
+        store.put_drift("c1", &[drifted.clone()], 100).unwrap();
+        assert_eq!(store.drift("c1").unwrap(), (vec![drifted], 100));
+        store.put_drift("c1", &[], 200).unwrap();
+        assert_eq!(store.drift("c1").unwrap(), (vec![], 200));
+        assert_eq!(store.drift("c2").unwrap(), (vec![], 0));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use flotilla_hub::pki::files;
 use flotilla_proto::{
-    ClusterInfo, KustomizationInfo, ListClustersRequest, ListKustomizationsRequest,
-    ListSourcesRequest, ReconcileSourceRequest, SourceInfo,
+    ClusterInfo, DriftInfo, KustomizationInfo, ListClustersRequest, ListDriftRequest,
+    ListKustomizationsRequest, ListSourcesRequest, ReconcileSourceRequest, SourceInfo,
 };
 
 use crate::table::render;
@@ -30,6 +30,14 @@ pub enum What {
     /// Every cluster's Flux Kustomizations with their status.
     #[command(alias = "ks")]
     Kustomizations {
+        /// Only this cluster.
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(short, long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Objects the agents found changed or deleted behind their backs at the last check.
+    Drift {
         /// Only this cluster.
         #[arg(long)]
         cluster: Option<String>,
@@ -86,6 +94,13 @@ pub async fn get(what: What, hub: HubArgs) -> anyhow::Result<ExitCode> {
                 .kustomizations;
             print(output, &list, kustomizations_table)?;
         }
+        What::Drift { cluster, output } => {
+            let request = ListDriftRequest {
+                cluster: cluster.unwrap_or_default(),
+            };
+            let drift = client.list_drift(request).await?.into_inner().drift;
+            print(output, &drift, drift_table)?;
+        }
         What::Sources { output } => {
             let sources = client
                 .list_sources(ListSourcesRequest {})
@@ -131,6 +146,15 @@ impl ToJson for KustomizationInfo {
             "cluster": self.cluster, "name": self.name, "namespace": self.namespace,
             "tenant": self.tenant, "ready": self.ready, "message": self.message,
             "revision": self.revision, "suspended": self.suspended,
+        })
+    }
+}
+
+impl ToJson for DriftInfo {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "cluster": self.cluster, "unit": self.unit, "object": self.object,
+            "state": self.state, "fields": self.fields, "checkedUnix": self.checked_unix,
         })
     }
 }
@@ -205,6 +229,22 @@ fn clusters_table(list: &[ClusterInfo]) -> String {
     )
 }
 
+pub fn drift_table(list: &[DriftInfo]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|d| {
+            vec![
+                d.cluster.clone(),
+                d.unit.clone(),
+                d.object.clone(),
+                d.state.clone(),
+                d.fields.join(","),
+            ]
+        })
+        .collect();
+    render(&["CLUSTER", "UNIT", "OBJECT", "STATE", "FIELDS"], &rows)
+}
+
 fn sources_table(list: &[SourceInfo]) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
@@ -223,6 +263,23 @@ fn sources_table(list: &[SourceInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drift_table_lists_objects_and_fields() {
+        let list = vec![DriftInfo {
+            cluster: "cluster-1".into(),
+            unit: "flux-system/sample".into(),
+            object: "v1 ConfigMap sample/settings".into(),
+            state: "modified".into(),
+            fields: vec!["data.greeting".into(), "data.extra".into()],
+            checked_unix: 1,
+        }];
+        expect_test::expect![[r#"
+            CLUSTER     UNIT                 OBJECT                         STATE      FIELDS
+            cluster-1   flux-system/sample   v1 ConfigMap sample/settings   modified   data.greeting,data.extra
+        "#]]
+        .assert_eq(&drift_table(&list));
+    }
 
     #[test]
     fn kustomizations_table_has_flux_columns_and_cluster() {

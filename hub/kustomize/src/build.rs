@@ -97,14 +97,22 @@ fn build_inner(
         k.fields
             .insert("namespace".into(), Value::String(ns.clone()));
     }
+    let track = k
+        .str_list("buildMetadata")?
+        .iter()
+        .any(|m| m == "transformerAnnotations");
     let mut b = Builder {
         fsys,
         stack: Vec::new(),
+        track,
         cache: cache.map(|c| c.0),
         recorder: cache.map(|c| c.1),
     };
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
+    if track {
+        crate::transform::add_transformations(&k.dir, &mut layer.res);
+    }
     let mut out = layer.res;
     apply_sort(&mut out, &k)?;
     Ok(out)
@@ -198,6 +206,8 @@ pub(crate) struct Builder<'a> {
     /// Directories being built, outermost first, for cycle detection.
     stack: Vec<String>,
     cache: Option<&'a Cache>,
+    /// Whether the root asks for transformer annotations.
+    pub(crate) track: bool,
     /// Records what each cached directory's build reads (it is also `fsys`).
     recorder: Option<&'a Recorder<'a>>,
 }
@@ -288,7 +298,13 @@ impl Builder<'_> {
                 let (Some(cache), Some(rec)) = (self.cache, self.recorder) else {
                     return self.directory(k, field, &target, depth);
                 };
-                if let Some(e) = cache.lookup(rec.inner(), &target) {
+                // Objects built for a root that notes transformers carry those notes.
+                let key = if self.track {
+                    format!("{target}\0transformations")
+                } else {
+                    target.clone()
+                };
+                if let Some(e) = cache.lookup(rec.inner(), &key) {
                     let fits = depth + 1 + e.height <= MAX_DEPTH
                         && !e.dirs.iter().any(|d| self.stack.contains(d));
                     if fits {
@@ -301,7 +317,7 @@ impl Builder<'_> {
                 let frame = rec.close();
                 if let Ok(layer) = &built {
                     cache.store(
-                        &target,
+                        &key,
                         frame.deps,
                         layer.clone(),
                         frame.max_depth.saturating_sub(depth + 1),

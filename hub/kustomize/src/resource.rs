@@ -23,6 +23,9 @@ pub struct Resource {
     pub(crate) generated_by: Option<&'static str>,
     /// The name of the plugin configuration (a `generators:` entry) that made this object.
     pub(crate) generator_config: Option<String>,
+    /// Built-in transformers that ran over this object: (kustomization or plugin file,
+    /// kind, plugin name), for `buildMetadata: [transformerAnnotations]`.
+    pub(crate) transformations: Vec<(String, &'static str, Option<String>)>,
     /// Names of the `vars` whose object reference this object is.
     pub(crate) ref_vars: Vec<String>,
 }
@@ -61,6 +64,7 @@ impl Resource {
             behavior: None,
             generated_by: None,
             generator_config: None,
+            transformations: Vec::new(),
             ref_vars: Vec::new(),
         };
         r.orig_name = r.name().to_string();

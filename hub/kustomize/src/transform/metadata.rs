@@ -1,13 +1,15 @@
 //! `buildMetadata`: origin annotations (`config.kubernetes.io/origin`, the file or the
 //! generator an object came from) and the `app.kubernetes.io/managed-by` label.
-//! Transformer annotations are refused rather than approximated.
+//! and transformer annotations (`alpha.config.kubernetes.io/transformations`, every built-in
+//! transformer that ran over an object).
 
 use crate::kustomization::Kustomization;
 use crate::resource::Resource;
-use crate::{fs, Error, Result};
+use crate::{fs, Result};
 use serde_json::{Map, Value};
 
 const ORIGIN: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS: &str = "alpha.config.kubernetes.io/transformations";
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// What `kubectl kustomize` (a kustomize built into kubectl) writes as its version.
 const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
@@ -17,6 +19,7 @@ const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
 pub(crate) struct BuildMetadata {
     pub origin: bool,
     pub managed_by: bool,
+    pub transformers: bool,
 }
 
 impl BuildMetadata {
@@ -26,13 +29,7 @@ impl BuildMetadata {
             match opt.as_str() {
                 "originAnnotations" => out.origin = true,
                 "managedByLabel" => out.managed_by = true,
-                "transformerAnnotations" => {
-                    return Err(Error::Unsupported {
-                        path: k.file.clone(),
-                        field: "buildMetadata".into(),
-                        what: "transformerAnnotations".into(),
-                    })
-                }
+                "transformerAnnotations" => out.transformers = true,
                 other => {
                     return Err(k.field_err(
                         "buildMetadata",
@@ -65,6 +62,45 @@ pub(crate) fn add_origins(k: &Kustomization, res: &mut [Resource]) {
         };
         set_meta(r, "annotations", ORIGIN, text);
     }
+}
+
+/// Writes each object's noted transformations, paths relative to the root `dir`.
+pub(crate) fn add_transformations(dir: &str, res: &mut [Resource]) {
+    for r in res.iter_mut() {
+        if r.transformations.is_empty() {
+            continue;
+        }
+        let mut text = String::new();
+        for (file, kind, name) in &r.transformations {
+            text.push_str(&format!(
+                "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n",
+                relative(dir, file)
+            ));
+            if let Some(name) = name {
+                text.push_str(&format!("    name: {name}\n"));
+            }
+        }
+        set_meta(r, "annotations", TRANSFORMATIONS, text);
+    }
+}
+
+/// The `'static` name of a built-in plugin kind (others never run).
+pub(crate) fn builtin_kind(kind: &str) -> &'static str {
+    const KINDS: &[&str] = &[
+        "NamespaceTransformer",
+        "PrefixSuffixTransformer",
+        "PrefixTransformer",
+        "SuffixTransformer",
+        "LabelTransformer",
+        "AnnotationsTransformer",
+        "ImageTagTransformer",
+        "ReplicaCountTransformer",
+        "PatchTransformer",
+        "PatchStrategicMergeTransformer",
+        "PatchJson6902Transformer",
+        "ReplacementTransformer",
+    ];
+    KINDS.iter().find(|k| **k == kind).copied().unwrap_or("Unknown")
 }
 
 /// Labels every object as managed by kustomize.

@@ -16,6 +16,7 @@ use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::Resource;
 use crate::{scope, Error, Result};
 pub(crate) use config::Config;
+pub(crate) use metadata::add_transformations;
 use fieldspec::FieldSpec;
 use serde_json::{Map, Value};
 
@@ -78,24 +79,73 @@ pub(crate) fn run(
     if meta.origin {
         metadata::add_origins(k, &mut layer.res);
     }
+    // With `buildMetadata: [transformerAnnotations]` at the root, every built-in
+    // transformer a kustomization configures is noted on the objects it ran over.
+    let track = b.track;
+    let note = |layer: &mut Layer, kind: &'static str, times: usize| {
+        if track {
+            for r in layer.res.iter_mut() {
+                for _ in 0..times {
+                    r.transformations.push((k.file.clone(), kind, None));
+                }
+            }
+        }
+    };
+    let count = |field: &str| k.get(field).and_then(Value::as_array).map_or(0, Vec::len);
+    let non_empty = |field: &str| match k.get(field) {
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        _ => false,
+    };
     patch::strategic_merge_field(b.fsys, k, &mut layer.res)?;
+    note(
+        layer,
+        "PatchStrategicMergeTransformer",
+        usize::from(non_empty("patchesStrategicMerge")),
+    );
     patch::patches_field(b.fsys, k, &mut layer.res)?;
+    note(layer, "PatchTransformer", count("patches"));
     if let Some(ns) = k.str_field("namespace")? {
         if !ns.is_empty() {
             let specs =
                 config::with_defaults(config::namespace_defaults(), &layer.config.namespace);
             namespace(&mut layer.res, &ns, &specs);
+            note(layer, "NamespaceTransformer", 1);
         }
     }
     let prefix = k.str_field("namePrefix")?.unwrap_or_default();
     let suffix = k.str_field("nameSuffix")?.unwrap_or_default();
     prefix_suffix(&mut layer.res, &prefix, &suffix, None, &layer.config);
+    note(layer, "PrefixTransformer", usize::from(!prefix.is_empty()));
+    note(layer, "SuffixTransformer", usize::from(!suffix.is_empty()));
     labels(k, layer)?;
+    // One per `labels` entry, and one for `commonLabels` whenever either is set.
+    let label_entries = count("labels");
+    let any_labels = label_entries > 0 || non_empty("commonLabels");
+    note(
+        layer,
+        "LabelTransformer",
+        label_entries + usize::from(any_labels),
+    );
     annotations(k, layer)?;
+    note(
+        layer,
+        "AnnotationsTransformer",
+        usize::from(non_empty("commonAnnotations")),
+    );
     patch::json6902_field(b.fsys, k, &mut layer.res)?;
+    note(layer, "PatchJson6902Transformer", count("patchesJson6902"));
     replicas(k, layer)?;
+    note(layer, "ReplicaCountTransformer", count("replicas"));
     images(k, layer)?;
+    note(layer, "ImageTagTransformer", count("images"));
     replacements::field(b.fsys, k, &mut layer.res)?;
+    note(
+        layer,
+        "ReplacementTransformer",
+        usize::from(non_empty("replacements")),
+    );
     plugins::run(b, k, "transformers", layer, depth)?;
     if meta.managed_by {
         metadata::add_managed_by(&mut layer.res);

@@ -29,6 +29,18 @@ pub(crate) fn run(
         };
         for c in &configs {
             run_one(b, k, field, c, layer)?;
+            if b.track && field == "transformers" {
+                let file = if c.origin.ends_with(&format!(" ({field})")) {
+                    k.file.clone()
+                } else {
+                    c.origin.clone()
+                };
+                let kind = super::metadata::builtin_kind(c.kind());
+                for r in layer.res.iter_mut() {
+                    r.transformations
+                        .push((file.clone(), kind, Some(c.name().to_string())));
+                }
+            }
         }
     }
     Ok(())
