@@ -355,7 +355,7 @@ mod tests {
             state: "deleted".into(),
             ..Default::default()
         };
-        store.put_drift("c1", &[drifted.clone()], 100).unwrap();
+        store.put_drift("c1", std::slice::from_ref(&drifted), 100).unwrap();
         assert_eq!(store.drift("c1").unwrap(), (vec![drifted], 100));
         store.put_drift("c1", &[], 200).unwrap();
         assert_eq!(store.drift("c1").unwrap(), (vec![], 200));
