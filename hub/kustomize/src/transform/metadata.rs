@@ -100,7 +100,11 @@ pub(crate) fn builtin_kind(kind: &str) -> &'static str {
         "PatchJson6902Transformer",
         "ReplacementTransformer",
     ];
-    KINDS.iter().find(|k| **k == kind).copied().unwrap_or("Unknown")
+    KINDS
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("Unknown")
 }
 
 /// Labels every object as managed by kustomize.

@@ -16,8 +16,8 @@ use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::Resource;
 use crate::{scope, Error, Result};
 pub(crate) use config::Config;
-pub(crate) use metadata::add_transformations;
 use fieldspec::FieldSpec;
+pub(crate) use metadata::add_transformations;
 use serde_json::{Map, Value};
 
 /// One kustomization's output while it is being built: its objects, the transformer
