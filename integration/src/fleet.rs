@@ -31,6 +31,8 @@ pub struct FleetOptions {
     /// Clusters to run against a real API server instead of a sandbox.
     pub kubeconfigs: BTreeMap<String, PathBuf>,
     pub tenants: Vec<TenantConfig>,
+    /// How often agents look for drift (and re-apply their bundle).
+    pub drift_interval: String,
 }
 
 impl Default for FleetOptions {
@@ -40,6 +42,7 @@ impl Default for FleetOptions {
             interval: "2s".to_string(),
             kubeconfigs: BTreeMap::new(),
             tenants: Vec::new(),
+            drift_interval: "5m".to_string(),
         }
     }
 }
@@ -212,7 +215,7 @@ impl Fleet {
             hub_keys: vec![pki.join(files::SIGNING_PUB)],
             data_dir: self.dir.join(format!("agent-data-{cluster}")),
             kubeconfig: Some(kubeconfig),
-            drift_interval: "5m".to_string(),
+            drift_interval: self.options.drift_interval.clone(),
         };
         let path = self.dir.join(format!("agent-{cluster}.yaml"));
         std::fs::write(&path, serde_norway::to_string(&config)?)?;
