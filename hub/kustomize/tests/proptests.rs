@@ -18,6 +18,70 @@ proptest! {
     }
 }
 
+/// Values of every shape, for fields that expect one shape.
+fn any_yaml() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(" x".to_string()),
+        Just(" 1".to_string()),
+        Just(" []".to_string()),
+        Just(" {}".to_string()),
+        Just(" null".to_string()),
+        Just("\n- a\n- {b: c}\n- [d]".to_string()),
+        Just("\n- source: {kind: ConfigMap, name: a, fieldPath: data.k}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.*, \"[x=\", metadata.annotations.q]\n    options: {delimiter: \"\", index: -3, create: true}".to_string()),
+        Just("\n- name: V\n  objref: {kind: ConfigMap, name: a, apiVersion: v1}\n  fieldref: {fieldpath: \"data[\"}".to_string()),
+        Just("\n- |-\n  apiVersion: builtin\n  kind: LabelTransformer\n  metadata: {name: x}\n  labels: [1]\n  fieldSpecs: {}".to_string()),
+        Just("\n- path: x.yaml\n- {}".to_string()),
+        Just("\n  a: {b: [c]}".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Every field with values of the wrong shape: an error or output, never a panic.
+    #[test]
+    fn misshapen_fields_never_panic(fields in proptest::collection::vec((0usize..FIELDS.len(), any_yaml()), 1..5)) {
+        let mut k = String::from("resources:\n- r.yaml\n");
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, v) in fields {
+            if seen.insert(i) {
+                k.push_str(&format!("{}:{v}\n", FIELDS[i]));
+            }
+        }
+        let fs = MemFs::new()
+            .with_file("kustomization.yaml", k)
+            .with_file("r.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n")
+            .with_file("x.yaml", "- 1\n- {source: 2}\n");
+        let _ = build(&fs, ".", &BuildOptions::default()).map(|r| to_yaml(&r));
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "images",
+    "replicas",
+    "replacements",
+    "vars",
+    "configurations",
+    "crds",
+    "generators",
+    "transformers",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "sortOptions",
+    "buildMetadata",
+    "components",
+];
+
 fn kubectl_available() -> bool {
     Command::new("kubectl")
         .args(["version", "--client"])
