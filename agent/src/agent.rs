@@ -1,6 +1,7 @@
 //! The agent as one value: opens its state and clients, then runs two loops until shutdown:
 //! sessions with the hub (reconnecting with backoff) and the applier (the newest accepted
-//! bundle, on arrival, at startup and periodically while the hub is away).
+//! bundle, on arrival, at startup and periodically, checking for drift before each periodic
+//! re-apply).
 //!
 //! Wiring only; must never verify, plan or apply by itself, and never spin without backoff.
 
@@ -16,6 +17,7 @@ use tracing::{info, info_span, warn, Instrument};
 
 use crate::apply::Applier;
 use crate::cluster::{self, Cluster};
+use crate::drift::Drift;
 use crate::endpoint;
 use crate::intake::Intake;
 use crate::session::Session;
@@ -92,6 +94,7 @@ impl Agent {
             keys: self.keys,
             cluster_name: self.cluster_name.clone(),
             timing: self.timing.clone(),
+            drift: Drift::default(),
         }
         .run(wake_rx, status_tx, shutdown.clone())
         .instrument(info_span!("agent_apply", cluster = %self.cluster_name));
@@ -170,6 +173,8 @@ struct ApplyLoop {
     keys: PinnedKeys,
     cluster_name: String,
     timing: Timing,
+    /// What the last drift check found; every report carries it.
+    drift: Drift,
 }
 
 impl ApplyLoop {
@@ -181,19 +186,27 @@ impl ApplyLoop {
         status: watch::Sender<Option<StatusReport>>,
         shutdown: CancellationToken,
     ) {
+        let mut periodic = false;
         loop {
             wake.borrow_and_update();
-            self.apply_accepted(&status).await;
+            self.apply_accepted(&status, periodic).await;
+            periodic = false;
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
                 changed = wake.changed() => if changed.is_err() { break },
-                _ = sleep(self.timing.reapply) => {}
+                _ = sleep(self.timing.reapply) => periodic = true,
             }
         }
     }
 
-    async fn apply_accepted(&mut self, status: &watch::Sender<Option<StatusReport>>) {
+    /// Applies the accepted bundle; a `periodic` re-apply checks for drift first, and the
+    /// report of what it found goes up with the statuses of the re-apply that corrects it.
+    async fn apply_accepted(
+        &mut self,
+        status: &watch::Sender<Option<StatusReport>>,
+        periodic: bool,
+    ) {
         let bundle = match self.load().await {
             Ok(Some(bundle)) => bundle,
             Ok(None) => return,
@@ -202,6 +215,15 @@ impl ApplyLoop {
                 return;
             }
         };
+        if periodic {
+            match self.applier.check_drift(&bundle).await {
+                Ok(drift) => {
+                    info!(objects = drift.objects.len(), "drift checked");
+                    self.drift = drift;
+                }
+                Err(err) => warn!(error = %err, "drift not checked"),
+            }
+        }
         let generation = bundle.generation;
         info!(generation, revision = %bundle.revision, "applying bundle");
         match self.applier.apply(&bundle).await {
@@ -216,7 +238,11 @@ impl ApplyLoop {
                     ready,
                     "bundle applied"
                 );
-                status.send_replace(Some(report));
+                status.send_replace(Some(StatusReport {
+                    drift: self.drift.objects.clone(),
+                    drift_checked_unix: self.drift.checked_unix,
+                    ..report
+                }));
             }
             Err(err) => warn!(error = %err, generation, "apply stopped: local state failed"),
         }

@@ -7,7 +7,7 @@
 //! failure becomes a unit's message.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use flotilla_proto::{Bundle, StatusReport, Unit};
 use kube::Client;
@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::cluster::{Cluster, Resolved};
+use crate::drift::{self, Drift};
 use crate::object::{ObjKey, ObjRef, Object};
 use crate::plan::{self, Action, PlannedUnit};
 use crate::state::{self, State, UnitKey, UnitRecord};
@@ -46,6 +47,12 @@ impl Applier {
     /// Health waits (`wait: true`) end early, unit not ready, once `shutdown` fires.
     pub fn with_shutdown(self, shutdown: CancellationToken) -> Applier {
         Applier { shutdown, ..self }
+    }
+
+    /// Checks the units of `bundle` applied last for drift, changing nothing; see
+    /// [`drift::check`]. Call it before re-applying the same bundle, which corrects it.
+    pub async fn check_drift(&mut self, bundle: &Bundle) -> drift::Result<Drift> {
+        drift::check(&mut self.cluster, &self.state, bundle).await
     }
 
     /// Applies `bundle` and returns the status of each of its units. Errors only when the
@@ -217,7 +224,7 @@ impl Applier {
         record.ready = Some(true);
         record.message = status::applied(&unit.revision);
         record.revision = unit.revision.clone();
-        record.last_applied_unix = now_unix();
+        record.last_applied_unix = drift::now_unix();
         record
     }
 
@@ -269,14 +276,7 @@ impl Applier {
     /// The object as it will be applied (namespace defaulted for namespaced kinds, dropped
     /// for cluster-scoped ones) and its resource; `None` when discovery does not know it.
     fn normalize(&self, unit: &Unit, object: &Object) -> Option<(Object, Resolved)> {
-        let resolved = self.cluster.resolve(&object.id)?;
-        let mut object = object.clone();
-        if resolved.namespaced {
-            object.default_namespace(plan::default_namespace(unit));
-        } else {
-            object.clear_namespace();
-        }
-        Some((object, resolved))
+        normalize(&self.cluster, unit, object)
     }
 
     fn claimed(
@@ -359,6 +359,23 @@ impl Applier {
     }
 }
 
+/// The object as it is applied (namespace defaulted for namespaced kinds, dropped for
+/// cluster-scoped ones) and its resource; `None` when discovery does not know it.
+pub(crate) fn normalize(
+    cluster: &Cluster,
+    unit: &Unit,
+    object: &Object,
+) -> Option<(Object, Resolved)> {
+    let resolved = cluster.resolve(&object.id)?;
+    let mut object = object.clone();
+    if resolved.namespaced {
+        object.default_namespace(plan::default_namespace(unit));
+    } else {
+        object.clear_namespace();
+    }
+    Some((object, resolved))
+}
+
 #[derive(Default)]
 struct Outcome {
     applied: Vec<ObjRef>,
@@ -389,13 +406,6 @@ fn union(a: &[ObjRef], b: &[ObjRef]) -> Vec<ObjRef> {
         }
     }
     out
-}
-
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The agent's handle on its Kubernetes API server: clients (its own and one per impersonated
-//! service account), discovery, and the two calls it makes, server-side apply and delete.
+//! service account), discovery, and the calls it makes: server-side apply (also as a dry run),
+//! get and delete.
 //!
 //! A thin IO edge: no decisions about what to apply or prune live here, and nothing here
 //! may act on an object without the caller naming the client it acts as.
@@ -129,6 +130,22 @@ impl Cluster {
             .await
             .map(drop)
             .map_err(|err| api_message(&err))
+    }
+
+    /// What a server-side apply of `object` as `client` would make of the live object,
+    /// without persisting it (`dryRun=All`).
+    pub async fn dry_run_apply(
+        client: &Client,
+        resolved: &Resolved,
+        object: &Object,
+    ) -> Result<serde_json::Value, String> {
+        let api = api(client, resolved, &object.id.namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let result = api
+            .patch(&object.id.name, &params, &Patch::Apply(&object.body))
+            .await
+            .map_err(|err| api_message(&err))?;
+        serde_json::to_value(result).map_err(|err| err.to_string())
     }
 
     /// Reads the live `object` as `client`; `None` when it does not exist.

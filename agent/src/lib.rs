@@ -4,10 +4,13 @@
 //! Code map, pure core first:
 //! - `verify`: signature, cluster and generation checks of a `SignedBundle`.
 //! - `object`, `plan`, `status`, `health`, `timing`: object identity, apply order and prune
-//!   sets, Flux-style messages, kstatus-style health, clocks and backoff. No IO.
+//!   sets, Flux-style messages, kstatus-style health, clocks and backoff, and the drift
+//!   `diff` of a live object against its dry-run apply. No IO.
 //! - `state`: the only sled user (accepted bundle, applied generation, unit records).
 //! - `cluster`: the only kube client user (discovery, apply, get, delete, impersonation).
 //! - `apply`, `wait`: carry a plan out against the cluster, unit by unit.
+//! - `drift`: before each periodic re-apply, finds objects changed or deleted behind the
+//!   agent's back (read and dry-run only).
 //! - `endpoint`, `session`, `intake`: the mTLS gRPC session with the hub and the verdict
 //!   on each pushed bundle.
 //! - `agent`: wires the session loop and the apply loop together.
@@ -17,6 +20,8 @@
 mod agent;
 pub mod apply;
 pub mod cluster;
+pub mod diff;
+pub mod drift;
 pub mod endpoint;
 pub mod health;
 pub mod intake;

@@ -1,6 +1,7 @@
 //! The agent end to end against a stand-in hub over mutual TLS and a sandbox cluster:
 //! Hello, verification verdicts as Acks, status reports, restart with persisted state, and
-//! reconnecting with backoff when the hub goes away.
+//! reconnecting with backoff when the hub goes away, and drift reported by the periodic
+//! re-apply.
 
 mod support;
 
@@ -301,6 +302,67 @@ async fn keeps_enforcing_the_bundle_while_the_hub_is_away() {
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test]
+async fn periodic_reapply_reports_the_drift_it_corrects() {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(dir.path(), CLUSTER);
+    let sandbox = Sandbox::start().await.unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).unwrap();
+    let mut hub = TestHub::start(&pki, ANY.parse().unwrap()).await;
+    let config = flotilla_config::AgentConfig {
+        drift_interval: "1s".into(),
+        ..pki.agent_config(CLUSTER, hub.addr, &kubeconfig)
+    };
+    let shutdown = CancellationToken::new();
+    let agent = Agent::with_timing(config, timing()).await.unwrap();
+    let running = tokio::spawn(agent.run(shutdown.clone()));
+    hello(&mut hub).await;
+    push(&hub, sign(&pki.signing, &sample(1, true))).await;
+    assert!(ack(&mut hub).await.accepted);
+    let first = status(&mut hub).await;
+    assert!(first.units[0].ready);
+    assert_eq!(
+        first.drift_checked_unix, 0,
+        "no check before the first interval"
+    );
+
+    delete_behind_the_agents_back(&kubeconfig, "v1", "ConfigMap", "sample", "settings").await;
+    let mut report = status(&mut hub).await;
+    // A check may have run before the delete; the next one finds it.
+    while report.drift.is_empty() {
+        assert!(report.drift_checked_unix > 0, "{report:?}");
+        report = status(&mut hub).await;
+    }
+    assert_eq!(report.drift.len(), 1, "{report:?}");
+    let drifted = &report.drift[0];
+    assert_eq!(drifted.unit, "flux-system/apps");
+    assert_eq!(drifted.state, "deleted");
+    assert_eq!(
+        drifted.object.as_ref().map(|o| o.name.as_str()),
+        Some("settings")
+    );
+    assert!(
+        sandbox
+            .store()
+            .get("v1", "ConfigMap", Some("sample"), "settings")
+            .is_some(),
+        "corrected by the re-apply the report comes with"
+    );
+    let next = status(&mut hub).await;
+    assert!(next.drift.is_empty(), "{next:?}");
+    assert!(next.drift_checked_unix >= report.drift_checked_unix);
+
+    shutdown.cancel();
+    timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    hub.stop().await;
 }
 
 #[tokio::test]
