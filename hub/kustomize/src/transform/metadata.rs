@@ -99,6 +99,7 @@ pub(crate) fn builtin_kind(kind: &str) -> &'static str {
         "PatchStrategicMergeTransformer",
         "PatchJson6902Transformer",
         "ReplacementTransformer",
+        "HashTransformer",
     ];
     KINDS
         .iter()

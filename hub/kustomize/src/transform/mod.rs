@@ -524,18 +524,24 @@ fn split_image(image: &str) -> (&str, &str) {
 
 /// Steps run once over the root build's output: content hashes, name references, vars.
 pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
-    for r in layer.res.iter_mut().filter(|r| r.needs_hash) {
-        let hash = generators::content_hash(r);
-        let new = format!("{}-{hash}", r.name());
-        record_rename(r);
-        r.set_name(&new);
-    }
+    hash_names(&mut layer.res);
     fix_name_references(&mut layer.res, &config::name_refs(&layer.config));
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
         stringify_annotations(r);
     }
     Ok(())
+}
+
+/// Appends the content hash to the names of generated objects that want one (at the end
+/// of the build, and also where a HashTransformer plugin runs: kubectl then hashes twice).
+pub(crate) fn hash_names(res: &mut [Resource]) {
+    for r in res.iter_mut().filter(|r| r.needs_hash) {
+        let hash = generators::content_hash(r);
+        let new = format!("{}-{hash}", r.name());
+        record_rename(r);
+        r.set_name(&new);
+    }
 }
 
 /// kubectl prints an object's own annotations as strings whatever put them there: other

@@ -222,6 +222,10 @@ fn run_one(
             let sk = synthetic("patchesJson6902", Value::Array(vec![Value::Object(p)]));
             patch::json6902_field(b.fsys, &sk, &mut layer.res)
         }
+        "HashTransformer" => {
+            super::hash_names(&mut layer.res);
+            Ok(())
+        }
         "ReplacementTransformer" => {
             let sk = synthetic("replacements", get("replacements"));
             replacements::field(b.fsys, &sk, &mut layer.res)
