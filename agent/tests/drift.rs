@@ -200,3 +200,69 @@ async fn suspended_and_failed_units_are_not_checked() {
         .objects
         .is_empty());
 }
+
+#[tokio::test]
+async fn tenant_objects_are_checked_as_the_units_service_account() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut applier = applier(&sandbox, dir.path()).await;
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "deployer-edit", "namespace": "sample"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "sample"}]});
+    let team = Unit {
+        name: "team".into(),
+        namespace: "sample".into(),
+        service_account: "deployer".into(),
+        depends_on: vec!["flux-system/infra".into()],
+        ..unit("team", &[config_map("sample", "team", "1")])
+    };
+    let bundle = bundle(
+        CLUSTER,
+        1,
+        vec![unit("infra", &[namespace("sample"), binding]), team],
+    );
+    let report = applier.apply(&bundle).await.unwrap();
+    assert!(report.units.iter().all(|u| u.ready), "{report:?}");
+
+    // Seen as the service account, the team's object drifted.
+    patch_as_someone_else(
+        &kubeconfig,
+        "v1",
+        "ConfigMap",
+        "team",
+        json!({"data": {"value": "2"}}),
+    )
+    .await;
+    let drift = applier.check_drift(&bundle).await.unwrap();
+    let team = drifted(&drift.objects, "team");
+    assert_eq!(team.unit, "sample/team");
+    assert_eq!(team.fields, ["data.value"]);
+
+    // Without its binding the service account may not read the object, so the check cannot
+    // tell (logged, left out), though the agent's own identity could.
+    let rbac = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+    ));
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(kube::Client::try_from(config).unwrap(), "sample", &rbac);
+    api.delete("deployer-edit", &Default::default())
+        .await
+        .unwrap();
+    let drift = applier.check_drift(&bundle).await.unwrap();
+    assert_eq!(drift.objects.len(), 1, "{:?}", drift.objects);
+    let binding = drifted(&drift.objects, "deployer-edit");
+    assert_eq!(
+        (binding.unit.as_str(), binding.state.as_str()),
+        ("flux-system/infra", "deleted")
+    );
+}
