@@ -10,7 +10,7 @@ use flotilla_proto::{
     Bundle, ClusterInfo, DriftInfo, KustomizationInfo, ListClustersRequest, ListClustersResponse,
     ListDriftRequest, ListDriftResponse, ListKustomizationsRequest, ListKustomizationsResponse,
     ListSourcesRequest, ListSourcesResponse, ReconcileSourceRequest, ReconcileSourceResponse,
-    SourceInfo,
+    SetSuspendedRequest, SetSuspendedResponse, SourceInfo,
 };
 use prost::Message;
 use tokio::sync::oneshot;
@@ -88,6 +88,58 @@ impl AdminService for Admin {
         let state = self.state.clone();
         let drift = blocking(move || list_drift(&state, &wanted)).await?;
         Ok(Response::new(ListDriftResponse { drift }))
+    }
+
+    async fn set_suspended(
+        &self,
+        request: Request<SetSuspendedRequest>,
+    ) -> Result<Response<SetSuspendedResponse>, Status> {
+        authorize(&request)?;
+        let wanted = request.into_inner();
+        let state = self.state.clone();
+        let clusters = blocking(move || {
+            let mut clusters = Vec::new();
+            for cluster in &state.config.clusters {
+                if !wanted.cluster.is_empty() && cluster.name != wanted.cluster {
+                    continue;
+                }
+                let Some(live) = state.clusters.get(&cluster.name) else {
+                    continue;
+                };
+                let has_unit = live.bundle.borrow().as_deref().is_some_and(|stored| {
+                    Bundle::decode(stored.signed.payload.as_slice()).is_ok_and(|bundle| {
+                        bundle
+                            .units
+                            .iter()
+                            .any(|u| u.namespace == wanted.namespace && u.name == wanted.name)
+                    })
+                });
+                if has_unit {
+                    state.store.set_suspended(
+                        &cluster.name,
+                        &wanted.namespace,
+                        &wanted.name,
+                        wanted.suspended,
+                    )?;
+                    clusters.push(cluster.name.clone());
+                }
+            }
+            if clusters.is_empty() {
+                let place = if wanted.cluster.is_empty() {
+                    "any cluster".to_string()
+                } else {
+                    format!("cluster `{}`", wanted.cluster)
+                };
+                return Err(Error::NotFound(format!(
+                    "Kustomization {}/{} not found on {place}",
+                    wanted.namespace, wanted.name
+                )));
+            }
+            crate::reconciler::publish_all(&state)?;
+            Ok(clusters)
+        })
+        .await?;
+        Ok(Response::new(SetSuspendedResponse { clusters }))
     }
 
     async fn reconcile_source(

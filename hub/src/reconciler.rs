@@ -223,6 +223,10 @@ fn resolve_all(
                 .cloned()
                 .collect();
             let none = Vec::new();
+            let suspended = state.store.suspended(&cluster.name).unwrap_or_else(|err| {
+                warn!(cluster = %cluster.name, error = %err, "cannot read suspensions");
+                Default::default()
+            });
             let resolution = resolve(&Input {
                 cluster,
                 platform: &platform,
@@ -230,6 +234,7 @@ fn resolve_all(
                 tenants: &tenants,
                 previous: previous.get(&cluster.name).unwrap_or(&none),
                 cache: Some(&state.render_cache),
+                suspended: &suspended,
             });
             for (key, spec) in resolution.git_repositories {
                 if key == platform {
@@ -276,7 +281,7 @@ fn resolve_all(
 }
 
 /// Renders every cluster from the current snapshots and publishes changed bundles.
-fn publish_all(state: &State) -> Result<()> {
+pub fn publish_all(state: &State) -> Result<()> {
     let revision = match state.sources().get(&state.platform_key()) {
         Some(SourceState::Ready { revision, .. }) => revision.clone(),
         _ => return Ok(()),

@@ -8,7 +8,7 @@
 //! A unit that cannot be rendered carries its error and no objects; the other units still
 //! ship. Pure: sources arrive as in-memory snapshots, nothing here does IO.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use flotilla_config::flux::{self, GitRepositorySpec, Kustomization, KustomizationSpec};
@@ -56,6 +56,8 @@ pub struct Input<'a> {
     pub previous: &'a [Unit],
     /// Rendered subtrees shared across renders and clusters, keyed by content.
     pub cache: Option<&'a flotilla_kustomize::Cache>,
+    /// (namespace, name) of the Kustomizations an operator suspended on this cluster.
+    pub suspended: &'a BTreeSet<(String, String)>,
 }
 
 /// One cluster's resolved tree.
@@ -177,7 +179,10 @@ fn unit_header(input: &Input<'_>, pending: &Pending) -> Unit {
         path: spec.path.clone().unwrap_or_else(|| "./".to_string()),
         prune: spec.prune,
         wait: spec.wait,
-        suspend: spec.suspend,
+        suspend: spec.suspend
+            || input
+                .suspended
+                .contains(&(pending.namespace.clone(), pending.name.clone())),
         service_account: spec.service_account_name.clone().unwrap_or_default(),
         target_namespace: spec.target_namespace.clone().unwrap_or_default(),
         depends_on: spec

@@ -36,6 +36,7 @@ const STATUS: &str = "unit_status";
 const AGENTS: &str = "agents";
 const SOURCES: &str = "sources";
 const DRIFT: &str = "drift";
+const SUSPENDED: &str = "suspended";
 
 /// The newest bundle built for one cluster.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +76,7 @@ pub struct Store {
     agents: sled::Tree,
     sources: sled::Tree,
     drift: sled::Tree,
+    suspended: sled::Tree,
 }
 
 impl Store {
@@ -89,6 +91,7 @@ impl Store {
             agents: db.open_tree(AGENTS)?,
             sources: db.open_tree(SOURCES)?,
             drift: db.open_tree(DRIFT)?,
+            suspended: db.open_tree(SUSPENDED)?,
             db,
         })
     }
@@ -138,6 +141,44 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Marks a cluster's Kustomization suspended (or not) by an operator, durably.
+    pub fn set_suspended(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        suspended: bool,
+    ) -> Result<()> {
+        let key = status_key(cluster, namespace, name);
+        if suspended {
+            self.suspended.insert(key, &[])?;
+        } else {
+            self.suspended.remove(key)?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The (namespace, name) of every Kustomization an operator suspended on `cluster`.
+    pub fn suspended(&self, cluster: &str) -> Result<std::collections::BTreeSet<(String, String)>> {
+        let prefix = status_prefix(cluster);
+        let mut out = std::collections::BTreeSet::new();
+        for key in self.suspended.scan_prefix(&prefix).keys() {
+            let key = key?;
+            let rest = &key[prefix.len()..];
+            let corrupt = || Error::Corrupt {
+                tree: SUSPENDED,
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message: "expected namespace, NUL, name".to_string(),
+            };
+            let split = rest.iter().position(|b| *b == 0).ok_or_else(corrupt)?;
+            let namespace = std::str::from_utf8(&rest[..split]).map_err(|_| corrupt())?;
+            let name = std::str::from_utf8(&rest[split + 1..]).map_err(|_| corrupt())?;
+            out.insert((namespace.to_string(), name.to_string()));
+        }
+        Ok(out)
     }
 
     /// Replaces the cluster's last drift report: the drifted objects and when they were
@@ -346,6 +387,35 @@ mod tests {
     }
 
     #[test]
+    fn suspensions_are_per_cluster_and_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .set_suspended("c1", "flux-system", "sample", true)
+                .unwrap();
+            store
+                .set_suspended("c10", "flux-system", "other", true)
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let pair = ("flux-system".to_string(), "sample".to_string());
+        assert_eq!(
+            store
+                .suspended("c1")
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [pair]
+        );
+        store
+            .set_suspended("c1", "flux-system", "sample", false)
+            .unwrap();
+        assert!(store.suspended("c1").unwrap().is_empty());
+        assert_eq!(store.suspended("c10").unwrap().len(), 1);
+    }
+
+    #[test]
     fn drift_reports_replace_each_other_per_cluster() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -355,7 +425,9 @@ mod tests {
             state: "deleted".into(),
             ..Default::default()
         };
-        store.put_drift("c1", std::slice::from_ref(&drifted), 100).unwrap();
+        store
+            .put_drift("c1", std::slice::from_ref(&drifted), 100)
+            .unwrap();
         assert_eq!(store.drift("c1").unwrap(), (vec![drifted], 100));
         store.put_drift("c1", &[], 200).unwrap();
         assert_eq!(store.drift("c1").unwrap(), (vec![], 200));

@@ -82,6 +82,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
         tenants: &[],
         previous: &[],
         cache: None,
+        suspended: &Default::default(),
     });
     let mut failed = false;
     for unit in &resolution.units {

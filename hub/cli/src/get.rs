@@ -7,7 +7,8 @@ use clap::{Subcommand, ValueEnum};
 use flotilla_hub::pki::files;
 use flotilla_proto::{
     ClusterInfo, DriftInfo, KustomizationInfo, ListClustersRequest, ListDriftRequest,
-    ListKustomizationsRequest, ListSourcesRequest, ReconcileSourceRequest, SourceInfo,
+    ListKustomizationsRequest, ListSourcesRequest, ReconcileSourceRequest, SetSuspendedRequest,
+    SourceInfo,
 };
 
 use crate::table::render;
@@ -48,6 +49,21 @@ pub enum What {
     Sources {
         #[arg(short, long, value_enum, default_value_t)]
         output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SuspendWhat {
+    /// A Flux Kustomization, by name.
+    #[command(alias = "ks")]
+    Kustomization {
+        name: String,
+        /// Its namespace.
+        #[arg(short, long, default_value = "flux-system")]
+        namespace: String,
+        /// Only on this cluster; every cluster that has it by default.
+        #[arg(long)]
+        cluster: Option<String>,
     },
 }
 
@@ -110,6 +126,34 @@ pub async fn get(what: What, hub: HubArgs) -> anyhow::Result<ExitCode> {
             print(output, &sources, sources_table)?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn set_suspended(
+    what: SuspendWhat,
+    hub: HubArgs,
+    suspended: bool,
+) -> anyhow::Result<ExitCode> {
+    let SuspendWhat::Kustomization {
+        name,
+        namespace,
+        cluster,
+    } = what;
+    let mut client = connect(&hub).await?;
+    let (doing, done) = if suspended {
+        ("suspending", "suspended")
+    } else {
+        ("resuming", "resumed")
+    };
+    println!("► {doing} kustomization {name} in {namespace} namespace");
+    let request = SetSuspendedRequest {
+        cluster: cluster.unwrap_or_default(),
+        namespace,
+        name,
+        suspended,
+    };
+    let clusters = client.set_suspended(request).await?.into_inner().clusters;
+    println!("✔ kustomization {done} on {}", clusters.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 

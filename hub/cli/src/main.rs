@@ -56,6 +56,20 @@ enum Command {
         #[command(flatten)]
         hub: HubArgs,
     },
+    /// Stop applying a Kustomization on one cluster or all; the agent leaves its objects.
+    Suspend {
+        #[command(subcommand)]
+        what: get::SuspendWhat,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Resume applying a suspended Kustomization.
+    Resume {
+        #[command(subcommand)]
+        what: get::SuspendWhat,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
     /// Render a kustomization directory, as `kubectl kustomize DIR` does.
     Kustomize {
         #[command(subcommand)]
@@ -91,6 +105,8 @@ fn main() -> ExitCode {
                 match command {
                     Command::Get { what, hub } => get::get(what, hub).await,
                     Command::Reconcile { what, hub } => get::reconcile(what, hub).await,
+                    Command::Suspend { what, hub } => get::set_suspended(what, hub, true).await,
+                    Command::Resume { what, hub } => get::set_suspended(what, hub, false).await,
                     Command::Quickstart(args) => quickstart::run(args).await,
                     _ => unreachable!("handled above"),
                 }

@@ -233,3 +233,102 @@ async fn get_commands_show_the_fleet() -> anyhow::Result<()> {
     );
     fleet.shutdown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_holds_one_cluster_back_until_resume() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let options = FleetOptions {
+        interval: "1h".to_string(),
+        ..FleetOptions::default()
+    };
+    let fleet = Fleet::start(dir.path(), options).await?;
+    fleet
+        .wait_ready_at(&fleet.seed_commit, Duration::from_secs(60))
+        .await?;
+    let hub = fleet.admin_address();
+    let pki = fleet.pki_dir().display().to_string();
+    let run = |args: &[&str]| {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.extend([
+            "--hub".to_string(),
+            hub.clone(),
+            "--pki".to_string(),
+            pki.clone(),
+        ]);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            flotilla(&args)
+        })
+    };
+    let image = |cluster: &str| {
+        fleet.sandboxes[cluster]
+            .store()
+            .get("v1", "Pod", Some("sample"), "sample")
+            .map(|pod| pod["spec"]["containers"][0]["image"].clone())
+    };
+
+    let output = run(&[
+        "suspend",
+        "kustomization",
+        "sample",
+        "--cluster",
+        "cluster-1",
+    ])
+    .await?;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("kustomization suspended on cluster-1"),
+        "{}",
+        stdout(&output)
+    );
+    let list = fleet.kustomizations().await?;
+    let suspended: Vec<_> = list
+        .iter()
+        .filter(|k| k.suspended)
+        .map(|k| (k.cluster.as_str(), k.name.as_str()))
+        .collect();
+    assert_eq!(suspended, [("cluster-1", "sample")]);
+
+    fleet.repo.write(
+        "apps/sample/pod.yaml",
+        &flotilla_integration::scenario::pod("nginx:1.28"),
+    )?;
+    let commit = fleet.repo.commit("Bump nginx")?;
+    fleet.reconcile().await?;
+    let revision = format!("main@sha1:{commit}");
+    fleet
+        .wait_for(Duration::from_secs(60), |list| {
+            list.iter()
+                .any(|k| k.cluster == "cluster-2" && k.name == "sample" && k.revision == revision)
+        })
+        .await?;
+    assert_eq!(image("cluster-2"), Some(serde_json::json!("nginx:1.28")));
+    assert_eq!(
+        image("cluster-1"),
+        Some(serde_json::json!("nginx:1.27")),
+        "suspended cluster untouched"
+    );
+
+    let output = run(&[
+        "resume",
+        "kustomization",
+        "sample",
+        "--cluster",
+        "cluster-1",
+    ])
+    .await?;
+    assert!(output.status.success(), "{}", stderr(&output));
+    fleet
+        .wait_ready_at(&commit, Duration::from_secs(60))
+        .await?;
+    assert_eq!(image("cluster-1"), Some(serde_json::json!("nginx:1.28")));
+
+    let output = run(&["suspend", "kustomization", "nowhere"]).await?;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("Kustomization flux-system/nowhere not found"),
+        "{}",
+        stderr(&output)
+    );
+    fleet.shutdown().await
+}

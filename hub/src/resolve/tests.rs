@@ -87,6 +87,7 @@ fn run(
         tenants,
         previous,
         cache,
+        suspended: &BTreeSet::new(),
     })
 }
 

@@ -348,9 +348,9 @@ pub(crate) fn image_defaults() -> Vec<FieldSpec> {
 pub(crate) fn replica_defaults() -> Vec<FieldSpec> {
     [
         "Deployment",
-        "ReplicationController",
-        "ReplicaSet",
         "StatefulSet",
+        "ReplicaSet",
+        "ReplicationController",
     ]
     .iter()
     .map(|k| FieldSpec::new("", k, "spec/replicas", true))

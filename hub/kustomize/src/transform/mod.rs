@@ -405,10 +405,39 @@ pub(crate) fn set_replicas(
         .cloned()
         .filter(Value::is_number)
         .ok_or_else(|| format!("{name}: count must be a number"))?;
+    let mut matched = false;
     for r in acc.iter_mut().filter(|r| {
         r.name() == name || r.orig_name == name || r.prev_names.iter().any(|(n, _)| n == name)
     }) {
-        fieldspec::apply(r, specs, &mut |v| *v = count.clone());
+        let gvk = r.gvk();
+        if specs.iter().any(|s| s.matches(&gvk)) {
+            matched = true;
+            fieldspec::apply(r, specs, &mut |v| *v = count.clone());
+        }
+    }
+    if !matched {
+        let or = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let kinds: Vec<String> = specs
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}.{}.{}",
+                    s.kind,
+                    or(&s.version, "[noVer]"),
+                    or(&s.group, "[noGrp]")
+                )
+            })
+            .collect();
+        return Err(format!(
+            "resource with name {name} does not match a config with the following GVK [{}]",
+            kinds.join(" ")
+        ));
     }
     Ok(())
 }
