@@ -535,15 +535,5 @@ pub fn name_refs() -> Vec<NameRef> {
             "PriorityClass",
             pod_refs(&prio, &["priorityClassName"]),
         ),
-        nr(
-            "networking.k8s.io",
-            "IngressClass",
-            vec![FieldSpec::new(
-                "",
-                "Ingress",
-                "spec/ingressClassName",
-                false,
-            )],
-        ),
     ]
 }
