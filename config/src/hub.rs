@@ -37,6 +37,9 @@ pub struct ListenConfig {
     pub agents: SocketAddr,
     /// Address of the admin API (mutual TLS, admin certificates).
     pub admin: SocketAddr,
+    /// Address of the plain-HTTP metrics endpoint (`/metrics`, `/healthz`); none when unset.
+    #[serde(default)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// PEM files for one side of a mutual-TLS connection.

@@ -99,6 +99,8 @@ impl AgentService for AgentSessions {
         self.sessions.spawn(
             async move {
                 info!(applied = hello.applied_generation, "agent connected");
+                let metrics = state.metrics.clone();
+                metrics.agents_connected.inc();
                 renumber_if_behind(&state, &cluster, &hello).await;
                 serve(
                     state,
@@ -109,6 +111,7 @@ impl AgentService for AgentSessions {
                     shutdown,
                 )
                 .await;
+                metrics.agents_connected.dec();
                 info!("agent disconnected");
             }
             .instrument(span),

@@ -9,6 +9,7 @@ pub mod agent_service;
 pub mod bundle;
 pub mod client;
 pub mod error;
+pub mod metrics;
 pub mod pki;
 pub mod policy;
 pub mod reconciler;

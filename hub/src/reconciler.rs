@@ -23,6 +23,7 @@ use flotilla_proto::Unit;
 
 use crate::bundle::{enforce_size_limit, next_bundle, renumber};
 use crate::error::{Error, Result};
+use crate::metrics::{ClusterLabel, SourceLabel};
 use crate::resolve::{resolve, Input, SourceKey, SourceState};
 use crate::source::{GitSource, FETCH_TIMEOUT};
 use crate::state::{ReconcileRequest, State};
@@ -110,6 +111,10 @@ fn fetch_source(
         .join("sources")
         .join(format!("{}_{}.git", key.namespace, key.name));
     let source = GitSource::new(url, branch, auth, &dir);
+    let label = SourceLabel {
+        source: key.to_string(),
+    };
+    state.metrics.fetches.get_or_create(&label).inc();
     let mut record = state.store.source(&key.to_string())?.unwrap_or_default();
     record.url = url.to_string();
     record.branch = branch.to_string();
@@ -139,6 +144,7 @@ fn fetch_source(
             Ok(revision.to_string())
         }
         Err(err) => {
+            state.metrics.fetch_failures.get_or_create(&label).inc();
             record.error = err.to_string();
             state.store.put_source(&key.to_string(), &record)?;
             mark_failed(state, key, &record.error);
@@ -300,6 +306,7 @@ pub fn publish_all(state: &State) -> Result<()> {
             (name.clone(), units)
         })
         .collect();
+    let started = std::time::Instant::now();
     let mut resolved = resolve_all(state, &previous);
     for cluster in &state.config.clusters {
         let (Some(cluster_state), Some(mut units)) = (
@@ -322,8 +329,28 @@ pub fn publish_all(state: &State) -> Result<()> {
         };
         state.store.put_bundle(&cluster.name, &bundle)?;
         info!(cluster = %cluster.name, generation = bundle.generation, %revision, "bundle published");
+        let label = ClusterLabel {
+            cluster: cluster.name.clone(),
+        };
+        state.metrics.bundles_published.get_or_create(&label).inc();
+        state
+            .metrics
+            .bundle_generation
+            .get_or_create(&label)
+            .set(i64::try_from(bundle.generation).unwrap_or(i64::MAX));
         cluster_state.bundle.send_replace(Some(Arc::new(bundle)));
     }
+    let stats = state.render_cache.stats();
+    let metrics = &state.metrics;
+    metrics
+        .render_seconds
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .render_cache_hits
+        .set(i64::try_from(stats.hits).unwrap_or(i64::MAX));
+    metrics
+        .render_cache_misses
+        .set(i64::try_from(stats.misses).unwrap_or(i64::MAX));
     Ok(())
 }
 

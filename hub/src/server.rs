@@ -24,6 +24,7 @@ use crate::admin_service::Admin;
 use crate::agent_service::AgentSessions;
 use crate::bundle::Signer;
 use crate::error::{blocking, Error, Result};
+use crate::metrics::Metrics;
 use crate::state::{ClusterState, State};
 use crate::store::Store;
 use crate::tls::server_config;
@@ -32,6 +33,7 @@ use crate::tls::server_config;
 pub struct RunningHub {
     pub agents_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
     tasks: JoinSet<Result<()>>,
     sessions: TaskTracker,
 }
@@ -71,6 +73,7 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
         reconcile: reconcile_tx,
         render_cache: flotilla_kustomize::Cache::new(),
         fetching: Default::default(),
+        metrics: Arc::new(Metrics::new()),
     });
     info!(key_id = state.signer.key_id(), "signing key loaded");
 
@@ -80,6 +83,18 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
     let admin_addr = local_addr(&admin, state.config.listen.admin)?;
 
     let mut tasks = JoinSet::new();
+    let metrics_addr = match state.config.listen.metrics {
+        Some(addr) => {
+            let listener = bind(addr).await?;
+            let bound = local_addr(&listener, addr)?;
+            tasks.spawn(
+                crate::metrics::serve(listener, state.metrics.clone(), shutdown.clone())
+                    .instrument(tracing::info_span!("metrics_listener", addr = %bound)),
+            );
+            Some(bound)
+        }
+        None => None,
+    };
     let session_tasks = TaskTracker::new();
     let sessions = AgentServiceServer::new(AgentSessions::new(
         state.clone(),
@@ -123,6 +138,7 @@ pub async fn start(config: HubConfig, shutdown: CancellationToken) -> Result<Run
     Ok(RunningHub {
         agents_addr,
         admin_addr,
+        metrics_addr,
         tasks,
         sessions: session_tasks,
     })

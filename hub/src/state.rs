@@ -29,6 +29,7 @@ pub struct State {
     pub render_cache: flotilla_kustomize::Cache,
     /// Set while a fetch of the platform source runs, so fetches never overlap.
     pub fetching: std::sync::atomic::AtomicBool,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub struct ClusterState {

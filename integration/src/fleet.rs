@@ -67,6 +67,7 @@ pub struct Fleet {
     hub: Option<HubProcess>,
     agents_addr: SocketAddr,
     admin_addr: SocketAddr,
+    metrics_addr: SocketAddr,
     agents: BTreeMap<String, RunningAgent>,
 }
 
@@ -95,6 +96,7 @@ impl Fleet {
             hub: None,
             agents_addr: unbound,
             admin_addr: unbound,
+            metrics_addr: unbound,
             agents: BTreeMap::new(),
         };
         fleet.start_hub().await?;
@@ -117,6 +119,11 @@ impl Fleet {
         format!("https://{}", self.agents_addr)
     }
 
+    /// `127.0.0.1:PORT` of the hub's plain-HTTP metrics endpoint.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
+    }
+
     /// `https://127.0.0.1:PORT` of the admin API.
     pub fn admin_address(&self) -> String {
         format!("https://{}", self.admin_addr)
@@ -129,6 +136,7 @@ impl Fleet {
             listen: ListenConfig {
                 agents: self.agents_addr,
                 admin: self.admin_addr,
+                metrics: Some(self.metrics_addr),
             },
             tls: TlsFiles {
                 ca: pki.join(files::CA),
@@ -174,6 +182,9 @@ impl Fleet {
         let hub = flotilla_hub::start(config, shutdown.clone()).await?;
         self.agents_addr = hub.agents_addr;
         self.admin_addr = hub.admin_addr;
+        if let Some(addr) = hub.metrics_addr {
+            self.metrics_addr = addr;
+        }
         self.hub = Some(HubProcess { shutdown, hub });
         Ok(())
     }

@@ -124,3 +124,41 @@ async fn the_hub_polls_git_at_its_interval() -> anyhow::Result<()> {
     }
     fleet.shutdown().await
 }
+
+/// `GET path` over plain HTTP/1.1; returns the whole response.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_serves_metrics_about_the_fleet() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let options = FleetOptions {
+        interval: "1h".to_string(),
+        ..FleetOptions::default()
+    };
+    let fleet = Fleet::start(dir.path(), options).await?;
+    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let metrics = http_get(fleet.metrics_addr(), "/metrics").await?;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    for line in [
+        "flotilla_bundles_published_total{cluster=\"cluster-1\"} 1",
+        "flotilla_bundle_generation{cluster=\"cluster-2\"} 1",
+        "flotilla_agents_connected 2",
+        "flotilla_source_fetches_total{source=\"flux-system/flux-system\"} 1",
+    ] {
+        assert!(metrics.contains(line), "missing `{line}` in:\n{metrics}");
+    }
+    let health = http_get(fleet.metrics_addr(), "/healthz").await?;
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok"),
+        "{health}"
+    );
+    fleet.shutdown().await
+}

@@ -418,7 +418,6 @@ pub fn name_refs() -> Vec<NameRef> {
             "webhooks/clientConfig/service",
             false,
         ),
-        FieldSpec::new("", "HTTPRoute", "spec/rules/backendRefs/name", false),
     ];
     let sa_kinds = [
         "StatefulSet",
