@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use flotilla_config::GitAuth;
 use flotilla_hub::source::GitSource;
 
+mod support;
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -34,40 +36,10 @@ fn start_server(root: &Path, user: &str, token: &str) -> Option<(Server, u16)> {
     Some((Server(child), port))
 }
 
-fn git(dir: &Path, args: &[&str]) -> bool {
-    Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn https_style_token_auth_fetches_and_a_wrong_token_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let ready = git(&work, &["init", "-q", "-b", "main"])
-        && std::fs::write(work.join("a.yaml"), "a: 1\n").is_ok()
-        && git(&work, &["add", "."])
-        && git(
-            &work,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@e",
-                "commit",
-                "-qm",
-                "one",
-            ],
-        )
-        && git(
-            dir.path(),
-            &["clone", "-q", "--bare", "work", "served/fleet.git"],
-        );
+    let ready = support::bare_repo(dir.path(), "served/fleet.git");
     if !ready {
         eprintln!("notice: git is not usable here; skipping the HTTP auth test");
         return;

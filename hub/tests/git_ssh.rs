@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use flotilla_config::GitAuth;
 use flotilla_hub::source::GitSource;
+use support::run;
+
+mod support;
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -19,16 +22,6 @@ impl Drop for Sshd {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn run(dir: &Path, program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 fn keygen(dir: &Path, name: &str) -> bool {
@@ -88,29 +81,7 @@ fn user() -> String {
 #[test]
 fn ssh_key_auth_fetches_and_an_unknown_host_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let repo_ready = run(&work, "git", &["init", "-q", "-b", "main"])
-        && std::fs::write(work.join("a.yaml"), "a: 1\n").is_ok()
-        && run(&work, "git", &["add", "."])
-        && run(
-            &work,
-            "git",
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@e",
-                "commit",
-                "-qm",
-                "one",
-            ],
-        )
-        && run(
-            dir.path(),
-            "git",
-            &["clone", "-q", "--bare", "work", "fleet.git"],
-        );
+    let repo_ready = support::bare_repo(dir.path(), "fleet.git");
     let Some((_sshd, port)) = repo_ready.then(|| start_sshd(dir.path())).flatten() else {
         eprintln!(
             "notice: sshd, ssh-keygen or git is unavailable here; skipping the SSH fetch test"

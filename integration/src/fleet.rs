@@ -106,6 +106,15 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// Starts everything and waits until every cluster is Ready at the seed commit.
+    pub async fn start_ready(dir: &Path, options: FleetOptions) -> Result<Fleet> {
+        let fleet = Fleet::start(dir, options).await?;
+        fleet
+            .wait_ready_at(&fleet.seed_commit, Duration::from_secs(60))
+            .await?;
+        Ok(fleet)
+    }
+
     pub fn hub_config_path(&self) -> PathBuf {
         self.dir.join("hub.yaml")
     }

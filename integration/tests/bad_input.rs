@@ -19,8 +19,7 @@ fn slow_poll() -> FleetOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unit_with_a_missing_path_fails_alone() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let fleet = Fleet::start(dir.path(), slow_poll()).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), slow_poll()).await?;
 
     let broken = scenario::kustomization("cluster-1")
         .replace("name: sample", "name: broken")
@@ -60,8 +59,7 @@ async fn a_unit_with_a_missing_path_fails_alone() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_yaml_names_the_file_and_keeps_the_last_objects() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let fleet = Fleet::start(dir.path(), slow_poll()).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), slow_poll()).await?;
 
     fleet.repo.write(
         "apps/sample/pod.yaml",
@@ -94,8 +92,7 @@ async fn malformed_yaml_names_the_file_and_keeps_the_last_objects() -> anyhow::R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_source_keeps_the_last_good_bundles() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let fleet = Fleet::start(dir.path(), slow_poll()).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), slow_poll()).await?;
     let mut admin = fleet.admin().await?;
     let before = admin
         .list_clusters(ListClustersRequest {})
@@ -151,8 +148,7 @@ async fn a_broken_cluster_folder_prunes_nothing() -> anyhow::Result<()> {
     // Regression: a malformed file in clusters/<name>/ failed the root unit, its children
     // vanished from the bundle, and the agent pruned everything they had applied.
     let dir = tempfile::tempdir()?;
-    let fleet = Fleet::start(dir.path(), slow_poll()).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), slow_poll()).await?;
 
     fleet
         .repo

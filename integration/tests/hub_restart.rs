@@ -29,8 +29,7 @@ async fn generations_survive_a_hub_restart_and_agents_reconnect() -> anyhow::Res
         interval: "1h".to_string(),
         ..FleetOptions::default()
     };
-    let mut fleet = Fleet::start(dir.path(), options).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let mut fleet = Fleet::start_ready(dir.path(), options).await?;
     let before = generations(&fleet).await?;
     assert!(
         before
@@ -96,8 +95,7 @@ async fn restore_old_backup(images: &[&str], expected_generation: u64) -> anyhow
         interval: "1h".to_string(),
         ..FleetOptions::default()
     };
-    let mut fleet = Fleet::start(dir.path(), options).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let mut fleet = Fleet::start_ready(dir.path(), options).await?;
     let data = dir.path().join("hub-data");
     let backup = dir.path().join("hub-data-backup");
     fleet.stop_hub().await?;

@@ -110,8 +110,7 @@ async fn the_hub_polls_git_at_its_interval() -> anyhow::Result<()> {
         interval: "1s".to_string(),
         ..FleetOptions::default()
     };
-    let fleet = Fleet::start(dir.path(), options).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), options).await?;
     fleet
         .repo
         .write("apps/sample/pod.yaml", &scenario::pod("nginx:1.29"))?;
@@ -143,8 +142,7 @@ async fn the_hub_serves_metrics_about_the_fleet() -> anyhow::Result<()> {
         interval: "1h".to_string(),
         ..FleetOptions::default()
     };
-    let fleet = Fleet::start(dir.path(), options).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), options).await?;
     let metrics = http_get(fleet.metrics_addr(), "/metrics").await?;
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     for line in [

@@ -109,8 +109,7 @@ async fn a_tenant_repository_is_applied_as_the_tenant_and_kept_in_its_namespace(
         }],
         ..FleetOptions::default()
     };
-    let fleet = Fleet::start(&dir.path().join("fleet"), options).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(&dir.path().join("fleet"), options).await?;
     fleet
         .repo
         .write("clusters/cluster-1/team-a.yaml", &onboarding(&tenant.url()))?;

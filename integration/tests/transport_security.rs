@@ -77,8 +77,7 @@ async fn only_the_right_certificates_are_served() -> anyhow::Result<()> {
         interval: "1h".to_string(),
         ..FleetOptions::default()
     };
-    let fleet = Fleet::start(dir.path(), options).await?;
-    fleet.wait_ready_at(&fleet.seed_commit, WAIT).await?;
+    let fleet = Fleet::start_ready(dir.path(), options).await?;
     let address = fleet.agents_address();
 
     // cluster-2's certificate gets cluster-2's bundle, and never cluster-1's.

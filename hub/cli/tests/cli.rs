@@ -22,6 +22,31 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A fleet that polls Git hourly, so each change a test makes arrives through `reconcile`.
+async fn quiet_fleet(dir: &Path) -> anyhow::Result<Fleet> {
+    let options = FleetOptions {
+        interval: "1h".to_string(),
+        ..FleetOptions::default()
+    };
+    Fleet::start_ready(dir, options).await
+}
+
+/// Runs `flotilla ARGS --hub <the fleet's admin API> --pki <its PKI>` off the async threads.
+async fn against(fleet: &Fleet, args: &[&str]) -> anyhow::Result<Output> {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.extend([
+        "--hub".to_string(),
+        fleet.admin_address(),
+        "--pki".to_string(),
+        fleet.pki_dir().display().to_string(),
+    ]);
+    Ok(tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        flotilla(&args)
+    })
+    .await?)
+}
+
 #[test]
 fn quickstart_runs_the_seed_scenario_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,35 +167,9 @@ fn build_renders_one_cluster_from_a_repository_folder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_commands_show_the_fleet() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let options = FleetOptions {
-        interval: "1h".to_string(),
-        ..FleetOptions::default()
-    };
-    let fleet = Fleet::start(dir.path(), options).await?;
-    fleet
-        .wait_ready_at(&fleet.seed_commit, Duration::from_secs(60))
-        .await?;
+    let fleet = quiet_fleet(dir.path()).await?;
     let hub = fleet.admin_address();
-    let pki = fleet.pki_dir().display().to_string();
-    let run = |args: Vec<String>| {
-        tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            flotilla(&args)
-        })
-    };
-    let with_hub = |args: &[&str]| -> Vec<String> {
-        args.iter()
-            .map(|a| a.to_string())
-            .chain([
-                "--hub".to_string(),
-                hub.clone(),
-                "--pki".to_string(),
-                pki.clone(),
-            ])
-            .collect()
-    };
-
-    let output = run(with_hub(&["get", "kustomizations", "-o", "json"])).await?;
+    let output = against(&fleet, &["get", "kustomizations", "-o", "json"]).await?;
     assert!(output.status.success(), "{}", stderr(&output));
     let list: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let list = list.as_array().expect("a JSON array");
@@ -182,13 +181,7 @@ async fn get_commands_show_the_fleet() -> anyhow::Result<()> {
         assert_eq!(entry["message"], format!("Applied revision: {revision}"));
     }
 
-    let output = run(with_hub(&[
-        "get",
-        "kustomizations",
-        "--cluster",
-        "cluster-2",
-    ]))
-    .await?;
+    let output = against(&fleet, &["get", "kustomizations", "--cluster", "cluster-2"]).await?;
     let table = stdout(&output);
     assert!(table.starts_with("CLUSTER "), "{table}");
     assert_eq!(table.lines().count(), 3, "{table}");
@@ -197,7 +190,7 @@ async fn get_commands_show_the_fleet() -> anyhow::Result<()> {
         "{table}"
     );
 
-    let output = run(with_hub(&["get", "clusters"])).await?;
+    let output = against(&fleet, &["get", "clusters"]).await?;
     let table = stdout(&output);
     assert!(
         table
@@ -206,24 +199,19 @@ async fn get_commands_show_the_fleet() -> anyhow::Result<()> {
         "{table}"
     );
 
-    let output = run(with_hub(&["reconcile", "source"])).await?;
+    let output = against(&fleet, &["reconcile", "source"]).await?;
     assert_eq!(
         stdout(&output).trim(),
         format!("fetched revision {revision}")
     );
 
-    let output = run(with_hub(&["get", "sources"])).await?;
+    let output = against(&fleet, &["get", "sources"]).await?;
     assert!(stdout(&output).contains(&revision), "{}", stdout(&output));
 
     // Without the admin certificate the CLI says where it tried and what to set.
-    let output = run(vec![
-        "get".into(),
-        "clusters".into(),
-        "--hub".into(),
-        hub.clone(),
-        "--pki".into(),
-        "/nonexistent".into(),
-    ])
+    let output = tokio::task::spawn_blocking(move || {
+        flotilla(&["get", "clusters", "--hub", &hub, "--pki", "/nonexistent"])
+    })
     .await?;
     assert!(!output.status.success());
     assert!(
@@ -237,29 +225,7 @@ async fn get_commands_show_the_fleet() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_holds_one_cluster_back_until_resume() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let options = FleetOptions {
-        interval: "1h".to_string(),
-        ..FleetOptions::default()
-    };
-    let fleet = Fleet::start(dir.path(), options).await?;
-    fleet
-        .wait_ready_at(&fleet.seed_commit, Duration::from_secs(60))
-        .await?;
-    let hub = fleet.admin_address();
-    let pki = fleet.pki_dir().display().to_string();
-    let run = |args: &[&str]| {
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        args.extend([
-            "--hub".to_string(),
-            hub.clone(),
-            "--pki".to_string(),
-            pki.clone(),
-        ]);
-        tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            flotilla(&args)
-        })
-    };
+    let fleet = quiet_fleet(dir.path()).await?;
     let image = |cluster: &str| {
         fleet.sandboxes[cluster]
             .store()
@@ -267,13 +233,16 @@ async fn suspend_holds_one_cluster_back_until_resume() -> anyhow::Result<()> {
             .map(|pod| pod["spec"]["containers"][0]["image"].clone())
     };
 
-    let output = run(&[
-        "suspend",
-        "kustomization",
-        "sample",
-        "--cluster",
-        "cluster-1",
-    ])
+    let output = against(
+        &fleet,
+        &[
+            "suspend",
+            "kustomization",
+            "sample",
+            "--cluster",
+            "cluster-1",
+        ],
+    )
     .await?;
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
@@ -309,13 +278,16 @@ async fn suspend_holds_one_cluster_back_until_resume() -> anyhow::Result<()> {
         "suspended cluster untouched"
     );
 
-    let output = run(&[
-        "resume",
-        "kustomization",
-        "sample",
-        "--cluster",
-        "cluster-1",
-    ])
+    let output = against(
+        &fleet,
+        &[
+            "resume",
+            "kustomization",
+            "sample",
+            "--cluster",
+            "cluster-1",
+        ],
+    )
     .await?;
     assert!(output.status.success(), "{}", stderr(&output));
     fleet
@@ -323,7 +295,7 @@ async fn suspend_holds_one_cluster_back_until_resume() -> anyhow::Result<()> {
         .await?;
     assert_eq!(image("cluster-1"), Some(serde_json::json!("nginx:1.28")));
 
-    let output = run(&["suspend", "kustomization", "nowhere"]).await?;
+    let output = against(&fleet, &["suspend", "kustomization", "nowhere"]).await?;
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("Kustomization flux-system/nowhere not found"),

@@ -90,13 +90,17 @@ pub fn visit(v: &mut Value, path: &[String], create: bool, f: &mut dyn FnMut(&mu
         f(v);
         return;
     };
-    let head = head.strip_suffix("[]").unwrap_or(head);
+    // `name[]` names a list: missing lists are never created.
+    let (head, is_list) = match head.strip_suffix("[]") {
+        Some(h) => (h, true),
+        None => (head.as_str(), false),
+    };
     if v.is_null() && create {
         *v = Value::Object(Map::new());
     }
     let Value::Object(m) = v else { return };
     if !m.contains_key(head) {
-        if !create {
+        if !create || is_list {
             return;
         }
         m.insert(
