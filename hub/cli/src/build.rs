@@ -51,7 +51,8 @@ pub fn kustomize(command: KustomizeCommand) -> anyhow::Result<ExitCode> {
         .to_string_lossy()
         .trim_start_matches('/')
         .to_string();
-    let resources = flotilla_kustomize::build(&fs, &path, &BuildOptions::default())?;
+    let resources = flotilla_kustomize::build(&fs, &path, &BuildOptions::default())
+        .map_err(|err| err.with_root("/"))?;
     print!("{}", flotilla_kustomize::to_yaml(&resources));
     Ok(ExitCode::SUCCESS)
 }

@@ -119,6 +119,23 @@ fn kustomize_build_prints_what_kubectl_prints() {
     let expected = std::fs::read_to_string(fixture.join("expected.yaml")).unwrap();
     assert_eq!(stdout(&output), expected);
 
+    // Errors name files by their absolute paths, as kubectl does.
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(
+        broken.path().join("kustomization.yaml"),
+        "resources:\n  - gone.yaml\n",
+    )
+    .unwrap();
+    let output = flotilla(&["kustomize", "build", broken.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    let shown = broken
+        .path()
+        .join("kustomization.yaml")
+        .display()
+        .to_string();
+    assert!(stderr(&output).contains(&shown), "{}", stderr(&output));
+    assert!(stderr(&output).contains("gone.yaml"), "{}", stderr(&output));
+
     let missing = flotilla(&["kustomize", "build", "/nonexistent/overlay"]);
     assert!(!missing.status.success());
     assert!(
