@@ -163,14 +163,14 @@ pub(crate) fn generate(
             return Err(k.field_err(&field_name, format!("duplicate key {key:?}")));
         }
         if kind == "Secret" {
-            data.insert(key, Value::String(base64(&value)));
+            data.insert(key, Value::String(base64_lines(&value)));
         } else {
             match String::from_utf8(value) {
                 Ok(s) => {
                     data.insert(key, Value::String(s));
                 }
                 Err(e) => {
-                    binary.insert(key, Value::String(base64(e.as_bytes())));
+                    binary.insert(key, Value::String(base64_lines(e.as_bytes())));
                 }
             }
         }
@@ -278,8 +278,14 @@ pub(crate) fn generate(
                     }
                 }
             }
+            // The generator's own type and immutability win, defaults included.
+            if let Some(t) = r.obj.remove("type") {
+                base.obj.insert("type".into(), t);
+            }
             if immutable {
                 base.obj.insert("immutable".into(), Value::Bool(true));
+            } else {
+                base.obj.remove("immutable");
             }
             if disable_hash {
                 base.needs_hash = false;
@@ -302,6 +308,21 @@ fn read(
     rel: &str,
 ) -> Result<Vec<u8>> {
     crate::build::read_local(fsys, k, field, rel).map(|(bytes, _)| bytes)
+}
+
+/// Base64 as kustomize's generators store it: an encoding longer than 70 characters is
+/// cut into lines of 70, each ending in a newline.
+fn base64_lines(data: &[u8]) -> String {
+    let flat = base64(data);
+    if flat.len() <= 70 {
+        return flat;
+    }
+    let mut out = String::with_capacity(flat.len() + flat.len() / 70 + 1);
+    for line in flat.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// Standard base64 with padding.
