@@ -189,6 +189,10 @@ pub(crate) fn namespace_one(
         record_rename(r);
         r.set_namespace(ns);
     }
+    // A Namespace object becomes the namespace being set, as kubectl renames it.
+    if set_meta && gvk.group.is_empty() && gvk.kind == "Namespace" && r.name() != ns {
+        r.set_name(ns);
+    }
     if !extra.is_empty() {
         fieldspec::apply(r, extra, &mut |v| {
             if v.is_null() || v.is_string() {
