@@ -28,6 +28,11 @@ pub struct Resource {
     pub(crate) transformations: Vec<(String, &'static str, Option<String>)>,
     /// Names of the `vars` whose object reference this object is.
     pub(crate) ref_vars: Vec<String>,
+    /// Name prefixes and suffixes applied to this object, innermost first: where one
+    /// old name fits several renamed objects, a reference goes to the one renamed
+    /// alongside the referrer.
+    pub(crate) prefixes: Vec<String>,
+    pub(crate) suffixes: Vec<String>,
 }
 
 /// Group, version and kind of an object.
@@ -66,6 +71,8 @@ impl Resource {
             generator_config: None,
             transformations: Vec::new(),
             ref_vars: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
         };
         r.orig_name = r.name().to_string();
         r.orig_namespace = r.namespace().to_string();

@@ -257,6 +257,12 @@ pub(crate) fn prefix_suffix(
         let new = format!("{prefix}{}{suffix}", r.name());
         record_rename(r);
         r.set_name(&new);
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.to_string());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.to_string());
+        }
         // Configured paths other than the name get their own affix only.
         for (affix, specs, front) in [
             (prefix, &config.name_prefix, true),
@@ -598,8 +604,26 @@ fn stringify_annotations(r: &mut Resource) {
     }
 }
 
-/// A renamed referral: (earlier names and namespaces, name, namespace, cluster-scoped).
-type Renamed = (Vec<(String, String)>, String, String, bool);
+/// A renamed referral: (earlier names and namespaces, name, namespace, cluster-scoped,
+/// prefixes, suffixes).
+type Renamed = (
+    Vec<(String, String)>,
+    String,
+    String,
+    bool,
+    Vec<String>,
+    Vec<String>,
+);
+
+/// Whether two lists of applied affixes agree on the shorter one's length, counted from
+/// the outermost: the objects were renamed by the same layers there.
+fn same_outer_affixes(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long[long.len() - short.len()..] == *short
+}
 
 fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
     use std::collections::HashMap;
@@ -621,6 +645,8 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                     r.name().to_string(),
                     r.namespace().to_string(),
                     scope::is_cluster_scoped(&r.gvk()),
+                    r.prefixes.clone(),
+                    r.suffixes.clone(),
                 )
             })
             .collect();
@@ -646,11 +672,12 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
             }
             let referrer_ns = r.namespace().to_string();
             let referrer_cluster = scope::is_cluster_scoped(&gvk);
+            let (referrer_prefixes, referrer_suffixes) = (r.prefixes.clone(), r.suffixes.clone());
             let find = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
                 let matches = by_old.get(old)?;
                 let in_ns: Vec<_> = matches
                     .iter()
-                    .filter(|(olds, _, ns, cluster)| {
+                    .filter(|(olds, _, ns, cluster, _, _)| {
                         if *cluster {
                             return true;
                         }
@@ -674,6 +701,18 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                         norm_ns(ns) == norm_ns(&want)
                     })
                     .collect();
+                // Several fit: the one renamed by the same layers as the referrer.
+                let in_ns = if in_ns.len() > 1 {
+                    in_ns
+                        .into_iter()
+                        .filter(|c| {
+                            same_outer_affixes(&c.4, &referrer_prefixes)
+                                && same_outer_affixes(&c.5, &referrer_suffixes)
+                        })
+                        .collect()
+                } else {
+                    in_ns
+                };
                 match in_ns.as_slice() {
                     [one] => Some((
                         one.1.clone(),
