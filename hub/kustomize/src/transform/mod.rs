@@ -491,26 +491,33 @@ pub(crate) fn set_image(
     );
     let mut update = |v: &mut Value| {
         let Value::String(cur) = v else { return };
-        let (n, tag) = split_image(cur);
-        if n != name {
+        if !image_matches(cur, &name) {
             return;
         }
+        let (n, tag, old_digest) = split_image(cur);
         let base = if new_name.is_empty() {
             n.to_string()
         } else {
             new_name.clone()
         };
-        let tail = if !digest.is_empty() {
-            format!("@{digest}")
-        } else if !new_tag.is_empty() {
-            format!(":{new_tag}")
+        // A new tag or digest replaces both the old tag and the old digest.
+        let (tag, digest) = if !new_tag.is_empty() || !digest.is_empty() {
+            (new_tag.clone(), digest.clone())
         } else if !suffix.is_empty() {
-            let old = tag.strip_prefix(':').filter(|_| !tag.starts_with('@'));
-            format!(":{}{suffix}", old.unwrap_or(""))
+            (format!("{tag}{suffix}"), String::new())
         } else {
-            tag.to_string()
+            (tag.to_string(), old_digest.to_string())
         };
-        *v = Value::String(format!("{base}{tail}"));
+        let mut out = base;
+        if !tag.is_empty() {
+            out.push(':');
+            out.push_str(&tag);
+        }
+        if !digest.is_empty() {
+            out.push('@');
+            out.push_str(&digest);
+        }
+        *v = Value::String(out);
     };
     for r in acc.iter_mut() {
         if walk {
@@ -549,15 +556,34 @@ fn for_each_container_image(m: &mut Map<String, Value>, f: &mut dyn FnMut(&mut V
     }
 }
 
-/// Splits an image reference into its name and its `:tag` / `@digest` tail.
-fn split_image(image: &str) -> (&str, &str) {
-    if let Some(at) = image.find('@') {
-        return (&image[..at], &image[at..]);
+/// Whether an `images` entry's name selects an image: the image is that name, optionally
+/// followed by a `:tag` and then an `@sha256:` digest.
+fn image_matches(image: &str, name: &str) -> bool {
+    let Some(mut rest) = image.strip_prefix(name) else {
+        return false;
+    };
+    let tag_char = |c: char| c.is_ascii_alphanumeric() || "_.{}-".contains(c);
+    if let Some(after) = rest.strip_prefix(':') {
+        let end = after.find(|c| !tag_char(c)).unwrap_or(after.len());
+        rest = &after[end..];
     }
-    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
-    match image[last_slash..].rfind(':') {
-        Some(c) => (&image[..last_slash + c], &image[last_slash + c..]),
+    if let Some(after) = rest.strip_prefix("@sha256:") {
+        rest = after.trim_start_matches(tag_char);
+    }
+    rest.is_empty()
+}
+
+/// Splits an image reference into its name, tag and digest (without `:` and `@`). A
+/// `:` before the first `/` belongs to the registry host.
+fn split_image(image: &str) -> (&str, &str, &str) {
+    let from = image.find('/').unwrap_or(0);
+    let (head, digest) = match image[from..].find('@') {
+        Some(at) => (&image[..from + at], &image[from + at + 1..]),
         None => (image, ""),
+    };
+    match head[from..].find(':') {
+        Some(c) => (&head[..from + c], &head[from + c + 1..], digest),
+        None => (head, "", digest),
     }
 }
 
