@@ -239,6 +239,80 @@ fn merge_key(path: &[String], items: &[&Value], builtin: bool) -> Option<String>
     None
 }
 
+/// Keys that, with the merge key, identify an element of a built-in list kubectl merges
+/// on several keys.
+fn secondary_keys(path: &[String], builtin: bool) -> &'static [&'static str] {
+    match path.last().map(String::as_str) {
+        Some("ports") if builtin => &["protocol"],
+        Some("topologySpreadConstraints") if builtin => &["whenUnsatisfiable"],
+        _ => &[],
+    }
+}
+
+/// Merges a list whose elements are identified by several keys, as kubectl does: a patch
+/// element matches an element with the same value (or the same absence) of every key; one
+/// that agrees on the merge key but has a key the other lacks is ignored; a deletion needs
+/// every key. Elements new to the list come first, in patch order, then the original
+/// elements (merged) in their order. Used once any element has a key besides the merge
+/// key.
+fn merge_multi_key_list(
+    dst: &mut Vec<Value>,
+    patch: &[Value],
+    key: &str,
+    more: &[&str],
+    builtin: bool,
+    path: &mut Vec<String>,
+) {
+    let ident = |v: &Value| -> Vec<Option<Value>> {
+        std::iter::once(key)
+            .chain(more.iter().copied())
+            .map(|k| v.get(k).filter(|x| !x.is_null()).cloned())
+            .collect()
+    };
+    let mut orig: Vec<Option<Value>> = std::mem::take(dst).into_iter().map(Some).collect();
+    let mut added = Vec::new();
+    for p in patch {
+        let id = ident(p);
+        let directive = p.get("$patch").and_then(Value::as_str);
+        let exact = orig
+            .iter()
+            .position(|d| d.as_ref().is_some_and(|d| ident(d) == id));
+        let near = orig.iter().any(|d| {
+            d.as_ref().is_some_and(|d| {
+                let did = ident(d);
+                did[0] == id[0]
+                    && did[1..]
+                        .iter()
+                        .zip(&id[1..])
+                        .any(|(a, b)| a.is_some() != b.is_some())
+            })
+        });
+        match (exact, directive) {
+            (Some(i), Some("delete")) => {
+                if id.iter().all(Option::is_some) {
+                    orig[i] = None;
+                }
+            }
+            (None, Some("delete")) => {}
+            (Some(i), _) => {
+                if let Some(item) = orig[i].as_mut() {
+                    if merge(item, p, builtin, path) {
+                        orig[i] = None;
+                    }
+                }
+            }
+            (None, _) if near => {}
+            (None, _) => {
+                let mut v = p.clone();
+                strip_directives(&mut v);
+                added.push(v);
+            }
+        }
+    }
+    added.extend(orig.into_iter().flatten());
+    *dst = added;
+}
+
 fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut Vec<String>) {
     let field = path.last().cloned().unwrap_or_default();
     if builtin && field == "finalizers" {
@@ -264,6 +338,17 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut V
         }
         return;
     };
+    // Lists merged on several keys behave as merged on the merge key alone while no
+    // element has any of the other keys.
+    let more = secondary_keys(path, builtin);
+    let uses_more = dst
+        .iter()
+        .chain(patch)
+        .any(|v| more.iter().any(|k| v.get(k).is_some_and(|x| !x.is_null())));
+    if uses_more {
+        merge_multi_key_list(dst, patch, &key, more, builtin, path);
+        return;
+    }
     // Patch elements come first in patch order (merged with their counterparts), then the
     // original elements the patch does not mention, in their original order.
     let mut orig = std::mem::take(dst);
