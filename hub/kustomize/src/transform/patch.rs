@@ -120,6 +120,10 @@ fn smp_resource(r: &mut Resource, patch: &Value, allow_name: bool, allow_kind: b
         r.api_version().to_string(),
     );
     let builtin = is_builtin(&r.gvk());
+    // kubectl applies nothing of a document whose top level says `$patch: replace`.
+    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+        return false;
+    }
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
     if let Value::Object(m) = obj {
@@ -316,11 +320,14 @@ fn merge_multi_key_list(
 fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut Vec<String>) {
     let field = path.last().cloned().unwrap_or_default();
     if builtin && field == "finalizers" {
-        for p in patch {
-            if !dst.contains(p) {
-                dst.push(p.clone());
+        // The patch's items first, then the original items it does not repeat.
+        let mut out: Vec<Value> = Vec::new();
+        for v in patch.iter().chain(dst.iter()) {
+            if !out.contains(v) {
+                out.push(v.clone());
             }
         }
+        *dst = out;
         return;
     }
     let all: Vec<&Value> = dst
@@ -367,6 +374,8 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut V
                 orig.remove(i);
             }
             (None, Some("delete")) => {}
+            // kubectl leaves an element alone that the patch would replace.
+            (Some(i), Some("replace")) => out.push(orig.remove(i)),
             (Some(i), _) => {
                 let mut item = orig.remove(i);
                 if !merge(&mut item, p, builtin, path) {
