@@ -504,7 +504,7 @@ pub(crate) fn json6902_field(
 pub(crate) struct Target {
     group: Option<String>,
     version: Option<String>,
-    kind: Option<String>,
+    kind: Option<Regex>,
     name: Option<Regex>,
     namespace: Option<Regex>,
     labels: LabelSelector,
@@ -538,7 +538,7 @@ impl Target {
         Ok(Target {
             group: s("group"),
             version: s("version"),
-            kind: s("kind"),
+            kind: re("kind")?,
             name: re("name")?,
             namespace: re("namespace")?,
             labels: LabelSelector::parse(&s("labelSelector").unwrap_or_default())?,
@@ -550,7 +550,7 @@ impl Target {
         let g = r.gvk();
         self.group.as_ref().is_none_or(|x| *x == g.group)
             && self.version.as_ref().is_none_or(|x| *x == g.version)
-            && self.kind.as_ref().is_none_or(|x| *x == g.kind)
+            && self.kind.as_ref().is_none_or(|re| re.is_match(&g.kind))
             && self
                 .name
                 .as_ref()
@@ -680,7 +680,13 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                     remove(&mut doc, path)?;
                 }
                 "replace" => {
-                    remove(&mut doc, path)?;
+                    // A missing key of an existing map is added, as kubectl does.
+                    if let Err(e) = remove(&mut doc, path) {
+                        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
+                        if !get(&doc, parent).is_some_and(Value::is_object) {
+                            return Err(e);
+                        }
+                    }
                     add(&mut doc, path, value()?)?;
                 }
                 "move" | "copy" => {

@@ -226,7 +226,7 @@ fn set_value(node: &mut Value, value: &Value, opts: &Options) -> std::result::Re
     Ok(())
 }
 
-/// Splits `a.b.[name=x.y].c` on dots outside brackets.
+/// Splits `a.b.[name=x.y].c` on dots outside brackets; `[x.y/z]` is the key `x.y/z`.
 pub(crate) fn split_field_path(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -247,6 +247,14 @@ pub(crate) fn split_field_path(path: &str) -> Vec<String> {
     }
     out.push(cur);
     out.retain(|s| !s.is_empty());
+    // `[key]` without `=` is a map key that may hold dots or slashes.
+    for seg in out.iter_mut() {
+        if let Some(key) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            if !key.contains('=') {
+                *seg = key.to_string();
+            }
+        }
+    }
     out
 }
 
