@@ -349,10 +349,15 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             let mut specs = if selectors {
                 common_label_specs(&layer.config)
             } else if templates {
-                config::with_defaults(
-                    fieldspec::metadata_label_specs(true),
-                    &layer.config.template_labels,
-                )
+                // Templates here include a StatefulSet's volume claim templates.
+                let mut specs = fieldspec::metadata_label_specs(true);
+                specs.push(FieldSpec::new(
+                    "apps",
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates[]/metadata/labels",
+                    true,
+                ));
+                config::with_defaults(specs, &layer.config.template_labels)
             } else {
                 fieldspec::metadata_label_specs(false)
             };
