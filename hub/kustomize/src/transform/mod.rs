@@ -615,13 +615,19 @@ pub(crate) fn hash_names(res: &mut [Resource]) {
 }
 
 /// kubectl prints an object's own annotations as strings whatever put them there: other
-/// scalars as their YAML text, collections as "".
+/// scalars as their YAML text, collections as ""; an empty map not at all.
 fn stringify_annotations(r: &mut Resource) {
-    let Some(Value::Object(m)) = r
-        .obj
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
-    else {
+    let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
+        return;
+    };
+    // An empty or null annotations map is not printed.
+    if meta
+        .get("annotations")
+        .is_some_and(|a| a.is_null() || a.as_object().is_some_and(Map::is_empty))
+    {
+        meta.remove("annotations");
+    }
+    let Some(Value::Object(m)) = meta.get_mut("annotations") else {
         return;
     };
     for v in m.values_mut() {
