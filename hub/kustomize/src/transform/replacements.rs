@@ -199,9 +199,8 @@ fn set_value(node: &mut Value, value: &Value, opts: &Options) -> std::result::Re
         // As kustomize copies only the scalar's text: a string target stays a string, and
         // a new or non-string target reads the text as plain YAML.
         *node = match (&*node, value) {
-            (Value::String(_), v) if !v.is_array() && !v.is_object() => {
-                Value::String(text_of(v).unwrap_or_default())
-            }
+            // A map or list has no scalar text: a string target becomes empty.
+            (Value::String(_), v) => Value::String(text_of(v).unwrap_or_default()),
             (_, Value::String(s)) => crate::yaml::parse::resolve_plain(s),
             (_, v) => v.clone(),
         };
