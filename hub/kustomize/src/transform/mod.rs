@@ -760,9 +760,13 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
             };
             // A reference that is the `name` of a map is handled at the map, as kustomize
             // does: a `kind` there must match, and a `namespace` there follows the referral.
+            // kubectl follows a ServiceAccount's rename into binding subjects of any kind.
+            let any_subject_kind = nr.kind == "ServiceAccount"
+                && gvk.group == "rbac.authorization.k8s.io"
+                && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding");
             let update = |m: &mut Map<String, Value>, leaf: bool| {
                 let kind_ok = match m.get("kind").and_then(Value::as_str) {
-                    Some(kind) => kind == nr.kind,
+                    Some(kind) => kind == nr.kind || any_subject_kind,
                     None => true,
                 };
                 if !kind_ok {
