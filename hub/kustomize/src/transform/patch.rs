@@ -135,6 +135,7 @@ fn smp_resource(r: &mut Resource, patch: &Value, allow_name: bool, allow_kind: b
     if !allow_name && r.name() != name {
         r.set_name(&name);
     }
+    note_rename(r, (name, r.namespace().to_string()));
     if !allow_kind {
         r.obj.insert("kind".into(), Value::String(kind));
         r.obj.insert("apiVersion".into(), Value::String(api));
@@ -657,6 +658,7 @@ impl LabelSelector {
 
 /// Applies JSON 6902 operations to a resource.
 fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> {
+    let before = (r.name().to_string(), r.namespace().to_string());
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let result = (|| {
         for op in ops {
@@ -716,7 +718,15 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
     if let Value::Object(m) = doc {
         r.obj = m;
     }
+    note_rename(r, before);
     result
+}
+
+/// Remembers the name a patch changed, so references follow it.
+fn note_rename(r: &mut Resource, before: (String, String)) {
+    if r.name() != before.0 && r.prev_names.last() != Some(&before) {
+        r.prev_names.push(before);
+    }
 }
 
 fn tokens(path: &str) -> std::result::Result<Vec<String>, String> {
