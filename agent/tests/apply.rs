@@ -4,10 +4,6 @@
 
 mod support;
 
-use std::path::Path;
-
-use flotilla_agent::apply::Applier;
-use flotilla_agent::cluster::Cluster;
 use flotilla_agent::state::State;
 use flotilla_proto::{StatusReport, Unit, UnitStatus};
 use flotilla_sandbox::Sandbox;
@@ -15,15 +11,6 @@ use serde_json::json;
 use support::*;
 
 const CLUSTER: &str = "cluster-1";
-
-async fn applier(sandbox: &Sandbox, dir: &Path) -> Applier {
-    install_crypto();
-    let kubeconfig = dir.join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig).unwrap();
-    let cluster = Cluster::connect(Some(&kubeconfig)).await.unwrap();
-    let state = State::open(&dir.join("state")).await.unwrap();
-    Applier::new(cluster, state)
-}
 
 fn unit_status<'a>(report: &'a StatusReport, name: &str) -> &'a UnitStatus {
     report
@@ -56,9 +43,7 @@ fn apps(objects: &[serde_json::Value]) -> Unit {
 
 #[tokio::test]
 async fn two_units_applied_with_flotilla_manager_then_pruned() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let store = sandbox.store();
 
     // `apps` depends on `infra`, which holds the namespace `apps` objects live in.
@@ -147,9 +132,7 @@ async fn prune_after_restart_uses_the_persisted_inventory() {
 
 #[tokio::test]
 async fn unit_with_hub_error_is_neither_applied_nor_pruned() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let store = sandbox.store();
     let first = bundle(
         CLUSTER,
@@ -185,9 +168,7 @@ async fn unit_with_hub_error_is_neither_applied_nor_pruned() {
 
 #[tokio::test]
 async fn removed_unit_is_pruned_and_suspended_unit_left_alone() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let store = sandbox.store();
     let extra = unit("extra", &[config_map("default", "extra", "1")]);
     let paused = unit("paused", &[config_map("default", "paused", "1")]);
@@ -226,9 +207,7 @@ async fn removed_unit_is_pruned_and_suspended_unit_left_alone() {
 
 #[tokio::test]
 async fn unknown_kind_and_blocked_dependency_are_reported() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (_sandbox, _dir, mut applier) = sandboxed_applier().await;
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
         "metadata": {"name": "w", "namespace": "default"}});
     let report = applier
@@ -258,9 +237,7 @@ async fn unknown_kind_and_blocked_dependency_are_reported() {
 
 #[tokio::test]
 async fn crd_applied_first_then_its_objects() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let crd = widget_crd();
     // No namespace on the widget: it goes to the unit's target namespace.
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
@@ -283,9 +260,7 @@ async fn crd_applied_first_then_its_objects() {
 
 #[tokio::test]
 async fn impersonation_denied_by_rbac_names_the_object() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let tenant = |objects: &[serde_json::Value]| Unit {
         name: "team".into(),
         namespace: "sample".into(),
@@ -337,9 +312,7 @@ async fn impersonation_denied_by_rbac_names_the_object() {
 
 #[tokio::test]
 async fn prune_of_an_object_already_gone_is_fine() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (_sandbox, dir, mut applier) = sandboxed_applier().await;
     let first = bundle(
         CLUSTER,
         1,
@@ -374,9 +347,7 @@ async fn prune_of_an_object_already_gone_is_fine() {
 
 #[tokio::test]
 async fn unreachable_api_server_fails_units_and_forgets_nothing() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, dir, mut applier) = sandboxed_applier().await;
     let extra = unit("extra", &[config_map("default", "extra", "1")]);
     applier
         .apply(&bundle(CLUSTER, 1, vec![infra(), extra]))
@@ -412,9 +383,7 @@ async fn unreachable_api_server_fails_units_and_forgets_nothing() {
 
 #[tokio::test]
 async fn object_moved_to_another_unit_is_not_pruned() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let store = sandbox.store();
     let first = bundle(
         CLUSTER,
@@ -439,9 +408,7 @@ async fn object_moved_to_another_unit_is_not_pruned() {
 
 #[tokio::test]
 async fn wait_reports_health_and_holds_back_dependents() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (_sandbox, _dir, mut applier) = sandboxed_applier().await;
     let waiting = |name: &str, objects: &[serde_json::Value]| Unit {
         wait: true,
         timeout_seconds: 1,
@@ -506,9 +473,7 @@ async fn object_moved_to_another_api_version_is_not_pruned() {
     // Regression: like an HPA moved from autoscaling/v2beta2 to autoscaling/v2, the object
     // was applied at the new version, then its old-version inventory entry was pruned,
     // deleting the object itself.
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let store = sandbox.store();
     let gadget = |api_version: &str| {
         json!({"apiVersion": api_version, "kind": "Gadget",
@@ -551,9 +516,7 @@ async fn object_moved_to_another_api_version_is_not_pruned() {
 async fn children_of_a_failed_parent_are_kept_not_pruned() {
     // Regression: a parent Kustomization that failed to render lists no children; the
     // agent took them for removed units and pruned their objects.
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let store = sandbox.store();
     let root = || unit("flux-system", &[]);
     let apps = |error: &str| Unit {
@@ -608,9 +571,7 @@ async fn children_of_a_failed_parent_are_kept_not_pruned() {
 async fn invalid_unit_names_fail_without_breaking_the_state() {
     // Regression: a namespace over 65535 bytes was cut inside its unit key; cut inside
     // a UTF-8 character, the key never decoded again and every later apply failed.
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let long = Unit {
         namespace: format!("{}é", "a".repeat(65_534)),
         ..unit("long", &[config_map("default", "long", "1")])
@@ -649,9 +610,7 @@ async fn invalid_unit_names_fail_without_breaking_the_state() {
 async fn tenant_unit_without_service_account_is_not_applied() {
     // Regression: a tenant's unit without a service account was applied with the agent's
     // own (cluster-admin) identity.
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (sandbox, _dir, mut applier) = sandboxed_applier().await;
     let team = Unit {
         tenant: "team-a".into(),
         ..unit("team", &[config_map("default", "team", "1")])

@@ -6,9 +6,6 @@ mod support;
 
 use std::path::Path;
 
-use flotilla_agent::apply::Applier;
-use flotilla_agent::cluster::Cluster;
-use flotilla_agent::state::State;
 use flotilla_proto::{Bundle, DriftedObject, Unit};
 use flotilla_sandbox::Sandbox;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -18,15 +15,6 @@ use serde_json::json;
 use support::*;
 
 const CLUSTER: &str = "cluster-1";
-
-async fn applier(sandbox: &Sandbox, dir: &Path) -> Applier {
-    install_crypto();
-    let kubeconfig = dir.join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig).unwrap();
-    let cluster = Cluster::connect(Some(&kubeconfig)).await.unwrap();
-    let state = State::open(&dir.join("state")).await.unwrap();
-    Applier::new(cluster, state)
-}
 
 fn sample_bundle() -> Bundle {
     let infra = unit("infra", &[namespace("sample")]);
@@ -80,9 +68,7 @@ fn drifted<'a>(drift: &'a [DriftedObject], name: &str) -> &'a DriftedObject {
 
 #[tokio::test]
 async fn nothing_changed_reports_no_drift() {
-    let sandbox = Sandbox::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut applier = applier(&sandbox, dir.path()).await;
+    let (_sandbox, _dir, mut applier) = sandboxed_applier().await;
     let bundle = sample_bundle();
     let report = applier.apply(&bundle).await.unwrap();
     assert!(report.units.iter().all(|u| u.ready), "{report:?}");

@@ -8,6 +8,11 @@ pub mod pki;
 
 use std::path::Path;
 
+use flotilla_agent::apply::Applier;
+use flotilla_agent::cluster::Cluster;
+use flotilla_agent::state::State;
+use flotilla_sandbox::Sandbox;
+
 use ed25519_dalek::pkcs8::DecodePrivateKey;
 use ed25519_dalek::{Signer, SigningKey};
 use flotilla_proto::key_id;
@@ -116,4 +121,23 @@ pub async fn delete_behind_the_agents_back(
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
     let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &resource);
     api.delete(name, &Default::default()).await.unwrap();
+}
+
+/// An applier for `sandbox`, keeping its state (and the kubeconfig) in `dir`; a second
+/// call on the same `dir` is the agent after a restart.
+pub async fn applier(sandbox: &Sandbox, dir: &Path) -> Applier {
+    install_crypto();
+    let kubeconfig = dir.join("kubeconfig");
+    sandbox.write_kubeconfig(&kubeconfig).unwrap();
+    let cluster = Cluster::connect(Some(&kubeconfig)).await.unwrap();
+    let state = State::open(&dir.join("state")).await.unwrap();
+    Applier::new(cluster, state)
+}
+
+/// A fresh sandbox, a state folder, and an applier over both.
+pub async fn sandboxed_applier() -> (Sandbox, tempfile::TempDir, Applier) {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let applier = applier(&sandbox, dir.path()).await;
+    (sandbox, dir, applier)
 }
