@@ -81,10 +81,7 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
-        let db = sled::open(path).map_err(|source| Error::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let db = open_db(path)?;
         Ok(Store {
             bundles: db.open_tree(BUNDLES)?,
             status: db.open_tree(STATUS)?,
@@ -258,6 +255,33 @@ impl Store {
                 key: key.to_string(),
                 message: err.to_string(),
             })
+    }
+}
+
+/// Opens the database, waiting briefly for a lock still held by a store this process just
+/// closed: sled's background flusher keeps the previous handle alive for a moment after it
+/// is dropped (a hub restarted in-process, or a test reopening its store).
+fn open_db(path: &Path) -> Result<sled::Db> {
+    const ATTEMPTS: u32 = 60;
+    let mut attempt = 0;
+    loop {
+        match sled::open(path) {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(err))
+                if err.kind() == std::io::ErrorKind::Other
+                    && err.to_string().contains("could not acquire lock")
+                    && attempt < ATTEMPTS =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(Error::Open {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        }
     }
 }
 
