@@ -591,15 +591,12 @@ fn checked(obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Resu
                     }
                 }
             }
+            // kustomize identifies every object by name: `generateName` alone is refused.
             let has_name = m
                 .get("name")
                 .and_then(Value::as_str)
                 .is_some_and(|s| !s.is_empty());
-            let has_generate = m
-                .get("generateName")
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty());
-            if !has_name && !has_generate {
+            if !has_name {
                 return Err(err("missing metadata.name"));
             }
         }

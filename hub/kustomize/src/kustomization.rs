@@ -132,6 +132,16 @@ impl Kustomization {
             };
             fields.insert(canon.to_string(), value);
         }
+        let blank = |(key, v): (&String, &Value)| {
+            key == "apiVersion" || key == "kind" || v.is_null() || v.as_str() == Some("")
+        };
+        if fields.iter().all(blank) {
+            // kustomize refuses a kustomization that sets nothing, like an empty file.
+            return Err(Error::Invalid {
+                path: file.into(),
+                message: "kustomization file is empty".into(),
+            });
+        }
         let dir = fs::parent(file).to_string();
         let k = Kustomization {
             file: file.to_string(),

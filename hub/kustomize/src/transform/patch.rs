@@ -49,7 +49,29 @@ pub(crate) fn strategic_merge_field(
     for entry in k.str_list("patchesStrategicMerge")? {
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
         for doc in parse_docs(&text, &origin)? {
+            check_smp_doc(k, "patchesStrategicMerge", &doc)?;
             apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc)?;
+        }
+    }
+    Ok(())
+}
+
+/// A strategic merge patch is read as an object, so it needs a kind and a name (even when
+/// a target selects what it patches), as kustomize requires.
+fn check_smp_doc(k: &Kustomization, field: &str, doc: &Value) -> Result<()> {
+    if !doc.is_object() {
+        return Ok(());
+    }
+    for (pointer, what) in [("/kind", "kind"), ("/metadata/name", "metadata.name")] {
+        if doc
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(k.field_err(
+                field,
+                format!("a strategic merge patch needs {what} (even with a target)"),
+            ));
         }
     }
     Ok(())
@@ -73,9 +95,20 @@ fn apply_smp_by_id(
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str)
         .unwrap_or("");
+    // The patch's id matches a resource's current, original or any earlier id, each as a
+    // whole (name and namespace together); no namespace means `default`, as in kustomize.
     let ns = meta
         .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str);
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let effective = |ns: &str| -> String {
+        match ns {
+            "" if !crate::scope::is_cluster_scoped(&gvk) => "default".into(),
+            _ if crate::scope::is_cluster_scoped(&gvk) => String::new(),
+            _ => ns.into(),
+        }
+    };
+    let want = (name, effective(ns));
     let idx: Vec<usize> = acc
         .iter()
         .enumerate()
@@ -83,10 +116,13 @@ fn apply_smp_by_id(
             let g = r.gvk();
             g.kind == gvk.kind
                 && g.group == gvk.group
-                && (r.name() == name
-                    || r.orig_name == name
-                    || r.prev_names.iter().any(|(n, _)| n == name))
-                && ns.is_none_or(|ns| r.namespace() == ns || r.orig_namespace == ns)
+                && std::iter::once((r.name(), r.namespace()))
+                    .chain(std::iter::once((
+                        r.orig_name.as_str(),
+                        r.orig_namespace.as_str(),
+                    )))
+                    .chain(r.prev_names.iter().map(|(n, ns)| (n.as_str(), ns.as_str())))
+                    .any(|(n, ns)| n == want.0 && effective(ns) == want.1)
         })
         .map(|(i, _)| i)
         .collect();
@@ -409,19 +445,22 @@ pub(crate) fn patches_field(
                 return Err(k.field_err("patches", "each patch needs exactly one of path and patch"))
             }
         };
+        // Options are a map of flags: keys match exactly, unknown ones are ignored.
         let opts = match p.get("options") {
-            Some(o) if !o.is_null() => canonical_object(o, &["allowNameChange", "allowKindChange"])
-                .map_err(|e| k.field_err("patches.options", e))?,
-            _ => Map::new(),
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(o)) => o.clone(),
+            Some(_) => return Err(k.field_err("patches.options", "expected a mapping")),
         };
-        let allow_name = opts
-            .get("allowNameChange")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let allow_kind = opts
-            .get("allowKindChange")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        for (key, v) in &opts {
+            if !v.is_boolean() && !v.is_null() {
+                return Err(
+                    k.field_err("patches.options", format!("{key}: expected true or false"))
+                );
+            }
+        }
+        let flag = |key: &str| opts.get(key).and_then(Value::as_bool).unwrap_or(false);
+        let allow_name = flag("allowNameChange");
+        let allow_kind = flag("allowKindChange");
         let docs = parse_docs(&text, &origin)?;
         let target = match p.get("target") {
             Some(t) if !t.is_null() => {
@@ -442,6 +481,7 @@ pub(crate) fn patches_field(
             continue;
         }
         for doc in &docs {
+            check_smp_doc(k, "patches", doc)?;
             match &target {
                 None => apply_smp_by_id(k, "patches", acc, doc)?,
                 Some(t) => {

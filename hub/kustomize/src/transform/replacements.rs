@@ -71,8 +71,16 @@ const SELECT_FIELDS: &[&str] = &[
 ];
 
 fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, String> {
-    let mut fields = SELECT_FIELDS.to_vec();
-    fields.extend(["fieldPath", "options"]);
+    // A source is an object id, not a selector: no label or annotation selectors.
+    let fields = [
+        "group",
+        "version",
+        "kind",
+        "name",
+        "namespace",
+        "fieldPath",
+        "options",
+    ];
     let m = canonical_object(source, &fields)?;
     let sel = Selector::from_map(&m)?;
     let found: Vec<&Resource> = acc.iter().filter(|r| sel.matches(r)).collect();
