@@ -587,7 +587,9 @@ fn checked(obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Resu
             for key in ["name", "namespace"] {
                 if let Some(v) = m.get(key) {
                     if !v.is_string() && !v.is_null() {
-                        return Err(err(&format!("metadata.{key}: expected a string")));
+                        return Err(err(&format!(
+                            "metadata.{key}: a number or boolean here is not supported; quote it"
+                        )));
                     }
                 }
             }

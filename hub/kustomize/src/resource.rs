@@ -164,17 +164,33 @@ impl Resource {
         format!("{} {} {}", self.api_version(), self.kind(), who)
     }
 
-    /// Identity (group, kind, namespace, name; version ignored as kustomize's id matching
-    /// does): two objects with the same key may not both be in one build.
+    /// Identity (group, version, kind, namespace, name): two objects with the same key may
+    /// not both be in one build; the same object under two API versions may.
     pub(crate) fn id_key(&self) -> String {
         let g = self.gvk();
         format!(
-            "{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}",
             g.group,
+            g.version,
             g.kind,
             self.effective_namespace(),
             self.name()
         )
+    }
+
+    /// Every (name, namespace) this object has had: current, original and each one
+    /// before a rename, as kustomize matches an id against "any id" of an object.
+    pub(crate) fn any_ids(&self) -> impl Iterator<Item = (&str, &str)> {
+        std::iter::once((self.name(), self.namespace()))
+            .chain(std::iter::once((
+                self.orig_name.as_str(),
+                self.orig_namespace.as_str(),
+            )))
+            .chain(
+                self.prev_names
+                    .iter()
+                    .map(|(n, ns)| (n.as_str(), ns.as_str())),
+            )
     }
 
     /// Namespace used for identity: namespaced objects without one are in `default`.

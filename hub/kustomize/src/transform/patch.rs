@@ -114,51 +114,65 @@ fn apply_smp_by_id(
         .enumerate()
         .filter(|(_, r)| {
             let g = r.gvk();
-            g.kind == gvk.kind
-                && g.group == gvk.group
-                && std::iter::once((r.name(), r.namespace()))
-                    .chain(std::iter::once((
-                        r.orig_name.as_str(),
-                        r.orig_namespace.as_str(),
-                    )))
-                    .chain(r.prev_names.iter().map(|(n, ns)| (n.as_str(), ns.as_str())))
+            g == gvk
+                && r.any_ids()
                     .any(|(n, ns)| n == want.0 && effective(ns) == want.1)
         })
         .map(|(i, _)| i)
         .collect();
+    let who = {
+        let api = p.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let api = if api.is_empty() {
+            "(no apiVersion)"
+        } else {
+            api
+        };
+        match ns {
+            "" => format!("{api} {} {name}", gvk.kind),
+            ns => format!("{api} {} {ns}/{name}", gvk.kind),
+        }
+    };
     match idx.as_slice() {
         [i] => {
             let i = *i;
-            if smp_resource(&mut acc[i], patch, false, false) {
+            let deleted = smp_resource(&mut acc[i], patch, false, false)
+                .map_err(|e| k.field_err(field, format!("{}: {e}", acc[i].describe())))?;
+            if deleted {
                 acc.remove(i);
             }
             Ok(())
         }
-        [] => Err(k.field_err(
-            field,
-            format!("no resource matches the patch for {} {name}", gvk.kind),
-        )),
+        [] => Err(k.field_err(field, format!("no resource matches the patch for {who}"))),
         _ => Err(k.field_err(
             field,
-            format!(
-                "the patch for {} {name} matches more than one resource",
-                gvk.kind
-            ),
+            format!("the patch for {who} matches more than one resource"),
         )),
     }
 }
 
 /// Applies a strategic merge patch to a resource; returns true when it deletes it.
-fn smp_resource(r: &mut Resource, patch: &Value, allow_name: bool, allow_kind: bool) -> bool {
+fn smp_resource(
+    r: &mut Resource,
+    patch: &Value,
+    allow_name: bool,
+    allow_kind: bool,
+) -> std::result::Result<bool, String> {
     let (name, kind, api) = (
         r.name().to_string(),
         r.kind().to_string(),
         r.api_version().to_string(),
     );
     let builtin = is_builtin(&r.gvk());
+    if let Value::Object(p) = patch {
+        if let Some((path, key)) = keyless_merge(Some(&r.obj), p, builtin, &mut Vec::new()) {
+            return Err(format!(
+                "{path}: merging list elements without their merge key {key:?} is not supported"
+            ));
+        }
+    }
     // kubectl applies nothing of a document whose top level says `$patch: replace`.
     if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
-        return false;
+        return Ok(false);
     }
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
@@ -166,7 +180,7 @@ fn smp_resource(r: &mut Resource, patch: &Value, allow_name: bool, allow_kind: b
         r.obj = m;
     }
     if deleted {
-        return true;
+        return Ok(true);
     }
     if !allow_name && r.name() != name {
         r.set_name(&name);
@@ -176,7 +190,64 @@ fn smp_resource(r: &mut Resource, patch: &Value, allow_name: bool, allow_kind: b
         r.obj.insert("kind".into(), Value::String(kind));
         r.obj.insert("apiVersion".into(), Value::String(api));
     }
-    false
+    Ok(false)
+}
+
+/// Finds a list the patch merges by merge key where an element (of the patch, or of the
+/// object's list it merges into) lacks that key: kubectl's result for those is neither a
+/// merge nor a replace. Returns the list's path and key.
+fn keyless_merge(
+    dst: Option<&Map<String, Value>>,
+    patch: &Map<String, Value>,
+    builtin: bool,
+    path: &mut Vec<String>,
+) -> Option<(String, String)> {
+    for (key, pv) in patch {
+        let dv = dst.and_then(|d| d.get(key));
+        path.push(key.clone());
+        let found = match pv {
+            Value::Object(p) => keyless_merge(dv.and_then(Value::as_object), p, builtin, path),
+            Value::Array(pl) => {
+                let dl = dv.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+                keyless_list(dl, pl, builtin, path)
+            }
+            _ => None,
+        };
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn keyless_list(
+    dst: &[Value],
+    patch: &[Value],
+    builtin: bool,
+    path: &mut Vec<String>,
+) -> Option<(String, String)> {
+    let key = merge_key(path, &[], builtin)?;
+    // An element that is only a directive (`- $patch: replace`) needs no key.
+    let directive_only = |m: &Map<String, Value>| m.keys().all(|k| k == "$patch");
+    let lacks_key = |v: &Value| {
+        v.as_object()
+            .is_some_and(|m| !directive_only(m) && m.get(&key).is_none_or(Value::is_null))
+    };
+    if !patch.is_empty() && dst.iter().chain(patch).any(lacks_key) {
+        return Some((path.join("."), key));
+    }
+    for p in patch.iter().filter_map(Value::as_object) {
+        let Some(kv) = p.get(&key) else { continue };
+        let twin = dst
+            .iter()
+            .filter_map(Value::as_object)
+            .find(|d| d.get(&key) == Some(kv));
+        if let Some(found) = keyless_merge(twin, p, builtin, path) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 fn is_builtin(g: &Gvk) -> bool {
@@ -488,7 +559,9 @@ pub(crate) fn patches_field(
                     let mut i = 0;
                     while i < acc.len() {
                         if t.matches(&acc[i])
-                            && smp_resource(&mut acc[i], doc, allow_name, allow_kind)
+                            && smp_resource(&mut acc[i], doc, allow_name, allow_kind).map_err(
+                                |e| k.field_err("patches", format!("{}: {e}", acc[i].describe())),
+                            )?
                         {
                             acc.remove(i);
                             continue;

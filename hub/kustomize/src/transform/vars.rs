@@ -101,7 +101,7 @@ pub(crate) fn merge(dst: &mut Vec<Var>, more: Vec<Var>, k: &Kustomization) -> Re
     Ok(())
 }
 
-/// Declares `k`'s vars: binds each to the one object whose original id it names.
+/// Declares `k`'s vars: binds each to the one object that has (or had) the id it names.
 pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let vars = parse(k)?;
     for v in &vars {
@@ -120,8 +120,9 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                 v.group == g.group
                     && v.version == g.version
                     && v.kind == g.kind
-                    && v.obj_name == r.orig_name
-                    && (!exact_ns || norm(&v.namespace) == norm(&r.orig_namespace))
+                    && r.any_ids().any(|(name, ns)| {
+                        v.obj_name == name && (!exact_ns || norm(&v.namespace) == norm(ns))
+                    })
             })
             .map(|(i, _)| i)
             .collect();
