@@ -605,6 +605,11 @@ fn checked(obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Resu
         Some(_) => return Err(err("metadata: expected a mapping")),
         None => return Err(err("missing metadata.name")),
     }
+    let mut obj = Value::Object(obj);
+    crate::roundtrip::json_round_trip(&mut obj).map_err(|m| err(&m))?;
+    let Value::Object(obj) = obj else {
+        unreachable!("an object stays an object")
+    };
     Ok(Resource::new(obj, path))
 }
 

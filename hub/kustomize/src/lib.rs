@@ -21,6 +21,7 @@ mod cache;
 mod fs;
 mod kustomization;
 mod resource;
+mod roundtrip;
 mod scope;
 mod sort;
 mod transform;

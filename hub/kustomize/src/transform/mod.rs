@@ -594,6 +594,18 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 
 /// Steps run once over the root build's output: content hashes, name references, vars.
 pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
+    // What generators and transformers wrote passes kubectl's JSON round trip too.
+    for r in layer.res.iter_mut() {
+        let mut obj = Value::Object(std::mem::take(&mut r.obj));
+        let checked = crate::roundtrip::json_round_trip(&mut obj);
+        if let Value::Object(m) = obj {
+            r.obj = m;
+        }
+        checked.map_err(|m| Error::Invalid {
+            path: r.origin.clone(),
+            message: format!("{}: {m}", r.describe()),
+        })?;
+    }
     hash_names(&mut layer.res);
     fix_name_references(&mut layer.res, &config::name_refs(&layer.config));
     vars::resolve(layer)?;
@@ -663,7 +675,13 @@ fn same_outer_affixes(a: &[String], b: &[String]) -> bool {
 }
 
 fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
+    // The namespaces objects were written in (namespaced kinds only).
+    let written_in: HashSet<String> = out
+        .iter()
+        .filter(|r| !scope::is_cluster_scoped(&r.gvk()))
+        .map(|r| norm_ns(&r.orig_namespace).to_string())
+        .collect();
     for nr in refs {
         let renamed: Vec<Renamed> = out
             .iter()
@@ -718,23 +736,21 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                         if *cluster {
                             return true;
                         }
-                        // An explicit namespace may name the one the referral had when the
-                        // reference was written.
+                        // An explicit namespace picks, as kustomize does, the objects of any
+                        // kind that were written in it; when none were, the objects now in
+                        // it.
                         if let Some(hint) = ns_hint {
-                            if olds
-                                .iter()
-                                .any(|(n, o)| n == old && norm_ns(o) == norm_ns(hint))
-                            {
-                                return true;
+                            let hint = norm_ns(hint);
+                            if written_in.contains(hint) {
+                                return olds.last().is_some_and(|(_, o)| norm_ns(o) == hint);
                             }
+                            return norm_ns(ns) == hint;
                         }
-                        let want = ns_hint.map(str::to_string).unwrap_or_else(|| {
-                            if referrer_cluster {
-                                ns.clone()
-                            } else {
-                                referrer_ns.clone()
-                            }
-                        });
+                        let want = if referrer_cluster {
+                            ns.clone()
+                        } else {
+                            referrer_ns.clone()
+                        };
                         norm_ns(ns) == norm_ns(&want)
                     })
                     .collect();

@@ -263,9 +263,10 @@ impl Emitter {
     }
 
     fn string(&mut self, s: &str, indent: i64, simple_key: bool) {
+        // kubectl prints the string `<<` bare, key or value.
         let requested = if s.contains('\n') {
             Style::Literal
-        } else if resolves_as_string_v2(s) && !is_base60_float(s) {
+        } else if (resolves_as_string_v2(s) || s == "<<") && !is_base60_float(s) {
             Style::Plain
         } else {
             Style::Double

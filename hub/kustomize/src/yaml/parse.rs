@@ -42,13 +42,35 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
     parse(text, false, true)
 }
 
+/// A byte-order mark where a token would begin is content, as go-yaml reads it.
+fn options() -> granit_parser::Options {
+    let mut o = granit_parser::Options::default();
+    o.bom_inside_document_as_content = true;
+    o
+}
+
+/// go-yaml skips a byte-order mark at the start of any line where it looks for the next
+/// token (so one may open every document); elsewhere a BOM is content.
+fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\u{feff}') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        out.push_str(line.strip_prefix('\u{feff}').unwrap_or(line));
+    }
+    out.into()
+}
+
 fn parse(text: &str, yaml11: bool, annotations_as_text: bool) -> Result<Vec<Document>, ParseError> {
+    let text = without_line_start_boms(text);
+    let text = text.as_ref();
     let mut b = Builder {
         yaml11,
         empty_span: false,
         annotations_as_text,
         keys: Vec::new(),
-        parser: Parser::new_from_str(text),
+        parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
         expanded: 0,
         line: 1,
@@ -183,6 +205,9 @@ impl<'a> Builder<'a> {
             Event::MappingStart(_, anchor, _) => {
                 let mut map = Map::new();
                 let mut merges: Vec<Value> = Vec::new();
+                // kubectl resolves the first `<<` key of a manifest's map, quoted or not:
+                // a quoted one is dropped rather than merged; later quoted ones are fields.
+                let mut merge_key_seen = false;
                 loop {
                     let (ev, key_line) = self.expect()?;
                     if matches!(ev, Event::MappingEnd) {
@@ -193,6 +218,11 @@ impl<'a> Builder<'a> {
                     }
                     let is_merge =
                         matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                    let quoted_merge = !is_merge
+                        && !self.yaml11
+                        && !merge_key_seen
+                        && matches!(&ev, Event::Scalar(t, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, _, None) if t == "<<");
+                    merge_key_seen |= is_merge || quoted_merge;
                     // kubectl decodes kustomization files with YAML 1.1 rules and then fails
                     // on a boolean map key; say so instead of guessing a string.
                     if self.yaml11 {
@@ -233,6 +263,9 @@ impl<'a> Builder<'a> {
                     }
                     if is_merge {
                         merges.push(value);
+                        continue;
+                    }
+                    if quoted_merge {
                         continue;
                     }
                     // Kustomization files are read as go-yaml v2 reads them: a repeated
