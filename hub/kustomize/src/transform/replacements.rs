@@ -438,14 +438,8 @@ impl Selector {
         eq(&self.group, &g.group)
             && eq(&self.version, &g.version)
             && eq(&self.kind, &g.kind)
-            && (self.name.is_empty()
-                || r.name() == self.name
-                || r.orig_name == self.name
-                || r.prev_names.iter().any(|(n, _)| *n == self.name))
-            && (self.namespace.is_empty()
-                || r.namespace() == self.namespace
-                || r.orig_namespace == self.namespace
-                || r.prev_names.iter().any(|(_, ns)| *ns == self.namespace))
+            && r.any_ids()
+                .any(|(name, ns)| eq(&self.name, name) && eq(&self.namespace, ns))
             && self
                 .labels
                 .as_ref()
