@@ -126,6 +126,9 @@ struct Extra {
     fifo: bool,
     /// Layering features: a component, a strategic merge patch, a base namespace, a var.
     layers: (bool, bool, bool, bool),
+    /// A middle layer between the overlay and the base (its name prefix and namespace),
+    /// and which of the app's ids (original, middle, mixed) an overlay patch names.
+    mid: Option<(String, String, u8)>,
 }
 
 fn extra() -> impl Strategy<Value = Extra> {
@@ -138,9 +141,20 @@ fn extra() -> impl Strategy<Value = Extra> {
         proptest::collection::vec(("[a-z]{1,4}", "[a-z0-9]{1,4}"), 0..2),
         any::<bool>(),
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        proptest::option::of(("[a-z]{0,3}", "[a-z]{0,4}", 0u8..6)),
     )
         .prop_map(
-            |(suffix, tag, replicas, json_patch, replacement, selector_labels, fifo, layers)| {
+            |(
+                suffix,
+                tag,
+                replicas,
+                json_patch,
+                replacement,
+                selector_labels,
+                fifo,
+                layers,
+                mid,
+            )| {
                 Extra {
                     suffix,
                     tag,
@@ -150,6 +164,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                     selector_labels,
                     fifo,
                     layers,
+                    mid,
                 }
             },
         )
@@ -185,7 +200,22 @@ fn quote(s: &str) -> String {
 }
 
 fn write_tree(t: &Tree, root: &std::path::Path) {
-    let mut k = String::from("resources:\n- base\n");
+    let x = &t.extra;
+    let mut k = match &x.mid {
+        None => String::from("resources:\n- base\n"),
+        Some((prefix, ns, _)) => {
+            let mut m = String::from("resources:\n- ../base\n");
+            if !prefix.is_empty() {
+                m.push_str(&format!("namePrefix: {prefix}-\n"));
+            }
+            if !ns.is_empty() {
+                m.push_str(&format!("namespace: {ns}\n"));
+            }
+            std::fs::create_dir_all(root.join("mid")).unwrap();
+            std::fs::write(root.join("mid/kustomization.yaml"), m).unwrap();
+            String::from("resources:\n- mid\n")
+        }
+    };
     if !t.prefix.is_empty() {
         k.push_str(&format!("namePrefix: {}-\n", t.prefix));
     }
@@ -208,7 +238,6 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
             k.push_str(&format!("  - {}\n", quote(&format!("{a}={b}"))));
         }
     }
-    let x = &t.extra;
     if !x.suffix.is_empty() {
         k.push_str(&format!("nameSuffix: -{}\n", x.suffix));
     }
@@ -221,8 +250,34 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
     if let Some(n) = x.replicas {
         k.push_str(&format!("replicas:\n- name: app\n  count: {n}\n"));
     }
+    let mut patches = Vec::new();
     if x.json_patch {
-        k.push_str("patches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /metadata/annotations\n      value:\n        patched: \"yes\"\n");
+        patches.push("- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /metadata/annotations\n      value:\n        patched: \"yes\"\n".to_string());
+    }
+    if let Some((prefix, ns, which)) = &x.mid {
+        // The app as the overlay sees it may be named by any id it had, whole.
+        let mid_name = if prefix.is_empty() {
+            "app".to_string()
+        } else {
+            format!("{prefix}-app")
+        };
+        let (name, namespace) = match which {
+            0 => ("app".to_string(), None),
+            1 => ("app".to_string(), Some("base-ns")),
+            2 => (mid_name, None),
+            3 => (mid_name, Some(ns.as_str())),
+            4 => ("app".to_string(), Some(ns.as_str())),
+            _ => (mid_name, Some("base-ns")),
+        };
+        let namespace = namespace
+            .filter(|n| !n.is_empty())
+            .map(|n| format!("\n      namespace: {n}"))
+            .unwrap_or_default();
+        patches.push(format!("- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: {name}{namespace}\n    spec:\n      minReadySeconds: 5\n"));
+    }
+    if !patches.is_empty() {
+        k.push_str("patches:\n");
+        k.push_str(&patches.concat());
     }
     if x.replacement {
         k.push_str("replacements:\n- source:\n    kind: Service\n    name: app\n    fieldPath: spec.ports.0.port\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.template.metadata.labels.port\n    - spec.template.spec.containers.[name=app].ports.0.containerPort\n    options:\n      create: true\n");
