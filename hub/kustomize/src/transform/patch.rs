@@ -162,12 +162,16 @@ fn smp_resource(
         r.kind().to_string(),
         r.api_version().to_string(),
     );
+    // A patch never moves an object to another namespace.
+    let namespace = r
+        .obj
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .cloned();
     let builtin = is_builtin(&r.gvk());
     if let Value::Object(p) = patch {
-        if let Some((path, key)) = keyless_merge(Some(&r.obj), p, builtin, &mut Vec::new()) {
-            return Err(format!(
-                "{path}: merging list elements without their merge key {key:?} is not supported"
-            ));
+        if let Some(problem) = unmergeable(Some(&r.obj), p, builtin, &mut Vec::new()) {
+            return Err(problem);
         }
     }
     // kubectl applies nothing of a document whose top level says `$patch: replace`.
@@ -185,6 +189,14 @@ fn smp_resource(
     if !allow_name && r.name() != name {
         r.set_name(&name);
     }
+    match namespace {
+        Some(ns) => {
+            r.metadata_mut().insert("namespace".into(), ns);
+        }
+        None => {
+            r.metadata_mut().shift_remove("namespace");
+        }
+    }
     note_rename(r, (name, r.namespace().to_string()));
     if !allow_kind {
         r.obj.insert("kind".into(), Value::String(kind));
@@ -193,20 +205,39 @@ fn smp_resource(
     Ok(false)
 }
 
-/// Finds a list the patch merges by merge key where an element (of the patch, or of the
-/// object's list it merges into) lacks that key: kubectl's result for those is neither a
-/// merge nor a replace. Returns the list's path and key.
-fn keyless_merge(
+/// Finds what kubectl refuses to merge: a value whose kind (scalar, list, map) differs
+/// from the object's, or a list the patch merges by merge key where an element (of the
+/// patch, or of the object's list it merges into) lacks that key (kubectl's result for
+/// those is neither a merge nor a replace).
+fn unmergeable(
     dst: Option<&Map<String, Value>>,
     patch: &Map<String, Value>,
     builtin: bool,
     path: &mut Vec<String>,
-) -> Option<(String, String)> {
+) -> Option<String> {
+    fn kind(v: &Value) -> &'static str {
+        match v {
+            Value::Array(_) => "list",
+            Value::Object(_) => "map",
+            _ => "scalar",
+        }
+    }
     for (key, pv) in patch {
         let dv = dst.and_then(|d| d.get(key));
         path.push(key.clone());
+        if let Some(dv) = dv.filter(|d| !d.is_null() && !pv.is_null()) {
+            if kind(dv) != kind(pv) && !key.starts_with('$') {
+                let found = format!(
+                    "{}: wrong node kind: the object has a {} where the patch has a {}",
+                    path.join("."),
+                    kind(dv),
+                    kind(pv)
+                );
+                return Some(found);
+            }
+        }
         let found = match pv {
-            Value::Object(p) => keyless_merge(dv.and_then(Value::as_object), p, builtin, path),
+            Value::Object(p) => unmergeable(dv.and_then(Value::as_object), p, builtin, path),
             Value::Array(pl) => {
                 let dl = dv.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
                 keyless_list(dl, pl, builtin, path)
@@ -226,7 +257,7 @@ fn keyless_list(
     patch: &[Value],
     builtin: bool,
     path: &mut Vec<String>,
-) -> Option<(String, String)> {
+) -> Option<String> {
     let key = merge_key(path, &[], builtin)?;
     // An element that is only a directive (`- $patch: replace`) needs no key.
     let directive_only = |m: &Map<String, Value>| m.keys().all(|k| k == "$patch");
@@ -235,7 +266,10 @@ fn keyless_list(
             .is_some_and(|m| !directive_only(m) && m.get(&key).is_none_or(Value::is_null))
     };
     if !patch.is_empty() && dst.iter().chain(patch).any(lacks_key) {
-        return Some((path.join("."), key));
+        return Some(format!(
+            "{}: merging list elements without their merge key {key:?} is not supported",
+            path.join(".")
+        ));
     }
     for p in patch.iter().filter_map(Value::as_object) {
         let Some(kv) = p.get(&key) else { continue };
@@ -243,7 +277,7 @@ fn keyless_list(
             .iter()
             .filter_map(Value::as_object)
             .find(|d| d.get(&key) == Some(kv));
-        if let Some(found) = keyless_merge(twin, p, builtin, path) {
+        if let Some(found) = unmergeable(twin, p, builtin, path) {
             return Some(found);
         }
     }
@@ -383,8 +417,18 @@ fn merge_multi_key_list(
     };
     let mut orig: Vec<Option<Value>> = std::mem::take(dst).into_iter().map(Some).collect();
     let mut added = Vec::new();
+    let mut seen = Vec::new();
     for p in patch {
+        if is_replace_directive(p) {
+            orig.iter_mut().for_each(|o| *o = None);
+            continue;
+        }
         let id = ident(p);
+        // Only the first patch element with an identity counts.
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id.clone());
         let directive = p.get("$patch").and_then(Value::as_str);
         let exact = orig
             .iter()
@@ -423,6 +467,12 @@ fn merge_multi_key_list(
     }
     added.extend(orig.into_iter().flatten());
     *dst = added;
+}
+
+/// A list element that is only `$patch: replace`: the list replaces the object's.
+fn is_replace_directive(v: &Value) -> bool {
+    v.get("$patch").and_then(Value::as_str) == Some("replace")
+        && v.as_object().is_some_and(|m| m.len() == 1)
 }
 
 fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut Vec<String>) {
@@ -468,14 +518,20 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut V
     // original elements the patch does not mention, in their original order.
     let mut orig = std::mem::take(dst);
     let mut out = Vec::new();
+    let mut seen: Vec<&Value> = Vec::new();
     for p in patch {
-        if p.get("$patch").and_then(Value::as_str) == Some("replace")
-            && p.as_object().is_some_and(|m| m.len() == 1)
-        {
+        if is_replace_directive(p) {
             orig.clear();
             continue;
         }
         let kv = p.get(&key);
+        // Only the first patch element with a key value counts.
+        if let Some(kv) = kv {
+            if seen.contains(&kv) {
+                continue;
+            }
+            seen.push(kv);
+        }
         let pos = kv.and_then(|kv| orig.iter().position(|d| d.get(&key) == Some(kv)));
         match (pos, p.get("$patch").and_then(Value::as_str)) {
             (Some(i), Some("delete")) => {
@@ -540,6 +596,18 @@ pub(crate) fn patches_field(
             _ => None,
         };
         let is_json6902 = docs.len() == 1 && docs[0].is_array();
+        if docs.len() == 1 && docs[0].as_array().is_some_and(Vec::is_empty) {
+            return Err(k.field_err(
+                "patches",
+                "an empty list reads as both a strategic merge and a JSON 6902 patch",
+            ));
+        }
+        if target.is_some() && docs.len() > 1 {
+            return Err(k.field_err(
+                "patches",
+                "an entry with a target may hold one strategic merge patch, not several",
+            ));
+        }
         if is_json6902 {
             let Some(target) = target else {
                 return Err(k.field_err("patches", "a JSON 6902 patch needs a target"));
@@ -616,8 +684,8 @@ pub(crate) fn json6902_field(
 }
 
 pub(crate) struct Target {
-    group: Option<String>,
-    version: Option<String>,
+    group: Option<Regex>,
+    version: Option<Regex>,
     kind: Option<Regex>,
     name: Option<Regex>,
     namespace: Option<Regex>,
@@ -650,8 +718,8 @@ impl Target {
                 .transpose()
         };
         Ok(Target {
-            group: s("group"),
-            version: s("version"),
+            group: re("group")?,
+            version: re("version")?,
             kind: re("kind")?,
             name: re("name")?,
             namespace: re("namespace")?,
@@ -662,8 +730,16 @@ impl Target {
 
     pub(crate) fn matches(&self, r: &Resource) -> bool {
         let g = r.gvk();
-        self.group.as_ref().is_none_or(|x| *x == g.group)
-            && self.version.as_ref().is_none_or(|x| *x == g.version)
+        // A namespaced object without a namespace is in `default`.
+        let namespace = match r.namespace() {
+            "" if !crate::scope::is_cluster_scoped(&g) => "default",
+            ns => ns,
+        };
+        self.group.as_ref().is_none_or(|re| re.is_match(&g.group))
+            && self
+                .version
+                .as_ref()
+                .is_none_or(|re| re.is_match(&g.version))
             && self.kind.as_ref().is_none_or(|re| re.is_match(&g.kind))
             && self
                 .name
@@ -672,7 +748,7 @@ impl Target {
             && self
                 .namespace
                 .as_ref()
-                .is_none_or(|re| re.is_match(r.namespace()))
+                .is_none_or(|re| re.is_match(namespace))
             && self.labels.matches(r.meta_map("labels"))
             && self.annotations.matches(r.meta_map("annotations"))
     }
@@ -784,10 +860,9 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                 .get("path")
                 .and_then(Value::as_str)
                 .ok_or("operation without path")?;
-            let value = || {
-                o.get("value")
-                    .cloned()
-                    .ok_or(format!("{kind} {path}: missing value"))
+            // kubectl reads a missing value as null.
+            let value = || -> std::result::Result<Value, String> {
+                Ok(o.get("value").cloned().unwrap_or(Value::Null))
             };
             match kind {
                 "add" => add(&mut doc, path, value()?)?,
@@ -795,10 +870,13 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                     remove(&mut doc, path)?;
                 }
                 "replace" => {
+                    if let Some(slot) = list_item_mut(&mut doc, path) {
+                        *slot = value()?;
+                        continue;
+                    }
                     // A missing key of an existing map is added, as kubectl does.
                     if let Err(e) = remove(&mut doc, path) {
-                        let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
-                        if !get(&doc, parent).is_some_and(Value::is_object) {
+                        if !parent_is_map(&doc, path) {
                             return Err(e);
                         }
                     }
@@ -812,9 +890,12 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                     let v = if kind == "move" {
                         remove(&mut doc, from)?
                     } else {
-                        get(&doc, from)
-                            .cloned()
-                            .ok_or(format!("copy: {from} not found"))?
+                        match get(&doc, from) {
+                            Some(v) => v.clone(),
+                            // A missing key of an existing map copies as null.
+                            None if parent_is_map(&doc, from) => Value::Null,
+                            None => return Err(format!("copy: {from} not found")),
+                        }
                     };
                     add(&mut doc, path, v)?;
                 }
@@ -842,17 +923,28 @@ fn note_rename(r: &mut Resource, before: (String, String)) {
     }
 }
 
+/// A pointer's tokens. kubectl drops the first segment whatever it is, so `data/x`
+/// addresses the top-level `x`.
 fn tokens(path: &str) -> std::result::Result<Vec<String>, String> {
     if path.is_empty() {
         return Ok(Vec::new());
     }
-    let rest = path
-        .strip_prefix('/')
-        .ok_or(format!("path {path:?} must start with /"))?;
-    Ok(rest
+    Ok(path
         .split('/')
+        .skip(1)
         .map(|t| t.replace("~1", "/").replace("~0", "~"))
         .collect())
+}
+
+/// A list index; negative ones count from the end, as kubectl allows.
+fn index(t: &str, len: usize, path: &str) -> std::result::Result<usize, String> {
+    let i: i64 = t.parse().map_err(|_| format!("{path}: bad index {t}"))?;
+    let len = len as i64;
+    let i = if i < 0 { i + len } else { i };
+    if i < 0 {
+        return Err(format!("{path}: index {t} out of range"));
+    }
+    Ok(i as usize)
 }
 
 fn get<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
@@ -860,11 +952,43 @@ fn get<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
     for t in tokens(path).ok()? {
         cur = match cur {
             Value::Object(m) => m.get(&t)?,
-            Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
+            Value::Array(a) => a.get(index(&t, a.len(), path).ok()?)?,
             _ => return None,
         };
     }
     Some(cur)
+}
+
+/// The list element `path` addresses, if it addresses one.
+fn list_item_mut<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let (p, last) = parent(doc, path).ok()?;
+    match p {
+        Value::Array(a) => {
+            let i = index(&last, a.len(), path).ok()?;
+            a.get_mut(i)
+        }
+        _ => None,
+    }
+}
+
+fn parent_is_map(doc: &Value, path: &str) -> bool {
+    let Ok(mut toks) = tokens(path) else {
+        return false;
+    };
+    toks.pop();
+    let mut cur = doc;
+    for t in toks {
+        let next = match cur {
+            Value::Object(m) => m.get(&t),
+            Value::Array(a) => index(&t, a.len(), path).ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return false,
+        }
+    }
+    cur.is_object()
 }
 
 fn parent<'a>(
@@ -878,7 +1002,7 @@ fn parent<'a>(
         cur = match cur {
             Value::Object(m) => m.get_mut(&t).ok_or(format!("{path}: {t} not found"))?,
             Value::Array(a) => {
-                let i: usize = t.parse().map_err(|_| format!("{path}: bad index {t}"))?;
+                let i = index(&t, a.len(), path)?;
                 a.get_mut(i)
                     .ok_or(format!("{path}: index {i} out of range"))?
             }
@@ -898,7 +1022,8 @@ fn add(doc: &mut Value, path: &str, v: Value) -> std::result::Result<(), String>
             if last == "-" {
                 a.push(v);
             } else {
-                let i: usize = last.parse().map_err(|_| format!("{path}: bad index"))?;
+                // Negative indexes count from the end of the list as it will be.
+                let i = index(&last, a.len() + 1, path)?;
                 if i > a.len() {
                     return Err(format!("{path}: index out of range"));
                 }
@@ -915,7 +1040,7 @@ fn remove(doc: &mut Value, path: &str) -> std::result::Result<Value, String> {
     match p {
         Value::Object(m) => m.shift_remove(&last).ok_or(format!("{path}: not found")),
         Value::Array(a) => {
-            let i: usize = last.parse().map_err(|_| format!("{path}: bad index"))?;
+            let i = index(&last, a.len(), path)?;
             if i >= a.len() {
                 return Err(format!("{path}: index out of range"));
             }
