@@ -230,7 +230,13 @@ impl Builder<'_> {
             });
         }
         for (field, what) in UNSUPPORTED {
-            if k.get(field).is_some() {
+            // An empty list or map asks for nothing.
+            let empty = |v: &Value| match v {
+                Value::Array(a) => a.is_empty(),
+                Value::Object(m) => m.is_empty(),
+                _ => false,
+            };
+            if k.get(field).is_some_and(|v| !empty(v)) {
                 return Err(Error::Unsupported {
                     path: k.file.clone(),
                     field: field.to_string(),
@@ -520,40 +526,27 @@ fn is_remote(entry: &str) -> bool {
 
 /// Parses manifest text; `path` names it in errors.
 pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
-    let docs = crate::yaml::parse_manifests(text).map_err(|e| Error::Yaml {
-        path: path.into(),
-        line: e.line,
-        message: e.message,
-    })?;
+    let docs = match crate::yaml::parse_manifests(text) {
+        Ok(docs) => docs,
+        // kubectl reads text that is not YAML but starts with a JSON object as that one
+        // object, ignoring what follows it.
+        Err(e) => match first_json_object(text) {
+            Some(value) => vec![crate::yaml::Document { value, line: 1 }],
+            None => {
+                return Err(Error::Yaml {
+                    path: path.into(),
+                    line: e.line,
+                    message: e.message,
+                })
+            }
+        },
+    };
     let mut out = Vec::new();
     for doc in docs {
         match doc.value {
             Value::Null => {}
-            Value::Object(obj) => {
-                if obj.is_empty() {
-                    continue;
-                }
-                let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-                if kind.ends_with("List") && obj.get("items").is_some_and(Value::is_array) {
-                    let Some(Value::Array(items)) = obj.get("items") else {
-                        continue;
-                    };
-                    for item in items {
-                        match item {
-                            Value::Object(m) => out.push(checked(m.clone(), path, doc.line)?),
-                            _ => {
-                                return Err(Error::Yaml {
-                                    path: path.into(),
-                                    line: doc.line,
-                                    message: format!("items of {kind} must be objects"),
-                                })
-                            }
-                        }
-                    }
-                    continue;
-                }
-                out.push(checked(obj, path, doc.line)?);
-            }
+            Value::Array(items) if items.is_empty() => {}
+            Value::Object(obj) => collect_objects(obj, path, doc.line, 0, &mut out)?,
             _ => {
                 return Err(Error::Yaml {
                     path: path.into(),
@@ -566,7 +559,103 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
     Ok(out)
 }
 
-fn checked(obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Result<Resource> {
+fn first_json_object(text: &str) -> Option<Value> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    stream.next()?.ok().filter(Value::is_object)
+}
+
+/// Adds an object, or the items of a List (Lists nest), skipping empty objects and those
+/// marked as local configuration.
+fn collect_objects(
+    obj: serde_json::Map<String, Value>,
+    path: &str,
+    line: usize,
+    depth: usize,
+    out: &mut Vec<Resource>,
+) -> Result<()> {
+    if obj.is_empty() {
+        return Ok(());
+    }
+    let err = |message: String| Error::Yaml {
+        path: path.into(),
+        line,
+        message,
+    };
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind.ends_with("List") && obj.contains_key("items") {
+        if depth >= MAX_DEPTH {
+            return Err(err(format!("{kind} nested too deep")));
+        }
+        match obj.get("items") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    match item {
+                        Value::Object(m) => collect_objects(m.clone(), path, line, depth + 1, out)?,
+                        _ => return Err(err(format!("items of {kind} must be objects"))),
+                    }
+                }
+            }
+            Some(_) => return Err(err(format!("items of {kind} must be a list"))),
+        }
+        return Ok(());
+    }
+    let local = obj
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(LOCAL_CONFIG))
+        .is_some_and(|v| v.as_str() != Some("false"));
+    if !local {
+        out.push(checked(obj, path, line)?);
+    }
+    Ok(())
+}
+
+/// An object annotated so (with anything but "false") is configuration for the tools, not
+/// for the cluster: kubectl leaves it out.
+const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
+
+/// Bookkeeping annotations of kustomize and kyaml that kubectl drops from what it reads.
+const TOOL_ANNOTATIONS: &[&str] = &[
+    "config.kubernetes.io/path",
+    "config.kubernetes.io/index",
+    "config.kubernetes.io/origin",
+    "config.k8s.io/id",
+    "alpha.config.kubernetes.io/transformations",
+    "internal.config.kubernetes.io/path",
+    "internal.config.kubernetes.io/index",
+    "internal.config.kubernetes.io/id",
+    "internal.config.kubernetes.io/seqindent",
+    "internal.config.kubernetes.io/annotations-migration-resource-id",
+    "internal.config.kubernetes.io/previousNames",
+    "internal.config.kubernetes.io/previousKinds",
+    "internal.config.kubernetes.io/previousNamespaces",
+    "internal.config.kubernetes.io/prefixes",
+    "internal.config.kubernetes.io/suffixes",
+    "internal.config.kubernetes.io/generatorBehavior",
+];
+
+fn drop_tool_annotations(obj: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Object(meta)) = obj.get_mut("metadata") else {
+        return;
+    };
+    let Some(Value::Object(notes)) = meta.get_mut("annotations") else {
+        return;
+    };
+    if !TOOL_ANNOTATIONS.iter().any(|k| notes.contains_key(*k)) {
+        return;
+    }
+    notes.retain(|k, _| !TOOL_ANNOTATIONS.contains(&k.as_str()));
+    if notes.is_empty() {
+        meta.shift_remove("annotations");
+    }
+}
+
+fn checked(mut obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Result<Resource> {
+    drop_tool_annotations(&mut obj);
     let err = |message: &str| Error::Yaml {
         path: path.into(),
         line,
