@@ -132,6 +132,15 @@ impl Kustomization {
             };
             fields.insert(canon.to_string(), value);
         }
+        crate::schema::check(
+            &Value::Object(fields.clone()),
+            &crate::schema::KUSTOMIZATION,
+            "",
+        )
+        .map_err(|message| Error::Invalid {
+            path: file.into(),
+            message,
+        })?;
         let blank = |(key, v): (&String, &Value)| {
             key == "apiVersion" || key == "kind" || v.is_null() || v.as_str() == Some("")
         };

@@ -22,6 +22,7 @@ mod fs;
 mod kustomization;
 mod resource;
 mod roundtrip;
+mod schema;
 mod scope;
 mod sort;
 mod transform;

@@ -28,8 +28,23 @@ fn patch_text(
     Ok((s.to_string(), format!("{} ({field})", k.file)))
 }
 
+/// JSON 6902 operations, which kubectl reads as it reads kustomization files (YAML 1.1,
+/// no timestamps).
+fn parse_ops(text: &str, origin: &str) -> Result<Vec<Value>> {
+    let docs = crate::yaml::parse_documents_with(text, true).map_err(|e| Error::Yaml {
+        path: origin.into(),
+        line: e.line,
+        message: e.message,
+    })?;
+    Ok(docs
+        .into_iter()
+        .map(|d| d.value)
+        .filter(|v| !v.is_null())
+        .collect())
+}
+
 fn parse_docs(text: &str, origin: &str) -> Result<Vec<Value>> {
-    let docs = crate::yaml::parse_documents(text).map_err(|e| Error::Yaml {
+    let docs = crate::yaml::parse_patches(text).map_err(|e| Error::Yaml {
         path: origin.into(),
         line: e.line,
         message: e.message,
@@ -612,7 +627,10 @@ pub(crate) fn patches_field(
             let Some(target) = target else {
                 return Err(k.field_err("patches", "a JSON 6902 patch needs a target"));
             };
-            let ops = docs[0].as_array().cloned().unwrap_or_default();
+            let ops = match parse_ops(&text, &origin)?.pop() {
+                Some(Value::Array(ops)) => ops,
+                _ => docs[0].as_array().cloned().unwrap_or_default(),
+            };
             for r in acc.iter_mut().filter(|r| target.matches(r)) {
                 json6902(r, &ops)
                     .map_err(|e| k.field_err("patches", format!("{}: {e}", r.describe())))?;
@@ -664,7 +682,7 @@ pub(crate) fn json6902_field(
         };
         let target = Target::parse(p.get("target").unwrap_or(&Value::Null))
             .map_err(|e| k.field_err("patchesJson6902.target", e))?;
-        let docs = parse_docs(&text, &origin)?;
+        let docs = parse_ops(&text, &origin)?;
         let ops = match docs.as_slice() {
             [Value::Array(ops)] => ops.clone(),
             [] => Vec::new(),

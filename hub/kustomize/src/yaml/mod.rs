@@ -6,4 +6,6 @@ pub mod emit;
 pub mod parse;
 
 pub use emit::to_yaml_document;
-pub use parse::{parse_documents, parse_documents_with, parse_manifests, Document, ParseError};
+pub use parse::{
+    parse_documents, parse_documents_with, parse_manifests, parse_patches, Document, ParseError,
+};

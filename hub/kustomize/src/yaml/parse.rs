@@ -62,13 +62,29 @@ fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// As `parse_manifests`, for strategic merge patches: an annotation's scalar keeps its
+/// source text too, but a null stays null (it deletes).
+pub fn parse_patches(text: &str) -> Result<Vec<Document>, ParseError> {
+    parse_with(text, false, true, true)
+}
+
 fn parse(text: &str, yaml11: bool, annotations_as_text: bool) -> Result<Vec<Document>, ParseError> {
+    parse_with(text, yaml11, annotations_as_text, false)
+}
+
+fn parse_with(
+    text: &str,
+    yaml11: bool,
+    annotations_as_text: bool,
+    patch: bool,
+) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
     let text = text.as_ref();
     let mut b = Builder {
         yaml11,
         empty_span: false,
         annotations_as_text,
+        patch,
         keys: Vec::new(),
         parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
@@ -108,6 +124,8 @@ struct Builder<'a> {
     /// Whether the last event covered no text (an empty scalar, which reads as `~`).
     empty_span: bool,
     annotations_as_text: bool,
+    /// Reading a strategic merge patch: a null annotation stays null (it deletes).
+    patch: bool,
     /// Mapping keys (and sequence items) from the document root to the node being read.
     keys: Vec<String>,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
@@ -154,6 +172,15 @@ impl<'a> Builder<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 let mut v = resolve_scalar(&text, style, tag.as_deref());
+                // kubectl reads kustomization files without timestamps: a date stays text.
+                if self.yaml11
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && text.starts_with(|c: char| c.is_ascii_digit())
+                    && parse_timestamp(&text).is_some()
+                {
+                    v = Value::String(text.to_string());
+                }
                 if self.yaml11
                     && style == ScalarStyle::Plain
                     && tag.is_none()
@@ -258,8 +285,12 @@ impl<'a> Builder<'a> {
                     let value = self.node(vev, depth + 1);
                     self.keys.pop();
                     let mut value = value?;
-                    if annotation && !value.is_string() {
-                        value = Value::String(source_text.unwrap_or_default());
+                    if annotation && !(value.is_null() && self.patch) {
+                        if let Some(text) = source_text {
+                            value = Value::String(text);
+                        } else if !value.is_string() {
+                            value = Value::String(String::new());
+                        }
                     }
                     if is_merge {
                         merges.push(value);

@@ -1,0 +1,249 @@
+//! The types of a kustomization's fields, as kustomize declares them: kubectl decodes a
+//! kustomization strictly into typed fields, so a number where a string belongs (an
+//! unquoted `newTag: 1.10`), a quoted `"true"` where a flag belongs, or a fraction where a
+//! count belongs is an error rather than something to convert.
+
+use serde_json::Value;
+
+/// The type of a field.
+pub(crate) enum Ty {
+    Str,
+    Bool,
+    Int,
+    /// A map of strings to strings.
+    StrMap,
+    /// A map of strings to booleans.
+    BoolMap,
+    List(&'static Ty),
+    /// An object with these typed fields (others are checked elsewhere, if at all).
+    Obj(&'static [(&'static str, Ty)]),
+    /// Not checked here.
+    Any,
+}
+
+use Ty::*;
+
+const STRINGS: Ty = List(&Str);
+
+const SELECTOR: Ty = Obj(&[
+    ("group", Str),
+    ("version", Str),
+    ("kind", Str),
+    ("name", Str),
+    ("namespace", Str),
+    ("labelSelector", Str),
+    ("annotationSelector", Str),
+]);
+
+const FIELD_SPEC: Ty = Obj(&[
+    ("group", Str),
+    ("version", Str),
+    ("kind", Str),
+    ("path", Str),
+    ("create", Bool),
+]);
+
+const PATCH: Ty = Obj(&[
+    ("path", Str),
+    ("patch", Str),
+    ("target", SELECTOR),
+    ("options", BoolMap),
+]);
+
+const IMAGE: Ty = Obj(&[
+    ("name", Str),
+    ("newName", Str),
+    ("newTag", Str),
+    ("digest", Str),
+    ("tagSuffix", Str),
+]);
+
+const FIELD_OPTIONS: Ty = Obj(&[
+    ("delimiter", Str),
+    ("index", Int),
+    ("encoding", Str),
+    ("create", Bool),
+]);
+
+const REPLACEMENT: Ty = Obj(&[
+    ("path", Str),
+    (
+        "source",
+        Obj(&[
+            ("group", Str),
+            ("version", Str),
+            ("kind", Str),
+            ("name", Str),
+            ("namespace", Str),
+            ("fieldPath", Str),
+            ("options", FIELD_OPTIONS),
+        ]),
+    ),
+    (
+        "targets",
+        List(&Obj(&[
+            ("select", SELECTOR),
+            ("reject", List(&SELECTOR)),
+            ("fieldPaths", STRINGS),
+            ("options", FIELD_OPTIONS),
+        ])),
+    ),
+]);
+
+const GENERATOR_OPTIONS: Ty = Obj(&[
+    ("labels", StrMap),
+    ("annotations", StrMap),
+    ("disableNameSuffixHash", Bool),
+    ("immutable", Bool),
+]);
+
+const GENERATOR: Ty = Obj(&[
+    ("namespace", Str),
+    ("name", Str),
+    ("behavior", Str),
+    ("literals", STRINGS),
+    ("files", STRINGS),
+    ("envs", STRINGS),
+    ("env", Str),
+    ("type", Str),
+    ("options", GENERATOR_OPTIONS),
+]);
+
+/// The fields of a Kustomization or Component.
+pub(crate) const KUSTOMIZATION: Ty = Obj(&[
+    ("apiVersion", Str),
+    ("kind", Str),
+    ("openapi", StrMap),
+    ("namePrefix", Str),
+    ("nameSuffix", Str),
+    ("namespace", Str),
+    ("commonLabels", StrMap),
+    (
+        "labels",
+        List(&Obj(&[
+            ("pairs", StrMap),
+            ("includeSelectors", Bool),
+            ("includeTemplates", Bool),
+            ("fields", List(&FIELD_SPEC)),
+        ])),
+    ),
+    ("commonAnnotations", StrMap),
+    ("patchesStrategicMerge", STRINGS),
+    ("patchesJson6902", List(&PATCH)),
+    ("patches", List(&PATCH)),
+    ("images", List(&IMAGE)),
+    ("imageTags", List(&IMAGE)),
+    ("replacements", List(&REPLACEMENT)),
+    ("replicas", List(&Obj(&[("name", Str), ("count", Int)]))),
+    (
+        "vars",
+        List(&Obj(&[
+            ("name", Str),
+            (
+                "objref",
+                Obj(&[
+                    ("group", Str),
+                    ("version", Str),
+                    ("kind", Str),
+                    ("apiVersion", Str),
+                    ("name", Str),
+                    ("namespace", Str),
+                ]),
+            ),
+            ("fieldref", Obj(&[("fieldPath", Str)])),
+        ])),
+    ),
+    (
+        "sortOptions",
+        Obj(&[
+            ("order", Str),
+            (
+                "legacySortOptions",
+                Obj(&[("orderFirst", STRINGS), ("orderLast", STRINGS)]),
+            ),
+        ]),
+    ),
+    ("resources", STRINGS),
+    ("components", STRINGS),
+    ("crds", STRINGS),
+    ("bases", STRINGS),
+    ("configMapGenerator", List(&GENERATOR)),
+    ("secretGenerator", List(&GENERATOR)),
+    ("generatorOptions", GENERATOR_OPTIONS),
+    ("configurations", STRINGS),
+    ("generators", STRINGS),
+    ("transformers", STRINGS),
+    ("validators", STRINGS),
+    ("buildMetadata", STRINGS),
+    ("metadata", Any),
+    ("helmGlobals", Any),
+    ("helmCharts", Any),
+    ("helmChartInflationGenerator", Any),
+]);
+
+/// Checks `v` against `ty`; the error names the field by its path from `at`.
+pub(crate) fn check(v: &Value, ty: &Ty, at: &str) -> Result<(), String> {
+    if v.is_null() {
+        return Ok(());
+    }
+    let wrong = |want: &str| {
+        let got = match v {
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "a map",
+            Value::Null => "null",
+        };
+        Err(format!("{at}: expected {want}, found {got}"))
+    };
+    match ty {
+        Any => Ok(()),
+        Str if v.is_string() => Ok(()),
+        Str => wrong("a string (quote it)"),
+        Bool if v.is_boolean() => Ok(()),
+        Bool => wrong("true or false"),
+        Int if v.is_i64() || v.is_u64() => Ok(()),
+        Int => wrong("a whole number"),
+        StrMap | BoolMap => {
+            let Value::Object(m) = v else {
+                return wrong("a map");
+            };
+            let item_ty = if matches!(ty, StrMap) { &Str } else { &Bool };
+            for (k, item) in m {
+                check(item, item_ty, &format!("{at}.{k}"))?;
+            }
+            Ok(())
+        }
+        List(item) => {
+            let Value::Array(items) = v else {
+                return wrong("a list");
+            };
+            for (i, x) in items.iter().enumerate() {
+                check(x, item, &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        Obj(fields) => {
+            let Value::Object(m) = v else {
+                return wrong("a map");
+            };
+            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            for (k, x) in m {
+                let Some(name) = crate::kustomization::canonical(k, &names) else {
+                    continue;
+                };
+                let Some((_, ty)) = fields.iter().find(|(n, _)| *n == name) else {
+                    continue;
+                };
+                let at = if at.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{at}.{name}")
+                };
+                check(x, ty, &at)?;
+            }
+            Ok(())
+        }
+    }
+}
