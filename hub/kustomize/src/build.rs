@@ -765,7 +765,7 @@ fn walk(fsys: &dyn FileSystem, root: &str, dir: &str, out: &mut Vec<String>) -> 
 /// Sets the namespace of every namespaced object (the `namespace` field).
 pub(crate) fn apply_namespace(resources: &mut [Resource], ns: &str) {
     for r in resources.iter_mut() {
-        if !scope::is_cluster_scoped(&r.gvk()) {
+        if !scope::kustomize_cluster_scoped(&r.gvk()) {
             r.set_namespace(ns);
         }
     }

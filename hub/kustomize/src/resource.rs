@@ -193,10 +193,14 @@ impl Resource {
             )
     }
 
-    /// Namespace used for identity: namespaced objects without one are in `default`.
+    /// Namespace used for identity: namespaced objects without one are in `default`,
+    /// cluster-scoped objects in none.
     pub(crate) fn effective_namespace(&self) -> &str {
         let ns = self.namespace();
-        if ns.is_empty() && !crate::scope::is_cluster_scoped(&self.gvk()) {
+        if crate::scope::kustomize_cluster_scoped(&self.gvk()) {
+            // A namespace written on a cluster-scoped object means nothing.
+            ""
+        } else if ns.is_empty() {
             "default"
         } else {
             ns

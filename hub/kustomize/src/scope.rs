@@ -1,5 +1,7 @@
-//! Which built-in kinds are cluster-scoped, as kustomize's bundled OpenAPI schema says.
-//! Unknown kinds (custom resources) are namespaced, as in kustomize.
+//! Which built-in kinds are cluster-scoped: as Kubernetes has them (for policy), and as
+//! kubectl's kustomize believes (its bundled schema predates the newer cluster-scoped
+//! kinds, which it therefore treats as namespaced). Unknown kinds (custom resources) are
+//! namespaced in both.
 
 use crate::resource::Gvk;
 
@@ -57,9 +59,46 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("storagemigration.k8s.io", "StorageVersionMigration"),
 ];
 
-/// Whether objects of this kind have no namespace.
+/// The kinds kubectl's kustomize knows to be cluster-scoped.
+const KUSTOMIZE_CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "ComponentStatus"),
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+];
+
+/// Whether objects of this kind have no namespace in a Kubernetes cluster.
 pub fn is_cluster_scoped(gvk: &Gvk) -> bool {
     CLUSTER_SCOPED
+        .iter()
+        .any(|(g, k)| *g == gvk.group && *k == gvk.kind)
+}
+
+/// Whether kubectl's kustomize treats objects of this kind as cluster-scoped: what the
+/// engine uses, so a `namespace:` lands where kubectl puts it.
+pub(crate) fn kustomize_cluster_scoped(gvk: &Gvk) -> bool {
+    KUSTOMIZE_CLUSTER_SCOPED
         .iter()
         .any(|(g, k)| *g == gvk.group && *k == gvk.kind)
 }

@@ -538,5 +538,15 @@ pub fn name_refs() -> Vec<NameRef> {
             "PriorityClass",
             pod_refs(&prio, &["priorityClassName"]),
         ),
+        nr(
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicy",
+            vec![FieldSpec::new(
+                "admissionregistration.k8s.io",
+                "ValidatingAdmissionPolicyBinding",
+                "spec/policyName",
+                false,
+            )],
+        ),
     ]
 }

@@ -111,6 +111,7 @@ pub(crate) fn run(
             let specs =
                 config::with_defaults(config::namespace_defaults(), &layer.config.namespace);
             namespace(&mut layer.res, &ns, &specs);
+            unique_ids(k, &layer.res, "namespace")?;
             note(layer, "NamespaceTransformer", 1);
         }
     }
@@ -163,6 +164,20 @@ pub(crate) enum Subjects {
     None,
 }
 
+/// Refuses two objects that a transformer (`field`) gave the same id.
+fn unique_ids(k: &Kustomization, res: &[Resource], field: &str) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for r in res {
+        if !seen.insert(r.id_key()) {
+            return Err(k.field_err(
+                field,
+                format!("gives two objects the same id: {}", r.describe()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The namespace transformer: namespaced objects (and `extra` paths), plus RoleBinding
 /// subjects that name a ServiceAccount `default`, as kustomize's default subject mode does.
 pub(crate) fn namespace(acc: &mut [Resource], ns: &str, extra: &[FieldSpec]) {
@@ -185,7 +200,7 @@ pub(crate) fn namespace_one(
     if unset_only && !r.namespace().is_empty() {
         return;
     }
-    if set_meta && !scope::is_cluster_scoped(&gvk) {
+    if set_meta && !scope::kustomize_cluster_scoped(&gvk) {
         record_rename(r);
         r.set_namespace(ns);
     }
@@ -460,7 +475,9 @@ pub(crate) fn set_replicas(
 pub(crate) const IMAGE_FIELDS: &[&str] = &["name", "newName", "newTag", "digest", "tagSuffix"];
 
 fn images(k: &Kustomization, layer: &mut Layer) -> Result<()> {
-    let list = k.obj_list("images", IMAGE_FIELDS)?;
+    // The deprecated `imageTags` are more `images`.
+    let mut list = k.obj_list("images", IMAGE_FIELDS)?;
+    list.extend(k.obj_list("imageTags", IMAGE_FIELDS)?);
     if list.is_empty() {
         return Ok(());
     }
@@ -494,9 +511,10 @@ pub(crate) fn set_image(
         s("digest")?,
         s("tagSuffix")?,
     );
+    let matcher = ImageMatcher::new(&name)?;
     let mut update = |v: &mut Value| {
         let Value::String(cur) = v else { return };
-        if !image_matches(cur, &name) {
+        if !matcher.matches(cur) {
             return;
         }
         let (n, tag, old_digest) = split_image(cur);
@@ -561,21 +579,31 @@ fn for_each_container_image(m: &mut Map<String, Value>, f: &mut dyn FnMut(&mut V
     }
 }
 
-/// Whether an `images` entry's name selects an image: the image is that name, optionally
-/// followed by a `:tag` and then an `@sha256:` digest.
-fn image_matches(image: &str, name: &str) -> bool {
-    let Some(mut rest) = image.strip_prefix(name) else {
-        return false;
-    };
-    let tag_char = |c: char| c.is_ascii_alphanumeric() || "_.{}-".contains(c);
-    if let Some(after) = rest.strip_prefix(':') {
-        let end = after.find(|c| !tag_char(c)).unwrap_or(after.len());
-        rest = &after[end..];
+/// Which images an `images` entry's name selects. kubectl reads the name as a regular
+/// expression, anchored at the start and followed by an optional `@sha256`, `:tag` and
+/// `@sha256:` digest (so `app.*` or `a|b` select several); `*` selects every image.
+enum ImageMatcher {
+    All,
+    Pattern(regex::Regex),
+}
+
+impl ImageMatcher {
+    fn new(name: &str) -> std::result::Result<ImageMatcher, String> {
+        if name == "*" {
+            return Ok(ImageMatcher::All);
+        }
+        let tag = "[a-zA-Z0-9_.{}-]*";
+        regex::Regex::new(&format!("^{name}(@sha256)?(:{tag})?(@sha256:{tag})?$"))
+            .map(ImageMatcher::Pattern)
+            .map_err(|e| format!("name {name:?} is not a valid pattern: {e}"))
     }
-    if let Some(after) = rest.strip_prefix("@sha256:") {
-        rest = after.trim_start_matches(tag_char);
+
+    fn matches(&self, image: &str) -> bool {
+        match self {
+            ImageMatcher::All => true,
+            ImageMatcher::Pattern(re) => re.is_match(image),
+        }
     }
-    rest.is_empty()
 }
 
 /// Splits an image reference into its name, tag and digest (without `:` and `@`). A
@@ -607,7 +635,7 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
         })?;
     }
     hash_names(&mut layer.res);
-    fix_name_references(&mut layer.res, &config::name_refs(&layer.config));
+    fix_name_references(&mut layer.res, &config::name_refs(&layer.config))?;
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
         stringify_annotations(r);
@@ -674,12 +702,14 @@ fn same_outer_affixes(a: &[String], b: &[String]) -> bool {
     long[long.len() - short.len()..] == *short
 }
 
-fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
+fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
+    // The first reference that fits several renamed objects (kubectl refuses those).
     use std::collections::{HashMap, HashSet};
+    let ambiguous: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
     // The namespaces objects were written in (namespaced kinds only).
     let written_in: HashSet<String> = out
         .iter()
-        .filter(|r| !scope::is_cluster_scoped(&r.gvk()))
+        .filter(|r| !scope::kustomize_cluster_scoped(&r.gvk()))
         .map(|r| norm_ns(&r.orig_namespace).to_string())
         .collect();
     for nr in refs {
@@ -699,7 +729,7 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                     olds,
                     r.name().to_string(),
                     r.namespace().to_string(),
-                    scope::is_cluster_scoped(&r.gvk()),
+                    scope::kustomize_cluster_scoped(&r.gvk()),
                     r.prefixes.clone(),
                     r.suffixes.clone(),
                 )
@@ -719,14 +749,18 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
             }
         }
         let (leaves, objects) = split_name_leaves(&nr.specs);
-        let (leaves, objects) = (&leaves[..], &objects[..]);
+        let (role_refs, other_leaves): (Vec<FieldSpec>, Vec<FieldSpec>) = leaves
+            .into_iter()
+            .partition(|s| s.path.last().is_some_and(|p| p == "roleRef"));
+        let (role_refs, other_leaves, objects) = (&role_refs[..], &other_leaves[..], &objects[..]);
         for r in out.iter_mut() {
             let gvk = r.gvk();
             if !nr.specs.iter().any(|s| s.matches(&gvk)) {
                 continue;
             }
             let referrer_ns = r.namespace().to_string();
-            let referrer_cluster = scope::is_cluster_scoped(&gvk);
+            let (referrer, referrer_origin) = (r.describe(), r.origin.clone());
+            let referrer_cluster = scope::kustomize_cluster_scoped(&gvk);
             let (referrer_prefixes, referrer_suffixes) = (r.prefixes.clone(), r.suffixes.clone());
             let find = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
                 let matches = by_old.get(old)?;
@@ -766,12 +800,37 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                 } else {
                     in_ns
                 };
-                match in_ns.as_slice() {
-                    [one] => Some((
+                let target = |one: &&Renamed| {
+                    (
                         one.1.clone(),
                         if one.3 { String::new() } else { one.2.clone() },
-                    )),
-                    _ => None,
+                    )
+                };
+                match in_ns.as_slice() {
+                    [] => None,
+                    [one, rest @ ..] => {
+                        if rest.iter().any(|o| target(o) != target(one)) {
+                            let names: Vec<String> = in_ns
+                                .iter()
+                                .map(|o| match target(o) {
+                                    (n, ns) if ns.is_empty() => n,
+                                    (n, ns) => format!("{ns}/{n}"),
+                                })
+                                .collect();
+                            ambiguous
+                                .borrow_mut()
+                                .get_or_insert_with(|| Error::Invalid {
+                                    path: referrer_origin.clone(),
+                                    message: format!(
+                                    "{referrer}: the reference to {} {old} could mean any of {}",
+                                    nr.kind,
+                                    names.join(", ")
+                                ),
+                                });
+                            return None;
+                        }
+                        Some(target(one))
+                    }
                 }
             };
             // A reference that is the `name` of a map is handled at the map, as kustomize
@@ -780,10 +839,10 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
             let any_subject_kind = nr.kind == "ServiceAccount"
                 && gvk.group == "rbac.authorization.k8s.io"
                 && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding");
-            let update = |m: &mut Map<String, Value>, leaf: bool| {
+            let update = |m: &mut Map<String, Value>, leaf: bool, check_kind: bool| {
                 let kind_ok = match m.get("kind").and_then(Value::as_str) {
-                    Some(kind) => kind == nr.kind || any_subject_kind,
-                    None => true,
+                    Some(kind) if check_kind => kind == nr.kind || any_subject_kind,
+                    _ => true,
                 };
                 if !kind_ok {
                     return;
@@ -820,15 +879,24 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) {
                         }
                     }
                 }
-                Value::Object(m) => update(m, false),
+                Value::Object(m) => update(m, false, true),
                 _ => {}
             });
-            fieldspec::apply(r, leaves, &mut |v| {
-                if let Value::Object(m) = v {
-                    update(m, true);
-                }
-            });
+            // Of the maps holding a `name` reference, only a role reference has a `kind`
+            // that must match; elsewhere (a scale target) kubectl follows the name
+            // whatever the kind says.
+            for (leaves, check_kind) in [(role_refs, true), (other_leaves, false)] {
+                fieldspec::apply(r, leaves, &mut |v| {
+                    if let Value::Object(m) = v {
+                        update(m, true, check_kind);
+                    }
+                });
+            }
         }
+    }
+    match ambiguous.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -118,8 +118,8 @@ fn apply_smp_by_id(
         .unwrap_or("");
     let effective = |ns: &str| -> String {
         match ns {
-            "" if !crate::scope::is_cluster_scoped(&gvk) => "default".into(),
-            _ if crate::scope::is_cluster_scoped(&gvk) => String::new(),
+            "" if !crate::scope::kustomize_cluster_scoped(&gvk) => "default".into(),
+            _ if crate::scope::kustomize_cluster_scoped(&gvk) => String::new(),
             _ => ns.into(),
         }
     };
@@ -750,7 +750,7 @@ impl Target {
         let g = r.gvk();
         // A namespaced object without a namespace is in `default`.
         let namespace = match r.namespace() {
-            "" if !crate::scope::is_cluster_scoped(&g) => "default",
+            "" if !crate::scope::kustomize_cluster_scoped(&g) => "default",
             ns => ns,
         };
         self.group.as_ref().is_none_or(|re| re.is_match(&g.group))

@@ -105,7 +105,7 @@ pub(crate) fn merge(dst: &mut Vec<Var>, more: Vec<Var>, k: &Kustomization) -> Re
 pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let vars = parse(k)?;
     for v in &vars {
-        let cluster = crate::scope::is_cluster_scoped(&crate::Gvk {
+        let cluster = crate::scope::kustomize_cluster_scoped(&crate::Gvk {
             group: v.group.clone(),
             version: v.version.clone(),
             kind: v.kind.clone(),
