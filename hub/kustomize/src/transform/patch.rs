@@ -183,7 +183,8 @@ fn smp_resource(
         .get("metadata")
         .and_then(|m| m.get("namespace"))
         .cloned();
-    let builtin = is_builtin(&r.gvk());
+    let gvk = r.gvk();
+    let builtin = schema_of(&gvk);
     if let Value::Object(p) = patch {
         if let Some(problem) = unmergeable(Some(&r.obj), p, builtin, &mut Vec::new()) {
             return Err(problem);
@@ -227,7 +228,7 @@ fn smp_resource(
 fn unmergeable(
     dst: Option<&Map<String, Value>>,
     patch: &Map<String, Value>,
-    builtin: bool,
+    builtin: Schema<'_>,
     path: &mut Vec<String>,
 ) -> Option<String> {
     fn kind(v: &Value) -> &'static str {
@@ -270,7 +271,7 @@ fn unmergeable(
 fn keyless_list(
     dst: &[Value],
     patch: &[Value],
-    builtin: bool,
+    builtin: Schema<'_>,
     path: &mut Vec<String>,
 ) -> Option<String> {
     let key = merge_key(path, &[], builtin)?;
@@ -299,12 +300,26 @@ fn keyless_list(
     None
 }
 
-fn is_builtin(g: &Gvk) -> bool {
-    g.group.is_empty() || !g.group.contains('.') || g.group.ends_with(".k8s.io")
+/// The kind as kubectl's strategic merge knows it from its bundled schema (built-in
+/// kinds at the API versions of that schema), or `None`: then lists are replaced whole.
+type Schema<'a> = Option<&'a Gvk>;
+
+fn schema_of(g: &Gvk) -> Schema<'_> {
+    let builtin_group =
+        g.group.is_empty() || !g.group.contains('.') || g.group.ends_with(".k8s.io");
+    // Versions gone from Kubernetes before the schema kubectl bundles.
+    let retired = matches!(
+        (g.group.as_str(), g.version.as_str()),
+        ("apps", "v1beta1" | "v1beta2")
+            | ("extensions", "v1beta1")
+            | ("batch", "v2alpha1")
+            | ("autoscaling", "v2")
+    ) && !(g.group == "extensions" && g.kind == "Ingress");
+    (builtin_group && !retired).then_some(g)
 }
 
 /// Strategic merge of `patch` into `dst`. Returns true when the patch deletes `dst`.
-fn merge(dst: &mut Value, patch: &Value, builtin: bool, path: &mut Vec<String>) -> bool {
+fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<String>) -> bool {
     let Value::Object(p) = patch else {
         *dst = patch.clone();
         return false;
@@ -372,40 +387,47 @@ fn strip_directives(v: &mut Value) {
 }
 
 /// The merge key of a list field, if the list merges rather than replaces.
-fn merge_key(path: &[String], items: &[&Value], builtin: bool) -> Option<String> {
+fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<String> {
     let field = path.last()?.as_str();
-    if builtin {
-        let key = match field {
-            "containers"
-            | "initContainers"
-            | "ephemeralContainers"
-            | "volumes"
-            | "imagePullSecrets"
-            | "env"
-            | "resourceClaims" => "name",
-            "ports" if path.iter().any(|p| p.ends_with("ontainers")) => "containerPort",
-            "ports" => "port",
-            "volumeMounts" => "mountPath",
-            "volumeDevices" => "devicePath",
-            "hostAliases" => "ip",
-            "topologySpreadConstraints" => "topologyKey",
-            "conditions" => "type",
-            "ownerReferences" => "uid",
-            _ => return None,
-        };
-        return Some(key.into());
-    }
     // Without a schema kyaml replaces lists of custom resources wholesale.
     let _ = items;
-    None
+    let gvk = builtin?;
+    let (group, kind) = (gvk.group.as_str(), gvk.kind.as_str());
+    let in_pod = path.iter().any(|p| p.ends_with("ontainers"));
+    let key = match field {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" => "name",
+        "imagePullSecrets" if kind != "ServiceAccount" => "name",
+        "secrets" if kind == "ServiceAccount" => "name",
+        "webhooks" if group == "admissionregistration.k8s.io" => "name",
+        "drivers" if kind == "CSINode" => "name",
+        "ports" if in_pod => "containerPort",
+        "ports" if kind == "Service" => "port",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "hostAliases" => "ip",
+        "podIPs" if kind == "Pod" => "ip",
+        "addresses" if kind == "Node" => "type",
+        "topologySpreadConstraints" => "topologyKey",
+        "conditions"
+            if matches!(
+                group,
+                "" | "apps" | "batch" | "policy" | "apiregistration.k8s.io"
+            ) =>
+        {
+            "type"
+        }
+        "ownerReferences" => "uid",
+        _ => return None,
+    };
+    Some(key.into())
 }
 
 /// Keys that, with the merge key, identify an element of a built-in list kubectl merges
 /// on several keys.
-fn secondary_keys(path: &[String], builtin: bool) -> &'static [&'static str] {
+fn secondary_keys(path: &[String], builtin: Schema<'_>) -> &'static [&'static str] {
     match path.last().map(String::as_str) {
-        Some("ports") if builtin => &["protocol"],
-        Some("topologySpreadConstraints") if builtin => &["whenUnsatisfiable"],
+        Some("ports") if builtin.is_some() => &["protocol"],
+        Some("topologySpreadConstraints") if builtin.is_some() => &["whenUnsatisfiable"],
         _ => &[],
     }
 }
@@ -421,7 +443,7 @@ fn merge_multi_key_list(
     patch: &[Value],
     key: &str,
     more: &[&str],
-    builtin: bool,
+    builtin: Schema<'_>,
     path: &mut Vec<String>,
 ) {
     let ident = |v: &Value| -> Vec<Option<Value>> {
@@ -490,9 +512,17 @@ fn is_replace_directive(v: &Value) -> bool {
         && v.as_object().is_some_and(|m| m.len() == 1)
 }
 
-fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: bool, path: &mut Vec<String>) {
+fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: &mut Vec<String>) {
     let field = path.last().cloned().unwrap_or_default();
-    if builtin && field == "finalizers" {
+    // Lists of scalars the schema merges (a set union, the patch's items first).
+    let union = match (builtin, path.first().map(String::as_str)) {
+        (Some(g), Some("metadata")) => {
+            field == "finalizers" && path.len() == 2 && !g.kind.is_empty()
+        }
+        (Some(g), Some("spec")) => field == "podCIDRs" && g.kind == "Node",
+        _ => false,
+    };
+    if union {
         // The patch's items first, then the original items it does not repeat.
         let mut out: Vec<Value> = Vec::new();
         for v in patch.iter().chain(dst.iter()) {
