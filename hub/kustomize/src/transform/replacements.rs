@@ -46,13 +46,17 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
 pub(crate) fn apply(reps: &[Value], acc: &mut [Resource]) -> std::result::Result<(), String> {
     for rep in reps {
         let m = canonical_object(rep, &["source", "targets"])?;
-        let source = m.get("source").ok_or("a replacement needs a source")?;
-        let value = source_value(source, acc)?;
+        // As kubectl: a replacement without a source or without any target is an error.
         let targets = match m.get("targets") {
             Some(Value::Array(t)) => t.clone(),
             None | Some(Value::Null) => Vec::new(),
             Some(_) => return Err("targets: expected a list".into()),
         };
+        let source = m.get("source").filter(|s| !s.is_null());
+        let Some(source) = source.filter(|_| !targets.is_empty()) else {
+            return Err("a replacement must specify a source and at least one target".into());
+        };
+        let value = source_value(source, acc)?;
         for t in &targets {
             apply_target(t, &value, acc)?;
         }
@@ -99,8 +103,9 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
     let mut hits = Vec::new();
     get_all(&obj, &segs, &mut hits);
     let value = match hits.as_slice() {
-        [one] => (*one).clone(),
-        [] => {
+        // A null source (`~`, `null`) counts as missing, as in kubectl.
+        [one] if !one.is_null() => (*one).clone(),
+        [] | [_] => {
             return Err(format!(
                 "fieldPath `{path}` is missing for replacement source {}",
                 r.describe()
@@ -388,6 +393,15 @@ fn set_all(
     }
 }
 
+/// A namespace, with none read as `default`.
+fn or_default(ns: &str) -> &str {
+    if ns.is_empty() {
+        "default"
+    } else {
+        ns
+    }
+}
+
 /// A resource selector of `replacements` (exact group, version, kind, name, namespace;
 /// label and annotation selectors). Names match the current or any earlier name.
 struct Selector {
@@ -438,8 +452,13 @@ impl Selector {
         eq(&self.group, &g.group)
             && eq(&self.version, &g.version)
             && eq(&self.kind, &g.kind)
-            && r.any_ids()
-                .any(|(name, ns)| eq(&self.name, name) && eq(&self.namespace, ns))
+            && r.any_ids().any(|(name, ns)| {
+                // As kubectl: no namespace and `default` are the same namespace here,
+                // whatever the kind's scope.
+                let ns_eq =
+                    self.namespace.is_empty() || or_default(&self.namespace) == or_default(ns);
+                eq(&self.name, name) && ns_eq
+            })
             && self
                 .labels
                 .as_ref()
