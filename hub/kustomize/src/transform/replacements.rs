@@ -120,7 +120,8 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
     };
     let opts = options(m.get("options"))?;
     if let Some(delim) = opts.delimiter.filter(|d| !d.is_empty()) {
-        let Value::String(s) = &value else {
+        // Any scalar splits by its text, as in kubectl (a number or a boolean too).
+        let Some(s) = text_of(&value) else {
             return Err("delimiter option can only be used with scalar nodes".into());
         };
         let parts: Vec<&str> = s.split(delim.as_str()).collect();
@@ -251,43 +252,6 @@ fn set_value(node: &mut Value, value: &Value, opts: &Options) -> std::result::Re
     Ok(())
 }
 
-/// Splits `a.b.[name=x.y].c` on dots outside brackets; `[x.y/z]` is the key `x.y/z`.
-pub(crate) fn split_field_path(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c);
-            }
-            ']' => {
-                depth = depth.saturating_sub(1);
-                cur.push(c);
-            }
-            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out.retain(|s| !s.is_empty());
-    // `[key]` without `=` is a map key that may hold dots or slashes.
-    for seg in out.iter_mut() {
-        if let Some(key) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            if !key.contains('=') {
-                *seg = key.to_string();
-            }
-        }
-    }
-    out
-}
-
-/// `[key=value]` in a path segment.
-fn list_selector(seg: &str) -> Option<(&str, &str)> {
-    seg.strip_prefix('[')?.strip_suffix(']')?.split_once('=')
-}
-
 /// The text of a scalar (strings as they are).
 fn text_of(v: &Value) -> Option<String> {
     match v {
@@ -302,41 +266,6 @@ fn element_matches(item: &Value, key: &str, want: &str) -> bool {
         return text_of(item).as_deref() == Some(want);
     }
     item.get(key).and_then(text_of).as_deref() == Some(want)
-}
-
-/// Every value at `segs` under `v`.
-pub(crate) fn get_all<'a>(v: &'a Value, segs: &[String], out: &mut Vec<&'a Value>) {
-    let Some((head, rest)) = segs.split_first() else {
-        out.push(v);
-        return;
-    };
-    match v {
-        Value::Object(m) => {
-            if head == "*" {
-                for child in m.values() {
-                    get_all(child, rest, out);
-                }
-            } else if let Some(child) = m.get(head.as_str()) {
-                get_all(child, rest, out);
-            }
-        }
-        Value::Array(items) => {
-            if head == "*" {
-                for item in items {
-                    get_all(item, rest, out);
-                }
-            } else if let Some((k, want)) = list_selector(head) {
-                for item in items.iter().filter(|i| element_matches(i, k, want)) {
-                    get_all(item, rest, out);
-                }
-            } else if let Ok(i) = head.parse::<usize>() {
-                if let Some(item) = items.get(i) {
-                    get_all(item, rest, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// One segment of a replacement field path.
@@ -390,7 +319,7 @@ fn wrong_kind(want: &str, seg: &str, v: &Value) -> String {
 /// Splits a replacement field path on dots as kubectl does: `[name=x.y]` stays one
 /// segment, and a bracketed segment holding dots without `=` (`[x.y/z]`) is the map key
 /// `x.y/z`. A bracketed segment without dots (`[w]`) stays a (refused) list selector.
-fn split_path(path: &str) -> Vec<String> {
+pub(crate) fn split_path(path: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut pieces = path.split('.');
     while let Some(piece) = pieces.next() {
@@ -418,7 +347,7 @@ fn split_path(path: &str) -> Vec<String> {
 
 /// The values at `segs` under `v` for a replacement source: a missing key, index or
 /// element finds nothing; a segment that does not fit the node's kind is an error.
-fn lookup<'a>(
+pub(crate) fn lookup<'a>(
     v: &'a Value,
     segs: &[String],
     out: &mut Vec<&'a Value>,
