@@ -128,11 +128,15 @@ pub(crate) fn generate(
                     message: format!("line {}: {line:?} has no '=': values from the environment are not supported", i + 1),
                 });
             };
+            // A line without a key (`=v`) is skipped, as kubectl skips it.
+            if key.is_empty() {
+                continue;
+            }
             pairs.push((key.to_string(), value.as_bytes().to_vec()));
         }
     }
     for lit in list("literals")? {
-        let Some((key, value)) = lit.split_once('=') else {
+        let Some((key, value)) = lit.split_once('=').filter(|(key, _)| !key.is_empty()) else {
             return Err(k.field_err(
                 &field_name,
                 format!("literal {lit:?} is not of the form key=value"),
@@ -148,6 +152,24 @@ pub(crate) fn generate(
     }
     for file in list("files")? {
         let (key, path) = match file.split_once('=') {
+            Some(("", _)) => {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("files: {file:?} has no key name before '='"),
+                ))
+            }
+            Some((_, "")) => {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("files: {file:?} has no file path after '='"),
+                ))
+            }
+            Some((_, path)) if path.contains('=') => {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("files: {file:?}: a key name or file path contains '='"),
+                ))
+            }
             Some((key, path)) => (key.to_string(), path.to_string()),
             None => (
                 file.rsplit('/').next().unwrap_or(&file).to_string(),
@@ -289,6 +311,32 @@ pub(crate) fn generate(
             }
             if disable_hash {
                 base.needs_hash = false;
+            }
+            // kubectl rebuilds the object from the generated fields: anything else the
+            // original held (`stringData`, other top-level fields, metadata beyond name,
+            // namespace, labels and annotations) is dropped.
+            base.obj.retain(|key, _| {
+                matches!(
+                    key.as_str(),
+                    "apiVersion"
+                        | "kind"
+                        | "metadata"
+                        | "data"
+                        | "binaryData"
+                        | "type"
+                        | "immutable"
+                )
+            });
+            if kind != "Secret" {
+                base.obj.remove("type");
+            }
+            if let Some(Value::Object(meta)) = base.obj.get_mut("metadata") {
+                meta.retain(|key, _| {
+                    matches!(
+                        key.as_str(),
+                        "name" | "namespace" | "labels" | "annotations"
+                    )
+                });
             }
         }
         (other, _) => {
