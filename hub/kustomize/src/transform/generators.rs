@@ -189,6 +189,16 @@ pub(crate) fn generate(
         } else {
             match String::from_utf8(value) {
                 Ok(s) => {
+                    if leading_tab_block(&s) {
+                        return Err(k.field_err(
+                            &field_name,
+                            format!(
+                                "the value of {key:?} starts with a tab and spans lines: kubectl \
+                                 writes it as a YAML block and fails to read it back (a tab \
+                                 character where an indentation space is expected)"
+                            ),
+                        ));
+                    }
                     data.insert(key, Value::String(s));
                 }
                 Err(e) => {
@@ -347,6 +357,26 @@ pub(crate) fn generate(
         }
     }
     Ok(())
+}
+
+/// Whether kubectl fails on this ConfigMap value: a value with a line break is written
+/// as a literal block, and a block whose first line starts with a tab cannot be read back.
+/// Values a block cannot hold (a space before a line break or at the end, characters YAML
+/// must escape) are written quoted instead and pass.
+fn leading_tab_block(s: &str) -> bool {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            && c != '\u{feff}'
+    };
+    let is_break = |c: char| matches!(c, '\n' | '\u{2028}' | '\u{2029}');
+    s.starts_with('\t')
+        && s.contains('\n')
+        && !s.ends_with(' ')
+        && s.chars().all(printable)
+        && !s
+            .chars()
+            .zip(s.chars().skip(1))
+            .any(|(a, b)| a == ' ' && is_break(b))
 }
 
 fn read(
