@@ -47,6 +47,16 @@ pub(crate) fn options(v: Option<&Value>, k: &Kustomization, field: &str) -> Resu
             _ => Err(k.field_err(field, format!("{key}: expected a map of strings"))),
         }
     };
+    for key in ["disableNameSuffixHash", "immutable"] {
+        if m.get(key).is_some_and(|v| !v.is_boolean() && !v.is_null()) {
+            let at = if field == "generatorOptions" {
+                ""
+            } else {
+                "options."
+            };
+            return Err(k.field_err(field, format!("{at}{key}: expected true or false")));
+        }
+    }
     Ok(Options {
         labels: map("labels")?,
         annotations: map("annotations")?,
@@ -82,6 +92,12 @@ pub(crate) fn generate(
     global: &Options,
     acc: &mut Vec<Resource>,
 ) -> Result<()> {
+    // As kubectl reads these into strings: another kind of value is an error.
+    for key in ["name", "namespace", "behavior", "type"] {
+        if g.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return Err(k.field_err(field, format!("{key}: expected a string")));
+        }
+    }
     let s = |key: &str| g.get(key).and_then(Value::as_str).unwrap_or("").to_string();
     let name = s("name");
     if name.is_empty() {
