@@ -47,6 +47,16 @@ pub(crate) fn options(v: Option<&Value>, k: &Kustomization, field: &str) -> Resu
             _ => Err(k.field_err(field, format!("{key}: expected a map of strings"))),
         }
     };
+    for key in ["disableNameSuffixHash", "immutable"] {
+        if m.get(key).is_some_and(|v| !v.is_boolean() && !v.is_null()) {
+            let at = if field == "generatorOptions" {
+                ""
+            } else {
+                "options."
+            };
+            return Err(k.field_err(field, format!("{at}{key}: expected true or false")));
+        }
+    }
     Ok(Options {
         labels: map("labels")?,
         annotations: map("annotations")?,
@@ -82,6 +92,12 @@ pub(crate) fn generate(
     global: &Options,
     acc: &mut Vec<Resource>,
 ) -> Result<()> {
+    // As kubectl reads these into strings: another kind of value is an error.
+    for key in ["name", "namespace", "behavior", "type"] {
+        if g.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return Err(k.field_err(field, format!("{key}: expected a string")));
+        }
+    }
     let s = |key: &str| g.get(key).and_then(Value::as_str).unwrap_or("").to_string();
     let name = s("name");
     if name.is_empty() {
@@ -128,11 +144,15 @@ pub(crate) fn generate(
                     message: format!("line {}: {line:?} has no '=': values from the environment are not supported", i + 1),
                 });
             };
+            // A line without a key (`=v`) is skipped, as kubectl skips it.
+            if key.is_empty() {
+                continue;
+            }
             pairs.push((key.to_string(), value.as_bytes().to_vec()));
         }
     }
     for lit in list("literals")? {
-        let Some((key, value)) = lit.split_once('=') else {
+        let Some((key, value)) = lit.split_once('=').filter(|(key, _)| !key.is_empty()) else {
             return Err(k.field_err(
                 &field_name,
                 format!("literal {lit:?} is not of the form key=value"),
@@ -148,6 +168,24 @@ pub(crate) fn generate(
     }
     for file in list("files")? {
         let (key, path) = match file.split_once('=') {
+            Some(("", _)) => {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("files: {file:?} has no key name before '='"),
+                ))
+            }
+            Some((_, "")) => {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("files: {file:?} has no file path after '='"),
+                ))
+            }
+            Some((_, path)) if path.contains('=') => {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("files: {file:?}: a key name or file path contains '='"),
+                ))
+            }
             Some((key, path)) => (key.to_string(), path.to_string()),
             None => (
                 file.rsplit('/').next().unwrap_or(&file).to_string(),
@@ -167,6 +205,16 @@ pub(crate) fn generate(
         } else {
             match String::from_utf8(value) {
                 Ok(s) => {
+                    if leading_tab_block(&s) {
+                        return Err(k.field_err(
+                            &field_name,
+                            format!(
+                                "the value of {key:?} starts with a tab and spans lines: kubectl \
+                                 writes it as a YAML block and fails to read it back (a tab \
+                                 character where an indentation space is expected)"
+                            ),
+                        ));
+                    }
                     data.insert(key, Value::String(s));
                 }
                 Err(e) => {
@@ -290,6 +338,32 @@ pub(crate) fn generate(
             if disable_hash {
                 base.needs_hash = false;
             }
+            // kubectl rebuilds the object from the generated fields: anything else the
+            // original held (`stringData`, other top-level fields, metadata beyond name,
+            // namespace, labels and annotations) is dropped.
+            base.obj.retain(|key, _| {
+                matches!(
+                    key.as_str(),
+                    "apiVersion"
+                        | "kind"
+                        | "metadata"
+                        | "data"
+                        | "binaryData"
+                        | "type"
+                        | "immutable"
+                )
+            });
+            if kind != "Secret" {
+                base.obj.remove("type");
+            }
+            if let Some(Value::Object(meta)) = base.obj.get_mut("metadata") {
+                meta.retain(|key, _| {
+                    matches!(
+                        key.as_str(),
+                        "name" | "namespace" | "labels" | "annotations"
+                    )
+                });
+            }
         }
         (other, _) => {
             return Err(k.field_err(
@@ -299,6 +373,26 @@ pub(crate) fn generate(
         }
     }
     Ok(())
+}
+
+/// Whether kubectl fails on this ConfigMap value: a value with a line break is written
+/// as a literal block, and a block whose first line starts with a tab cannot be read back.
+/// Values a block cannot hold (a space before a line break or at the end, characters YAML
+/// must escape) are written quoted instead and pass.
+fn leading_tab_block(s: &str) -> bool {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            && c != '\u{feff}'
+    };
+    let is_break = |c: char| matches!(c, '\n' | '\u{2028}' | '\u{2029}');
+    s.starts_with('\t')
+        && s.contains('\n')
+        && !s.ends_with(' ')
+        && s.chars().all(printable)
+        && !s
+            .chars()
+            .zip(s.chars().skip(1))
+            .any(|(a, b)| a == ' ' && is_break(b))
 }
 
 fn read(

@@ -46,13 +46,17 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
 pub(crate) fn apply(reps: &[Value], acc: &mut [Resource]) -> std::result::Result<(), String> {
     for rep in reps {
         let m = canonical_object(rep, &["source", "targets"])?;
-        let source = m.get("source").ok_or("a replacement needs a source")?;
-        let value = source_value(source, acc)?;
+        // As kubectl: a replacement without a source or without any target is an error.
         let targets = match m.get("targets") {
             Some(Value::Array(t)) => t.clone(),
             None | Some(Value::Null) => Vec::new(),
             Some(_) => return Err("targets: expected a list".into()),
         };
+        let source = m.get("source").filter(|s| !s.is_null());
+        let Some(source) = source.filter(|_| !targets.is_empty()) else {
+            return Err("a replacement must specify a source and at least one target".into());
+        };
+        let value = source_value(source, acc)?;
         for t in &targets {
             apply_target(t, &value, acc)?;
         }
@@ -94,13 +98,19 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
         .and_then(Value::as_str)
         .filter(|p| !p.is_empty())
         .unwrap_or("metadata.name");
-    let segs = split_field_path(path);
+    let segs = split_path(path);
     let obj = Value::Object(r.obj.clone());
     let mut hits = Vec::new();
-    get_all(&obj, &segs, &mut hits);
+    lookup(&obj, &segs, &mut hits).map_err(|e| {
+        format!(
+            "fieldPath `{path}` of replacement source {}: {e}",
+            r.describe()
+        )
+    })?;
     let value = match hits.as_slice() {
-        [one] => (*one).clone(),
-        [] => {
+        // A null source (`~`, `null`) counts as missing, as in kubectl.
+        [one] if !one.is_null() => (*one).clone(),
+        [] | [_] => {
             return Err(format!(
                 "fieldPath `{path}` is missing for replacement source {}",
                 r.describe()
@@ -110,7 +120,8 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
     };
     let opts = options(m.get("options"))?;
     if let Some(delim) = opts.delimiter.filter(|d| !d.is_empty()) {
-        let Value::String(s) = &value else {
+        // Any scalar splits by its text, as in kubectl (a number or a boolean too).
+        let Some(s) = text_of(&value) else {
             return Err("delimiter option can only be used with scalar nodes".into());
         };
         let parts: Vec<&str> = s.split(delim.as_str()).collect();
@@ -179,14 +190,22 @@ fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
         let mut result = Ok(());
         for p in &paths {
-            let segs = split_field_path(p);
+            let segs = split_path(p);
             let mut found = false;
             let res = set_all(&mut obj, &segs, opts.create, &mut |node| {
                 found = true;
-                set_value(node, value, &opts)
+                if let Some(node) = node {
+                    set_value(node, value, &opts)?;
+                }
+                Ok(())
             });
             if let Err(e) = res {
-                result = Err(e);
+                let what = if opts.create {
+                    "unable to find or create field"
+                } else {
+                    "unable to find field"
+                };
+                result = Err(format!("{what} {p:?} in replacement target: {e}"));
                 break;
             }
             if !found {
@@ -233,43 +252,6 @@ fn set_value(node: &mut Value, value: &Value, opts: &Options) -> std::result::Re
     Ok(())
 }
 
-/// Splits `a.b.[name=x.y].c` on dots outside brackets; `[x.y/z]` is the key `x.y/z`.
-pub(crate) fn split_field_path(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c);
-            }
-            ']' => {
-                depth = depth.saturating_sub(1);
-                cur.push(c);
-            }
-            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out.retain(|s| !s.is_empty());
-    // `[key]` without `=` is a map key that may hold dots or slashes.
-    for seg in out.iter_mut() {
-        if let Some(key) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            if !key.contains('=') {
-                *seg = key.to_string();
-            }
-        }
-    }
-    out
-}
-
-/// `[key=value]` in a path segment.
-fn list_selector(seg: &str) -> Option<(&str, &str)> {
-    seg.strip_prefix('[')?.strip_suffix(']')?.split_once('=')
-}
-
 /// The text of a scalar (strings as they are).
 fn text_of(v: &Value) -> Option<String> {
     match v {
@@ -286,105 +268,219 @@ fn element_matches(item: &Value, key: &str, want: &str) -> bool {
     item.get(key).and_then(text_of).as_deref() == Some(want)
 }
 
-/// Every value at `segs` under `v`.
-pub(crate) fn get_all<'a>(v: &'a Value, segs: &[String], out: &mut Vec<&'a Value>) {
-    let Some((head, rest)) = segs.split_first() else {
-        out.push(v);
-        return;
-    };
+/// One segment of a replacement field path.
+enum Seg<'a> {
+    /// A map key.
+    Field(&'a str),
+    /// A list index (digits; `-1` is a map key, as in kubectl).
+    Index(usize),
+    /// `[key=value]`: the list elements whose `key` is `value`.
+    Match(&'a str, &'a str),
+    /// `*`: every element of a list.
+    Each,
+    /// `[x]` without `=`: refused, as kubectl refuses it.
+    BadMatch,
+}
+
+fn seg_kind(seg: &str) -> Seg<'_> {
+    if seg == "*" {
+        return Seg::Each;
+    }
+    if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        return match inner.split_once('=') {
+            Some((k, v)) => Seg::Match(k, v),
+            None => Seg::BadMatch,
+        };
+    }
+    let digits = seg.strip_prefix('+').unwrap_or(seg);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = digits.parse::<usize>() {
+            return Seg::Index(i);
+        }
+    }
+    Seg::Field(seg)
+}
+
+const BAD_MATCH: &str = "a list path element must be [fieldName=fieldValue]";
+
+fn kind_name(v: &Value) -> &'static str {
     match v {
-        Value::Object(m) => {
-            if head == "*" {
-                for child in m.values() {
-                    get_all(child, rest, out);
-                }
-            } else if let Some(child) = m.get(head.as_str()) {
-                get_all(child, rest, out);
-            }
-        }
-        Value::Array(items) => {
-            if head == "*" {
-                for item in items {
-                    get_all(item, rest, out);
-                }
-            } else if let Some((k, want)) = list_selector(head) {
-                for item in items.iter().filter(|i| element_matches(i, k, want)) {
-                    get_all(item, rest, out);
-                }
-            } else if let Ok(i) = head.parse::<usize>() {
-                if let Some(item) = items.get(i) {
-                    get_all(item, rest, out);
-                }
-            }
-        }
-        _ => {}
+        Value::Object(_) => "a map",
+        Value::Array(_) => "a list",
+        Value::Null => "null",
+        _ => "a scalar",
     }
 }
 
-/// Calls `f` on every value at `segs` under `v`, creating missing maps (and list elements
-/// selected by `[key=value]`) when `create` is set.
+fn wrong_kind(want: &str, seg: &str, v: &Value) -> String {
+    format!("`{seg}` expects {want}, found {}", kind_name(v))
+}
+
+/// Splits a replacement field path on dots as kubectl does: `[name=x.y]` stays one
+/// segment, and a bracketed segment holding dots without `=` (`[x.y/z]`) is the map key
+/// `x.y/z`. A bracketed segment without dots (`[w]`) stays a (refused) list selector.
+pub(crate) fn split_path(path: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pieces = path.split('.');
+    while let Some(piece) = pieces.next() {
+        if piece.starts_with('[') && !piece.ends_with(']') {
+            let mut joined = piece.to_string();
+            for more in pieces.by_ref() {
+                joined.push('.');
+                joined.push_str(more);
+                if more.ends_with(']') {
+                    break;
+                }
+            }
+            if !joined.contains('=') {
+                let inner = &joined[1..];
+                joined = inner.strip_suffix(']').unwrap_or(inner).to_string();
+            }
+            out.push(joined);
+        } else {
+            out.push(piece.to_string());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// The values at `segs` under `v` for a replacement source: a missing key, index or
+/// element finds nothing; a segment that does not fit the node's kind is an error.
+pub(crate) fn lookup<'a>(
+    v: &'a Value,
+    segs: &[String],
+    out: &mut Vec<&'a Value>,
+) -> std::result::Result<(), String> {
+    let Some((head, rest)) = segs.split_first() else {
+        out.push(v);
+        return Ok(());
+    };
+    if v.is_null() {
+        return Ok(());
+    }
+    match (seg_kind(head), v) {
+        (Seg::BadMatch, _) => Err(BAD_MATCH.into()),
+        (Seg::Each, _) => Err("a wildcard `*` is not supported in a replacement source".into()),
+        (Seg::Field(k), Value::Object(m)) => match m.get(k) {
+            Some(child) => lookup(child, rest, out),
+            None => Ok(()),
+        },
+        (Seg::Field(_), _) => Err(wrong_kind("a map", head, v)),
+        (_, Value::Array(items)) => {
+            match seg_kind(head) {
+                Seg::Index(i) => {
+                    if let Some(item) = items.get(i) {
+                        lookup(item, rest, out)?;
+                    }
+                }
+                Seg::Match(k, want) => {
+                    for item in items.iter().filter(|i| element_matches(i, k, want)) {
+                        lookup(item, rest, out)?;
+                    }
+                }
+                _ => {
+                    for item in items {
+                        lookup(item, rest, out)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err(wrong_kind("a list", head, v)),
+    }
+}
+
+/// A new, empty node for the segment after it (`None` at the path's end: a null leaf).
+fn new_node(next: Option<&String>) -> Value {
+    match next.map(|s| seg_kind(s)) {
+        None => Value::Null,
+        // kubectl makes a map before `*` (which then finds no list).
+        Some(Seg::Field(_) | Seg::Each) => Value::Object(Map::new()),
+        Some(_) => Value::Array(Vec::new()),
+    }
+}
+
+/// Calls `f` on every value at `segs` under `v`, creating missing map keys, the list
+/// element just past the end and list elements selected by `[key=value]` when `create`
+/// is set. A segment that does not fit the node's kind is an error, as in kubectl. An
+/// existing null on the way ends the path: `f(None)` (nothing is written) with `create`,
+/// nothing found without it.
 fn set_all(
     v: &mut Value,
     segs: &[String],
     create: bool,
-    f: &mut dyn FnMut(&mut Value) -> std::result::Result<(), String>,
+    f: &mut dyn FnMut(Option<&mut Value>) -> std::result::Result<(), String>,
 ) -> std::result::Result<(), String> {
     let Some((head, rest)) = segs.split_first() else {
-        return f(v);
+        return f(Some(v));
     };
-    if v.is_null() && create {
-        *v = if list_selector(head).is_some() {
-            Value::Array(Vec::new())
-        } else {
-            Value::Object(Map::new())
+    let kind = seg_kind(head);
+    if v.is_null() {
+        return match kind {
+            Seg::BadMatch => Err(BAD_MATCH.into()),
+            _ if create => f(None),
+            Seg::Index(i) => Err(format!("index {i} specified but only 0 elements found")),
+            _ => Ok(()),
         };
     }
-    match v {
-        Value::Object(m) => {
-            if head == "*" {
-                for child in m.values_mut() {
-                    set_all(child, rest, create, f)?;
-                }
-                return Ok(());
-            }
-            if !m.contains_key(head.as_str()) {
+    match (kind, v) {
+        (Seg::BadMatch, _) => Err(BAD_MATCH.into()),
+        (Seg::Field(k), Value::Object(m)) => {
+            if !m.contains_key(k) {
                 if !create {
                     return Ok(());
                 }
-                m.insert(head.clone(), Value::Null);
+                m.insert(k.to_string(), new_node(rest.first()));
             }
-            match m.get_mut(head.as_str()) {
+            match m.get_mut(k) {
                 Some(child) => set_all(child, rest, create, f),
                 None => Ok(()),
             }
         }
-        Value::Array(items) => {
-            if head == "*" {
-                for item in items.iter_mut() {
-                    set_all(item, rest, create, f)?;
-                }
-            } else if let Some((k, want)) = list_selector(head) {
-                let mut any = false;
-                for item in items.iter_mut().filter(|i| element_matches(i, k, want)) {
-                    any = true;
-                    set_all(item, rest, create, f)?;
-                }
-                if !any && create && !k.is_empty() {
-                    let mut elem = Map::new();
-                    elem.insert(k.to_string(), Value::String(want.to_string()));
-                    items.push(Value::Object(elem));
-                    if let Some(item) = items.last_mut() {
-                        set_all(item, rest, create, f)?;
-                    }
-                }
-            } else if let Ok(i) = head.parse::<usize>() {
-                if let Some(item) = items.get_mut(i) {
+        (Seg::Field(_), v) => Err(wrong_kind("a map", head, v)),
+        (Seg::Index(i), Value::Array(items)) => {
+            if i == items.len() && create {
+                items.push(new_node(rest.first()));
+            }
+            let n = items.len();
+            match items.get_mut(i) {
+                Some(item) => set_all(item, rest, create, f),
+                None => Err(format!("index {i} specified but only {n} elements found")),
+            }
+        }
+        (Seg::Match(k, want), Value::Array(items)) => {
+            let mut any = false;
+            for item in items.iter_mut().filter(|i| element_matches(i, k, want)) {
+                any = true;
+                set_all(item, rest, create, f)?;
+            }
+            if !any && create && !k.is_empty() {
+                let mut elem = Map::new();
+                elem.insert(k.to_string(), Value::String(want.to_string()));
+                items.push(Value::Object(elem));
+                if let Some(item) = items.last_mut() {
                     set_all(item, rest, create, f)?;
                 }
             }
             Ok(())
         }
-        _ => Ok(()),
+        (Seg::Each, Value::Array(items)) => {
+            for item in items.iter_mut() {
+                set_all(item, rest, create, f)?;
+            }
+            Ok(())
+        }
+        (_, v) => Err(wrong_kind("a list", head, v)),
+    }
+}
+
+/// A namespace, with none read as `default`.
+fn or_default(ns: &str) -> &str {
+    if ns.is_empty() {
+        "default"
+    } else {
+        ns
     }
 }
 
@@ -438,8 +534,13 @@ impl Selector {
         eq(&self.group, &g.group)
             && eq(&self.version, &g.version)
             && eq(&self.kind, &g.kind)
-            && r.any_ids()
-                .any(|(name, ns)| eq(&self.name, name) && eq(&self.namespace, ns))
+            && r.any_ids().any(|(name, ns)| {
+                // As kubectl: no namespace and `default` are the same namespace here,
+                // whatever the kind's scope.
+                let ns_eq =
+                    self.namespace.is_empty() || or_default(&self.namespace) == or_default(ns);
+                eq(&self.name, name) && ns_eq
+            })
             && self
                 .labels
                 .as_ref()

@@ -176,7 +176,11 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
                 r.describe()
             ),
         })?;
-        values.insert(v.name.clone(), value);
+        // kubectl replaces a var only with a scalar: a map or a list leaves every
+        // reference to it as it is.
+        if !matches!(value, Value::Object(_) | Value::Array(_)) {
+            values.insert(v.name.clone(), value);
+        }
     }
     let specs = config::with_defaults(
         config::var_reference_defaults(),
@@ -283,26 +287,37 @@ fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
     (out != s).then_some(Value::String(out))
 }
 
-/// The value at a var's field path (`a.b[0].c` or `a.b.0.c`, `[name=x]` selectors).
+/// `[digits]`.
+fn is_index(seg: &str) -> bool {
+    seg.len() > 2
+        && seg.starts_with('[')
+        && seg.ends_with(']')
+        && seg[1..seg.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The value at a var's field path (`a.b[0].c` or `a.b.0.c`, `.[name=x]` selectors,
+/// `.[x.y/z]` keys). As in kubectl, a bracket glued to a name holds only an index
+/// (`labels[app]` finds nothing), and a path that does not fit the object finds nothing.
 fn field_value(r: &Resource, path: &str) -> Option<Value> {
     let mut segs = Vec::new();
-    for seg in super::replacements::split_field_path(path) {
+    for seg in super::replacements::split_path(path) {
         match seg.find('[') {
+            // `.[0].`: an index too.
+            Some(0) if is_index(&seg) => segs.push(seg[1..seg.len() - 1].to_string()),
             Some(i) if i > 0 && seg.ends_with(']') => {
-                segs.push(seg[..i].to_string());
                 let idx = &seg[i + 1..seg.len() - 1];
-                if idx.contains('=') {
-                    segs.push(format!("[{idx}]"));
-                } else {
-                    segs.push(idx.to_string());
+                if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
                 }
+                segs.push(seg[..i].to_string());
+                segs.push(idx.to_string());
             }
             _ => segs.push(seg),
         }
     }
     let obj = Value::Object(r.obj.clone());
     let mut hits = Vec::new();
-    super::replacements::get_all(&obj, &segs, &mut hits);
+    super::replacements::lookup(&obj, &segs, &mut hits).ok()?;
     match hits.as_slice() {
         [one] if !one.is_null() => Some((*one).clone()),
         _ => None,
