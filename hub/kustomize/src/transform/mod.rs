@@ -383,7 +383,10 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                     );
                 }
             }
-            set_all(&specs, acc, &pairs);
+            // No pairs, nothing set (not even an empty map).
+            if !pairs.is_empty() {
+                set_all(&specs, acc, &pairs);
+            }
         }
     } else if k.get("labels").is_some() {
         return Err(k.field_err("labels", "expected a list"));
