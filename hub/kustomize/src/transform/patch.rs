@@ -802,6 +802,109 @@ impl Target {
     }
 }
 
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    Not,
+    Eq,
+    NotEq,
+    Open,
+    Close,
+    Comma,
+}
+
+impl Tok {
+    fn show(&self) -> String {
+        match self {
+            Tok::Ident(t) => format!("'{t}'"),
+            Tok::Not => "'!'".into(),
+            Tok::Eq => "'='".into(),
+            Tok::NotEq => "'!='".into(),
+            Tok::Open => "'('".into(),
+            Tok::Close => "')'".into(),
+            Tok::Comma => "','".into(),
+        }
+    }
+}
+
+fn selector_tokens(s: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            ',' => out.push(Tok::Comma),
+            '(' => out.push(Tok::Open),
+            ')' => out.push(Tok::Close),
+            '=' => {
+                if chars.peek() == Some(&'=') {
+                    chars.next();
+                }
+                out.push(Tok::Eq);
+            }
+            '!' => {
+                if chars.peek() == Some(&'=') {
+                    chars.next();
+                    out.push(Tok::NotEq);
+                } else {
+                    out.push(Tok::Not);
+                }
+            }
+            c => {
+                let mut t = String::from(c);
+                while let Some(&n) = chars.peek() {
+                    if n.is_whitespace() || ",()=!".contains(n) {
+                        break;
+                    }
+                    t.push(n);
+                    chars.next();
+                }
+                out.push(Tok::Ident(t));
+            }
+        }
+    }
+    out
+}
+
+/// A label value: empty, or up to 63 of `[A-Za-z0-9_.-]` starting and ending alphanumeric.
+fn check_value(v: &str) -> std::result::Result<(), String> {
+    let ok = v.is_empty()
+        || (v.len() <= 63
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && v.ends_with(|c: char| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid label value {v:?}"))
+    }
+}
+
+/// A label key: an optional DNS subdomain prefix and `/`, then a non-empty label value.
+fn check_key(k: &str) -> std::result::Result<(), String> {
+    let (prefix, name) = match k.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, k),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            })
+    });
+    if prefix_ok && !name.is_empty() && check_value(name).is_ok() {
+        Ok(())
+    } else {
+        Err(format!("invalid label key {k:?}"))
+    }
+}
+
 /// A Kubernetes label selector: equality (`a=b`, `a==b`, `a!=b`), set-based
 /// (`a in (x,y)`, `a notin (x)`) and existence (`a`, `!a`) requirements, all of which must hold.
 #[derive(Clone, Debug, PartialEq)]
@@ -820,60 +923,97 @@ enum Req {
 }
 
 impl LabelSelector {
+    /// Parses a selector as Kubernetes does: comma-separated requirements over label
+    /// keys (qualified names) and values (label values), every token checked.
     pub(crate) fn parse(s: &str) -> std::result::Result<LabelSelector, String> {
-        let mut parts = Vec::new();
-        let (mut depth, mut cur) = (0i32, String::new());
-        for c in s.chars() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                ',' if depth == 0 => {
-                    parts.push(std::mem::take(&mut cur));
-                    continue;
-                }
-                _ => {}
-            }
-            cur.push(c);
-        }
-        parts.push(cur);
+        let toks = selector_tokens(s);
+        let err = |m: String| format!("selector {s:?}: {m}");
         let mut reqs = Vec::new();
-        let bad = |p: &str| format!("unable to parse requirement {p:?} of selector {s:?}");
-        for part in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-            let set = |rest: &str| -> Option<Vec<String>> {
-                let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
-                Some(
-                    inner
-                        .split(',')
-                        .map(|v| v.trim().to_string())
-                        .filter(|v| !v.is_empty())
-                        .collect(),
-                )
-            };
-            let req = if let Some(key) = part.strip_prefix('!') {
-                (key.trim().to_string(), Req::NotExists)
-            } else if let Some((k, v)) = part.split_once("!=") {
-                (k.trim().to_string(), Req::NotEq(v.trim().to_string()))
-            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-                (k.trim().to_string(), Req::Eq(v.trim().to_string()))
-            } else if let Some((k, rest)) = part.split_once(" notin ") {
-                (
-                    k.trim().to_string(),
-                    Req::NotIn(set(rest).ok_or_else(|| bad(part))?),
-                )
-            } else if let Some((k, rest)) = part.split_once(" in ") {
-                (
-                    k.trim().to_string(),
-                    Req::In(set(rest).ok_or_else(|| bad(part))?),
-                )
-            } else if part.contains(' ') || part.contains('(') {
-                return Err(bad(part));
-            } else {
-                (part.to_string(), Req::Exists)
-            };
-            if req.0.is_empty() {
-                return Err(bad(part));
+        let mut i = 0;
+        let ident = |i: usize, what: &str| -> std::result::Result<String, String> {
+            match toks.get(i) {
+                Some(Tok::Ident(t)) => Ok(t.clone()),
+                Some(t) => Err(err(format!("found {}, expected {what}", t.show()))),
+                None => Err(err(format!("ended, expected {what}"))),
             }
-            reqs.push(req);
+        };
+        while i < toks.len() {
+            if i > 0 {
+                match &toks[i] {
+                    Tok::Comma if i + 1 < toks.len() => i += 1,
+                    Tok::Comma => {
+                        return Err(err("found '', expected a requirement after ','".into()))
+                    }
+                    t => return Err(err(format!("found {}, expected ',' or the end", t.show()))),
+                }
+            }
+            if toks[i] == Tok::Not {
+                let key = ident(i + 1, "a key after '!'")?;
+                check_key(&key).map_err(&err)?;
+                reqs.push((key, Req::NotExists));
+                i += 2;
+                continue;
+            }
+            let key = ident(i, "a key")?;
+            check_key(&key).map_err(&err)?;
+            i += 1;
+            let req = match toks.get(i) {
+                None | Some(Tok::Comma) => Req::Exists,
+                Some(op @ (Tok::Eq | Tok::NotEq)) => {
+                    // An empty value is a value.
+                    let value = match toks.get(i + 1) {
+                        Some(Tok::Ident(v)) => {
+                            i += 1;
+                            v.clone()
+                        }
+                        None | Some(Tok::Comma) => String::new(),
+                        Some(t) => {
+                            return Err(err(format!("found {}, expected a value", t.show())))
+                        }
+                    };
+                    check_value(&value).map_err(&err)?;
+                    i += 1;
+                    if *op == Tok::Eq {
+                        Req::Eq(value)
+                    } else {
+                        Req::NotEq(value)
+                    }
+                }
+                Some(Tok::Ident(op)) if op == "in" || op == "notin" => {
+                    let not = op == "notin";
+                    if toks.get(i + 1) != Some(&Tok::Open) {
+                        return Err(err(format!("expected '(' after {op}")));
+                    }
+                    i += 2;
+                    let mut values = Vec::new();
+                    loop {
+                        match toks.get(i) {
+                            Some(Tok::Ident(v)) => {
+                                check_value(v).map_err(&err)?;
+                                values.push(v.clone());
+                                i += 1;
+                            }
+                            Some(Tok::Comma) | Some(Tok::Close) => values.push(String::new()),
+                            _ => return Err(err("unterminated value list".into())),
+                        }
+                        match toks.get(i) {
+                            Some(Tok::Comma) => i += 1,
+                            Some(Tok::Close) => {
+                                i += 1;
+                                break;
+                            }
+                            _ => return Err(err("expected ',' or ')' in a value list".into())),
+                        }
+                    }
+                    if not {
+                        Req::NotIn(values)
+                    } else {
+                        Req::In(values)
+                    }
+                }
+                Some(t) => return Err(err(format!("found {}, expected an operator", t.show()))),
+            };
+            reqs.push((key, req));
         }
         Ok(LabelSelector { reqs })
     }
