@@ -3,7 +3,7 @@
 //! `1_000` is 1000, an unquoted date becomes an RFC 3339 timestamp string.
 //! Must never panic on any input; every failure is a `ParseError` with a line.
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
@@ -90,6 +90,7 @@ fn parse_with(
         anchors: HashMap::new(),
         expanded: 0,
         line: 1,
+        flow_depth: 0,
     };
     let mut docs = Vec::new();
     while let Some((ev, line)) = b.next()? {
@@ -132,6 +133,8 @@ struct Builder<'a> {
     anchors: HashMap<usize, Value>,
     expanded: usize,
     line: usize,
+    /// How many flow collections (`[..]`, `{..}`) enclose the node being read.
+    flow_depth: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -171,7 +174,26 @@ impl<'a> Builder<'a> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
-                let mut v = resolve_scalar(&text, style, tag.as_deref());
+                let mut v = if self.yaml11 {
+                    resolve_scalar(&text, style, tag.as_deref())
+                } else if style == ScalarStyle::Folded {
+                    let text = folded_round_trip(&text);
+                    resolve_scalar(&text, style, tag.as_deref())
+                } else if tag.as_deref() == Some(TAG_BINARY) {
+                    let decoded = decode_base64(&text)
+                        .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;
+                    Value::String(String::from_utf8_lossy(&decoded).into_owned())
+                } else if self.flow_depth > 0
+                    && self.empty_span
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                {
+                    // An entry left empty inside a flow collection (`{a, b: c}`) reads as an
+                    // empty string in kubectl, not as null.
+                    Value::String(String::new())
+                } else {
+                    resolve_scalar(&text, style, tag.as_deref())
+                };
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11
                     && style == ScalarStyle::Plain
@@ -208,7 +230,9 @@ impl<'a> Builder<'a> {
                 }
                 Ok(v)
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                self.flow_depth += usize::from(flow);
                 let mut items = Vec::new();
                 loop {
                     let (ev, _) = self.expect()?;
@@ -223,13 +247,16 @@ impl<'a> Builder<'a> {
                     self.keys.pop();
                     items.push(item?);
                 }
+                self.flow_depth -= usize::from(flow);
                 let v = Value::Array(items);
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
                 }
                 Ok(v)
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                self.flow_depth += usize::from(flow);
                 let mut map = Map::new();
                 let mut merges: Vec<Value> = Vec::new();
                 // kubectl resolves the first `<<` key of a manifest's map, quoted or not:
@@ -309,6 +336,7 @@ impl<'a> Builder<'a> {
                     }
                     map.insert(key, value);
                 }
+                self.flow_depth -= usize::from(flow);
                 for m in merges {
                     let sources = match m {
                         Value::Array(items) => items,
@@ -383,6 +411,123 @@ fn key_string(key: &Value) -> String {
 }
 
 const TAG_STR: &str = "tag:yaml.org,2002:str";
+const TAG_BINARY: &str = "tag:yaml.org,2002:binary";
+
+/// Standard base64 with padding; line breaks are ignored. `None` when malformed.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\n' | b'\r'))
+        .collect();
+    if digits.len() % 4 != 0 {
+        return None;
+    }
+    let value = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => u32::from(b - b'A'),
+            b'a'..=b'z' => u32::from(b - b'a') + 26,
+            b'0'..=b'9' => u32::from(b - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(digits.len() / 4 * 3);
+    let chunks = digits.len() / 4;
+    for (n, chunk) in digits.chunks(4).enumerate() {
+        let pad = chunk.iter().rev().take_while(|&&b| b == b'=').count();
+        if pad > 2 || (pad > 0 && n + 1 != chunks) {
+            return None;
+        }
+        let mut acc = 0u32;
+        for &b in &chunk[..4 - pad] {
+            acc = (acc << 6) | value(b)?;
+        }
+        acc <<= 6 * pad as u32;
+        let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
+        // Bits left over beside the padding must be zero, as Go's strict decoder wants.
+        if (pad == 1 && bytes[2] != 0) || (pad == 2 && bytes[1] != 0) {
+            return None;
+        }
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
+/// kubectl reads a folded (`>`) scalar, writes it back out as a folded block and reads that
+/// again. The writer puts an extra line break after every line that does not start with a
+/// blank (unless the value's first character after leading line breaks is a blank), which
+/// reading back folds away between ordinary lines but keeps before a more-indented line and
+/// at the end of a `>+` block. Values the writer would not put in block style (a space
+/// before a line break or at the end, control characters) come back unchanged.
+fn folded_round_trip(value: &str) -> String {
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    let block_allowed = !value.ends_with(' ')
+        && !value.contains(" \n")
+        && !value.chars().any(|c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'
+                )
+        });
+    if !block_allowed {
+        return value.to_string();
+    }
+    let first_blank = value
+        .trim_start_matches('\n')
+        .chars()
+        .next()
+        .is_none_or(is_blank);
+    // The written lines, with the extra empty ones.
+    let parts: Vec<&str> = value.split('\n').collect();
+    let mut lines: Vec<&str> = Vec::with_capacity(parts.len() * 2);
+    for (i, part) in parts.iter().enumerate() {
+        lines.push(part);
+        let ends_with_break = i + 1 < parts.len();
+        if ends_with_break && !first_blank && !part.is_empty() && !part.starts_with(is_blank) {
+            lines.push("");
+        }
+    }
+    // Chomping the writer picks: strip without a final break, keep with two or more.
+    let keep = value.ends_with("\n\n") || value == "\n";
+    let strip = !value.ends_with('\n');
+    let Some(last) = lines.iter().rposition(|l| !l.is_empty()) else {
+        return value.to_string();
+    };
+    // Read the written block back as a folded scalar.
+    let mut out = String::with_capacity(value.len() + 8);
+    let mut prev: Option<&str> = None;
+    let mut empties = 0usize;
+    for line in &lines[..=last] {
+        if line.is_empty() {
+            empties += 1;
+            continue;
+        }
+        match prev {
+            None => out.extend(std::iter::repeat_n('\n', empties)),
+            Some(p) => {
+                if empties == 0 && !p.starts_with(is_blank) && !line.starts_with(is_blank) {
+                    out.push(' ');
+                } else if !p.starts_with(is_blank) && !line.starts_with(is_blank) {
+                    out.extend(std::iter::repeat_n('\n', empties));
+                } else {
+                    out.extend(std::iter::repeat_n('\n', empties + 1));
+                }
+            }
+        }
+        out.push_str(line);
+        prev = Some(line);
+        empties = 0;
+    }
+    let breaks = lines.len() - 1 - last;
+    if keep {
+        out.extend(std::iter::repeat_n('\n', breaks));
+    } else if !strip && breaks > 0 {
+        out.push('\n');
+    }
+    out
+}
 
 /// Resolves a scalar as go-yaml v3 does, with kyaml's JSON conversion applied.
 pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
