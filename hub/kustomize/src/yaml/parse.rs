@@ -46,6 +46,7 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
 fn options() -> granit_parser::Options {
     let mut o = granit_parser::Options::default();
     o.bom_inside_document_as_content = true;
+    o.emit_anchor_events = true;
     o
 }
 
@@ -80,6 +81,9 @@ fn parse_with(
 ) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
     let text = text.as_ref();
+    if !yaml11 {
+        check_document_chunks(text)?;
+    }
     let mut b = Builder {
         yaml11,
         empty_span: false,
@@ -91,6 +95,10 @@ fn parse_with(
         expanded: 0,
         line: 1,
         flow_depth: 0,
+        src: text,
+        start: 0,
+        end: 0,
+        as_text: false,
     };
     let mut docs = Vec::new();
     while let Some((ev, line)) = b.next()? {
@@ -135,6 +143,13 @@ struct Builder<'a> {
     line: usize,
     /// How many flow collections (`[..]`, `{..}`) enclose the node being read.
     flow_depth: usize,
+    /// The source text and the byte range of the last event.
+    src: &'a str,
+    start: usize,
+    end: usize,
+    /// Reading a scalar that ends up as text: a mapping key, or the value of an object's
+    /// own annotation.
+    as_text: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -144,6 +159,21 @@ impl<'a> Builder<'a> {
             Some(Ok((ev, span))) => {
                 self.line = span.start.line().max(1);
                 self.empty_span = span.start.index() == span.end.index();
+                self.start = span.start.byte_offset().unwrap_or(0);
+                self.end = span.end.byte_offset().unwrap_or(self.start);
+                if !self.yaml11 {
+                    if let Event::Anchor(_, name) = &ev {
+                        // go-yaml takes only letters, digits, '-' and '_' in anchor names.
+                        if !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                        {
+                            return Err(self.err(format!(
+                                "anchor name {name:?} may hold only letters, digits, '-' and '_'"
+                            )));
+                        }
+                    }
+                }
                 Ok(Some((ev, self.line)))
             }
             Some(Err(e)) => Err(ParseError {
@@ -171,9 +201,26 @@ impl<'a> Builder<'a> {
         if depth > MAX_DEPTH {
             return Err(self.err("document nested too deeply"));
         }
+        if !self.yaml11 {
+            self.check_source(&ev)?;
+        }
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                if !self.yaml11 {
+                    if let Some(t) = tag.as_deref() {
+                        check_core_tag(&text, t).map_err(|m| self.err(m))?;
+                    }
+                    let float_tag = tag.as_deref() == Some("tag:yaml.org,2002:float");
+                    if (float_tag || (style == ScalarStyle::Plain && tag.is_none()))
+                        && is_inf_or_nan(&text)
+                        && !self.as_text
+                    {
+                        return Err(self.err(format!(
+                            "{text} is not a finite number, which kubectl cannot write out; quote it"
+                        )));
+                    }
+                }
                 let mut v = if self.yaml11 {
                     resolve_scalar(&text, style, tag.as_deref())
                 } else if style == ScalarStyle::Folded {
@@ -293,8 +340,13 @@ impl<'a> Builder<'a> {
                             }
                         }
                     }
-                    let key = self.node(ev, depth + 1)?;
-                    let key = key_string(&key);
+                    if !self.yaml11 {
+                        self.check_key(&ev, depth, key_line)?;
+                    }
+                    let outer = std::mem::replace(&mut self.as_text, true);
+                    let key = self.node(ev, depth + 1);
+                    self.as_text = outer;
+                    let key = key_string(&key?);
                     let (vev, _) = self.next_node_event()?;
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
@@ -309,7 +361,9 @@ impl<'a> Builder<'a> {
                         _ => None,
                     };
                     self.keys.push(key.clone());
+                    let outer = std::mem::replace(&mut self.as_text, annotation);
                     let value = self.node(vev, depth + 1);
+                    self.as_text = outer;
                     self.keys.pop();
                     let mut value = value?;
                     if annotation && !(value.is_null() && self.patch) {
@@ -359,6 +413,151 @@ impl<'a> Builder<'a> {
             }
             _ => Err(self.err("unexpected YAML event")),
         }
+    }
+
+    /// Refuses a mapping key kubectl cannot turn into a JSON object key: a collection
+    /// anywhere, an explicit null, and (in a manifest) a non-string scalar in a map below
+    /// the document's top level.
+    fn check_key(&self, ev: &Event<'_>, depth: usize, line: usize) -> Result<(), ParseError> {
+        let err = |message: String| ParseError { line, message };
+        let kind = match ev {
+            Event::SequenceStart(..) => {
+                return Err(err("a sequence cannot be a mapping key".into()))
+            }
+            Event::MappingStart(..) => return Err(err("a mapping cannot be a mapping key".into())),
+            Event::Scalar(text, style, _, tag) => {
+                let tag = tag
+                    .as_ref()
+                    .map(|t| format!("{}{}", t.handle(), t.suffix()));
+                match tag.as_deref() {
+                    Some(t) => match t.strip_prefix("tag:yaml.org,2002:") {
+                        Some("str") | None => "str",
+                        Some("null") => "null",
+                        Some("bool") => "bool",
+                        Some("int") => "int",
+                        Some("float") => "float",
+                        Some("timestamp") => "timestamp",
+                        Some(_) => plain_kind(text),
+                    },
+                    None if *style != ScalarStyle::Plain => "str",
+                    None if self.empty_span => "str",
+                    None if parse_timestamp(text).is_some()
+                        && text.starts_with(|c: char| c.is_ascii_digit()) =>
+                    {
+                        "timestamp"
+                    }
+                    None => plain_kind(text),
+                }
+            }
+            _ => "str",
+        };
+        let Event::Scalar(text, ..) = ev else {
+            return Ok(());
+        };
+        if kind == "null" {
+            return Err(err(format!(
+                "mapping key {text:?} is null, which kubectl cannot use as a key"
+            )));
+        }
+        if kind != "str" && depth > 0 && self.annotations_as_text {
+            return Err(err(format!(
+                "mapping key {text} reads as {} {kind}, not a string, in a nested map, which kubectl cannot convert; quote it",
+                if kind == "int" { "an" } else { "a" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Source-level checks go-yaml's scanner makes that granit does not: a tab after a
+    /// block sequence `-` or explicit key `?`, a tab in the indentation of a block scalar's
+    /// first line, escapes go-yaml does not know in double-quoted scalars.
+    fn check_source(&self, ev: &Event<'_>) -> Result<(), ParseError> {
+        let src = self.src;
+        let start = self.start.min(src.len());
+        if !src.is_char_boundary(start) {
+            return Ok(());
+        }
+        if self.flow_depth == 0 {
+            let before = &src[..start];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let line = &before[line_start..];
+            let gap = line.trim_end_matches([' ', '\t']);
+            let blanks = &line[gap.len()..];
+            if blanks.contains('\t')
+                && (gap.ends_with('-') || gap.ends_with('?'))
+                && gap[..gap.len() - 1]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| c == ' ' || c == '\t')
+            {
+                return Err(self.err("found a tab after a block indicator ('-' or '?'), where go-yaml cannot start a token"));
+            }
+        }
+        match ev {
+            Event::Scalar(text, ScalarStyle::Literal | ScalarStyle::Folded, ..)
+                if text.contains('\t') =>
+            {
+                self.check_block_scalar_tabs(start)
+            }
+            Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) => {
+                let end = self.end.min(src.len());
+                if end > start && src.is_char_boundary(end) {
+                    check_escapes(&src[start..end]).map_err(|(n, m)| ParseError {
+                        line: self.line + n,
+                        message: m,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// While go-yaml is still finding a block scalar's indentation (the lines up to the
+    /// first with content), a tab there is an error.
+    fn check_block_scalar_tabs(&self, start: usize) -> Result<(), ParseError> {
+        let src = self.src;
+        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+        // Walk up over blank lines to the header line.
+        let mut header_end = line_start;
+        let mut lines_up = 0usize;
+        loop {
+            if header_end == 0 {
+                return Ok(());
+            }
+            let prev_start = src[..header_end - 1].rfind('\n').map_or(0, |i| i + 1);
+            let prev = &src[prev_start..header_end - 1];
+            if prev.trim_matches([' ', '\t', '\r']).is_empty() {
+                header_end = prev_start;
+                lines_up += 1;
+                continue;
+            }
+            let header = prev.split(" #").next().unwrap_or(prev).trim_end();
+            let indicators: String = header
+                .chars()
+                .rev()
+                .take_while(|c| matches!(c, '|' | '>' | '+' | '-' | '0'..='9'))
+                .collect();
+            if indicators.chars().any(|c| c.is_ascii_digit()) {
+                return Ok(());
+            }
+            break;
+        }
+        let first_line = self.line.saturating_sub(lines_up);
+        for (n, line) in src[header_end..].split('\n').enumerate() {
+            let indent = line.trim_start_matches(' ');
+            if indent.starts_with('\t') {
+                return Err(ParseError {
+                    line: first_line + n,
+                    message: "found a tab character where an indentation space is expected".into(),
+                });
+            }
+            if !indent.trim().is_empty() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn next_node_event(&mut self) -> Result<(Event<'a>, usize), ParseError> {
@@ -411,6 +610,143 @@ fn key_string(key: &Value) -> String {
 }
 
 const TAG_STR: &str = "tag:yaml.org,2002:str";
+
+/// What go-yaml resolves plain text to: `null`, `bool`, `int`, `float` or `str`.
+fn plain_kind(text: &str) -> &'static str {
+    if is_inf_or_nan(text) {
+        return "float";
+    }
+    match resolve_plain(text) {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        _ => "str",
+    }
+}
+
+fn is_inf_or_nan(text: &str) -> bool {
+    let t = text.strip_prefix(['+', '-']).unwrap_or(text);
+    matches!(t, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN")
+}
+
+/// An explicit `!!bool`, `!!int`, `!!float`, `!!null` or `!!timestamp` tag must match what
+/// the text resolves to, as go-yaml insists.
+fn check_core_tag(text: &str, tag: &str) -> Result<(), String> {
+    let Some(want) = tag.strip_prefix("tag:yaml.org,2002:") else {
+        return Ok(());
+    };
+    let kind = plain_kind(text);
+    let ok = match want {
+        "bool" | "int" | "null" => kind == want,
+        "float" => kind == "float" || kind == "int",
+        "timestamp" => parse_timestamp(text).is_some(),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("cannot decode !!{kind} `{text}` as a !!{want}"))
+    }
+}
+
+/// Checks the escapes of a double-quoted scalar's source against the set go-yaml knows
+/// (no `\/`) and refuses code points it cannot hold (surrogates, beyond U+10FFFF).
+/// Errors carry the number of lines into the scalar.
+fn check_escapes(raw: &str) -> Result<(), (usize, String)> {
+    let mut chars = raw.chars().peekable();
+    let mut line = 0usize;
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+            continue;
+        }
+        if c != '\\' {
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            break;
+        };
+        let digits = match e {
+            '0' | 'a' | 'b' | 't' | '\t' | 'n' | 'v' | 'f' | 'r' | 'e' | ' ' | '"' | '\''
+            | '\\' | 'N' | '_' | 'L' | 'P' => 0,
+            '\n' | '\r' => {
+                line += usize::from(e == '\n');
+                0
+            }
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            other => {
+                return Err((
+                    line,
+                    format!("found unknown escape character `\\{other}` in a double-quoted scalar"),
+                ));
+            }
+        };
+        if digits > 0 {
+            let hex: String = (0..digits).filter_map(|_| chars.next()).collect();
+            if let Ok(code) = u32::from_str_radix(&hex, 16) {
+                if (0xD800..=0xDFFF).contains(&code) || code > 0x10FFFF {
+                    return Err((
+                        line,
+                        format!("found invalid Unicode character escape code \\{e}{hex}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// kubectl (kyaml) cuts a manifest file into documents at each `---` line before parsing
+/// them one by one. A piece that starts (past blank and comment lines) with a `...` end
+/// marker or a `%` directive is an error there.
+fn check_document_chunks(text: &str) -> Result<(), ParseError> {
+    let is_separator = |l: &str| {
+        l.strip_prefix("---").is_some_and(|rest| {
+            let rest = rest.trim_start_matches([' ', '\t']);
+            rest.is_empty() || rest.starts_with('#') || rest == "\r"
+        })
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut chunk_start = 0usize;
+    let mut i = 1usize;
+    let mut starts = vec![0usize];
+    while i < lines.len() {
+        // The line after a separator cannot be one: its line break went with the cut.
+        if is_separator(lines[i]) && i + 1 < lines.len() && i > chunk_start {
+            starts.push(i + 1);
+            chunk_start = i + 1;
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    for &s in &starts {
+        let Some((n, first)) = lines[s..].iter().enumerate().find(|(_, l)| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        }) else {
+            continue;
+        };
+        let line = s + n + 1;
+        let rest = first.strip_prefix("...");
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r'])) {
+            return Err(ParseError {
+                line,
+                message: "did not find expected node content: a document end marker `...` where a document should begin".into(),
+            });
+        }
+        if first.starts_with('%') {
+            return Err(ParseError {
+                line,
+                message: "did not find expected <document start>: kubectl reads a directive as a document of its own".into(),
+            });
+        }
+    }
+    Ok(())
+}
 const TAG_BINARY: &str = "tag:yaml.org,2002:binary";
 
 /// Standard base64 with padding; line breaks are ignored. `None` when malformed.
@@ -831,6 +1167,37 @@ mod tests {
         assert!(err.line >= 2, "{err:?}");
         let err = parse_documents("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn folded_scalars_read_as_kubectl_writes_and_rereads_them() {
+        assert_eq!(folded_round_trip("a\n b\nc"), "a\n\n b\nc");
+        assert_eq!(folded_round_trip("keep\n\n"), "keep\n\n\n");
+        assert_eq!(folded_round_trip("a b\n c"), "a b\n\n c");
+        assert_eq!(folded_round_trip(" a\nb"), " a\nb");
+        assert_eq!(folded_round_trip("a \n b"), "a \n b");
+        assert_eq!(one("x: {a, b: c}\n"), json!({"x": {"a": "", "b": "c"}}));
+        assert_eq!(one("x: !!binary aGVsbG8=\n"), json!({"x": "hello"}));
+    }
+
+    #[test]
+    fn go_yaml_refusals_are_errors_with_lines() {
+        for (text, line) in [
+            ("a:\n-\tb\n", 2),
+            ("a: |\n  \tb\n", 2),
+            ("a: &x.y 1\n", 1),
+            ("a: \"\\/\"\n", 1),
+            ("a: 1\n---\n...\n", 3),
+            ("%YAML 1.1\n---\na: 1\n", 1),
+            ("a:\n  ? [b]\n  : c\n", 2),
+            ("a: !!bool yes\n", 1),
+            ("a: .inf\n", 1),
+        ] {
+            let err = parse_documents(text).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}: {err:?}");
+        }
+        // Kustomization files (go-yaml v2) are read as before.
+        assert!(parse_documents_with("a: &x.y 1\n", true).is_ok());
     }
 
     #[test]
