@@ -80,7 +80,62 @@ fn parse_with(
     patch: bool,
 ) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
-    let text = text.as_ref();
+    let mut text = text.into_owned();
+    // go-yaml takes `\'` in a double-quoted scalar for a quote; granit refuses it. Each
+    // such refusal rewrites the escapes of that one scalar and reads again.
+    for _ in 0..MAX_QUOTE_ESCAPE_RETRIES {
+        let mut escape_at = None;
+        match parse_text(&text, yaml11, annotations_as_text, patch, &mut escape_at) {
+            Err(e) => match escape_at.and_then(|at| unescape_quotes_in_scalar(&text, at)) {
+                Some(fixed) => text = fixed,
+                None => return Err(e),
+            },
+            ok => return ok,
+        }
+    }
+    parse_text(&text, yaml11, annotations_as_text, patch, &mut None)
+}
+
+const MAX_QUOTE_ESCAPE_RETRIES: usize = 32;
+
+/// Rewrites each `\'` of the double-quoted scalar opening at byte `at` to `'`; `None`
+/// when there is none (the refused escape is another one).
+fn unescape_quotes_in_scalar(text: &str, at: usize) -> Option<String> {
+    let rest = text.get(at..)?.strip_prefix('"')?;
+    let body_start = at + 1;
+    let mut cut = Vec::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some((_, '\'')) => cut.push(body_start + i),
+                Some(_) => {}
+                None => break,
+            },
+            _ => {}
+        }
+    }
+    if cut.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for i in cut {
+        out.push_str(&text[from..i]);
+        from = i + 1;
+    }
+    out.push_str(&text[from..]);
+    Some(out)
+}
+
+fn parse_text(
+    text: &str,
+    yaml11: bool,
+    annotations_as_text: bool,
+    patch: bool,
+    escape_at: &mut Option<usize>,
+) -> Result<Vec<Document>, ParseError> {
     if !yaml11 {
         check_document_chunks(text)?;
     }
@@ -99,8 +154,15 @@ fn parse_with(
         start: 0,
         end: 0,
         as_text: false,
+        escape_at: None,
     };
     let mut docs = Vec::new();
+    let result = read_documents(&mut b, &mut docs);
+    *escape_at = b.escape_at;
+    result.map(|()| docs)
+}
+
+fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), ParseError> {
     while let Some((ev, line)) = b.next()? {
         match ev {
             Event::StreamStart | Event::DocumentEnd => {}
@@ -122,7 +184,7 @@ fn parse_with(
             _ => {}
         }
     }
-    Ok(docs)
+    Ok(())
 }
 
 /// Stands for a sequence item in `Builder::keys`.
@@ -150,6 +212,8 @@ struct Builder<'a> {
     /// Reading a scalar that ends up as text: a mapping key, or the value of an object's
     /// own annotation.
     as_text: bool,
+    /// Where a double-quoted scalar with an escape granit refuses begins.
+    escape_at: Option<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -176,10 +240,18 @@ impl<'a> Builder<'a> {
                 }
                 Ok(Some((ev, self.line)))
             }
-            Some(Err(e)) => Err(ParseError {
-                line: e.marker().line().max(1),
-                message: e.info().to_string(),
-            }),
+            Some(Err(e)) => {
+                if matches!(
+                    e.kind(),
+                    granit_parser::ErrorKind::UnknownQuotedScalarEscape
+                ) {
+                    self.escape_at = e.marker().byte_offset();
+                }
+                Err(ParseError {
+                    line: e.marker().line().max(1),
+                    message: e.info().to_string(),
+                })
+            }
         }
     }
 
@@ -1196,6 +1268,7 @@ mod tests {
             let err = parse_documents(text).unwrap_err();
             assert_eq!(err.line, line, "{text:?}: {err:?}");
         }
+        assert_eq!(one("a: \"it\\'s\"\n"), json!({"a": "it's"}));
         // Kustomization files (go-yaml v2) are read as before.
         assert!(parse_documents_with("a: &x.y 1\n", true).is_ok());
     }
