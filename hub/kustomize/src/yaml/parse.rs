@@ -81,12 +81,13 @@ fn parse_with(
 ) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
     let mut text = text.into_owned();
-    // go-yaml takes `\'` in a double-quoted scalar for a quote; granit refuses it. Each
-    // such refusal rewrites the escapes of that one scalar and reads again.
-    for _ in 0..MAX_QUOTE_ESCAPE_RETRIES {
-        let mut escape_at = None;
-        match parse_text(&text, yaml11, annotations_as_text, patch, &mut escape_at) {
-            Err(e) => match escape_at.and_then(|at| unescape_quotes_in_scalar(&text, at)) {
+    // go-yaml takes `\'` in a double-quoted scalar for a quote, and a comment right after
+    // a closing quote or bracket; granit refuses both. Each such refusal rewrites that one
+    // spot (no line changes) and reads again.
+    for _ in 0..MAX_REWRITE_RETRIES {
+        let mut refusal = None;
+        match parse_text(&text, yaml11, annotations_as_text, patch, &mut refusal) {
+            Err(e) => match refusal.and_then(|r| rewrite_refusal(&text, r)) {
                 Some(fixed) => text = fixed,
                 None => return Err(e),
             },
@@ -96,7 +97,27 @@ fn parse_with(
     parse_text(&text, yaml11, annotations_as_text, patch, &mut None)
 }
 
-const MAX_QUOTE_ESCAPE_RETRIES: usize = 32;
+const MAX_REWRITE_RETRIES: usize = 32;
+
+/// A granit refusal go-yaml does not make, and the byte where granit reports it.
+#[derive(Clone, Copy)]
+enum Refusal {
+    QuotedEscape(usize),
+    CommentNotSeparated(usize),
+}
+
+fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
+    match refusal {
+        Refusal::QuotedEscape(at) => unescape_quotes_in_scalar(text, at),
+        Refusal::CommentNotSeparated(at) => {
+            let before = text.get(..at)?;
+            if !text.get(at..)?.starts_with('#') || !before.ends_with(['"', '\'', ']', '}']) {
+                return None;
+            }
+            Some(format!("{before} {}", &text[at..]))
+        }
+    }
+}
 
 /// Rewrites each `\'` of the double-quoted scalar opening at byte `at` to `'`; `None`
 /// when there is none (the refused escape is another one).
@@ -134,7 +155,7 @@ fn parse_text(
     yaml11: bool,
     annotations_as_text: bool,
     patch: bool,
-    escape_at: &mut Option<usize>,
+    refusal: &mut Option<Refusal>,
 ) -> Result<Vec<Document>, ParseError> {
     if !yaml11 {
         check_document_chunks(text)?;
@@ -154,11 +175,11 @@ fn parse_text(
         start: 0,
         end: 0,
         as_text: false,
-        escape_at: None,
+        refusal: None,
     };
     let mut docs = Vec::new();
     let result = read_documents(&mut b, &mut docs);
-    *escape_at = b.escape_at;
+    *refusal = b.refusal;
     result.map(|()| docs)
 }
 
@@ -212,8 +233,8 @@ struct Builder<'a> {
     /// Reading a scalar that ends up as text: a mapping key, or the value of an object's
     /// own annotation.
     as_text: bool,
-    /// Where a double-quoted scalar with an escape granit refuses begins.
-    escape_at: Option<usize>,
+    /// A refusal of granit's that go-yaml does not make, if reading stopped at one.
+    refusal: Option<Refusal>,
 }
 
 impl<'a> Builder<'a> {
@@ -241,12 +262,16 @@ impl<'a> Builder<'a> {
                 Ok(Some((ev, self.line)))
             }
             Some(Err(e)) => {
-                if matches!(
-                    e.kind(),
-                    granit_parser::ErrorKind::UnknownQuotedScalarEscape
-                ) {
-                    self.escape_at = e.marker().byte_offset();
-                }
+                let at = e.marker().byte_offset();
+                self.refusal = match e.kind() {
+                    granit_parser::ErrorKind::UnknownQuotedScalarEscape => {
+                        at.map(Refusal::QuotedEscape)
+                    }
+                    granit_parser::ErrorKind::CommentNotSeparated => {
+                        at.map(Refusal::CommentNotSeparated)
+                    }
+                    _ => None,
+                };
                 Err(ParseError {
                     line: e.marker().line().max(1),
                     message: e.info().to_string(),
