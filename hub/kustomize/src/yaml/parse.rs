@@ -327,14 +327,6 @@ impl<'a> Builder<'a> {
                     let decoded = decode_base64(&text)
                         .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;
                     Value::String(String::from_utf8_lossy(&decoded).into_owned())
-                } else if self.flow_depth > 0
-                    && self.empty_span
-                    && style == ScalarStyle::Plain
-                    && tag.is_none()
-                {
-                    // An entry left empty inside a flow collection (`{a, b: c}`) reads as an
-                    // empty string in kubectl, not as null.
-                    Value::String(String::new())
                 } else {
                     resolve_scalar(&text, style, tag.as_deref())
                 };
@@ -359,6 +351,16 @@ impl<'a> Builder<'a> {
                 }
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
+                }
+                // An entry left empty inside a flow collection (`{a, b: c}`) reads as an
+                // empty string in kubectl, not as null; an alias of it is still null.
+                if !self.yaml11
+                    && self.flow_depth > 0
+                    && self.empty_span
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                {
+                    return Ok(Value::String(String::new()));
                 }
                 Ok(v)
             }
