@@ -378,8 +378,17 @@ impl Emitter {
             Style::Double => {
                 self.write_indicator("\"", true, false, false);
                 let mut spaces = false;
+                // go-yaml's byte-order-mark test looks at the value's first character
+                // whatever the position: after a leading BOM every character is escaped.
+                let bom_first = chars.first() == Some(&'\u{feff}');
                 for (i, &c) in chars.iter().enumerate() {
-                    if !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
+                    if bom_first
+                        || !is_printable(c)
+                        || c == '\u{feff}'
+                        || is_break(c)
+                        || c == '"'
+                        || c == '\\'
+                    {
                         self.put('\\');
                         let esc = match c {
                             '\0' => Some('0'),

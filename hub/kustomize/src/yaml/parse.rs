@@ -3,7 +3,7 @@
 //! `1_000` is 1000, an unquoted date becomes an RFC 3339 timestamp string.
 //! Must never panic on any input; every failure is a `ParseError` with a line.
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
@@ -46,6 +46,7 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
 fn options() -> granit_parser::Options {
     let mut o = granit_parser::Options::default();
     o.bom_inside_document_as_content = true;
+    o.emit_anchor_events = true;
     o
 }
 
@@ -79,7 +80,86 @@ fn parse_with(
     patch: bool,
 ) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
-    let text = text.as_ref();
+    let mut text = text.into_owned();
+    // go-yaml takes `\'` in a double-quoted scalar for a quote, and a comment right after
+    // a closing quote or bracket; granit refuses both. Each such refusal rewrites that one
+    // spot (no line changes) and reads again.
+    for _ in 0..MAX_REWRITE_RETRIES {
+        let mut refusal = None;
+        match parse_text(&text, yaml11, annotations_as_text, patch, &mut refusal) {
+            Err(e) => match refusal.and_then(|r| rewrite_refusal(&text, r)) {
+                Some(fixed) => text = fixed,
+                None => return Err(e),
+            },
+            ok => return ok,
+        }
+    }
+    parse_text(&text, yaml11, annotations_as_text, patch, &mut None)
+}
+
+const MAX_REWRITE_RETRIES: usize = 32;
+
+/// A granit refusal go-yaml does not make, and the byte where granit reports it.
+#[derive(Clone, Copy)]
+enum Refusal {
+    QuotedEscape(usize),
+    CommentNotSeparated(usize),
+}
+
+fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
+    match refusal {
+        Refusal::QuotedEscape(at) => unescape_quotes_in_scalar(text, at),
+        Refusal::CommentNotSeparated(at) => {
+            let before = text.get(..at)?;
+            if !text.get(at..)?.starts_with('#') || !before.ends_with(['"', '\'', ']', '}']) {
+                return None;
+            }
+            Some(format!("{before} {}", &text[at..]))
+        }
+    }
+}
+
+/// Rewrites each `\'` of the double-quoted scalar opening at byte `at` to `'`; `None`
+/// when there is none (the refused escape is another one).
+fn unescape_quotes_in_scalar(text: &str, at: usize) -> Option<String> {
+    let rest = text.get(at..)?.strip_prefix('"')?;
+    let body_start = at + 1;
+    let mut cut = Vec::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some((_, '\'')) => cut.push(body_start + i),
+                Some(_) => {}
+                None => break,
+            },
+            _ => {}
+        }
+    }
+    if cut.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for i in cut {
+        out.push_str(&text[from..i]);
+        from = i + 1;
+    }
+    out.push_str(&text[from..]);
+    Some(out)
+}
+
+fn parse_text(
+    text: &str,
+    yaml11: bool,
+    annotations_as_text: bool,
+    patch: bool,
+    refusal: &mut Option<Refusal>,
+) -> Result<Vec<Document>, ParseError> {
+    if !yaml11 {
+        check_document_chunks(text)?;
+    }
     let mut b = Builder {
         yaml11,
         empty_span: false,
@@ -90,8 +170,20 @@ fn parse_with(
         anchors: HashMap::new(),
         expanded: 0,
         line: 1,
+        flow_depth: 0,
+        src: text,
+        start: 0,
+        end: 0,
+        as_text: false,
+        refusal: None,
     };
     let mut docs = Vec::new();
+    let result = read_documents(&mut b, &mut docs);
+    *refusal = b.refusal;
+    result.map(|()| docs)
+}
+
+fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), ParseError> {
     while let Some((ev, line)) = b.next()? {
         match ev {
             Event::StreamStart | Event::DocumentEnd => {}
@@ -113,7 +205,7 @@ fn parse_with(
             _ => {}
         }
     }
-    Ok(docs)
+    Ok(())
 }
 
 /// Stands for a sequence item in `Builder::keys`.
@@ -132,6 +224,17 @@ struct Builder<'a> {
     anchors: HashMap<usize, Value>,
     expanded: usize,
     line: usize,
+    /// How many flow collections (`[..]`, `{..}`) enclose the node being read.
+    flow_depth: usize,
+    /// The source text and the byte range of the last event.
+    src: &'a str,
+    start: usize,
+    end: usize,
+    /// Reading a scalar that ends up as text: a mapping key, or the value of an object's
+    /// own annotation.
+    as_text: bool,
+    /// A refusal of granit's that go-yaml does not make, if reading stopped at one.
+    refusal: Option<Refusal>,
 }
 
 impl<'a> Builder<'a> {
@@ -141,12 +244,39 @@ impl<'a> Builder<'a> {
             Some(Ok((ev, span))) => {
                 self.line = span.start.line().max(1);
                 self.empty_span = span.start.index() == span.end.index();
+                self.start = span.start.byte_offset().unwrap_or(0);
+                self.end = span.end.byte_offset().unwrap_or(self.start);
+                if !self.yaml11 {
+                    if let Event::Anchor(_, name) = &ev {
+                        // go-yaml takes only letters, digits, '-' and '_' in anchor names.
+                        if !name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                        {
+                            return Err(self.err(format!(
+                                "anchor name {name:?} may hold only letters, digits, '-' and '_'"
+                            )));
+                        }
+                    }
+                }
                 Ok(Some((ev, self.line)))
             }
-            Some(Err(e)) => Err(ParseError {
-                line: e.marker().line().max(1),
-                message: e.info().to_string(),
-            }),
+            Some(Err(e)) => {
+                let at = e.marker().byte_offset();
+                self.refusal = match e.kind() {
+                    granit_parser::ErrorKind::UnknownQuotedScalarEscape => {
+                        at.map(Refusal::QuotedEscape)
+                    }
+                    granit_parser::ErrorKind::CommentNotSeparated => {
+                        at.map(Refusal::CommentNotSeparated)
+                    }
+                    _ => None,
+                };
+                Err(ParseError {
+                    line: e.marker().line().max(1),
+                    message: e.info().to_string(),
+                })
+            }
         }
     }
 
@@ -168,10 +298,38 @@ impl<'a> Builder<'a> {
         if depth > MAX_DEPTH {
             return Err(self.err("document nested too deeply"));
         }
+        if !self.yaml11 {
+            self.check_source(&ev)?;
+        }
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
-                let mut v = resolve_scalar(&text, style, tag.as_deref());
+                if !self.yaml11 {
+                    if let Some(t) = tag.as_deref() {
+                        check_core_tag(&text, t).map_err(|m| self.err(m))?;
+                    }
+                    let float_tag = tag.as_deref() == Some("tag:yaml.org,2002:float");
+                    if (float_tag || (style == ScalarStyle::Plain && tag.is_none()))
+                        && is_inf_or_nan(&text)
+                        && !self.as_text
+                    {
+                        return Err(self.err(format!(
+                            "{text} is not a finite number, which kubectl cannot write out; quote it"
+                        )));
+                    }
+                }
+                let mut v = if self.yaml11 {
+                    resolve_scalar(&text, style, tag.as_deref())
+                } else if style == ScalarStyle::Folded {
+                    let text = folded_round_trip(&text);
+                    resolve_scalar(&text, style, tag.as_deref())
+                } else if tag.as_deref() == Some(TAG_BINARY) {
+                    let decoded = decode_base64(&text)
+                        .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;
+                    Value::String(String::from_utf8_lossy(&decoded).into_owned())
+                } else {
+                    resolve_scalar(&text, style, tag.as_deref())
+                };
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11
                     && style == ScalarStyle::Plain
@@ -194,6 +352,16 @@ impl<'a> Builder<'a> {
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
                 }
+                // An entry left empty inside a flow collection (`{a, b: c}`) reads as an
+                // empty string in kubectl, not as null; an alias of it is still null.
+                if !self.yaml11
+                    && self.flow_depth > 0
+                    && self.empty_span
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                {
+                    return Ok(Value::String(String::new()));
+                }
                 Ok(v)
             }
             Event::Alias(id) => {
@@ -208,7 +376,9 @@ impl<'a> Builder<'a> {
                 }
                 Ok(v)
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                self.flow_depth += usize::from(flow);
                 let mut items = Vec::new();
                 loop {
                     let (ev, _) = self.expect()?;
@@ -223,13 +393,16 @@ impl<'a> Builder<'a> {
                     self.keys.pop();
                     items.push(item?);
                 }
+                self.flow_depth -= usize::from(flow);
                 let v = Value::Array(items);
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
                 }
                 Ok(v)
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                self.flow_depth += usize::from(flow);
                 let mut map = Map::new();
                 let mut merges: Vec<Value> = Vec::new();
                 // kubectl resolves the first `<<` key of a manifest's map, quoted or not:
@@ -266,8 +439,13 @@ impl<'a> Builder<'a> {
                             }
                         }
                     }
-                    let key = self.node(ev, depth + 1)?;
-                    let key = key_string(&key);
+                    if !self.yaml11 {
+                        self.check_key(&ev, depth, key_line)?;
+                    }
+                    let outer = std::mem::replace(&mut self.as_text, true);
+                    let key = self.node(ev, depth + 1);
+                    self.as_text = outer;
+                    let key = key_string(&key?);
                     let (vev, _) = self.next_node_event()?;
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
@@ -282,7 +460,9 @@ impl<'a> Builder<'a> {
                         _ => None,
                     };
                     self.keys.push(key.clone());
+                    let outer = std::mem::replace(&mut self.as_text, annotation);
                     let value = self.node(vev, depth + 1);
+                    self.as_text = outer;
                     self.keys.pop();
                     let mut value = value?;
                     if annotation && !(value.is_null() && self.patch) {
@@ -309,6 +489,7 @@ impl<'a> Builder<'a> {
                     }
                     map.insert(key, value);
                 }
+                self.flow_depth -= usize::from(flow);
                 for m in merges {
                     let sources = match m {
                         Value::Array(items) => items,
@@ -331,6 +512,151 @@ impl<'a> Builder<'a> {
             }
             _ => Err(self.err("unexpected YAML event")),
         }
+    }
+
+    /// Refuses a mapping key kubectl cannot turn into a JSON object key: a collection
+    /// anywhere, an explicit null, and (in a manifest) a non-string scalar in a map below
+    /// the document's top level.
+    fn check_key(&self, ev: &Event<'_>, depth: usize, line: usize) -> Result<(), ParseError> {
+        let err = |message: String| ParseError { line, message };
+        let kind = match ev {
+            Event::SequenceStart(..) => {
+                return Err(err("a sequence cannot be a mapping key".into()))
+            }
+            Event::MappingStart(..) => return Err(err("a mapping cannot be a mapping key".into())),
+            Event::Scalar(text, style, _, tag) => {
+                let tag = tag
+                    .as_ref()
+                    .map(|t| format!("{}{}", t.handle(), t.suffix()));
+                match tag.as_deref() {
+                    Some(t) => match t.strip_prefix("tag:yaml.org,2002:") {
+                        Some("str") | None => "str",
+                        Some("null") => "null",
+                        Some("bool") => "bool",
+                        Some("int") => "int",
+                        Some("float") => "float",
+                        Some("timestamp") => "timestamp",
+                        Some(_) => plain_kind(text),
+                    },
+                    None if *style != ScalarStyle::Plain => "str",
+                    None if self.empty_span => "str",
+                    None if parse_timestamp(text).is_some()
+                        && text.starts_with(|c: char| c.is_ascii_digit()) =>
+                    {
+                        "timestamp"
+                    }
+                    None => plain_kind(text),
+                }
+            }
+            _ => "str",
+        };
+        let Event::Scalar(text, ..) = ev else {
+            return Ok(());
+        };
+        if kind == "null" {
+            return Err(err(format!(
+                "mapping key {text:?} is null, which kubectl cannot use as a key"
+            )));
+        }
+        if kind != "str" && depth > 0 && self.annotations_as_text {
+            return Err(err(format!(
+                "mapping key {text} reads as {} {kind}, not a string, in a nested map, which kubectl cannot convert; quote it",
+                if kind == "int" { "an" } else { "a" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Source-level checks go-yaml's scanner makes that granit does not: a tab after a
+    /// block sequence `-` or explicit key `?`, a tab in the indentation of a block scalar's
+    /// first line, escapes go-yaml does not know in double-quoted scalars.
+    fn check_source(&self, ev: &Event<'_>) -> Result<(), ParseError> {
+        let src = self.src;
+        let start = self.start.min(src.len());
+        if !src.is_char_boundary(start) {
+            return Ok(());
+        }
+        if self.flow_depth == 0 {
+            let before = &src[..start];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let line = &before[line_start..];
+            let gap = line.trim_end_matches([' ', '\t']);
+            let blanks = &line[gap.len()..];
+            if blanks.contains('\t')
+                && (gap.ends_with('-') || gap.ends_with('?'))
+                && gap[..gap.len() - 1]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| c == ' ' || c == '\t')
+            {
+                return Err(self.err("found a tab after a block indicator ('-' or '?'), where go-yaml cannot start a token"));
+            }
+        }
+        match ev {
+            Event::Scalar(text, ScalarStyle::Literal | ScalarStyle::Folded, ..)
+                if text.contains('\t') =>
+            {
+                self.check_block_scalar_tabs(start)
+            }
+            Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) => {
+                let end = self.end.min(src.len());
+                if end > start && src.is_char_boundary(end) {
+                    check_escapes(&src[start..end]).map_err(|(n, m)| ParseError {
+                        line: self.line + n,
+                        message: m,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// While go-yaml is still finding a block scalar's indentation (the lines up to the
+    /// first with content), a tab there is an error.
+    fn check_block_scalar_tabs(&self, start: usize) -> Result<(), ParseError> {
+        let src = self.src;
+        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+        // Walk up over blank lines to the header line.
+        let mut header_end = line_start;
+        let mut lines_up = 0usize;
+        loop {
+            if header_end == 0 {
+                return Ok(());
+            }
+            let prev_start = src[..header_end - 1].rfind('\n').map_or(0, |i| i + 1);
+            let prev = &src[prev_start..header_end - 1];
+            if prev.trim_matches([' ', '\t', '\r']).is_empty() {
+                header_end = prev_start;
+                lines_up += 1;
+                continue;
+            }
+            let header = prev.split(" #").next().unwrap_or(prev).trim_end();
+            let indicators: String = header
+                .chars()
+                .rev()
+                .take_while(|c| matches!(c, '|' | '>' | '+' | '-' | '0'..='9'))
+                .collect();
+            if indicators.chars().any(|c| c.is_ascii_digit()) {
+                return Ok(());
+            }
+            break;
+        }
+        let first_line = self.line.saturating_sub(lines_up);
+        for (n, line) in src[header_end..].split('\n').enumerate() {
+            let indent = line.trim_start_matches(' ');
+            if indent.starts_with('\t') {
+                return Err(ParseError {
+                    line: first_line + n,
+                    message: "found a tab character where an indentation space is expected".into(),
+                });
+            }
+            if !indent.trim().is_empty() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn next_node_event(&mut self) -> Result<(Event<'a>, usize), ParseError> {
@@ -383,6 +709,260 @@ fn key_string(key: &Value) -> String {
 }
 
 const TAG_STR: &str = "tag:yaml.org,2002:str";
+
+/// What go-yaml resolves plain text to: `null`, `bool`, `int`, `float` or `str`.
+fn plain_kind(text: &str) -> &'static str {
+    if is_inf_or_nan(text) {
+        return "float";
+    }
+    match resolve_plain(text) {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        _ => "str",
+    }
+}
+
+fn is_inf_or_nan(text: &str) -> bool {
+    let t = text.strip_prefix(['+', '-']).unwrap_or(text);
+    matches!(t, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN")
+}
+
+/// An explicit `!!bool`, `!!int`, `!!float`, `!!null` or `!!timestamp` tag must match what
+/// the text resolves to, as go-yaml insists.
+fn check_core_tag(text: &str, tag: &str) -> Result<(), String> {
+    let Some(want) = tag.strip_prefix("tag:yaml.org,2002:") else {
+        return Ok(());
+    };
+    let kind = plain_kind(text);
+    let ok = match want {
+        "bool" | "int" | "null" => kind == want,
+        "float" => kind == "float" || kind == "int",
+        "timestamp" => parse_timestamp(text).is_some(),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("cannot decode !!{kind} `{text}` as a !!{want}"))
+    }
+}
+
+/// Checks the escapes of a double-quoted scalar's source against the set go-yaml knows
+/// (no `\/`) and refuses code points it cannot hold (surrogates, beyond U+10FFFF).
+/// Errors carry the number of lines into the scalar.
+fn check_escapes(raw: &str) -> Result<(), (usize, String)> {
+    let mut chars = raw.chars().peekable();
+    let mut line = 0usize;
+    while let Some(c) = chars.next() {
+        if c == '\n' {
+            line += 1;
+            continue;
+        }
+        if c != '\\' {
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            break;
+        };
+        let digits = match e {
+            '0' | 'a' | 'b' | 't' | '\t' | 'n' | 'v' | 'f' | 'r' | 'e' | ' ' | '"' | '\''
+            | '\\' | 'N' | '_' | 'L' | 'P' => 0,
+            '\n' | '\r' => {
+                line += usize::from(e == '\n');
+                0
+            }
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            other => {
+                return Err((
+                    line,
+                    format!("found unknown escape character `\\{other}` in a double-quoted scalar"),
+                ));
+            }
+        };
+        if digits > 0 {
+            let hex: String = (0..digits).filter_map(|_| chars.next()).collect();
+            if let Ok(code) = u32::from_str_radix(&hex, 16) {
+                if (0xD800..=0xDFFF).contains(&code) || code > 0x10FFFF {
+                    return Err((
+                        line,
+                        format!("found invalid Unicode character escape code \\{e}{hex}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// kubectl (kyaml) cuts a manifest file into documents at each `---` line before parsing
+/// them one by one. A piece that starts (past blank and comment lines) with a `...` end
+/// marker or a `%` directive is an error there.
+fn check_document_chunks(text: &str) -> Result<(), ParseError> {
+    let is_separator = |l: &str| {
+        l.strip_prefix("---").is_some_and(|rest| {
+            let rest = rest.trim_start_matches([' ', '\t']);
+            rest.is_empty() || rest.starts_with('#') || rest == "\r"
+        })
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut chunk_start = 0usize;
+    let mut i = 1usize;
+    let mut starts = vec![0usize];
+    while i < lines.len() {
+        // The line after a separator cannot be one: its line break went with the cut.
+        if is_separator(lines[i]) && i + 1 < lines.len() && i > chunk_start {
+            starts.push(i + 1);
+            chunk_start = i + 1;
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    for &s in &starts {
+        let Some((n, first)) = lines[s..].iter().enumerate().find(|(_, l)| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        }) else {
+            continue;
+        };
+        let line = s + n + 1;
+        let rest = first.strip_prefix("...");
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r'])) {
+            return Err(ParseError {
+                line,
+                message: "did not find expected node content: a document end marker `...` where a document should begin".into(),
+            });
+        }
+        if first.starts_with('%') {
+            return Err(ParseError {
+                line,
+                message: "did not find expected <document start>: kubectl reads a directive as a document of its own".into(),
+            });
+        }
+    }
+    Ok(())
+}
+const TAG_BINARY: &str = "tag:yaml.org,2002:binary";
+
+/// Standard base64 with padding; line breaks are ignored. `None` when malformed.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\n' | b'\r'))
+        .collect();
+    if digits.len() % 4 != 0 {
+        return None;
+    }
+    let value = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => u32::from(b - b'A'),
+            b'a'..=b'z' => u32::from(b - b'a') + 26,
+            b'0'..=b'9' => u32::from(b - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(digits.len() / 4 * 3);
+    let chunks = digits.len() / 4;
+    for (n, chunk) in digits.chunks(4).enumerate() {
+        let pad = chunk.iter().rev().take_while(|&&b| b == b'=').count();
+        if pad > 2 || (pad > 0 && n + 1 != chunks) {
+            return None;
+        }
+        let mut acc = 0u32;
+        for &b in &chunk[..4 - pad] {
+            acc = (acc << 6) | value(b)?;
+        }
+        acc <<= 6 * pad as u32;
+        let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
+        // Bits left over beside the padding must be zero, as Go's strict decoder wants.
+        if (pad == 1 && bytes[2] != 0) || (pad == 2 && bytes[1] != 0) {
+            return None;
+        }
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
+/// kubectl reads a folded (`>`) scalar, writes it back out as a folded block and reads that
+/// again. The writer puts an extra line break after every line that does not start with a
+/// blank (unless the value's first character after leading line breaks is a blank), which
+/// reading back folds away between ordinary lines but keeps before a more-indented line and
+/// at the end of a `>+` block. Values the writer would not put in block style (a space
+/// before a line break or at the end, control characters) come back unchanged.
+fn folded_round_trip(value: &str) -> String {
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    let block_allowed = !value.ends_with(' ')
+        && !value.contains(" \n")
+        && !value.chars().any(|c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'
+                )
+        });
+    if !block_allowed {
+        return value.to_string();
+    }
+    let first_blank = value
+        .trim_start_matches('\n')
+        .chars()
+        .next()
+        .is_none_or(is_blank);
+    // The written lines, with the extra empty ones.
+    let parts: Vec<&str> = value.split('\n').collect();
+    let mut lines: Vec<&str> = Vec::with_capacity(parts.len() * 2);
+    for (i, part) in parts.iter().enumerate() {
+        lines.push(part);
+        let ends_with_break = i + 1 < parts.len();
+        if ends_with_break && !first_blank && !part.is_empty() && !part.starts_with(is_blank) {
+            lines.push("");
+        }
+    }
+    // Chomping the writer picks: strip without a final break, keep with two or more.
+    let keep = value.ends_with("\n\n") || value == "\n";
+    let strip = !value.ends_with('\n');
+    let Some(last) = lines.iter().rposition(|l| !l.is_empty()) else {
+        return value.to_string();
+    };
+    // Read the written block back as a folded scalar.
+    let mut out = String::with_capacity(value.len() + 8);
+    let mut prev: Option<&str> = None;
+    let mut empties = 0usize;
+    for line in &lines[..=last] {
+        if line.is_empty() {
+            empties += 1;
+            continue;
+        }
+        match prev {
+            None => out.extend(std::iter::repeat_n('\n', empties)),
+            Some(p) => {
+                if empties == 0 && !p.starts_with(is_blank) && !line.starts_with(is_blank) {
+                    out.push(' ');
+                } else if !p.starts_with(is_blank) && !line.starts_with(is_blank) {
+                    out.extend(std::iter::repeat_n('\n', empties));
+                } else {
+                    out.extend(std::iter::repeat_n('\n', empties + 1));
+                }
+            }
+        }
+        out.push_str(line);
+        prev = Some(line);
+        empties = 0;
+    }
+    let breaks = lines.len() - 1 - last;
+    if keep {
+        out.extend(std::iter::repeat_n('\n', breaks));
+    } else if !strip && breaks > 0 {
+        out.push('\n');
+    }
+    out
+}
 
 /// Resolves a scalar as go-yaml v3 does, with kyaml's JSON conversion applied.
 pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
@@ -686,6 +1266,38 @@ mod tests {
         assert!(err.line >= 2, "{err:?}");
         let err = parse_documents("a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn folded_scalars_read_as_kubectl_writes_and_rereads_them() {
+        assert_eq!(folded_round_trip("a\n b\nc"), "a\n\n b\nc");
+        assert_eq!(folded_round_trip("keep\n\n"), "keep\n\n\n");
+        assert_eq!(folded_round_trip("a b\n c"), "a b\n\n c");
+        assert_eq!(folded_round_trip(" a\nb"), " a\nb");
+        assert_eq!(folded_round_trip("a \n b"), "a \n b");
+        assert_eq!(one("x: {a, b: c}\n"), json!({"x": {"a": "", "b": "c"}}));
+        assert_eq!(one("x: !!binary aGVsbG8=\n"), json!({"x": "hello"}));
+    }
+
+    #[test]
+    fn go_yaml_refusals_are_errors_with_lines() {
+        for (text, line) in [
+            ("a:\n-\tb\n", 2),
+            ("a: |\n  \tb\n", 2),
+            ("a: &x.y 1\n", 1),
+            ("a: \"\\/\"\n", 1),
+            ("a: 1\n---\n...\n", 3),
+            ("%YAML 1.1\n---\na: 1\n", 1),
+            ("a:\n  ? [b]\n  : c\n", 2),
+            ("a: !!bool yes\n", 1),
+            ("a: .inf\n", 1),
+        ] {
+            let err = parse_documents(text).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}: {err:?}");
+        }
+        assert_eq!(one("a: \"it\\'s\"\n"), json!({"a": "it's"}));
+        // Kustomization files (go-yaml v2) are read as before.
+        assert!(parse_documents_with("a: &x.y 1\n", true).is_ok());
     }
 
     #[test]
