@@ -564,7 +564,11 @@ fn first_json_object(text: &str) -> Option<Value> {
         return None;
     }
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    stream.next()?.ok().filter(Value::is_object)
+    let first = stream.next()?.ok().filter(Value::is_object)?;
+    // Only text that goes on after the object: one object alone is read as YAML, so its
+    // YAML errors (escapes JSON allows and YAML does not) stand.
+    let rest = &text[stream.byte_offset()..];
+    (!rest.trim().is_empty()).then_some(first)
 }
 
 /// Adds an object, or the items of a List (Lists nest), skipping empty objects and those
