@@ -118,6 +118,17 @@ fn build_inner(
     Ok(out)
 }
 
+/// Whether `outer` is `inner` or one of its ancestors: building a directory that holds one
+/// being built is a cycle, as kubectl sees it.
+fn contains_dir(outer: &str, inner: &str) -> bool {
+    outer == inner
+        || outer.is_empty()
+        || outer == "."
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 fn normalize_dir(dir: &str) -> Result<String> {
     fs::join("", dir).ok_or_else(|| {
         Error::Fs(crate::FsError::Escapes {
@@ -221,7 +232,7 @@ impl Builder<'_> {
                 limit: MAX_DEPTH,
             });
         }
-        if let Some(pos) = self.stack.iter().position(|d| *d == k.dir) {
+        if let Some(pos) = self.stack.iter().position(|d| contains_dir(&k.dir, d)) {
             let mut chain: Vec<&str> = self.stack[pos..].iter().map(|s| fs::display(s)).collect();
             chain.push(fs::display(&k.dir));
             return Err(Error::Cycle {
@@ -408,7 +419,7 @@ impl Builder<'_> {
                 limit: MAX_DEPTH,
             });
         }
-        if self.stack.contains(&sub.dir) {
+        if self.stack.iter().any(|d| contains_dir(&sub.dir, d)) {
             return Err(Error::Cycle {
                 path: sub.file.clone(),
                 chain: fs::display(&sub.dir).into(),

@@ -273,11 +273,45 @@ pub(crate) fn generate(
     r.needs_hash = !disable_hash;
 
     let behavior = s("behavior");
-    let existing = acc.iter().position(|e| {
-        e.kind() == kind
-            && (e.name() == name || e.orig_name == name)
-            && (namespace.is_empty() || e.namespace() == namespace || e.orig_namespace == namespace)
-    });
+    // No namespace is `default`, on either side.
+    let norm = |ns: &str| {
+        if ns.is_empty() {
+            "default".to_string()
+        } else {
+            ns.to_string()
+        }
+    };
+    let want_ns = norm(&namespace);
+    let same_kind = |e: &Resource| e.kind() == kind && e.gvk().group.is_empty();
+    let existing = if behavior == "merge" || behavior == "replace" {
+        // Merge and replace take the one object that has, or had, this name and namespace.
+        let found: Vec<usize> = acc
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                same_kind(e) && e.any_ids().any(|(n, ns)| n == name && norm(ns) == want_ns)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if found.len() > 1 {
+            return Err(k.field_err(
+                &field_name,
+                format!(
+                    "behavior {behavior}: several objects could be {kind} {name:?}: {}",
+                    found
+                        .iter()
+                        .map(|i| acc[*i].describe())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        found.first().copied()
+    } else {
+        // Create conflicts only with an object that has this id now.
+        acc.iter()
+            .position(|e| same_kind(e) && e.name() == name && norm(e.namespace()) == want_ns)
+    };
     match (behavior.as_str(), existing) {
         ("" | "create", None) => acc.push(r),
         ("" | "create", Some(_)) => {

@@ -65,7 +65,7 @@ pub(crate) fn strategic_merge_field(
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
         for doc in parse_docs(&text, &origin)? {
             check_smp_doc(k, "patchesStrategicMerge", &doc)?;
-            apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc)?;
+            apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc, (false, false))?;
         }
     }
     Ok(())
@@ -97,6 +97,7 @@ fn apply_smp_by_id(
     field: &str,
     acc: &mut Vec<Resource>,
     patch: &Value,
+    (allow_name, allow_kind): (bool, bool),
 ) -> Result<()> {
     let Value::Object(p) = patch else {
         return Err(k.field_err(field, "a strategic merge patch must be a mapping"));
@@ -150,7 +151,7 @@ fn apply_smp_by_id(
     match idx.as_slice() {
         [i] => {
             let i = *i;
-            let deleted = smp_resource(&mut acc[i], patch, false, false)
+            let deleted = smp_resource(&mut acc[i], patch, allow_name, allow_kind)
                 .map_err(|e| k.field_err(field, format!("{}: {e}", acc[i].describe())))?;
             if deleted {
                 acc.remove(i);
@@ -670,7 +671,7 @@ pub(crate) fn patches_field(
         for doc in &docs {
             check_smp_doc(k, "patches", doc)?;
             match &target {
-                None => apply_smp_by_id(k, "patches", acc, doc)?,
+                None => apply_smp_by_id(k, "patches", acc, doc, (allow_name, allow_kind))?,
                 Some(t) => {
                     let mut i = 0;
                     while i < acc.len() {
@@ -778,11 +779,16 @@ impl Target {
 
     pub(crate) fn matches(&self, r: &Resource) -> bool {
         let g = r.gvk();
-        // A namespaced object without a namespace is in `default`.
-        let namespace = match r.namespace() {
-            "" if !crate::scope::kustomize_cluster_scoped(&g) => "default",
-            ns => ns,
+        // A namespaced object without a namespace is in `default`; the object's original
+        // namespace counts as well as its current one.
+        let cluster = crate::scope::kustomize_cluster_scoped(&g);
+        let effective = |ns: &'_ str| -> String {
+            match ns {
+                "" if !cluster => "default".into(),
+                ns => ns.into(),
+            }
         };
+        let namespaces = [effective(r.namespace()), effective(&r.orig_namespace)];
         self.group.as_ref().is_none_or(|re| re.is_match(&g.group))
             && self
                 .version
@@ -796,7 +802,7 @@ impl Target {
             && self
                 .namespace
                 .as_ref()
-                .is_none_or(|re| re.is_match(namespace))
+                .is_none_or(|re| namespaces.iter().any(|ns| re.is_match(ns)))
             && self.labels.matches(r.meta_map("labels"))
             && self.annotations.matches(r.meta_map("annotations"))
     }

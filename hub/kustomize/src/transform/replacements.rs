@@ -321,7 +321,22 @@ fn wrong_kind(want: &str, seg: &str, v: &Value) -> String {
 /// `x.y/z`. A bracketed segment without dots (`[w]`) stays a (refused) list selector.
 pub(crate) fn split_path(path: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut pieces = path.split('.');
+    // `\.` is a dot inside a segment (`labels.app\.kubernetes\.io/name`).
+    let mut split = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                cur.push('.');
+                chars.next();
+            }
+            '.' => split.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    split.push(cur);
+    let mut pieces = split.iter().map(String::as_str);
     while let Some(piece) = pieces.next() {
         if piece.starts_with('[') && !piece.ends_with(']') {
             let mut joined = piece.to_string();
