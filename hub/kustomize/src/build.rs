@@ -206,7 +206,6 @@ fn owned(list: &[&str]) -> Vec<String> {
 /// Fields this engine refuses, with what to say.
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("helmCharts", "Helm chart inflation"),
-    ("helmGlobals", "Helm chart inflation"),
     ("helmChartInflationGenerator", "Helm chart inflation"),
     ("validators", "validator plugins"),
     ("openapi", "custom OpenAPI schemas"),

@@ -101,23 +101,14 @@ impl Kustomization {
             line: e.line,
             message: e.message,
         })?;
-        let mut docs = docs.into_iter().filter(|d| !d.value.is_null());
-        let raw = match (docs.next(), docs.next()) {
-            (None, _) => Map::new(),
-            (Some(d), None) => match d.value {
-                Value::Object(m) => m,
-                _ => {
-                    return Err(Error::Invalid {
-                        path: file.into(),
-                        message: "a kustomization must be a mapping".into(),
-                    })
-                }
-            },
-            (Some(_), Some(d)) => {
-                return Err(Error::Yaml {
+        // kubectl reads the first document only (an empty one is an empty kustomization).
+        let raw = match docs.into_iter().next().map(|d| d.value) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => {
+                return Err(Error::Invalid {
                     path: file.into(),
-                    line: d.line,
-                    message: "a kustomization file holds one document".into(),
+                    message: "a kustomization must be a mapping".into(),
                 })
             }
         };

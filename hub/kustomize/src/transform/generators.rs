@@ -272,7 +272,11 @@ pub(crate) fn generate(
     });
     r.needs_hash = !disable_hash;
 
-    let behavior = s("behavior");
+    // kubectl reads a behavior it does not know as create.
+    let behavior = match s("behavior").as_str() {
+        b @ ("merge" | "replace") => b.to_string(),
+        _ => "create".to_string(),
+    };
     // No namespace is `default`, on either side.
     let norm = |ns: &str| {
         if ns.is_empty() {

@@ -43,6 +43,11 @@ fn parse_ops(text: &str, origin: &str) -> Result<Vec<Value>> {
         .collect())
 }
 
+/// Whether the text's first YAML document is empty while others follow.
+fn leading_empty_document(text: &str) -> bool {
+    crate::yaml::parse_patches(text).is_ok_and(|docs| docs.len() > 1 && docs[0].value.is_null())
+}
+
 fn parse_docs(text: &str, origin: &str) -> Result<Vec<Value>> {
     let docs = crate::yaml::parse_patches(text).map_err(|e| Error::Yaml {
         path: origin.into(),
@@ -635,6 +640,17 @@ pub(crate) fn patches_field(
         let allow_name = flag("allowNameChange");
         let allow_kind = flag("allowKindChange");
         let docs = parse_docs(&text, &origin)?;
+        // An empty first document reads (for kubectl) as an empty JSON 6902 patch: nothing
+        // to do when the rest is a list of operations, ambiguous when it is an object.
+        if leading_empty_document(&text) && !docs.is_empty() {
+            if docs.len() == 1 && docs[0].is_array() {
+                continue;
+            }
+            return Err(k.field_err(
+                "patches",
+                "reads as both a strategic merge patch and an (empty) JSON 6902 patch: its first document is empty",
+            ));
+        }
         let target = match p.get("target") {
             Some(t) if !t.is_null() => {
                 Some(Target::parse(t).map_err(|e| k.field_err("patches.target", e))?)
@@ -713,6 +729,12 @@ pub(crate) fn json6902_field(
         };
         let target = Target::parse(p.get("target").unwrap_or(&Value::Null))
             .map_err(|e| k.field_err("patchesJson6902.target", e))?;
+        if leading_empty_document(&text) {
+            return Err(k.field_err(
+                "patchesJson6902",
+                "the patch is empty: its first document is empty",
+            ));
+        }
         let docs = parse_ops(&text, &origin)?;
         let ops = match docs.as_slice() {
             [Value::Array(ops)] => ops.clone(),
