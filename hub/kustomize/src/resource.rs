@@ -45,16 +45,18 @@ pub struct Gvk {
 
 impl Gvk {
     pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
-        let (group, version) = match api_version.rsplit_once('/') {
-            Some((g, v)) => (g.to_string(), v.to_string()),
-            None => (String::new(), api_version.to_string()),
-        };
+        let (group, version) = split_api_version(api_version);
         Gvk {
-            group,
-            version,
+            group: group.to_string(),
+            version: version.to_string(),
             kind: kind.to_string(),
         }
     }
+}
+
+/// `group/version` (or just `version` for the core group) as (group, version).
+pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
 impl Resource {
@@ -197,7 +199,8 @@ impl Resource {
     /// cluster-scoped objects in none.
     pub(crate) fn effective_namespace(&self) -> &str {
         let ns = self.namespace();
-        if crate::scope::kustomize_cluster_scoped(&self.gvk()) {
+        let (group, _) = crate::resource::split_api_version(self.api_version());
+        if crate::scope::kustomize_cluster_scoped_kind(group, self.kind()) {
             // A namespace written on a cluster-scoped object means nothing.
             ""
         } else if ns.is_empty() {

@@ -9,41 +9,65 @@ use serde_json::Value;
 /// Folds NELs in every string of `v` as kubectl's round trip does, or names the first
 /// string kubectl would refuse (by its path inside `v`).
 pub(crate) fn json_round_trip(v: &mut Value) -> Result<(), String> {
-    walk(v, &mut Vec::new())
+    if fold(v) {
+        return Ok(());
+    }
+    // Rare: find the offender again, this time keeping the path.
+    Err(offender(v, &mut Vec::new()).unwrap_or_else(|| "a refused character".into()))
 }
 
-fn walk(v: &mut Value, path: &mut Vec<String>) -> Result<(), String> {
+/// Only strings holding a byte of U+007F or above can need anything.
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| b < 0x7f)
+}
+
+/// Folds NELs; false when something is refused.
+fn fold(v: &mut Value) -> bool {
     match v {
+        Value::String(s) if plain(s) => true,
         Value::String(s) => {
-            check(s, path)?;
+            if s.chars().any(refused) {
+                return false;
+            }
             if s.contains('\u{85}') {
                 *s = fold_nel(s);
             }
+            true
         }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                path.push(i.to_string());
-                walk(item, path)?;
-                path.pop();
-            }
-        }
-        Value::Object(m) => {
-            for (k, item) in m.iter_mut() {
-                path.push(k.clone());
-                check(k, path)?;
+        Value::Array(items) => items.iter_mut().all(fold),
+        Value::Object(m) => m.iter_mut().all(|(k, item)| {
+            (plain(k) || !k.chars().any(|c| refused(c) || c == '\u{85}')) && fold(item)
+        }),
+        _ => true,
+    }
+}
+
+fn offender(v: &Value, path: &mut Vec<String>) -> Option<String> {
+    match v {
+        Value::String(s) => check(s, path).err(),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            path.push(i.to_string());
+            let found = offender(item, path);
+            path.pop();
+            found
+        }),
+        Value::Object(m) => m.iter().find_map(|(k, item)| {
+            path.push(k.clone());
+            let found = check(k, path).err().or_else(|| {
                 if k.contains('\u{85}') {
-                    return Err(format!(
+                    Some(format!(
                         "{}: a key holding U+0085 (NEL) is not supported",
                         path.join(".")
-                    ));
+                    ))
+                } else {
+                    offender(item, path)
                 }
-                walk(item, path)?;
-                path.pop();
-            }
-        }
-        _ => {}
+            });
+            path.pop();
+            found
+        }),
+        _ => None,
     }
-    Ok(())
 }
 
 /// Characters the YAML reader refuses that Go's JSON encoder does not escape.

@@ -98,7 +98,12 @@ pub fn is_cluster_scoped(gvk: &Gvk) -> bool {
 /// Whether kubectl's kustomize treats objects of this kind as cluster-scoped: what the
 /// engine uses, so a `namespace:` lands where kubectl puts it.
 pub(crate) fn kustomize_cluster_scoped(gvk: &Gvk) -> bool {
+    kustomize_cluster_scoped_kind(&gvk.group, &gvk.kind)
+}
+
+/// [`kustomize_cluster_scoped`] by group and kind, without building a `Gvk`.
+pub(crate) fn kustomize_cluster_scoped_kind(group: &str, kind: &str) -> bool {
     KUSTOMIZE_CLUSTER_SCOPED
         .iter()
-        .any(|(g, k)| *g == gvk.group && *k == gvk.kind)
+        .any(|(g, k)| *k == kind && *g == group)
 }

@@ -706,9 +706,10 @@ fn same_outer_affixes(a: &[String], b: &[String]) -> bool {
 }
 
 fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
-    // The first reference that fits several renamed objects (kubectl refuses those).
     use std::collections::{HashMap, HashSet};
-    let ambiguous: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
+    // (referrer index, message) of the first reference that fits several renamed objects
+    // (kubectl refuses those).
+    let ambiguous: std::cell::RefCell<Option<(usize, String)>> = std::cell::RefCell::new(None);
     // The namespaces objects were written in (namespaced kinds only).
     let written_in: HashSet<String> = out
         .iter()
@@ -756,13 +757,12 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
             .into_iter()
             .partition(|s| s.path.last().is_some_and(|p| p == "roleRef"));
         let (role_refs, other_leaves, objects) = (&role_refs[..], &other_leaves[..], &objects[..]);
-        for r in out.iter_mut() {
+        for (index, r) in out.iter_mut().enumerate() {
             let gvk = r.gvk();
             if !nr.specs.iter().any(|s| s.matches(&gvk)) {
                 continue;
             }
             let referrer_ns = r.namespace().to_string();
-            let (referrer, referrer_origin) = (r.describe(), r.origin.clone());
             let referrer_cluster = scope::kustomize_cluster_scoped(&gvk);
             let (referrer_prefixes, referrer_suffixes) = (r.prefixes.clone(), r.suffixes.clone());
             let find = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
@@ -820,16 +820,14 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
                                     (n, ns) => format!("{ns}/{n}"),
                                 })
                                 .collect();
-                            ambiguous
-                                .borrow_mut()
-                                .get_or_insert_with(|| Error::Invalid {
-                                    path: referrer_origin.clone(),
-                                    message: format!(
-                                    "{referrer}: the reference to {} {old} could mean any of {}",
+                            ambiguous.borrow_mut().get_or_insert_with(|| {
+                                let message = format!(
+                                    "the reference to {} {old} could mean any of {}",
                                     nr.kind,
                                     names.join(", ")
-                                ),
-                                });
+                                );
+                                (index, message)
+                            });
                             return None;
                         }
                         Some(target(one))
@@ -898,7 +896,10 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
         }
     }
     match ambiguous.into_inner() {
-        Some(e) => Err(e),
+        Some((i, message)) => Err(Error::Invalid {
+            path: out[i].origin.clone(),
+            message: format!("{}: {message}", out[i].describe()),
+        }),
         None => Ok(()),
     }
 }

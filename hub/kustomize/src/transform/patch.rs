@@ -803,14 +803,17 @@ impl Target {
         let g = r.gvk();
         // A namespaced object without a namespace is in `default`; the object's original
         // namespace counts as well as its current one.
-        let cluster = crate::scope::kustomize_cluster_scoped(&g);
-        let effective = |ns: &'_ str| -> String {
+        let cluster = self.namespace.is_some() && crate::scope::kustomize_cluster_scoped(&g);
+        fn effective(ns: &str, cluster: bool) -> &str {
             match ns {
-                "" if !cluster => "default".into(),
-                ns => ns.into(),
+                "" if !cluster => "default",
+                ns => ns,
             }
+        }
+        let in_namespace = |re: &Regex| {
+            re.is_match(effective(r.namespace(), cluster))
+                || re.is_match(effective(&r.orig_namespace, cluster))
         };
-        let namespaces = [effective(r.namespace()), effective(&r.orig_namespace)];
         self.group.as_ref().is_none_or(|re| re.is_match(&g.group))
             && self
                 .version
@@ -821,10 +824,7 @@ impl Target {
                 .name
                 .as_ref()
                 .is_none_or(|re| re.is_match(r.name()) || re.is_match(&r.orig_name))
-            && self
-                .namespace
-                .as_ref()
-                .is_none_or(|re| namespaces.iter().any(|ns| re.is_match(ns)))
+            && self.namespace.as_ref().is_none_or(in_namespace)
             && self.labels.matches(r.meta_map("labels"))
             && self.annotations.matches(r.meta_map("annotations"))
     }
