@@ -541,7 +541,11 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
         // kubectl reads text that is not YAML but starts with a JSON object as that one
         // object, ignoring what follows it.
         Err(e) => match first_json_object(text) {
-            Some(value) => vec![crate::yaml::Document { value, line: 1 }],
+            Some(value) => vec![crate::yaml::Document {
+                value,
+                line: 1,
+                texts: Vec::new(),
+            }],
             None => {
                 return Err(Error::Yaml {
                     path: path.into(),
@@ -556,7 +560,16 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
         match doc.value {
             Value::Null => {}
             Value::Array(items) if items.is_empty() => {}
-            Value::Object(obj) => collect_objects(obj, path, doc.line, 0, &mut out)?,
+            Value::Object(obj) => {
+                let before = out.len();
+                let list = obj.contains_key("items");
+                collect_objects(obj, path, doc.line, 0, &mut out)?;
+                if !list && out.len() == before + 1 && !doc.texts.is_empty() {
+                    if let Some(r) = out.last_mut() {
+                        r.texts = Some(std::sync::Arc::new(doc.texts.into_iter().collect()));
+                    }
+                }
+            }
             _ => {
                 return Err(Error::Yaml {
                     path: path.into(),

@@ -33,6 +33,9 @@ pub struct Resource {
     /// alongside the referrer.
     pub(crate) prefixes: Vec<String>,
     pub(crate) suffixes: Vec<String>,
+    /// The source text of non-string scalars as written (`0644`), by JSON pointer: what a
+    /// replacement copies into a string field, as kubectl copies a scalar's text.
+    pub(crate) texts: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
 }
 
 /// Group, version and kind of an object.
@@ -75,6 +78,7 @@ impl Resource {
             ref_vars: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            texts: None,
         };
         r.orig_name = r.name().to_string();
         r.orig_namespace = r.namespace().to_string();
@@ -178,6 +182,13 @@ impl Resource {
             self.effective_namespace(),
             self.name()
         )
+    }
+
+    /// The source text of the scalar at `pointer`, when it still holds the value that
+    /// text reads as.
+    pub(crate) fn source_text(&self, pointer: &str, current: &Value) -> Option<&str> {
+        let text = self.texts.as_ref()?.get(pointer)?;
+        (crate::yaml::parse::resolve_plain(text) == *current).then_some(text.as_str())
     }
 
     /// Every (name, namespace) this object has had: current, original and each one

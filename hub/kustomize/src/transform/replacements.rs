@@ -56,9 +56,9 @@ pub(crate) fn apply(reps: &[Value], acc: &mut [Resource]) -> std::result::Result
         let Some(source) = source.filter(|_| !targets.is_empty()) else {
             return Err("a replacement must specify a source and at least one target".into());
         };
-        let value = source_value(source, acc)?;
+        let (value, text) = source_value(source, acc)?;
         for t in &targets {
-            apply_target(t, &value, acc)?;
+            apply_target(t, &value, text.as_deref(), acc)?;
         }
     }
     Ok(())
@@ -74,7 +74,11 @@ const SELECT_FIELDS: &[&str] = &[
     "annotationSelector",
 ];
 
-fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, String> {
+/// The source's value and, for a number or boolean, its text as written.
+fn source_value(
+    source: &Value,
+    acc: &[Resource],
+) -> std::result::Result<(Value, Option<String>), String> {
     // A source is an object id, not a selector: no label or annotation selectors.
     let fields = [
         "group",
@@ -118,10 +122,23 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
         }
         _ => return Err(format!("fieldPath `{path}` matches more than one value")),
     };
+    // kubectl copies a scalar's text as written (`0644`, `1.50`), where we have it.
+    let simple = segs
+        .iter()
+        .all(|s| !s.contains(['[', ']', '*']) && !s.is_empty());
+    let text = if simple && (value.is_number() || value.is_boolean()) {
+        let pointer: String = segs
+            .iter()
+            .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        r.source_text(&pointer, &value).map(str::to_string)
+    } else {
+        None
+    };
     let opts = options(m.get("options"))?;
     if let Some(delim) = opts.delimiter.filter(|d| !d.is_empty()) {
         // Any scalar splits by its text, as in kubectl (a number or a boolean too).
-        let Some(s) = text_of(&value) else {
+        let Some(s) = text.clone().or_else(|| text_of(&value)) else {
             return Err("delimiter option can only be used with scalar nodes".into());
         };
         let parts: Vec<&str> = s.split(delim.as_str()).collect();
@@ -129,9 +146,9 @@ fn source_value(source: &Value, acc: &[Resource]) -> std::result::Result<Value, 
         if i < 0 || i as usize >= parts.len() {
             return Err(format!("options.index {i} is out of bounds for value {s}"));
         }
-        return Ok(Value::String(parts[i as usize].to_string()));
+        return Ok((Value::String(parts[i as usize].to_string()), None));
     }
-    Ok(value)
+    Ok((value, text))
 }
 
 struct Options {
@@ -155,7 +172,12 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
     })
 }
 
-fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::Result<(), String> {
+fn apply_target(
+    t: &Value,
+    value: &Value,
+    text: Option<&str>,
+    acc: &mut [Resource],
+) -> std::result::Result<(), String> {
     let m = canonical_object(t, &["select", "reject", "fieldPaths", "options"])?;
     let select = match m.get("select") {
         Some(v) if !v.is_null() => Selector::from_map(
@@ -195,7 +217,7 @@ fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::
             let res = set_all(&mut obj, &segs, opts.create, &mut |node| {
                 found = true;
                 if let Some(node) = node {
-                    set_value(node, value, &opts)?;
+                    set_value(node, value, text, &opts)?;
                 }
                 Ok(())
             });
@@ -221,10 +243,30 @@ fn apply_target(t: &Value, value: &Value, acc: &mut [Resource]) -> std::result::
     Ok(())
 }
 
-fn set_value(node: &mut Value, value: &Value, opts: &Options) -> std::result::Result<(), String> {
+fn set_value(
+    node: &mut Value,
+    value: &Value,
+    text: Option<&str>,
+    opts: &Options,
+) -> std::result::Result<(), String> {
+    let text_of = |v: &Value| text.map(str::to_string).or_else(|| text_of(v));
     let Some(delim) = opts.delimiter.as_deref().filter(|d| !d.is_empty()) else {
         // As kustomize copies only the scalar's text: a string target stays a string, and
-        // a new or non-string target reads the text as plain YAML.
+        // a new or non-string target reads the text as plain YAML; a target keeps its type,
+        // so a text that is not of it is an error.
+        let shown = || text_of(value).unwrap_or_default();
+        match (&*node, value) {
+            (Value::Bool(_), Value::Number(_)) => {
+                return Err(format!("cannot decode {} as a boolean", shown()))
+            }
+            (Value::Number(_), Value::Bool(_)) => {
+                return Err(format!("cannot decode {} as a number", shown()))
+            }
+            (Value::Number(n), Value::Number(m)) if !n.is_f64() && m.is_f64() => {
+                return Err(format!("cannot decode {} as an integer", shown()))
+            }
+            _ => {}
+        }
         *node = match (&*node, value) {
             // A map or list has no scalar text: a string target becomes empty.
             (Value::String(_), v) => Value::String(text_of(v).unwrap_or_default()),

@@ -19,6 +19,9 @@ pub struct ParseError {
 pub struct Document {
     pub value: Value,
     pub line: usize,
+    /// For manifests: the source text of each plain scalar that did not read as a string
+    /// (`0644`, `1.50`, `True`), by JSON pointer, as kubectl copies a scalar's text.
+    pub texts: Vec<(String, String)>,
 }
 
 const MAX_DEPTH: usize = 200;
@@ -166,6 +169,7 @@ fn parse_text(
         annotations_as_text,
         patch,
         keys: Vec::new(),
+        texts: Vec::new(),
         parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
         expanded: 0,
@@ -196,20 +200,20 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
                     docs.push(Document {
                         value: Value::Null,
                         line: first_line,
+                        texts: Vec::new(),
                     });
                     continue;
                 }
+                b.texts.clear();
                 let value = b.node(first, 0)?;
-                docs.push(Document { value, line });
+                let texts = std::mem::take(&mut b.texts);
+                docs.push(Document { value, line, texts });
             }
             _ => {}
         }
     }
     Ok(())
 }
-
-/// Stands for a sequence item in `Builder::keys`.
-const SEQ_ITEM: &str = "[]";
 
 struct Builder<'a> {
     yaml11: bool,
@@ -218,8 +222,10 @@ struct Builder<'a> {
     annotations_as_text: bool,
     /// Reading a strategic merge patch: a null annotation stays null (it deletes).
     patch: bool,
-    /// Mapping keys (and sequence items) from the document root to the node being read.
+    /// Mapping keys (and sequence indexes) from the document root to the node being read.
     keys: Vec<String>,
+    /// Source texts of non-string plain scalars (manifests only), by JSON pointer.
+    texts: Vec<(String, String)>,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -330,6 +336,20 @@ impl<'a> Builder<'a> {
                 } else {
                     resolve_scalar(&text, style, tag.as_deref())
                 };
+                if self.annotations_as_text
+                    && !self.patch
+                    && !self.as_text
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && (v.is_number() || v.is_boolean())
+                {
+                    let pointer: String = self
+                        .keys
+                        .iter()
+                        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+                        .collect();
+                    self.texts.push((pointer, text.to_string()));
+                }
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11
                     && style == ScalarStyle::Plain
@@ -388,7 +408,7 @@ impl<'a> Builder<'a> {
                     if skip_event(&ev) {
                         continue;
                     }
-                    self.keys.push(SEQ_ITEM.to_string());
+                    self.keys.push(items.len().to_string());
                     let item = self.node(ev, depth + 1);
                     self.keys.pop();
                     items.push(item?);
