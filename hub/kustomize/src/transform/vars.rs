@@ -318,10 +318,24 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
     let obj = Value::Object(r.obj.clone());
     let mut hits = Vec::new();
     super::replacements::lookup(&obj, &segs, &mut hits).ok()?;
-    match hits.as_slice() {
-        [one] if !one.is_null() => Some((*one).clone()),
-        _ => None,
+    let value = match hits.as_slice() {
+        [one] if !one.is_null() => (*one).clone(),
+        _ => return None,
+    };
+    // kubectl reads a number for a var from its text as written, in decimal (`0644` is
+    // 644) or as a float; other forms (`0x1F`, `1_000`) it cannot read.
+    let pointer: String = segs
+        .iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    if let (Value::Number(_), Some(text)) = (&value, r.source_text(&pointer, &value)) {
+        let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse::<i64>().ok().map(Value::from);
+        }
+        text.parse::<f64>().ok()?;
     }
+    Some(value)
 }
 
 #[cfg(test)]
