@@ -55,10 +55,13 @@ fn options() -> granit_parser::Options {
 
 /// go-yaml skips a byte-order mark at the start of any line where it looks for the next
 /// token (so one may open every document); elsewhere a BOM is content.
+/// go-yaml also reads a raw NEL (U+0085) as a line break.
 fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('\u{feff}') {
+    let unicode_break = |c: char| c == '\u{85}';
+    if !text.contains(|c: char| c == '\u{feff}' || unicode_break(c)) {
         return text.into();
     }
+    let text = text.replace(unicode_break, "\n");
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         out.push_str(line.strip_prefix('\u{feff}').unwrap_or(line));
