@@ -32,14 +32,58 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
             line: e.line,
             message: e.message,
         })?;
-        for d in docs.into_iter().filter(|d| !d.value.is_null()) {
-            match d.value {
-                Value::Array(list) => reps.extend(list),
-                other => reps.push(other),
-            }
+        // kubectl reads the file's first document only, ignoring fields it does not know;
+        // an empty one is an error.
+        match docs.into_iter().next().map(|d| d.value) {
+            Some(Value::Array(list)) => reps.extend(list.into_iter().map(known_fields_only)),
+            Some(other @ Value::Object(_)) => reps.push(known_fields_only(other)),
+            _ => return Err(k.field_err("replacements", format!("{path}: holds no replacement"))),
         }
     }
     apply(&reps, acc).map_err(|m| k.field_err("replacements", m))
+}
+
+/// A replacement from a file, without the fields kubectl ignores there.
+fn known_fields_only(mut rep: Value) -> Value {
+    fn keep(v: &mut Value, known: &[&str]) {
+        if let Value::Object(m) = v {
+            m.retain(|k, _| crate::kustomization::canonical(k, known).is_some());
+        }
+    }
+    const OPTIONS: &[&str] = &["delimiter", "index", "create"];
+    keep(&mut rep, &["source", "targets"]);
+    if let Some(source) = rep.get_mut("source") {
+        keep(
+            source,
+            &[
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+                "fieldPath",
+                "options",
+            ],
+        );
+        if let Some(o) = source.get_mut("options") {
+            keep(o, OPTIONS);
+        }
+    }
+    if let Some(Value::Array(targets)) = rep.get_mut("targets") {
+        for t in targets.iter_mut() {
+            keep(t, &["select", "reject", "fieldPaths", "options"]);
+            if let Some(sel) = t.get_mut("select") {
+                keep(sel, SELECT_FIELDS);
+            }
+            if let Some(Value::Array(rejects)) = t.get_mut("reject") {
+                rejects.iter_mut().for_each(|r| keep(r, SELECT_FIELDS));
+            }
+            if let Some(o) = t.get_mut("options") {
+                keep(o, OPTIONS);
+            }
+        }
+    }
+    rep
 }
 
 /// Applies replacement definitions (each `{source, targets}`) in order.
@@ -264,6 +308,21 @@ fn set_value(
             }
             (Value::Number(n), Value::Number(m)) if !n.is_f64() && m.is_f64() => {
                 return Err(format!("cannot decode {} as an integer", shown()))
+            }
+            // A string is read as plain YAML of the target's type.
+            (Value::Number(n), Value::String(s)) => {
+                let fits = match crate::yaml::parse::resolve_plain(s) {
+                    Value::Number(m) => n.is_f64() || !m.is_f64(),
+                    _ => false,
+                };
+                if !fits {
+                    return Err(format!("cannot decode {s:?} as a number"));
+                }
+            }
+            (Value::Bool(_), Value::String(s))
+                if !crate::yaml::parse::resolve_plain(s).is_boolean() =>
+            {
+                return Err(format!("cannot decode {s:?} as a boolean"));
             }
             _ => {}
         }
@@ -507,8 +566,22 @@ fn set_all(
             }
         }
         (Seg::Match(k, want), Value::Array(items)) => {
+            // In a target, kubectl reads the value as an unanchored pattern: `[name=app]`
+            // also selects `app-sidecar`.
+            let pattern = regex::Regex::new(want).ok();
+            let selects = |i: &Value| match &pattern {
+                Some(re) => {
+                    let text = if k.is_empty() {
+                        text_of(i)
+                    } else {
+                        i.get(k).and_then(text_of)
+                    };
+                    text.is_some_and(|t| re.is_match(&t))
+                }
+                None => element_matches(i, k, want),
+            };
             let mut any = false;
-            for item in items.iter_mut().filter(|i| element_matches(i, k, want)) {
+            for item in items.iter_mut().filter(|i| selects(i)) {
                 any = true;
                 set_all(item, rest, create, f)?;
             }

@@ -65,7 +65,7 @@ fn parse(k: &Kustomization) -> Result<Vec<Var>> {
             Some(f) if !f.is_null() => {
                 let f = canonical_object(f, &["fieldPath"])
                     .map_err(|e| err(format!("{name}: fieldref: {e}")))?;
-                s(&f, "fieldPath")
+                s(&f, "fieldPath").trim().to_string()
             }
             _ => String::new(),
         };
