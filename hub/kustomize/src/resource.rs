@@ -184,10 +184,11 @@ impl Resource {
         )
     }
 
-    /// The source text of the scalar at `pointer`, when it still holds the value that
-    /// text reads as.
-    pub(crate) fn source_text(&self, pointer: &str, current: &Value) -> Option<&str> {
-        let text = self.texts.as_ref()?.get(pointer)?;
+    /// The source text of the scalar at `path` (keys and list indexes), when it still
+    /// holds the value that text reads as.
+    pub(crate) fn source_text(&self, path: &[String], current: &Value) -> Option<&str> {
+        let texts = self.texts.as_ref()?;
+        let text = texts.get(&crate::yaml::parse::json_pointer(path))?;
         (crate::yaml::parse::resolve_plain(text) == *current).then_some(text.as_str())
     }
 

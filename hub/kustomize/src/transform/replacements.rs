@@ -171,11 +171,7 @@ fn source_value(
         .iter()
         .all(|s| !s.contains(['[', ']', '*']) && !s.is_empty());
     let text = if simple && (value.is_number() || value.is_boolean()) {
-        let pointer: String = segs
-            .iter()
-            .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-            .collect();
-        r.source_text(&pointer, &value).map(str::to_string)
+        r.source_text(&segs, &value).map(str::to_string)
     } else {
         None
     };

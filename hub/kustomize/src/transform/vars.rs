@@ -324,11 +324,7 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
     };
     // kubectl reads a number for a var from its text as written, in decimal (`0644` is
     // 644) or as a float; other forms (`0x1F`, `1_000`) it cannot read.
-    let pointer: String = segs
-        .iter()
-        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-        .collect();
-    if let (Value::Number(_), Some(text)) = (&value, r.source_text(&pointer, &value)) {
+    if let (Value::Number(_), Some(text)) = (&value, r.source_text(&segs, &value)) {
         let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             return text.parse::<i64>().ok().map(Value::from);

@@ -53,6 +53,13 @@ fn options() -> granit_parser::Options {
     o
 }
 
+/// The JSON pointer (RFC 6901) of a path of keys and list indexes.
+pub(crate) fn json_pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
 /// go-yaml skips a byte-order mark at the start of any line where it looks for the next
 /// token (so one may open every document); elsewhere a BOM is content.
 /// go-yaml also reads a raw NEL (U+0085) as a line break.
@@ -346,12 +353,8 @@ impl<'a> Builder<'a> {
                     && tag.is_none()
                     && (v.is_number() || v.is_boolean())
                 {
-                    let pointer: String = self
-                        .keys
-                        .iter()
-                        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-                        .collect();
-                    self.texts.push((pointer, text.to_string()));
+                    self.texts
+                        .push((json_pointer(&self.keys), text.to_string()));
                 }
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11
