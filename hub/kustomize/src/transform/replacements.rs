@@ -246,7 +246,7 @@ fn apply_target(
     };
     let opts = options(m.get("options"))?;
     for r in acc.iter_mut() {
-        if !select.matches(r) || rejects.iter().any(|x| !x.is_empty() && x.matches(r)) {
+        if !select.matches(r) || rejects.iter().any(|x| x.rejects(r)) {
             continue;
         }
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
@@ -644,17 +644,43 @@ impl Selector {
         })
     }
 
-    fn is_empty(&self) -> bool {
-        self.group.is_empty()
-            && self.version.is_empty()
-            && self.kind.is_empty()
-            && self.name.is_empty()
-            && self.namespace.is_empty()
-            && self.labels.is_none()
-            && self.annotations.is_none()
+    fn matches(&self, r: &Resource) -> bool {
+        self.id_matches(r)
+            && self
+                .labels
+                .as_ref()
+                .is_none_or(|s| s.matches(r.meta_map("labels")))
+            && self
+                .annotations
+                .as_ref()
+                .is_none_or(|s| s.matches(r.meta_map("annotations")))
     }
 
-    fn matches(&self, r: &Resource) -> bool {
+    /// Whether a `reject` entry rejects `r`: its id fields, its label selector and its
+    /// annotation selector each reject on their own, as kubectl reads a reject entry.
+    fn rejects(&self, r: &Resource) -> bool {
+        let id_given = [
+            &self.group,
+            &self.version,
+            &self.kind,
+            &self.name,
+            &self.namespace,
+        ]
+        .iter()
+        .any(|f| !f.is_empty());
+        // An empty entry rejects nothing.
+        (id_given && self.id_matches(r))
+            || self
+                .labels
+                .as_ref()
+                .is_some_and(|s| s.matches(r.meta_map("labels")))
+            || self
+                .annotations
+                .as_ref()
+                .is_some_and(|s| s.matches(r.meta_map("annotations")))
+    }
+
+    fn id_matches(&self, r: &Resource) -> bool {
         let g = r.gvk();
         let eq = |want: &str, have: &str| want.is_empty() || want == have;
         eq(&self.group, &g.group)
@@ -667,14 +693,6 @@ impl Selector {
                     self.namespace.is_empty() || or_default(&self.namespace) == or_default(ns);
                 eq(&self.name, name) && ns_eq
             })
-            && self
-                .labels
-                .as_ref()
-                .is_none_or(|s| s.matches(r.meta_map("labels")))
-            && self
-                .annotations
-                .as_ref()
-                .is_none_or(|s| s.matches(r.meta_map("annotations")))
     }
 
     fn describe(&self) -> String {
