@@ -583,7 +583,8 @@ fn set_all(
             }
             if !any && create && !k.is_empty() {
                 let mut elem = Map::new();
-                elem.insert(k.to_string(), Value::String(want.to_string()));
+                // The new element's key reads as plain YAML (`[port=444]` makes a number).
+                elem.insert(k.to_string(), crate::yaml::parse::resolve_plain(want));
                 items.push(Value::Object(elem));
                 if let Some(item) = items.last_mut() {
                     set_all(item, rest, create, f)?;
