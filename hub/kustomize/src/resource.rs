@@ -57,6 +57,15 @@ impl Gvk {
     }
 }
 
+/// A namespace with none read as `default`, as kustomize compares namespaces.
+pub(crate) fn or_default(ns: &str) -> &str {
+    if ns.is_empty() {
+        "default"
+    } else {
+        ns
+    }
+}
+
 /// `group/version` (or just `version` for the core group) as (group, version).
 pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
     api_version.rsplit_once('/').unwrap_or(("", api_version))

@@ -3,7 +3,7 @@
 //! the content-hash name suffix, computed exactly as kustomize's hasher does.
 
 use crate::kustomization::{canonical_object, Kustomization};
-use crate::resource::Resource;
+use crate::resource::{or_default, Resource};
 use crate::{fs, Error, Result};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -278,14 +278,7 @@ pub(crate) fn generate(
         _ => "create".to_string(),
     };
     // No namespace is `default`, on either side.
-    let norm = |ns: &str| {
-        if ns.is_empty() {
-            "default".to_string()
-        } else {
-            ns.to_string()
-        }
-    };
-    let want_ns = norm(&namespace);
+    let want_ns = or_default(&namespace);
     let same_kind = |e: &Resource| e.kind() == kind && e.gvk().group.is_empty();
     let existing = if behavior == "merge" || behavior == "replace" {
         // Merge and replace take the one object that has, or had, this name and namespace.
@@ -293,7 +286,9 @@ pub(crate) fn generate(
             .iter()
             .enumerate()
             .filter(|(_, e)| {
-                same_kind(e) && e.any_ids().any(|(n, ns)| n == name && norm(ns) == want_ns)
+                same_kind(e)
+                    && e.any_ids()
+                        .any(|(n, ns)| n == name && or_default(ns) == want_ns)
             })
             .map(|(i, _)| i)
             .collect();
@@ -314,7 +309,7 @@ pub(crate) fn generate(
     } else {
         // Create conflicts only with an object that has this id now.
         acc.iter()
-            .position(|e| same_kind(e) && e.name() == name && norm(e.namespace()) == want_ns)
+            .position(|e| same_kind(e) && e.name() == name && or_default(e.namespace()) == want_ns)
     };
     match (behavior.as_str(), existing) {
         ("" | "create", None) => acc.push(r),

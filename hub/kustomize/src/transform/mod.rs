@@ -13,7 +13,7 @@ mod vars;
 
 use crate::build::Builder;
 use crate::kustomization::{canonical_object, Kustomization};
-use crate::resource::Resource;
+use crate::resource::{or_default, Resource};
 use crate::{scope, Error, Result};
 pub(crate) use config::Config;
 use fieldspec::FieldSpec;
@@ -714,7 +714,7 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
     let written_in: HashSet<String> = out
         .iter()
         .filter(|r| !scope::kustomize_cluster_scoped(&r.gvk()))
-        .map(|r| norm_ns(&r.orig_namespace).to_string())
+        .map(|r| or_default(&r.orig_namespace).to_string())
         .collect();
     for nr in refs {
         let renamed: Vec<Renamed> = out
@@ -777,18 +777,18 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
                         // kind that were written in it; when none were, the objects now in
                         // it.
                         if let Some(hint) = ns_hint {
-                            let hint = norm_ns(hint);
+                            let hint = or_default(hint);
                             if written_in.contains(hint) {
-                                return olds.last().is_some_and(|(_, o)| norm_ns(o) == hint);
+                                return olds.last().is_some_and(|(_, o)| or_default(o) == hint);
                             }
-                            return norm_ns(ns) == hint;
+                            return or_default(ns) == hint;
                         }
                         let want = if referrer_cluster {
                             ns.clone()
                         } else {
                             referrer_ns.clone()
                         };
-                        norm_ns(ns) == norm_ns(&want)
+                        or_default(ns) == or_default(&want)
                     })
                     .collect();
                 // Several fit: the one renamed by the same layers as the referrer.
@@ -919,12 +919,4 @@ fn split_name_leaves(specs: &[FieldSpec]) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         }
     }
     (leaves, others)
-}
-
-fn norm_ns(ns: &str) -> &str {
-    if ns.is_empty() {
-        "default"
-    } else {
-        ns
-    }
 }

@@ -28,37 +28,42 @@ fn patch_text(
     Ok((s.to_string(), format!("{} ({field})", k.file)))
 }
 
+/// A patch file's documents (empty ones left out), and whether its first document is
+/// empty while others follow (kubectl reads that as an empty patch).
+struct PatchDocs {
+    docs: Vec<Value>,
+    leading_empty: bool,
+}
+
+fn patch_docs(
+    parsed: std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError>,
+    origin: &str,
+) -> Result<PatchDocs> {
+    let docs = parsed.map_err(|e| Error::Yaml {
+        path: origin.into(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let leading_empty = docs.len() > 1 && docs[0].value.is_null();
+    Ok(PatchDocs {
+        docs: docs
+            .into_iter()
+            .map(|d| d.value)
+            .filter(|v| !v.is_null())
+            .collect(),
+        leading_empty,
+    })
+}
+
 /// JSON 6902 operations, which kubectl reads as it reads kustomization files (YAML 1.1,
 /// no timestamps).
-fn parse_ops(text: &str, origin: &str) -> Result<Vec<Value>> {
-    let docs = crate::yaml::parse_documents_with(text, true).map_err(|e| Error::Yaml {
-        path: origin.into(),
-        line: e.line,
-        message: e.message,
-    })?;
-    Ok(docs
-        .into_iter()
-        .map(|d| d.value)
-        .filter(|v| !v.is_null())
-        .collect())
+fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
+    patch_docs(crate::yaml::parse_documents_with(text, true), origin)
 }
 
-/// Whether the text's first YAML document is empty while others follow.
-fn leading_empty_document(text: &str) -> bool {
-    crate::yaml::parse_patches(text).is_ok_and(|docs| docs.len() > 1 && docs[0].value.is_null())
-}
-
-fn parse_docs(text: &str, origin: &str) -> Result<Vec<Value>> {
-    let docs = crate::yaml::parse_patches(text).map_err(|e| Error::Yaml {
-        path: origin.into(),
-        line: e.line,
-        message: e.message,
-    })?;
-    Ok(docs
-        .into_iter()
-        .map(|d| d.value)
-        .filter(|v| !v.is_null())
-        .collect())
+/// Strategic merge patches (or JSON 6902 operations, before they are known to be).
+fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
+    patch_docs(crate::yaml::parse_patches(text), origin)
 }
 
 pub(crate) fn strategic_merge_field(
@@ -68,7 +73,7 @@ pub(crate) fn strategic_merge_field(
 ) -> Result<()> {
     for entry in k.str_list("patchesStrategicMerge")? {
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
-        for doc in parse_docs(&text, &origin)? {
+        for doc in parse_docs(&text, &origin)?.docs {
             check_smp_doc(k, "patchesStrategicMerge", &doc)?;
             apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc, (false, false))?;
         }
@@ -639,10 +644,13 @@ pub(crate) fn patches_field(
         let flag = |key: &str| opts.get(key).and_then(Value::as_bool).unwrap_or(false);
         let allow_name = flag("allowNameChange");
         let allow_kind = flag("allowKindChange");
-        let docs = parse_docs(&text, &origin)?;
+        let PatchDocs {
+            docs,
+            leading_empty,
+        } = parse_docs(&text, &origin)?;
         // An empty first document reads (for kubectl) as an empty JSON 6902 patch: nothing
         // to do when the rest is a list of operations, ambiguous when it is an object.
-        if leading_empty_document(&text) && !docs.is_empty() {
+        if leading_empty && !docs.is_empty() {
             if docs.len() == 1 && docs[0].is_array() {
                 continue;
             }
@@ -674,7 +682,7 @@ pub(crate) fn patches_field(
             let Some(target) = target else {
                 return Err(k.field_err("patches", "a JSON 6902 patch needs a target"));
             };
-            let ops = match parse_ops(&text, &origin)?.pop() {
+            let ops = match parse_ops(&text, &origin)?.docs.pop() {
                 Some(Value::Array(ops)) => ops,
                 _ => docs[0].as_array().cloned().unwrap_or_default(),
             };
@@ -729,13 +737,16 @@ pub(crate) fn json6902_field(
         };
         let target = Target::parse(p.get("target").unwrap_or(&Value::Null))
             .map_err(|e| k.field_err("patchesJson6902.target", e))?;
-        if leading_empty_document(&text) {
+        let PatchDocs {
+            docs,
+            leading_empty,
+        } = parse_ops(&text, &origin)?;
+        if leading_empty {
             return Err(k.field_err(
                 "patchesJson6902",
                 "the patch is empty: its first document is empty",
             ));
         }
-        let docs = parse_ops(&text, &origin)?;
         let ops = match docs.as_slice() {
             [Value::Array(ops)] => ops.clone(),
             [] => Vec::new(),

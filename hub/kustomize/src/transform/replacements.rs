@@ -3,7 +3,7 @@
 //! delimiter/index options and `create`. Never reads files except `path:` entries.
 
 use crate::kustomization::{canonical_object, Kustomization};
-use crate::resource::Resource;
+use crate::resource::{or_default, Resource};
 use crate::{Error, FileSystem, Result};
 use serde_json::{Map, Value};
 
@@ -599,15 +599,6 @@ fn set_all(
             Ok(())
         }
         (_, v) => Err(wrong_kind("a list", head, v)),
-    }
-}
-
-/// A namespace, with none read as `default`.
-fn or_default(ns: &str) -> &str {
-    if ns.is_empty() {
-        "default"
-    } else {
-        ns
     }
 }
 

@@ -6,7 +6,7 @@
 use super::fieldspec;
 use super::{config, Layer};
 use crate::kustomization::{canonical_object, Kustomization};
-use crate::resource::Resource;
+use crate::resource::{or_default, Resource};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -121,7 +121,8 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                     && v.version == g.version
                     && v.kind == g.kind
                     && r.any_ids().any(|(name, ns)| {
-                        v.obj_name == name && (!exact_ns || norm(&v.namespace) == norm(ns))
+                        v.obj_name == name
+                            && (!exact_ns || or_default(&v.namespace) == or_default(ns))
                     })
             })
             .map(|(i, _)| i)
@@ -141,14 +142,6 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
         }
     }
     merge(&mut layer.vars, vars, k)
-}
-
-fn norm(ns: &str) -> &str {
-    if ns.is_empty() {
-        "default"
-    } else {
-        ns
-    }
 }
 
 /// Substitutes every var into the var-reference fields of the final objects.
