@@ -35,7 +35,16 @@ pub struct Resource {
     pub(crate) suffixes: Vec<String>,
     /// The source text of non-string scalars as written (`0644`), by JSON pointer: what a
     /// replacement copies into a string field, as kubectl copies a scalar's text.
-    pub(crate) texts: Option<std::sync::Arc<std::collections::HashMap<String, String>>>,
+    pub(crate) texts: Texts,
+}
+
+/// Source texts of scalars by JSON pointer.
+pub(crate) type Texts = Option<std::sync::Arc<std::collections::HashMap<String, String>>>;
+
+/// The source text recorded at `pointer`, when the value there still reads as it.
+pub(crate) fn text_at<'t>(texts: &'t Texts, pointer: &str, current: &Value) -> Option<&'t str> {
+    let text = texts.as_ref()?.get(pointer)?;
+    (crate::yaml::parse::resolve_plain(text) == *current).then_some(text.as_str())
 }
 
 /// Group, version and kind of an object.
@@ -196,9 +205,11 @@ impl Resource {
     /// The source text of the scalar at `path` (keys and list indexes), when it still
     /// holds the value that text reads as.
     pub(crate) fn source_text(&self, path: &[String], current: &Value) -> Option<&str> {
-        let texts = self.texts.as_ref()?;
-        let text = texts.get(&crate::yaml::parse::json_pointer(path))?;
-        (crate::yaml::parse::resolve_plain(text) == *current).then_some(text.as_str())
+        text_at(
+            &self.texts,
+            &crate::yaml::parse::json_pointer(path),
+            current,
+        )
     }
 
     /// Every (name, namespace) this object has had: current, original and each one

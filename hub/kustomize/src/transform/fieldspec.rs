@@ -77,56 +77,154 @@ pub fn split_path(path: &str) -> Vec<String> {
     out
 }
 
-/// Calls `f` on every value at `path` under `v`; lists are walked element by element.
-/// With `create`, missing maps on the way (and the leaf, as `Null`) are created.
-pub fn visit(v: &mut Value, path: &[String], create: bool, f: &mut dyn FnMut(&mut Value)) {
-    if let Value::Array(items) = v {
-        for item in items {
-            visit(item, path, create, f);
+/// One step of the way to a visited value: a map key or a list index.
+#[derive(Clone, Copy, Debug)]
+pub enum Step<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// The JSON pointer of the value at the end of `steps`.
+pub fn pointer(steps: &[Step<'_>]) -> String {
+    let segs: Vec<String> = steps
+        .iter()
+        .map(|s| match s {
+            Step::Key(k) => k.to_string(),
+            Step::Index(i) => i.to_string(),
+        })
+        .collect();
+    crate::yaml::parse::json_pointer(&segs)
+}
+
+/// `spec/containers[0]/env`, for messages.
+fn shown(steps: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for s in steps {
+        match s {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
         }
-        return;
     }
+    out
+}
+
+/// What a visitor is called with: the value and the way to it.
+pub type Visitor<'f> = dyn FnMut(&mut Value, &[Step<'_>]) -> Result<(), String> + 'f;
+
+/// Calls `f` on every value at `path` under `v`, walking as kustomize walks a field spec: a
+/// list on the way is walked element by element with the same path, a null on the way ends
+/// the walk, and a scalar where the path goes on is an error. With `create` (the value a
+/// missing leaf starts as), missing fields are made, maps on the way, and a null found on
+/// the way becomes a map. A `name[]` segment names a list: it is never created, and a null
+/// there becomes an empty list.
+pub fn visit(
+    v: &mut Value,
+    path: &[String],
+    create: Option<&Value>,
+    f: &mut Visitor<'_>,
+) -> Result<(), String> {
+    visit_at(v, path, create, &mut Vec::new(), f)
+}
+
+fn visit_at<'p>(
+    v: &mut Value,
+    path: &'p [String],
+    create: Option<&Value>,
+    steps: &mut Vec<Step<'p>>,
+    f: &mut Visitor<'_>,
+) -> Result<(), String> {
     let Some((head, rest)) = path.split_first() else {
-        f(v);
-        return;
+        return f(v, steps);
     };
-    // `name[]` names a list: missing lists are never created.
-    let (head, is_list) = match head.strip_suffix("[]") {
-        Some(h) => (h, true),
-        None => (head.as_str(), false),
-    };
-    if v.is_null() && create {
-        *v = Value::Object(Map::new());
-    }
-    let Value::Object(m) = v else { return };
-    if !m.contains_key(head) {
-        if !create || is_list {
-            return;
+    match v {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                steps.push(Step::Index(i));
+                let r = visit_at(item, path, create, steps, f);
+                steps.pop();
+                r?;
+            }
+            Ok(())
         }
-        m.insert(
-            head.to_string(),
-            if rest.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(Map::new())
-            },
-        );
-    }
-    if let Some(child) = m.get_mut(head) {
-        visit(child, rest, create, f);
+        Value::Object(m) => {
+            let (head, is_list) = match head.strip_suffix("[]") {
+                Some(h) => (h, true),
+                None => (head.as_str(), false),
+            };
+            if !m.contains_key(head) {
+                let Some(leaf) = create.filter(|_| !is_list) else {
+                    return Ok(());
+                };
+                let new = if rest.is_empty() {
+                    leaf.clone()
+                } else {
+                    Value::Object(Map::new())
+                };
+                m.insert(head.to_string(), new);
+            }
+            let Some(child) = m.get_mut(head) else {
+                return Ok(());
+            };
+            if child.is_null() {
+                if is_list {
+                    *child = Value::Array(Vec::new());
+                } else if create.is_some() && !rest.is_empty() {
+                    *child = Value::Object(Map::new());
+                }
+            }
+            steps.push(Step::Key(head));
+            let r = visit_at(child, rest, create, steps, f);
+            steps.pop();
+            r
+        }
+        _ => Err(format!(
+            "`{}` is {}, not a map or a list",
+            shown(steps),
+            kind_name(v)
+        )),
     }
 }
 
-/// Applies `f` at every matching field spec of `r`.
-pub fn apply(r: &mut Resource, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Value)) {
+/// `a map`, `a list`, `a string`... for messages.
+pub fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// Applies `f` at every field spec of `r` that matches its kind. `create` is what a missing
+/// leaf starts as where a spec asks for creation (`None` for a transformer that never
+/// creates, as kustomize's name references, images and vars).
+pub fn apply(
+    r: &mut Resource,
+    specs: &[FieldSpec],
+    create: Option<&Value>,
+    f: &mut Visitor<'_>,
+) -> Result<(), String> {
     let gvk = r.gvk();
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
+    let mut result = Ok(());
     for spec in specs.iter().filter(|s| s.matches(&gvk)) {
-        visit(&mut obj, &spec.path, spec.create, f);
+        if let Err(e) = visit(&mut obj, &spec.path, create.filter(|_| spec.create), f) {
+            result = Err((spec.path.join("/"), e));
+            break;
+        }
     }
     if let Value::Object(m) = obj {
         r.obj = m;
     }
+    result.map_err(|(path, e)| format!("field `{path}` of {}: {e}", r.describe()))
 }
 
 /// Pod-template metadata paths, which labels and annotations also reach.

@@ -110,14 +110,15 @@ pub(crate) fn run(
         if !ns.is_empty() {
             let specs =
                 config::with_defaults(config::namespace_defaults(), &layer.config.namespace);
-            namespace(&mut layer.res, &ns, &specs);
+            namespace(&mut layer.res, &ns, &specs).map_err(|e| k.field_err("namespace", e))?;
             unique_ids(k, &layer.res, "namespace")?;
             note(layer, "NamespaceTransformer", 1);
         }
     }
     let prefix = k.str_field("namePrefix")?.unwrap_or_default();
     let suffix = k.str_field("nameSuffix")?.unwrap_or_default();
-    prefix_suffix(&mut layer.res, &prefix, &suffix, None, &layer.config);
+    prefix_suffix(&mut layer.res, &prefix, &suffix, None, &layer.config)
+        .map_err(|e| k.field_err("namePrefix", e))?;
     note(layer, "PrefixTransformer", usize::from(!prefix.is_empty()));
     note(layer, "SuffixTransformer", usize::from(!suffix.is_empty()));
     labels(k, layer)?;
@@ -180,10 +181,15 @@ fn unique_ids(k: &Kustomization, res: &[Resource], field: &str) -> Result<()> {
 
 /// The namespace transformer: namespaced objects (and `extra` paths), plus RoleBinding
 /// subjects that name a ServiceAccount `default`, as kustomize's default subject mode does.
-pub(crate) fn namespace(acc: &mut [Resource], ns: &str, extra: &[FieldSpec]) {
+pub(crate) fn namespace(
+    acc: &mut [Resource],
+    ns: &str,
+    extra: &[FieldSpec],
+) -> std::result::Result<(), String> {
     for r in acc.iter_mut() {
-        namespace_one(r, ns, true, extra, false, Subjects::DefaultOnly);
+        namespace_one(r, ns, true, extra, false, Subjects::DefaultOnly)?;
     }
+    Ok(())
 }
 
 /// The namespace transformer on one object. With `unset_only`, an object that already has
@@ -195,10 +201,10 @@ pub(crate) fn namespace_one(
     extra: &[FieldSpec],
     unset_only: bool,
     subjects: Subjects,
-) {
+) -> std::result::Result<(), String> {
     let gvk = r.gvk();
     if unset_only && !r.namespace().is_empty() {
-        return;
+        return Ok(());
     }
     if set_meta && !scope::kustomize_cluster_scoped(&gvk) {
         record_rename(r);
@@ -209,18 +215,34 @@ pub(crate) fn namespace_one(
         r.set_name(ns);
     }
     if !extra.is_empty() {
-        fieldspec::apply(r, extra, &mut |v| {
-            if v.is_null() || v.is_string() {
+        // Any scalar there becomes the namespace, as kubectl sets it.
+        let created = Value::String(String::new());
+        fieldspec::apply(r, extra, Some(&created), &mut |v, _| match v {
+            Value::Array(_) | Value::Object(_) => Err(format!(
+                "namespace field specs must target scalar nodes, found {}",
+                fieldspec::kind_name(v)
+            )),
+            _ => {
                 *v = Value::String(ns.into());
+                Ok(())
             }
-        });
+        })?;
     }
     if subjects == Subjects::None {
-        return;
+        return Ok(());
     }
     if gvk.group == "rbac.authorization.k8s.io"
         && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
     {
+        if let Some(Value::Array(list)) = r.obj.get("subjects") {
+            if let Some(bad) = list.iter().find(|s| !s.is_object()) {
+                return Err(format!(
+                    "{}: subjects: each subject must be a map, found {}",
+                    r.describe(),
+                    fieldspec::kind_name(bad)
+                ));
+            }
+        }
         if let Some(Value::Array(list)) = r.obj.get_mut("subjects") {
             for s in list.iter_mut().filter_map(Value::as_object_mut) {
                 let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
@@ -231,6 +253,7 @@ pub(crate) fn namespace_one(
             }
         }
     }
+    Ok(())
 }
 
 /// Remembers the current name and namespace before a change, for name references.
@@ -249,9 +272,9 @@ pub(crate) fn prefix_suffix(
     suffix: &str,
     only: Option<&[FieldSpec]>,
     config: &Config,
-) {
+) -> std::result::Result<(), String> {
     if prefix.is_empty() && suffix.is_empty() {
-        return;
+        return Ok(());
     }
     for r in acc.iter_mut() {
         let gvk = r.gvk();
@@ -291,17 +314,33 @@ pub(crate) fn prefix_suffix(
             if affix.is_empty() || extra.is_empty() {
                 continue;
             }
-            fieldspec::apply(r, &extra, &mut |v| {
-                if let Value::String(s) = v {
-                    *s = if front {
-                        format!("{affix}{s}")
-                    } else {
-                        format!("{s}{affix}")
-                    };
-                }
-            });
+            let texts = r.texts.clone();
+            let created = Value::String(String::new());
+            fieldspec::apply(r, &extra, Some(&created), &mut |v, steps| {
+                // A scalar's text as written takes the affix (`0x1F`, `~`), as in kubectl.
+                let text = match &*v {
+                    Value::String(s) => s.clone(),
+                    Value::Array(_) | Value::Object(_) => {
+                        return Err(format!(
+                            "expected a scalar, found {}",
+                            fieldspec::kind_name(v)
+                        ))
+                    }
+                    other => crate::resource::text_at(&texts, &fieldspec::pointer(steps), other)
+                        .map(str::to_string)
+                        .or_else(|| crate::yaml::emit::scalar_text(other))
+                        .unwrap_or_default(),
+                };
+                *v = Value::String(if front {
+                    format!("{affix}{text}")
+                } else {
+                    format!("{text}{affix}")
+                });
+                Ok(())
+            })?;
         }
     }
+    Ok(())
 }
 
 pub(crate) fn string_pairs(v: &Value) -> Option<Map<String, Value>> {
@@ -318,19 +357,32 @@ pub(crate) fn string_pairs(v: &Value) -> Option<Map<String, Value>> {
 }
 
 /// Sets every pair in the maps at `specs`.
-pub(crate) fn set_all(specs: &[FieldSpec], acc: &mut [Resource], pairs: &Map<String, Value>) {
+pub(crate) fn set_all(
+    specs: &[FieldSpec],
+    acc: &mut [Resource],
+    pairs: &Map<String, Value>,
+) -> std::result::Result<(), String> {
+    let created = Value::Object(Map::new());
     for r in acc.iter_mut() {
-        fieldspec::apply(r, specs, &mut |v| {
+        fieldspec::apply(r, specs, Some(&created), &mut |v, _| {
             if v.is_null() {
                 *v = Value::Object(Map::new());
             }
-            if let Value::Object(m) = v {
-                for (k, val) in pairs {
-                    m.insert(k.clone(), val.clone());
+            match v {
+                Value::Object(m) => {
+                    for (k, val) in pairs {
+                        m.insert(k.clone(), val.clone());
+                    }
+                    Ok(())
                 }
+                other => Err(format!(
+                    "expected a map, found {}",
+                    fieldspec::kind_name(other)
+                )),
             }
-        });
+        })?;
     }
+    Ok(())
 }
 
 fn common_label_specs(config: &Config) -> Vec<FieldSpec> {
@@ -385,7 +437,7 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             }
             // No pairs, nothing set (not even an empty map).
             if !pairs.is_empty() {
-                set_all(&specs, acc, &pairs);
+                set_all(&specs, acc, &pairs).map_err(|e| k.field_err("labels", e))?;
             }
         }
     } else if k.get("labels").is_some() {
@@ -396,7 +448,8 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
         let pairs = string_pairs(v)
             .ok_or_else(|| k.field_err("commonLabels", "expected a map of strings"))?;
         if !pairs.is_empty() {
-            set_all(&common_label_specs(&layer.config), acc, &pairs);
+            set_all(&common_label_specs(&layer.config), acc, &pairs)
+                .map_err(|e| k.field_err("commonLabels", e))?;
         }
     }
     Ok(())
@@ -413,7 +466,7 @@ fn annotations(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             fieldspec::annotation_specs(),
             &layer.config.common_annotations,
         );
-        set_all(&specs, &mut layer.res, &pairs);
+        set_all(&specs, &mut layer.res, &pairs).map_err(|e| k.field_err("commonAnnotations", e))?;
     }
     Ok(())
 }
@@ -445,7 +498,17 @@ pub(crate) fn set_replicas(
         let gvk = r.gvk();
         if specs.iter().any(|s| s.matches(&gvk)) {
             matched = true;
-            fieldspec::apply(r, specs, &mut |v| *v = count.clone());
+            let created = Value::String(String::new());
+            fieldspec::apply(r, specs, Some(&created), &mut |v, _| match v {
+                Value::Array(_) | Value::Object(_) => Err(format!(
+                    "expected a scalar, found {}",
+                    fieldspec::kind_name(v)
+                )),
+                _ => {
+                    *v = count.clone();
+                    Ok(())
+                }
+            })?;
         }
     }
     if !matched {
@@ -515,10 +578,19 @@ pub(crate) fn set_image(
         s("tagSuffix")?,
     );
     let matcher = ImageMatcher::new(&name)?;
-    let mut update = |v: &mut Value| {
-        let Value::String(cur) = v else { return };
+    let mut update = |v: &mut Value| -> std::result::Result<(), String> {
+        let cur = match v {
+            Value::String(cur) => cur,
+            Value::Array(_) | Value::Object(_) => {
+                return Err(format!(
+                    "image: expected a scalar, found {}",
+                    fieldspec::kind_name(v)
+                ))
+            }
+            _ => return Ok(()),
+        };
         if !matcher.matches(cur) {
-            return;
+            return Ok(());
         }
         let (n, tag, old_digest) = split_image(cur);
         let base = if new_name.is_empty() {
@@ -544,41 +616,64 @@ pub(crate) fn set_image(
             out.push_str(&digest);
         }
         *v = Value::String(out);
+        Ok(())
     };
-    for r in acc.iter_mut() {
+    // kubectl leaves CustomResourceDefinitions alone here.
+    for r in acc
+        .iter_mut()
+        .filter(|r| r.kind() != "CustomResourceDefinition")
+    {
         if walk {
-            for_each_container_image(&mut r.obj, &mut update);
+            let mut obj = Value::Object(std::mem::take(&mut r.obj));
+            let walked = for_each_container_image(&mut obj, &mut update);
+            if let Value::Object(m) = obj {
+                r.obj = m;
+            }
+            walked.map_err(|e| format!("{}: {e}", r.describe()))?;
         }
-        fieldspec::apply(r, specs, &mut update);
+        fieldspec::apply(r, specs, None, &mut |v, _| update(v))?;
     }
     Ok(())
 }
 
 /// Calls `f` on the `image` of every element of every `containers` or `initContainers`
-/// list in the object.
-fn for_each_container_image(m: &mut Map<String, Value>, f: &mut dyn FnMut(&mut Value)) {
-    for (key, v) in m.iter_mut() {
-        match v {
-            Value::Array(items) if key == "containers" || key == "initContainers" => {
+/// list anywhere in `v`, as kubectl's image transformer walks an object: an element that
+/// is not a map (null aside) is an error.
+fn for_each_container_image(
+    v: &mut Value,
+    f: &mut dyn FnMut(&mut Value) -> std::result::Result<(), String>,
+) -> std::result::Result<(), String> {
+    match v {
+        Value::Object(m) => {
+            for (key, child) in m.iter_mut() {
+                for_each_container_image(child, f)?;
+                let Value::Array(items) = child else { continue };
+                if key != "containers" && key != "initContainers" {
+                    continue;
+                }
                 for item in items.iter_mut() {
-                    if let Value::Object(c) = item {
-                        if let Some(img) = c.get_mut("image") {
-                            f(img);
+                    match item {
+                        Value::Object(c) => {
+                            if let Some(img) = c.get_mut("image") {
+                                f(img)?;
+                            }
                         }
-                        for_each_container_image(c, f);
+                        Value::Null => {}
+                        other => {
+                            return Err(format!(
+                                "{key}: expected a map, found {}",
+                                fieldspec::kind_name(other)
+                            ))
+                        }
                     }
                 }
             }
-            Value::Object(child) => for_each_container_image(child, f),
-            Value::Array(items) => {
-                for item in items.iter_mut() {
-                    if let Value::Object(child) = item {
-                        for_each_container_image(child, f);
-                    }
-                }
-            }
-            _ => {}
+            Ok(())
         }
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|item| for_each_container_image(item, f)),
+        _ => Ok(()),
     }
 }
 
@@ -705,8 +800,62 @@ fn same_outer_affixes(a: &[String], b: &[String]) -> bool {
     long[long.len() - short.len()..] == *short
 }
 
+/// kubectl walks every name reference path of every object, whether or not anything was
+/// renamed, and fails on a path that runs through a scalar, on a name reference map
+/// without a `name`, on a name reference list holding a list, and on a RoleBinding subject
+/// that is not a map.
+fn check_name_reference_paths(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
+    let specs: Vec<FieldSpec> = refs.iter().flat_map(|nr| nr.specs.clone()).collect();
+    fn named(v: &Value) -> std::result::Result<(), String> {
+        match v {
+            Value::Object(m) if !m.contains_key("name") => {
+                Err("a name reference map has no `name` field".into())
+            }
+            _ => Ok(()),
+        }
+    }
+    for r in out.iter_mut() {
+        let origin = r.origin.clone();
+        let invalid = |message: String| Error::Invalid {
+            path: origin.clone(),
+            message,
+        };
+        if r.kind() == "RoleBinding" {
+            if let Some(Value::Array(subjects)) = r.obj.get("subjects") {
+                for s in subjects {
+                    let kind_ok = match s {
+                        Value::Object(m) => {
+                            !m.contains_key("namespace")
+                                || m.get("kind").is_none_or(Value::is_string)
+                        }
+                        _ => false,
+                    };
+                    if !kind_ok {
+                        return Err(invalid(format!(
+                            "{}: subjects: each subject must be a map with a string `kind`",
+                            r.describe()
+                        )));
+                    }
+                }
+            }
+        }
+        fieldspec::apply(r, &specs, None, &mut |v, _| match v {
+            Value::Array(items) => items.iter().try_for_each(|item| match item {
+                Value::Array(_) => {
+                    Err("a name reference list holds a list, not a string or a map".into())
+                }
+                other => named(other),
+            }),
+            other => named(other),
+        })
+        .map_err(invalid)?;
+    }
+    Ok(())
+}
+
 fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
     use std::collections::{HashMap, HashSet};
+    check_name_reference_paths(out, refs)?;
     // (referrer index, message) of the first reference that fits several renamed objects
     // (kubectl refuses those).
     let ambiguous: std::cell::RefCell<Option<(usize, String)>> = std::cell::RefCell::new(None);
@@ -865,32 +1014,49 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
                     }
                 }
             };
-            fieldspec::apply(r, objects, &mut |v| match v {
-                Value::String(s) => {
-                    if let Some((new, _)) = find(s, None) {
-                        *s = new;
+            // The paths were checked by `check_name_reference_paths`: no errors here.
+            let _ = fieldspec::apply(r, objects, None, &mut |v, _| {
+                match v {
+                    Value::String(s) => {
+                        if let Some((new, _)) = find(s, None) {
+                            *s = new;
+                        }
                     }
-                }
-                Value::Array(items) => {
-                    for item in items {
-                        if let Value::String(s) = item {
-                            if let Some((new, _)) = find(s, None) {
-                                *s = new;
+                    // A list holds names or name reference maps (binding subjects).
+                    Value::Array(items) => {
+                        for item in items {
+                            match item {
+                                Value::String(s) => {
+                                    if let Some((new, _)) = find(s, None) {
+                                        *s = new;
+                                    }
+                                }
+                                Value::Object(m) => update(m, false, true),
+                                _ => {}
                             }
                         }
                     }
+                    Value::Object(m) => update(m, false, true),
+                    _ => {}
                 }
-                Value::Object(m) => update(m, false, true),
-                _ => {}
+                Ok(())
             });
             // Of the maps holding a `name` reference, only a role reference has a `kind`
             // that must match; elsewhere (a scale target) kubectl follows the name
             // whatever the kind says.
             for (leaves, check_kind) in [(role_refs, true), (other_leaves, false)] {
-                fieldspec::apply(r, leaves, &mut |v| {
-                    if let Value::Object(m) = v {
-                        update(m, true, check_kind);
+                let _ = fieldspec::apply(r, leaves, None, &mut |v, _| {
+                    // The map, or each map of a list (`imagePullSecrets`).
+                    match v {
+                        Value::Object(m) => update(m, true, check_kind),
+                        Value::Array(items) => {
+                            for m in items.iter_mut().filter_map(Value::as_object_mut) {
+                                update(m, true, check_kind);
+                            }
+                        }
+                        _ => {}
                     }
+                    Ok(())
                 });
             }
         }

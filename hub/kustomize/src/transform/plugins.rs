@@ -146,7 +146,7 @@ fn run_one(
                 .filter(|s| s.path != ["metadata", "namespace"])
                 .collect();
             for r in layer.res.iter_mut() {
-                super::namespace_one(r, &ns, true, &extra, unset_only, subjects);
+                super::namespace_one(r, &ns, true, &extra, unset_only, subjects).map_err(err)?;
             }
             Ok(())
         }
@@ -164,8 +164,8 @@ fn run_one(
                 "SuffixTransformer" => (String::new(), string("suffix")),
                 _ => (string("prefix"), string("suffix")),
             };
-            super::prefix_suffix(&mut layer.res, &prefix, &suffix, Some(&specs), &config);
-            Ok(())
+            super::prefix_suffix(&mut layer.res, &prefix, &suffix, Some(&specs), &config)
+                .map_err(err)
         }
         "LabelTransformer" | "AnnotationsTransformer" => {
             let key = if kind == "LabelTransformer" {
@@ -178,8 +178,7 @@ fn run_one(
                 Some(v) => super::string_pairs(v)
                     .ok_or_else(|| err(format!("{key}: expected a map of strings")))?,
             };
-            super::set_all(&specs, &mut layer.res, &pairs);
-            Ok(())
+            super::set_all(&specs, &mut layer.res, &pairs).map_err(err)
         }
         "ImageTagTransformer" => {
             let img = canonical_object(&get("imageTag"), super::IMAGE_FIELDS).map_err(err)?;

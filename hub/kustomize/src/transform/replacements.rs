@@ -253,15 +253,41 @@ fn apply_target(
         let mut result = Ok(());
         for p in &paths {
             let segs = split_path(p);
+            // kubectl writes annotations back as strings at the end of a build, so a new
+            // annotation keeps the text it was given (`1_000`).
+            let annotation = segs.len() == 3 && segs[0] == "metadata" && segs[1] == "annotations";
             let mut found = false;
-            let res = set_all(&mut obj, &segs, opts.create, &mut |node| {
+            // Set when the field was found but the value does not fit it.
+            let mut unfit = false;
+            let res = set_all(&mut obj, &segs, opts.create, &mut |node, fresh| {
                 found = true;
-                if let Some(node) = node {
-                    set_value(node, value, text, &opts)?;
+                unfit = true;
+                let Some(node) = node else { return Ok(()) };
+                // An existing null keeps its null type in kubectl: only a null text fits.
+                let was_null = node.is_null() && !fresh;
+                if was_null && matches!(value, Value::Array(_) | Value::Object(_)) {
+                    // A map or list has no scalar text: the null stays.
+                    return Ok(());
                 }
+                set_value(node, value, text, &opts)?;
+                let written = || text.map(str::to_string).or_else(|| text_of(value));
+                if was_null && !node.is_null() {
+                    let shown = text_of(node).or_else(written).unwrap_or_default();
+                    return Err(format!("cannot decode {shown:?} as null"));
+                }
+                if fresh && annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
+                    if let Some(t) = written() {
+                        *node = Value::String(t);
+                    }
+                }
+                unfit = false;
                 Ok(())
             });
             if let Err(e) = res {
+                if unfit {
+                    result = Err(format!("replacement target field {p:?}: {e}"));
+                    break;
+                }
                 let what = if opts.create {
                     "unable to find or create field"
                 } else {
@@ -277,6 +303,12 @@ fn apply_target(
         }
         if let Value::Object(m) = obj {
             r.obj = m;
+        }
+        // A replacement renames without keeping the old name, as in kubectl: an object
+        // never renamed before is known by its new name only.
+        if r.prev_names.is_empty() {
+            r.orig_name = r.name().to_string();
+            r.orig_namespace = r.namespace().to_string();
         }
         result?;
     }
@@ -400,17 +432,11 @@ fn seg_kind(seg: &str) -> Seg<'_> {
 
 const BAD_MATCH: &str = "a list path element must be [fieldName=fieldValue]";
 
-fn kind_name(v: &Value) -> &'static str {
-    match v {
-        Value::Object(_) => "a map",
-        Value::Array(_) => "a list",
-        Value::Null => "null",
-        _ => "a scalar",
-    }
-}
-
 fn wrong_kind(want: &str, seg: &str, v: &Value) -> String {
-    format!("`{seg}` expects {want}, found {}", kind_name(v))
+    format!(
+        "`{seg}` expects {want}, found {}",
+        super::fieldspec::kind_name(v)
+    )
 }
 
 /// Splits a replacement field path on dots as kubectl does: `[name=x.y]` stays one
@@ -513,25 +539,39 @@ fn new_node(next: Option<&String>) -> Value {
     }
 }
 
+/// What `set_all` calls at each target: the value (`None` past an existing null) and
+/// whether it was just created.
+type Setter<'f> = dyn FnMut(Option<&mut Value>, bool) -> std::result::Result<(), String> + 'f;
+
 /// Calls `f` on every value at `segs` under `v`, creating missing map keys, the list
 /// element just past the end and list elements selected by `[key=value]` when `create`
 /// is set. A segment that does not fit the node's kind is an error, as in kubectl. An
 /// existing null on the way ends the path: `f(None)` (nothing is written) with `create`,
-/// nothing found without it.
+/// nothing found without it. `f` also learns whether the value was just created.
 fn set_all(
     v: &mut Value,
     segs: &[String],
     create: bool,
-    f: &mut dyn FnMut(Option<&mut Value>) -> std::result::Result<(), String>,
+    f: &mut Setter<'_>,
+) -> std::result::Result<(), String> {
+    set_at(v, segs, create, false, f)
+}
+
+fn set_at(
+    v: &mut Value,
+    segs: &[String],
+    create: bool,
+    fresh: bool,
+    f: &mut Setter<'_>,
 ) -> std::result::Result<(), String> {
     let Some((head, rest)) = segs.split_first() else {
-        return f(Some(v));
+        return f(Some(v), fresh);
     };
     let kind = seg_kind(head);
     if v.is_null() {
         return match kind {
             Seg::BadMatch => Err(BAD_MATCH.into()),
-            _ if create => f(None),
+            _ if create => f(None, false),
             Seg::Index(i) => Err(format!("index {i} specified but only 0 elements found")),
             _ => Ok(()),
         };
@@ -539,25 +579,27 @@ fn set_all(
     match (kind, v) {
         (Seg::BadMatch, _) => Err(BAD_MATCH.into()),
         (Seg::Field(k), Value::Object(m)) => {
-            if !m.contains_key(k) {
+            let fresh = !m.contains_key(k);
+            if fresh {
                 if !create {
                     return Ok(());
                 }
                 m.insert(k.to_string(), new_node(rest.first()));
             }
             match m.get_mut(k) {
-                Some(child) => set_all(child, rest, create, f),
+                Some(child) => set_at(child, rest, create, fresh, f),
                 None => Ok(()),
             }
         }
         (Seg::Field(_), v) => Err(wrong_kind("a map", head, v)),
         (Seg::Index(i), Value::Array(items)) => {
-            if i == items.len() && create {
+            let fresh = i == items.len() && create;
+            if fresh {
                 items.push(new_node(rest.first()));
             }
             let n = items.len();
             match items.get_mut(i) {
-                Some(item) => set_all(item, rest, create, f),
+                Some(item) => set_at(item, rest, create, fresh, f),
                 None => Err(format!("index {i} specified but only {n} elements found")),
             }
         }
@@ -579,7 +621,7 @@ fn set_all(
             let mut any = false;
             for item in items.iter_mut().filter(|i| selects(i)) {
                 any = true;
-                set_all(item, rest, create, f)?;
+                set_at(item, rest, create, false, f)?;
             }
             if !any && create && !k.is_empty() {
                 let mut elem = Map::new();
@@ -587,14 +629,14 @@ fn set_all(
                 elem.insert(k.to_string(), crate::yaml::parse::resolve_plain(want));
                 items.push(Value::Object(elem));
                 if let Some(item) = items.last_mut() {
-                    set_all(item, rest, create, f)?;
+                    set_at(item, rest, create, true, f)?;
                 }
             }
             Ok(())
         }
         (Seg::Each, Value::Array(items)) => {
             for item in items.iter_mut() {
-                set_all(item, rest, create, f)?;
+                set_at(item, rest, create, false, f)?;
             }
             Ok(())
         }

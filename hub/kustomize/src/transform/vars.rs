@@ -180,12 +180,20 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
         &layer.config.var_reference,
     );
     for r in layer.res.iter_mut() {
-        fieldspec::apply(r, &specs, &mut |v| substitute(v, &values));
+        let origin = r.origin.clone();
+        fieldspec::apply(r, &specs, None, &mut |v, _| substitute(v, &values)).map_err(
+            |message| Error::Invalid {
+                path: origin,
+                message,
+            },
+        )?;
     }
     Ok(())
 }
 
-fn substitute(v: &mut Value, values: &HashMap<String, Value>) {
+/// Expands references in a string, in each string of a list (which may hold nothing
+/// else, as in kubectl) and in each string value of a map.
+fn substitute(v: &mut Value, values: &HashMap<String, Value>) -> std::result::Result<(), String> {
     match v {
         Value::String(s) => {
             if let Some(new) = expand(s, values) {
@@ -194,10 +202,14 @@ fn substitute(v: &mut Value, values: &HashMap<String, Value>) {
         }
         Value::Array(items) => {
             for item in items.iter_mut() {
-                if let Value::String(s) = item {
-                    if let Some(new) = expand(s, values) {
-                        *item = new;
-                    }
+                let Value::String(s) = item else {
+                    return Err(format!(
+                        "a var reference list may hold only strings, found {}",
+                        super::fieldspec::kind_name(item)
+                    ));
+                };
+                if let Some(new) = expand(s, values) {
+                    *item = new;
                 }
             }
         }
@@ -212,6 +224,7 @@ fn substitute(v: &mut Value, values: &HashMap<String, Value>) {
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// Kubernetes' `$(VAR)` expansion; `None` when nothing changes. A string that is exactly

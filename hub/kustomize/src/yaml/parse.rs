@@ -351,10 +351,12 @@ impl<'a> Builder<'a> {
                     && !self.as_text
                     && style == ScalarStyle::Plain
                     && tag.is_none()
-                    && (v.is_number() || v.is_boolean())
+                    && (v.is_number() || v.is_boolean() || v.is_null())
                 {
+                    // An empty value reads as `~` here; its text is nothing.
+                    let written = if self.empty_span { "" } else { &text };
                     self.texts
-                        .push((json_pointer(&self.keys), text.to_string()));
+                        .push((json_pointer(&self.keys), written.to_string()));
                 }
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11
