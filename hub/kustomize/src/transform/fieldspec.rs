@@ -227,6 +227,22 @@ pub fn apply(
     result.map_err(|(path, e)| format!("field `{path}` of {}: {e}", r.describe()))
 }
 
+/// Sets every scalar at `specs` to `value`, creating it where a spec says so, as
+/// kustomize's scalar setter does (whatever the scalar held): a map or a list there is an
+/// error.
+pub fn set_scalar(r: &mut Resource, specs: &[FieldSpec], value: &Value) -> Result<(), String> {
+    let created = Value::String(String::new());
+    apply(r, specs, Some(&created), &mut |v, _| match v {
+        Value::Array(_) | Value::Object(_) => {
+            Err(format!("expected a scalar, found {}", kind_name(v)))
+        }
+        _ => {
+            *v = value.clone();
+            Ok(())
+        }
+    })
+}
+
 /// Pod-template metadata paths, which labels and annotations also reach.
 fn template_meta(leaf: &str) -> Vec<FieldSpec> {
     let t = |g: &str, k: &str, p: &str| FieldSpec::new(g, k, &format!("{p}/{leaf}"), true);

@@ -215,18 +215,8 @@ pub(crate) fn namespace_one(
         r.set_name(ns);
     }
     if !extra.is_empty() {
-        // Any scalar there becomes the namespace, as kubectl sets it.
-        let created = Value::String(String::new());
-        fieldspec::apply(r, extra, Some(&created), &mut |v, _| match v {
-            Value::Array(_) | Value::Object(_) => Err(format!(
-                "namespace field specs must target scalar nodes, found {}",
-                fieldspec::kind_name(v)
-            )),
-            _ => {
-                *v = Value::String(ns.into());
-                Ok(())
-            }
-        })?;
+        fieldspec::set_scalar(r, extra, &Value::String(ns.into()))
+            .map_err(|e| format!("namespace field specs must target scalars: {e}"))?;
     }
     if subjects == Subjects::None {
         return Ok(());
@@ -498,17 +488,7 @@ pub(crate) fn set_replicas(
         let gvk = r.gvk();
         if specs.iter().any(|s| s.matches(&gvk)) {
             matched = true;
-            let created = Value::String(String::new());
-            fieldspec::apply(r, specs, Some(&created), &mut |v, _| match v {
-                Value::Array(_) | Value::Object(_) => Err(format!(
-                    "expected a scalar, found {}",
-                    fieldspec::kind_name(v)
-                )),
-                _ => {
-                    *v = count.clone();
-                    Ok(())
-                }
-            })?;
+            fieldspec::set_scalar(r, specs, &count)?;
         }
     }
     if !matched {
