@@ -36,6 +36,18 @@ pub struct Resource {
     /// The source text of non-string scalars as written (`0644`), by JSON pointer: what a
     /// replacement copies into a string field, as kubectl copies a scalar's text.
     pub(crate) texts: Texts,
+    /// Places (JSON pointers) that hold one shared value, as kubectl shares one node
+    /// among the places a label or annotation transformer added a key to: a later write
+    /// to one of them shows in all.
+    pub(crate) aliases: Vec<Alias>,
+}
+
+/// A value shared by several places of one object.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Alias {
+    pub(crate) pointers: Vec<String>,
+    /// The value all of them held when last made the same.
+    pub(crate) value: Value,
 }
 
 /// Source texts of scalars by JSON pointer.
@@ -97,6 +109,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             texts: None,
+            aliases: Vec::new(),
         };
         r.orig_name = r.name().to_string();
         r.orig_namespace = r.namespace().to_string();
@@ -210,6 +223,49 @@ impl Resource {
             &crate::yaml::parse::json_pointer(path),
             current,
         )
+    }
+
+    /// Spreads a write to one place of a shared value to the others, as kubectl's shared
+    /// nodes show it, and forgets places that are gone.
+    pub(crate) fn sync_aliases(&mut self) {
+        if self.aliases.is_empty() {
+            return;
+        }
+        let mut aliases = std::mem::take(&mut self.aliases);
+        let mut obj = Value::Object(std::mem::take(&mut self.obj));
+        for alias in &mut aliases {
+            alias.pointers.retain(|p| obj.pointer(p).is_some());
+            let changed = alias
+                .pointers
+                .iter()
+                .filter_map(|p| obj.pointer(p))
+                .find(|v| **v != alias.value)
+                .cloned();
+            if let Some(new) = changed {
+                for p in &alias.pointers {
+                    if let Some(slot) = obj.pointer_mut(p) {
+                        *slot = new.clone();
+                    }
+                }
+                alias.value = new;
+            }
+        }
+        aliases.retain(|a| a.pointers.len() > 1);
+        if let Value::Object(m) = obj {
+            self.obj = m;
+        }
+        self.aliases = aliases;
+    }
+
+    /// Forgets the shared values under `prefix` (a JSON pointer), which kubectl rebuilt
+    /// as new nodes.
+    pub(crate) fn unshare(&mut self, prefix: &str) {
+        for alias in &mut self.aliases {
+            alias
+                .pointers
+                .retain(|p| !(p.starts_with(prefix) && p[prefix.len()..].starts_with('/')));
+        }
+        self.aliases.retain(|a| a.pointers.len() > 1);
     }
 
     /// Every (name, namespace) this object has had: current, original and each one

@@ -171,11 +171,17 @@ fn visit_at<'p>(
             let Some(child) = m.get_mut(head) else {
                 return Ok(());
             };
+            // A null found takes the kind the walk needs (a map leaf where maps are
+            // created); a null scalar leaf stays for `f`, which reads its text.
             if child.is_null() {
                 if is_list {
                     *child = Value::Array(Vec::new());
-                } else if create.is_some() && !rest.is_empty() {
-                    *child = Value::Object(Map::new());
+                } else if let Some(leaf) = create {
+                    if !rest.is_empty() {
+                        *child = Value::Object(Map::new());
+                    } else if leaf.is_object() {
+                        *child = leaf.clone();
+                    }
                 }
             }
             steps.push(Step::Key(head));
@@ -229,17 +235,22 @@ pub fn apply(
 
 /// Sets every scalar at `specs` to `value`, creating it where a spec says so, as
 /// kustomize's scalar setter does (whatever the scalar held): a map or a list there is an
-/// error.
+/// error. A quoted scalar stays quoted, so a string that reads as another type (`"1"`)
+/// takes the value as a string.
 pub fn set_scalar(r: &mut Resource, specs: &[FieldSpec], value: &Value) -> Result<(), String> {
-    let created = Value::String(String::new());
-    apply(r, specs, Some(&created), &mut |v, _| match v {
-        Value::Array(_) | Value::Object(_) => {
-            Err(format!("expected a scalar, found {}", kind_name(v)))
-        }
-        _ => {
-            *v = value.clone();
-            Ok(())
-        }
+    apply(r, specs, Some(&Value::Null), &mut |v, _| {
+        *v = match (&*v, value) {
+            (Value::Array(_) | Value::Object(_), _) => {
+                return Err(format!("expected a scalar, found {}", kind_name(v)))
+            }
+            (Value::String(s), Value::Number(_) | Value::Bool(_))
+                if !crate::yaml::parse::resolve_plain(s).is_string() =>
+            {
+                Value::String(crate::yaml::emit::scalar_text(value).unwrap_or_default())
+            }
+            _ => value.clone(),
+        };
+        Ok(())
     })
 }
 

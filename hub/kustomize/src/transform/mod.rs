@@ -82,9 +82,11 @@ pub(crate) fn run(
     // With `buildMetadata: [transformerAnnotations]` at the root, every built-in
     // transformer a kustomization configures is noted on the objects it ran over.
     let track = b.track;
+    // After each transformer: writes to a shared value show in all its places.
     let note = |layer: &mut Layer, kind: &'static str, times: usize| {
-        if track {
-            for r in layer.res.iter_mut() {
+        for r in layer.res.iter_mut() {
+            r.sync_aliases();
+            if track {
                 for _ in 0..times {
                     r.transformations.push((k.file.clone(), kind, None));
                 }
@@ -152,6 +154,7 @@ pub(crate) fn run(
     if meta.managed_by {
         metadata::add_managed_by(&mut layer.res);
     }
+    note(layer, "", 0);
     vars::declare(k, layer)?;
     Ok(())
 }
@@ -202,6 +205,8 @@ pub(crate) fn namespace_one(
     unset_only: bool,
     subjects: Subjects,
 ) -> std::result::Result<(), String> {
+    // kubectl notes every object's id in its annotations here, rewriting them all.
+    r.unshare("/metadata/annotations");
     let gvk = r.gvk();
     if unset_only && !r.namespace().is_empty() {
         return Ok(());
@@ -247,7 +252,9 @@ pub(crate) fn namespace_one(
 }
 
 /// Remembers the current name and namespace before a change, for name references.
+/// kubectl keeps the old id in annotations and rewrites them all as new values then.
 fn record_rename(r: &mut Resource) {
+    r.unshare("/metadata/annotations");
     let cur = (r.name().to_string(), r.namespace().to_string());
     if r.prev_names.last() != Some(&cur) {
         r.prev_names.push(cur);
@@ -274,22 +281,23 @@ pub(crate) fn prefix_suffix(
         ) {
             continue;
         }
-        if let Some(specs) = only {
-            let renames = specs
+        // A plugin renames only the kinds its `metadata/name` specs select; its other
+        // specs apply whatever they select.
+        let renames = only.is_none_or(|specs| {
+            specs
                 .iter()
-                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]);
-            if !renames {
-                continue;
+                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"])
+        });
+        if renames {
+            let new = format!("{prefix}{}{suffix}", r.name());
+            record_rename(r);
+            r.set_name(&new);
+            if !prefix.is_empty() {
+                r.prefixes.push(prefix.to_string());
             }
-        }
-        let new = format!("{prefix}{}{suffix}", r.name());
-        record_rename(r);
-        r.set_name(&new);
-        if !prefix.is_empty() {
-            r.prefixes.push(prefix.to_string());
-        }
-        if !suffix.is_empty() {
-            r.suffixes.push(suffix.to_string());
+            if !suffix.is_empty() {
+                r.suffixes.push(suffix.to_string());
+            }
         }
         // Configured paths other than the name get their own affix only.
         for (affix, specs, front) in [
@@ -305,8 +313,7 @@ pub(crate) fn prefix_suffix(
                 continue;
             }
             let texts = r.texts.clone();
-            let created = Value::String(String::new());
-            fieldspec::apply(r, &extra, Some(&created), &mut |v, steps| {
+            fieldspec::apply(r, &extra, Some(&Value::Null), &mut |v, steps| {
                 // A scalar's text as written takes the affix (`0x1F`, `~`), as in kubectl.
                 let text = match &*v {
                     Value::String(s) => s.clone(),
@@ -316,6 +323,10 @@ pub(crate) fn prefix_suffix(
                             fieldspec::kind_name(v)
                         ))
                     }
+                    // A null written nowhere (one just created) has no text.
+                    Value::Null => crate::resource::text_at(&texts, &fieldspec::pointer(steps), v)
+                        .unwrap_or_default()
+                        .to_string(),
                     other => crate::resource::text_at(&texts, &fieldspec::pointer(steps), other)
                         .map(str::to_string)
                         .or_else(|| crate::yaml::emit::scalar_text(other))
@@ -352,25 +363,41 @@ pub(crate) fn set_all(
     acc: &mut [Resource],
     pairs: &Map<String, Value>,
 ) -> std::result::Result<(), String> {
+    // No pairs: nothing is walked, nothing created.
+    if pairs.is_empty() {
+        return Ok(());
+    }
     let created = Value::Object(Map::new());
     for r in acc.iter_mut() {
-        fieldspec::apply(r, specs, Some(&created), &mut |v, _| {
-            if v.is_null() {
-                *v = Value::Object(Map::new());
-            }
-            match v {
-                Value::Object(m) => {
-                    for (k, val) in pairs {
-                        m.insert(k.clone(), val.clone());
+        // Per key, the places it was added to: kubectl adds one shared value there.
+        let mut added: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
+        fieldspec::apply(r, specs, Some(&created), &mut |v, steps| match v {
+            Value::Object(m) => {
+                for (i, (k, val)) in pairs.iter().enumerate() {
+                    if !m.contains_key(k) {
+                        let key = crate::yaml::parse::json_pointer(std::slice::from_ref(k));
+                        added[i].push(format!("{}{key}", fieldspec::pointer(steps)));
                     }
-                    Ok(())
+                    m.insert(k.clone(), val.clone());
                 }
-                other => Err(format!(
-                    "expected a map, found {}",
-                    fieldspec::kind_name(other)
-                )),
+                Ok(())
             }
+            // A null where nothing is created stays null, as in kubectl.
+            Value::Null => Ok(()),
+            other => Err(format!(
+                "expected a map, found {}",
+                fieldspec::kind_name(other)
+            )),
         })?;
+        r.sync_aliases();
+        for (pointers, value) in added.into_iter().zip(pairs.values()) {
+            if pointers.len() > 1 {
+                r.aliases.push(crate::resource::Alias {
+                    pointers,
+                    value: value.clone(),
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -716,6 +743,7 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
     fix_name_references(&mut layer.res, &config::name_refs(&layer.config))?;
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
+        r.sync_aliases();
         stringify_annotations(r);
     }
     Ok(())

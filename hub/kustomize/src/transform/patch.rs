@@ -1074,6 +1074,8 @@ impl LabelSelector {
 
 /// Applies JSON 6902 operations to a resource.
 fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> {
+    // kubectl patches a JSON copy: no value stays shared.
+    r.aliases.clear();
     let before = (r.name().to_string(), r.namespace().to_string());
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let result = (|| {
@@ -1146,6 +1148,8 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
 /// Remembers the name a patch changed, so references follow it.
 fn note_rename(r: &mut Resource, before: (String, String)) {
     if r.name() != before.0 && r.prev_names.last() != Some(&before) {
+        // kubectl keeps the old id in annotations, rewriting them all as new values.
+        r.unshare("/metadata/annotations");
         r.prev_names.push(before);
     }
 }
