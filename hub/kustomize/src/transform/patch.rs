@@ -61,9 +61,35 @@ fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
     patch_docs(crate::yaml::parse_documents_with(text, true), origin)
 }
 
-/// Strategic merge patches (or JSON 6902 operations, before they are known to be).
+/// Strategic merge patches (or JSON 6902 operations, before they are known to be). As
+/// kubectl reads patches as resources, a List's items are patches of their own and an
+/// empty mapping is no patch.
 fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
-    patch_docs(crate::yaml::parse_patches(text), origin)
+    fn expand(v: Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(m) if m.is_empty() => {}
+            Value::Object(mut m)
+                if m.get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List"))
+                    && m.get("items").is_some_and(Value::is_array) =>
+            {
+                if let Some(Value::Array(items)) = m.remove("items") {
+                    for item in items.into_iter().filter(|i| !i.is_null()) {
+                        expand(item, out);
+                    }
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    let mut parsed = patch_docs(crate::yaml::parse_patches(text), origin)?;
+    let mut docs = Vec::new();
+    for doc in std::mem::take(&mut parsed.docs) {
+        expand(doc, &mut docs);
+    }
+    parsed.docs = docs;
+    Ok(parsed)
 }
 
 pub(crate) fn strategic_merge_field(
@@ -73,7 +99,14 @@ pub(crate) fn strategic_merge_field(
 ) -> Result<()> {
     for entry in k.str_list("patchesStrategicMerge")? {
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
-        for doc in parse_docs(&text, &origin)?.docs {
+        let docs = parse_docs(&text, &origin)?.docs;
+        if docs.is_empty() {
+            return Err(k.field_err(
+                "patchesStrategicMerge",
+                format!("{origin}: the patch is empty"),
+            ));
+        }
+        for doc in docs {
             check_smp_doc(k, "patchesStrategicMerge", &doc)?;
             apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc, (false, false))?;
         }
@@ -619,9 +652,12 @@ pub(crate) fn patches_field(
     acc: &mut Vec<Resource>,
 ) -> Result<()> {
     for p in k.obj_list("patches", &["path", "patch", "target", "options"])? {
-        let inline = p.get("patch").and_then(Value::as_str);
+        // kubectl trims an inline patch before reading it (a last block scalar loses its
+        // line break with it).
+        let inline = p.get("patch").and_then(Value::as_str).map(str::trim);
         let path = p.get("path").and_then(Value::as_str);
         let (text, origin) = match (inline, path) {
+            (Some(""), None) => return Err(k.field_err("patches", "the inline patch is empty")),
             (Some(t), None) => (t.to_string(), format!("{} (patches)", k.file)),
             (None, Some(path)) => patch_text(fsys, k, "patches", path)?,
             _ => {
@@ -665,6 +701,25 @@ pub(crate) fn patches_field(
             }
             _ => None,
         };
+        // Nothing at all reads as an empty JSON 6902 patch; blank lines, comments or
+        // separators read as both kinds of patch.
+        if docs.is_empty() {
+            if !text.is_empty() {
+                return Err(k.field_err(
+                    "patches",
+                    format!("{origin}: holds no patch (it reads as both a strategic merge and a JSON 6902 patch)"),
+                ));
+            }
+            if target.is_none() {
+                return Err(k.field_err(
+                    "patches",
+                    format!(
+                        "{origin}: an empty file reads as a JSON 6902 patch, which needs a target"
+                    ),
+                ));
+            }
+            continue;
+        }
         let is_json6902 = docs.len() == 1 && docs[0].is_array();
         if docs.len() == 1 && docs[0].as_array().is_some_and(Vec::is_empty) {
             return Err(k.field_err(
@@ -749,7 +804,9 @@ pub(crate) fn json6902_field(
         }
         let ops = match docs.as_slice() {
             [Value::Array(ops)] => ops.clone(),
-            [] => Vec::new(),
+            [] => {
+                return Err(k.field_err("patchesJson6902", format!("{origin}: the patch is empty")))
+            }
             _ => {
                 return Err(k.field_err(
                     "patchesJson6902",

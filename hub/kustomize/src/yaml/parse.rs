@@ -318,8 +318,20 @@ impl<'a> Builder<'a> {
             self.check_source(&ev)?;
         }
         match ev {
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(mut text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                // A block scalar cut off by the end of the text, with no line break after
+                // its last line, has no final line break in go-yaml.
+                let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                if block
+                    && self.end == self.src.len()
+                    && !self.src.ends_with(['\n', '\r'])
+                    && text.ends_with('\n')
+                {
+                    let mut owned = text.into_owned();
+                    owned.pop();
+                    text = owned.into();
+                }
                 if !self.yaml11 {
                     if let Some(t) = tag.as_deref() {
                         check_core_tag(&text, t).map_err(|m| self.err(m))?;
