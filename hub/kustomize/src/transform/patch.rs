@@ -120,6 +120,12 @@ fn check_smp_doc(k: &Kustomization, field: &str, doc: &Value) -> Result<()> {
     if !doc.is_object() {
         return Ok(());
     }
+    if let Some(d) = unknown_directive(doc) {
+        return Err(k.field_err(
+            field,
+            format!("unknown patch strategy {d:?}: use delete, replace or merge"),
+        ));
+    }
     for (pointer, what) in [("/kind", "kind"), ("/metadata/name", "metadata.name")] {
         if doc
             .pointer(pointer)
@@ -373,7 +379,7 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
         Some("replace") => {
             let mut clean = p.clone();
             clean.remove("$patch");
-            *dst = Value::Object(clean);
+            *dst = added(Value::Object(clean), builtin, path).unwrap_or_default();
             return false;
         }
         _ => {}
@@ -400,17 +406,93 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
                 }
             }
             (Some(Value::Array(dl)), Value::Array(pl)) => merge_list(dl, pl, builtin, path),
-            _ => {
-                let mut v = pv.clone();
-                strip_directives(&mut v);
-                if v.as_object().is_none_or(|m| m.get("$patch").is_none()) {
-                    d.insert(key.clone(), v);
+            (old, _) => {
+                // kubectl keeps a quoted scalar quoted: a plain number or boolean patched
+                // onto a string that reads as one (`"8080"`) stays a string.
+                let quoted = old
+                    .and_then(|o| o.as_str())
+                    .is_some_and(|s| !crate::yaml::parse::resolve_plain(s).is_string());
+                match added(pv.clone(), builtin, path) {
+                    Some(v @ (Value::Number(_) | Value::Bool(_))) if quoted => {
+                        let text = crate::yaml::emit::scalar_text(&v).unwrap_or_default();
+                        d.insert(key.clone(), Value::String(text));
+                    }
+                    Some(v) => {
+                        d.insert(key.clone(), v);
+                    }
+                    None => {}
                 }
             }
         }
         path.pop();
     }
     false
+}
+
+/// Content a patch adds where the object has none (at `path`), as kubectl adds it: nulls
+/// in maps are left out, a map marked `$patch: delete` is no content, and other
+/// directives are dropped. A list without a merge key is taken as it is written.
+fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value> {
+    match v {
+        Value::Object(m) => {
+            if m.get("$patch").and_then(Value::as_str) == Some("delete") {
+                return None;
+            }
+            let mut out = Map::new();
+            for (k, x) in m {
+                if k == "$patch" || x.is_null() {
+                    continue;
+                }
+                path.push(k.clone());
+                let x = added(x, builtin, path);
+                path.pop();
+                if let Some(x) = x {
+                    out.insert(k, x);
+                }
+            }
+            Some(Value::Object(out))
+        }
+        Value::Array(items) => {
+            let all: Vec<&Value> = items.iter().collect();
+            if merge_key(path, &all, builtin).is_none() {
+                return Some(Value::Array(items));
+            }
+            Some(Value::Array(
+                items
+                    .into_iter()
+                    .filter(|x| x.get("$patch").and_then(Value::as_str) != Some("delete"))
+                    .filter_map(|x| {
+                        if x.is_object() {
+                            added(x, builtin, path)
+                        } else {
+                            Some(x)
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        other => Some(other),
+    }
+}
+
+/// The first `$patch` directive in a strategic merge patch that is none of `delete`,
+/// `replace` and `merge` (kubectl refuses those).
+fn unknown_directive(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => {
+            if let Some(d) = m.get("$patch") {
+                if !matches!(d.as_str(), Some("delete" | "replace" | "merge")) {
+                    let shown = crate::yaml::emit::scalar_text(d)
+                        .or_else(|| d.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    return Some(shown);
+                }
+            }
+            m.values().find_map(unknown_directive)
+        }
+        Value::Array(items) => items.iter().find_map(unknown_directive),
+        _ => None,
+    }
 }
 
 fn strip_directives(v: &mut Value) {
@@ -635,11 +717,7 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
                     out.push(item);
                 }
             }
-            (None, _) => {
-                let mut v = p.clone();
-                strip_directives(&mut v);
-                out.push(v);
-            }
+            (None, _) => out.extend(added(p.clone(), builtin, path)),
         }
     }
     out.extend(orig);
