@@ -621,6 +621,8 @@ fn collect_objects(
             Some(Value::Array(items)) => {
                 for item in items {
                     match item {
+                        // kubectl passes over a null item.
+                        Value::Null => {}
                         Value::Object(m) => collect_objects(m.clone(), path, line, depth + 1, out)?,
                         _ => return Err(err(format!("items of {kind} must be objects"))),
                     }

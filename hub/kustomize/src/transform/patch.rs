@@ -515,9 +515,12 @@ fn strip_directives(v: &mut Value) {
 /// The merge key of a list field, if the list merges rather than replaces.
 fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<String> {
     let field = path.last()?.as_str();
-    // Without a schema kyaml replaces lists of custom resources wholesale.
-    let _ = items;
+    // Without a schema kyaml replaces lists of custom resources wholesale, and a list of
+    // scalars where the schema expects maps (PodSecurityPolicy `volumes`) too.
     let gvk = builtin?;
+    if !items.is_empty() && items.iter().all(|v| !v.is_object()) {
+        return None;
+    }
     let (group, kind) = (gvk.group.as_str(), gvk.kind.as_str());
     let in_pod = path.iter().any(|p| p.ends_with("ontainers"));
     let key = match field {
@@ -798,14 +801,16 @@ pub(crate) fn patches_field(
             }
             continue;
         }
-        let is_json6902 = docs.len() == 1 && docs[0].is_array();
+        // A first document that is a list makes a JSON 6902 patch, of that document only,
+        // as kubectl reads it.
+        let is_json6902 = docs[0].is_array();
         if docs.len() == 1 && docs[0].as_array().is_some_and(Vec::is_empty) {
             return Err(k.field_err(
                 "patches",
                 "an empty list reads as both a strategic merge and a JSON 6902 patch",
             ));
         }
-        if target.is_some() && docs.len() > 1 {
+        if target.is_some() && docs.len() > 1 && !is_json6902 {
             return Err(k.field_err(
                 "patches",
                 "an entry with a target may hold one strategic merge patch, not several",
@@ -815,7 +820,7 @@ pub(crate) fn patches_field(
             let Some(target) = target else {
                 return Err(k.field_err("patches", "a JSON 6902 patch needs a target"));
             };
-            let ops = match parse_ops(&text, &origin)?.docs.pop() {
+            let ops = match parse_ops(&text, &origin)?.docs.into_iter().next() {
                 Some(Value::Array(ops)) => ops,
                 _ => docs[0].as_array().cloned().unwrap_or_default(),
             };
@@ -881,7 +886,7 @@ pub(crate) fn json6902_field(
             ));
         }
         let ops = match docs.as_slice() {
-            [Value::Array(ops)] => ops.clone(),
+            [Value::Array(ops), ..] => ops.clone(),
             [] => {
                 return Err(k.field_err("patchesJson6902", format!("{origin}: the patch is empty")))
             }
@@ -1234,6 +1239,11 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                     remove(&mut doc, path)?;
                 }
                 "replace" => {
+                    // The empty path is the whole object.
+                    if path.is_empty() {
+                        doc = value()?;
+                        continue;
+                    }
                     if let Some(slot) = list_item_mut(&mut doc, path) {
                         *slot = value()?;
                         continue;
@@ -1251,6 +1261,9 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                         .get("from")
                         .and_then(Value::as_str)
                         .ok_or("move/copy without from")?;
+                    if from.is_empty() {
+                        return Err(format!("{kind}: cannot {kind} the whole object"));
+                    }
                     let v = if kind == "move" {
                         remove(&mut doc, from)?
                     } else {
@@ -1264,7 +1277,14 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
                     add(&mut doc, path, v)?;
                 }
                 "test" => {
-                    if get(&doc, path) != Some(&value()?) {
+                    // Numbers compare by value (1 is 1.0), and a missing value is null.
+                    let want = value()?;
+                    let same = !path.is_empty()
+                        && match get(&doc, path) {
+                            Some(have) => json_equal(have, &want),
+                            None => want.is_null(),
+                        };
+                    if !same {
                         return Err(format!("test {path} failed"));
                     }
                 }
@@ -1277,7 +1297,31 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
         r.obj = m;
     }
     note_rename(r, before);
-    result
+    result?;
+    // kubectl checks the patched object as it checks a resource.
+    if r.kind().is_empty() {
+        return Err("the patched object has no kind".into());
+    }
+    if r.name().is_empty() {
+        return Err("the patched object has no metadata.name".into());
+    }
+    Ok(())
+}
+
+/// JSON equality with numbers compared by value, as JSON patch `test` compares.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// Remembers the name a patch changed, so references follow it.

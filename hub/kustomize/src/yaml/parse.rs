@@ -346,8 +346,15 @@ impl<'a> Builder<'a> {
                         )));
                     }
                 }
+                let collection_tag = matches!(
+                    tag.as_deref(),
+                    Some("tag:yaml.org,2002:map" | "tag:yaml.org,2002:seq")
+                );
                 let mut v = if self.yaml11 {
                     resolve_scalar(&text, style, tag.as_deref())
+                } else if collection_tag && self.empty_span {
+                    // An empty `!!map` or `!!seq` comes out of kubectl as an empty string.
+                    Value::String(String::new())
                 } else if style == ScalarStyle::Folded {
                     let text = folded_round_trip(&text);
                     resolve_scalar(&text, style, tag.as_deref())
@@ -462,6 +469,12 @@ impl<'a> Builder<'a> {
                         && !self.yaml11
                         && !merge_key_seen
                         && matches!(&ev, Event::Scalar(t, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, _, None) if t == "<<");
+                    if is_merge && !merges.is_empty() && !self.yaml11 {
+                        return Err(ParseError {
+                            line: key_line,
+                            message: "duplicate merge key `<<`".into(),
+                        });
+                    }
                     merge_key_seen |= is_merge || quoted_merge;
                     // kubectl decodes kustomization files with YAML 1.1 rules and then fails
                     // on a boolean map key; say so instead of guessing a string.
@@ -489,11 +502,8 @@ impl<'a> Builder<'a> {
                     let (vev, _) = self.next_node_event()?;
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
-                    let annotation = self.annotations_as_text
-                        && !is_merge
-                        && self.keys.len() == 2
-                        && self.keys[0] == "metadata"
-                        && self.keys[1] == "annotations";
+                    let annotation =
+                        self.annotations_as_text && !is_merge && object_annotations(&self.keys);
                     let source_text = match &vev {
                         Event::Scalar(..) if annotation && self.empty_span => Some(String::new()),
                         Event::Scalar(t, ..) if annotation => Some(t.to_string()),
@@ -771,6 +781,19 @@ fn is_inf_or_nan(text: &str) -> bool {
 
 /// An explicit `!!bool`, `!!int`, `!!float`, `!!null` or `!!timestamp` tag must match what
 /// the text resolves to, as go-yaml insists.
+/// Whether `keys` lead to an object's own annotations: `metadata/annotations` of a
+/// document or of an item of a List (Lists nest).
+fn object_annotations(keys: &[String]) -> bool {
+    let Some(items) = keys.strip_suffix(&["metadata".to_string(), "annotations".to_string()])
+    else {
+        return false;
+    };
+    items.len() % 2 == 0
+        && items
+            .chunks(2)
+            .all(|p| p[0] == "items" && p[1].parse::<usize>().is_ok())
+}
+
 fn check_core_tag(text: &str, tag: &str) -> Result<(), String> {
     let Some(want) = tag.strip_prefix("tag:yaml.org,2002:") else {
         return Ok(());
