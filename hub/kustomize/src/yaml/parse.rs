@@ -60,8 +60,8 @@ pub(crate) fn json_pointer(path: &[String]) -> String {
         .collect()
 }
 
-/// go-yaml skips a byte-order mark at the start of any line where it looks for the next
-/// token (so one may open every document); elsewhere a BOM is content.
+/// kubectl cuts a text into pieces at its `---` lines and go-yaml skips a byte-order mark
+/// at the start of each piece; elsewhere a BOM is content.
 /// go-yaml also reads a raw NEL (U+0085) as a line break.
 fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
     let unicode_break = |c: char| c == '\u{85}';
@@ -70,8 +70,15 @@ fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
     }
     let text = text.replace(unicode_break, "\n");
     let mut out = String::with_capacity(text.len());
+    let mut piece_start = true;
     for line in text.split_inclusive('\n') {
-        out.push_str(line.strip_prefix('\u{feff}').unwrap_or(line));
+        let line = if piece_start {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
+        };
+        out.push_str(line);
+        piece_start = line.starts_with("---");
     }
     out.into()
 }
@@ -170,9 +177,11 @@ fn parse_text(
     patch: bool,
     refusal: &mut Option<Refusal>,
 ) -> Result<Vec<Document>, ParseError> {
-    if !yaml11 {
-        check_document_chunks(text)?;
-    }
+    let separators = if yaml11 {
+        Vec::new()
+    } else {
+        check_document_chunks(text)?
+    };
     let mut b = Builder {
         yaml11,
         empty_span: false,
@@ -194,7 +203,39 @@ fn parse_text(
     let mut docs = Vec::new();
     let result = read_documents(&mut b, &mut docs);
     *refusal = b.refusal;
-    result.map(|()| docs)
+    // Kustomization files and JSON 6902 operations are read whole, by go-yaml alone.
+    if yaml11 {
+        return result.map(|()| docs);
+    }
+    result.map(|()| first_of_each_piece(docs, &separators))
+}
+
+/// kubectl cuts a text into pieces at its separator lines and reads one document from
+/// each piece: a document the YAML reader finds after the first in a piece (after a
+/// `...` or a second `---`) is dropped. The empty document a cut separator line seems to
+/// open is no document of the piece.
+fn first_of_each_piece(docs: Vec<Document>, separators: &[usize]) -> Vec<Document> {
+    if docs.len() < 2 {
+        return docs;
+    }
+    let piece = |line: usize| separators.iter().filter(|&&s| s <= line).count();
+    let mut out: Vec<Document> = Vec::with_capacity(docs.len());
+    let mut docs = docs.into_iter().peekable();
+    let mut last_piece = None;
+    while let Some(doc) = docs.next() {
+        let p = piece(doc.line);
+        let opened_by_cut = separators.contains(&doc.line);
+        let more_in_piece = docs.peek().is_some_and(|next| piece(next.line) == p);
+        if opened_by_cut && doc.value.is_null() && more_in_piece {
+            continue;
+        }
+        if last_piece == Some(p) {
+            continue;
+        }
+        last_piece = Some(p);
+        out.push(doc);
+    }
+    out
 }
 
 fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), ParseError> {
@@ -864,22 +905,25 @@ fn check_escapes(raw: &str) -> Result<(), (usize, String)> {
 /// kubectl (kyaml) cuts a manifest file into documents at each `---` line before parsing
 /// them one by one. A piece that starts (past blank and comment lines) with a `...` end
 /// marker or a `%` directive is an error there.
-fn check_document_chunks(text: &str) -> Result<(), ParseError> {
-    let is_separator = |l: &str| {
-        l.strip_prefix("---").is_some_and(|rest| {
-            let rest = rest.trim_start_matches([' ', '\t']);
-            rest.is_empty() || rest.starts_with('#') || rest == "\r"
-        })
-    };
+fn check_document_chunks(text: &str) -> Result<Vec<usize>, ParseError> {
     let lines: Vec<&str> = text.split('\n').collect();
-    let mut chunk_start = 0usize;
     let mut i = 1usize;
     let mut starts = vec![0usize];
+    let mut separators = Vec::new();
     while i < lines.len() {
-        // The line after a separator cannot be one: its line break went with the cut.
-        if is_separator(lines[i]) && i + 1 < lines.len() && i > chunk_start {
+        // A line opening with `---` (not the first or the last) cuts the text; only a
+        // comment may follow on it. The line after a cut cannot cut: its line break went
+        // with the cut.
+        if let Some(rest) = lines[i].strip_prefix("---").filter(|_| i + 1 < lines.len()) {
+            let rest = rest.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return Err(ParseError {
+                    line: i + 1,
+                    message: format!("invalid document separator: {}", lines[i].trim()),
+                });
+            }
+            separators.push(i + 1);
             starts.push(i + 1);
-            chunk_start = i + 1;
             i += 2;
             continue;
         }
@@ -907,7 +951,7 @@ fn check_document_chunks(text: &str) -> Result<(), ParseError> {
             });
         }
     }
-    Ok(())
+    Ok(separators)
 }
 const TAG_BINARY: &str = "tag:yaml.org,2002:binary";
 
