@@ -386,6 +386,15 @@ impl<'a> Builder<'a> {
                             "{text} is not a finite number, which kubectl cannot write out; quote it"
                         )));
                     }
+                    if style == ScalarStyle::Plain
+                        && tag.is_none()
+                        && !self.as_text
+                        && timestamp_zone_out_of_range(&text)
+                    {
+                        return Err(self.err(format!(
+                            "{text} is a time a day or more off UTC, which kubectl cannot write out; quote it"
+                        )));
+                    }
                 }
                 let collection_tag = matches!(
                     tag.as_deref(),
@@ -536,10 +545,26 @@ impl<'a> Builder<'a> {
                     if !self.yaml11 {
                         self.check_key(&ev, depth, key_line)?;
                     }
+                    // A manifest's top-level keys keep their source text in kubectl
+                    // (`0x1F`, `2001-12-14`); nested ones must be strings.
+                    let top_text = match &ev {
+                        Event::Scalar(t, ScalarStyle::Plain, _, None)
+                            if depth == 0 && self.annotations_as_text && !self.empty_span =>
+                        {
+                            Some(t.to_string())
+                        }
+                        _ => None,
+                    };
                     let outer = std::mem::replace(&mut self.as_text, true);
                     let key = self.node(ev, depth + 1);
                     self.as_text = outer;
-                    let key = key_string(&key?);
+                    let key = match top_text {
+                        Some(text) => {
+                            key?;
+                            text
+                        }
+                        None => key_string(&key?),
+                    };
                     let (vev, _) = self.next_node_event()?;
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
@@ -1219,8 +1244,15 @@ pub(crate) fn is_yaml_float(s: &str) -> bool {
 /// Recognizes the YAML timestamp forms go-yaml accepts and renders the value as Go's
 /// `time.Time` JSON encoding does (RFC 3339 with nanoseconds trimmed).
 pub(crate) fn parse_timestamp(s: &str) -> Option<String> {
+    timestamp(s).map(|(text, _)| text)
+}
+
+/// A plain scalar go-yaml reads as a timestamp, as RFC 3339 text, and its zone offset in
+/// minutes. go-yaml tries Go's layouts `2006-1-2T15:4:5.999999999Z07:00` (also with a
+/// lower-case `t`), `2006-1-2 15:4:5.999999999` (UTC) and `2006-1-2`; the fraction may
+/// follow a `.` or a `,` and keeps nine digits.
+fn timestamp(s: &str) -> Option<(String, i32)> {
     let b = s.as_bytes();
-    // Quick shape check: four digits then '-'.
     if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
         return None;
     }
@@ -1233,62 +1265,62 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<String> {
         return None;
     }
     if p.done() {
-        return Some(format!("{year:04}-{month:02}-{day:02}T00:00:00Z"));
+        return Some((format!("{year:04}-{month:02}-{day:02}T00:00:00Z"), 0));
     }
-    // Date-time forms: 'T', 't' or spaces between date and time.
-    match p.peek()? {
-        b'T' | b't' => p.i += 1,
-        b' ' | b'\t' => {
-            while matches!(p.peek(), Some(b' ' | b'\t')) {
+    // `T` or `t` before a time with a zone; one or more spaces before a time without.
+    let zoned = match p.peek()? {
+        b'T' | b't' => {
+            p.i += 1;
+            true
+        }
+        b' ' => {
+            while p.peek() == Some(b' ') {
                 p.i += 1;
             }
+            false
         }
         _ => return None,
-    }
+    };
     let hour = p.num(1, 2)?;
     p.lit(b':')?;
-    let min = p.num(2, 2)?;
+    let min = p.num(1, 2)?;
     p.lit(b':')?;
-    let sec = p.num(2, 2)?;
+    let sec = p.num(1, 2)?;
     if hour > 23 || min > 59 || sec > 59 {
         return None;
     }
     let mut frac = String::new();
-    if p.peek() == Some(b'.') {
+    if matches!(p.peek(), Some(b'.' | b',')) && b.get(p.i + 1).is_some_and(u8::is_ascii_digit) {
         p.i += 1;
         let start = p.i;
         while matches!(p.peek(), Some(c) if c.is_ascii_digit()) {
             p.i += 1;
         }
-        if p.i == start || p.i - start > 9 {
-            return None;
-        }
-        frac = s[start..p.i].trim_end_matches('0').to_string();
+        let digits = &s[start..p.i.min(start + 9)];
+        frac = digits.trim_end_matches('0').to_string();
     }
-    while matches!(p.peek(), Some(b' ' | b'\t')) {
-        p.i += 1;
-    }
-    let zone = if p.done() {
-        "Z".to_string()
+    let (zone, offset) = if !zoned {
+        ("Z".to_string(), 0)
     } else {
         match p.peek()? {
-            b'Z' | b'z' => {
+            b'Z' => {
                 p.i += 1;
-                "Z".to_string()
+                ("Z".to_string(), 0)
             }
             sign @ (b'+' | b'-') => {
                 p.i += 1;
-                let zh = p.num(1, 2)?;
-                let zm = if p.peek() == Some(b':') {
-                    p.i += 1;
-                    p.num(2, 2)?
+                let zh = p.num(2, 2)?;
+                p.lit(b':')?;
+                let zm = p.num(2, 2)?;
+                if zh > 24 || zm > 60 {
+                    return None;
+                }
+                let minutes = (zh * 60 + zm) as i32;
+                if minutes == 0 {
+                    ("Z".to_string(), 0)
                 } else {
-                    0
-                };
-                if zh == 0 && zm == 0 {
-                    "Z".to_string()
-                } else {
-                    format!("{}{zh:02}:{zm:02}", sign as char)
+                    let signed = if sign == b'-' { -minutes } else { minutes };
+                    (format!("{}{zh:02}:{zm:02}", sign as char), signed)
                 }
             }
             _ => return None,
@@ -1302,9 +1334,16 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<String> {
     } else {
         format!(".{frac}")
     };
-    Some(format!(
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}{frac}{zone}"
+    Some((
+        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}{frac}{zone}"),
+        offset,
     ))
+}
+
+/// Whether `s` reads as a timestamp whose zone kubectl cannot write out (a day or more
+/// off UTC).
+pub(crate) fn timestamp_zone_out_of_range(s: &str) -> bool {
+    timestamp(s).is_some_and(|(_, offset)| offset.abs() >= 24 * 60)
 }
 
 struct Cursor<'a> {
