@@ -342,7 +342,7 @@ fn keyless_list(
         let twin = dst
             .iter()
             .filter_map(Value::as_object)
-            .find(|d| d.get(&key) == Some(kv));
+            .find(|d| d.get(&key).is_some_and(|dk| same_key(dk, kv)));
         if let Some(found) = unmergeable(twin, p, builtin, path) {
             return Some(found);
         }
@@ -636,6 +636,19 @@ fn merge_multi_key_list(
 }
 
 /// A list element that is only `$patch: replace`: the list replaces the object's.
+/// Whether two merge key values are the same: kubectl compares their text, so `"80"`
+/// and `80` are one key.
+fn same_key(a: &Value, b: &Value) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        other => crate::yaml::emit::scalar_text(other),
+    };
+    match (text(a), text(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 fn is_replace_directive(v: &Value) -> bool {
     v.get("$patch").and_then(Value::as_str) == Some("replace")
         && v.as_object().is_some_and(|m| m.len() == 1)
@@ -701,12 +714,15 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
         let kv = p.get(&key);
         // Only the first patch element with a key value counts.
         if let Some(kv) = kv {
-            if seen.contains(&kv) {
+            if seen.iter().any(|s| same_key(s, kv)) {
                 continue;
             }
             seen.push(kv);
         }
-        let pos = kv.and_then(|kv| orig.iter().position(|d| d.get(&key) == Some(kv)));
+        let pos = kv.and_then(|kv| {
+            orig.iter()
+                .position(|d| d.get(&key).is_some_and(|dk| same_key(dk, kv)))
+        });
         match (pos, p.get("$patch").and_then(Value::as_str)) {
             (Some(i), Some("delete")) => {
                 orig.remove(i);

@@ -396,6 +396,13 @@ impl<'a> Builder<'a> {
                         )));
                     }
                 }
+                // kubectl writes a block scalar back as a block scalar, and cannot read one
+                // whose first line opens with a tab.
+                if block && !self.yaml11 && text.starts_with('\t') {
+                    return Err(self.err(
+                        "a block scalar whose first line starts with a tab, which kubectl cannot write out; use a quoted string",
+                    ));
+                }
                 let collection_tag = matches!(
                     tag.as_deref(),
                     Some("tag:yaml.org,2002:map" | "tag:yaml.org,2002:seq")
