@@ -68,6 +68,39 @@ impl Config {
         }
     }
 
+    /// Refuses specs that conflict with kustomize's defaults.
+    pub fn check_against_defaults(&self) -> Result<(), String> {
+        let tables: [(&str, Vec<FieldSpec>, &[FieldSpec]); 9] = [
+            ("namePrefix", name_defaults(), &self.name_prefix),
+            ("nameSuffix", name_defaults(), &self.name_suffix),
+            ("namespace", namespace_defaults(), &self.namespace),
+            ("commonLabels", common_label_defaults(), &self.common_labels),
+            (
+                "templateLabels",
+                template_label_defaults(),
+                &self.template_labels,
+            ),
+            (
+                "commonAnnotations",
+                fieldspec::annotation_specs(),
+                &self.common_annotations,
+            ),
+            (
+                "varReference",
+                var_reference_defaults(),
+                &self.var_reference,
+            ),
+            ("images", image_defaults(), &self.images),
+            ("replicas", replica_defaults(), &self.replicas),
+        ];
+        for (key, defaults, extra) in tables {
+            if let Some(m) = conflict(&defaults, extra) {
+                return Err(format!("{key}: {m}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Decodes a `configurations` file.
     pub fn parse(text: &str) -> Result<Config, String> {
         let docs = crate::yaml::parse_documents(text)
@@ -243,10 +276,71 @@ pub(crate) fn name_refs(extra: &Config) -> Vec<NameRef> {
 }
 
 /// Default specs plus additions, without duplicates.
+/// kustomize's `defaults` with a kustomization's own `extra` specs, merged as kustomize
+/// merges them: an extra spec stands in for each default of its path that selects it
+/// (whose group, version and kind, where given, are the extra's), so a `metadata/labels`
+/// spec for one kind takes that path away from every other kind.
 pub(crate) fn with_defaults(defaults: Vec<FieldSpec>, extra: &[FieldSpec]) -> Vec<FieldSpec> {
-    let mut v = defaults;
+    if extra.is_empty() {
+        return defaults;
+    }
+    let mut v: Vec<FieldSpec> = defaults
+        .into_iter()
+        .filter(|d| !extra.iter().any(|u| stands_in_for(u, d)))
+        .collect();
     add_specs(&mut v, extra);
     v
+}
+
+/// Whether the extra spec `u` takes the place of the default `d`.
+fn stands_in_for(u: &FieldSpec, d: &FieldSpec) -> bool {
+    let sel = |want: &str, have: &str| want.is_empty() || want == have;
+    u.path == d.path
+        && sel(&d.group, &u.group)
+        && sel(&d.version, &u.version)
+        && sel(&d.kind, &u.kind)
+}
+
+/// An extra spec that stands in for a default with another `create` flag, which kubectl
+/// refuses as conflicting.
+fn conflict(defaults: &[FieldSpec], extra: &[FieldSpec]) -> Option<String> {
+    extra.iter().find_map(|u| {
+        defaults
+            .iter()
+            .find(|d| stands_in_for(u, d) && d.create != u.create)
+            .map(|d| {
+                format!(
+                    "the field spec for `{}` conflicts with kustomize's default, which has create: {}",
+                    u.path.join("/"),
+                    d.create
+                )
+            })
+    })
+}
+
+/// Where `commonLabels` go by default: labels and selectors.
+pub(crate) fn common_label_defaults() -> Vec<FieldSpec> {
+    let mut specs = fieldspec::metadata_label_specs(true);
+    specs.extend(fieldspec::selector_label_specs());
+    specs
+}
+
+/// Where `labels` with `includeTemplates` go by default: labels of objects and of their
+/// templates, a StatefulSet's volume claim templates among them.
+pub(crate) fn template_label_defaults() -> Vec<FieldSpec> {
+    let mut specs = fieldspec::metadata_label_specs(true);
+    specs.push(FieldSpec::new(
+        "apps",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ));
+    specs
+}
+
+/// Where name prefixes and suffixes go by default.
+pub(crate) fn name_defaults() -> Vec<FieldSpec> {
+    vec![FieldSpec::new("", "", "metadata/name", false)]
 }
 
 /// Where `vars` are substituted by default.
@@ -340,7 +434,10 @@ pub(crate) fn image_defaults() -> Vec<FieldSpec> {
         "spec/template/spec/initContainers[]/image",
     ]
     .iter()
-    .map(|p| FieldSpec::new("", "", p, false))
+    // Marked to create, as kustomize's table has them, though the image transformer
+    // never creates anything: what matters is that a configuration saying otherwise
+    // conflicts.
+    .map(|p| FieldSpec::new("", "", p, true))
     .collect()
 }
 

@@ -53,7 +53,9 @@ pub(crate) fn run(
 ) -> Result<()> {
     for file in k.str_list("configurations")? {
         let (text, path) = crate::build::read_local_text(b.fsys, k, "configurations", &file)?;
-        let c = Config::parse(&text).map_err(|m| Error::Invalid { path, message: m })?;
+        let c = Config::parse(&text)
+            .and_then(|c| c.check_against_defaults().map(|()| c))
+            .map_err(|m| Error::Invalid { path, message: m })?;
         layer.config.merge(&c);
     }
     for file in k.str_list("crds")? {
@@ -273,6 +275,7 @@ pub(crate) fn prefix_suffix(
     if prefix.is_empty() && suffix.is_empty() {
         return Ok(());
     }
+    let name_specs = config::with_defaults(config::name_defaults(), &config.name_prefix);
     for r in acc.iter_mut() {
         let gvk = r.gvk();
         if matches!(
@@ -281,13 +284,17 @@ pub(crate) fn prefix_suffix(
         ) {
             continue;
         }
-        // A plugin renames only the kinds its `metadata/name` specs select; its other
-        // specs apply whatever they select.
-        let renames = only.is_none_or(|specs| {
-            specs
+        // Only the kinds the `metadata/name` specs select are renamed (a plugin's own, or
+        // the default one for every kind unless `configurations` narrow it); other specs
+        // apply whatever they select.
+        let renames = match only {
+            Some(specs) => specs
                 .iter()
-                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"])
-        });
+                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
+            None => name_specs
+                .iter()
+                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
+        };
         if renames {
             let new = format!("{prefix}{}{suffix}", r.name());
             record_rename(r);
@@ -403,9 +410,7 @@ pub(crate) fn set_all(
 }
 
 fn common_label_specs(config: &Config) -> Vec<FieldSpec> {
-    let mut specs = fieldspec::metadata_label_specs(true);
-    specs.extend(fieldspec::selector_label_specs());
-    config::with_defaults(specs, &config.common_labels)
+    config::with_defaults(config::common_label_defaults(), &config.common_labels)
 }
 
 fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
@@ -433,15 +438,10 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             let mut specs = if selectors {
                 common_label_specs(&layer.config)
             } else if templates {
-                // Templates here include a StatefulSet's volume claim templates.
-                let mut specs = fieldspec::metadata_label_specs(true);
-                specs.push(FieldSpec::new(
-                    "apps",
-                    "StatefulSet",
-                    "spec/volumeClaimTemplates[]/metadata/labels",
-                    true,
-                ));
-                config::with_defaults(specs, &layer.config.template_labels)
+                config::with_defaults(
+                    config::template_label_defaults(),
+                    &layer.config.template_labels,
+                )
             } else {
                 fieldspec::metadata_label_specs(false)
             };
