@@ -1012,10 +1012,9 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
                 if let Some(Value::String(name)) = m.get("name") {
                     if let Some((new, ns)) = find(name, ns_hint.as_deref()) {
                         m.insert("name".into(), Value::String(new));
-                        // Subjects and service references also follow the referral's
-                        // namespace.
-                        let has_ns =
-                            m.contains_key("namespace") || (!leaf && m.contains_key("kind"));
+                        // A reference that is a map (a subject, a webhook's service) also
+                        // takes the referral's namespace, as kubectl writes it.
+                        let has_ns = m.contains_key("namespace") || !leaf;
                         if has_ns && !ns.is_empty() {
                             m.insert("namespace".into(), Value::String(ns));
                         }
@@ -1039,12 +1038,12 @@ fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Res
                                         *s = new;
                                     }
                                 }
-                                Value::Object(m) => update(m, false, true),
+                                Value::Object(m) => update(m, false, false),
                                 _ => {}
                             }
                         }
                     }
-                    Value::Object(m) => update(m, false, true),
+                    Value::Object(m) => update(m, false, false),
                     _ => {}
                 }
                 Ok(())
