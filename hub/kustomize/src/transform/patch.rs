@@ -453,23 +453,15 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
             Some(Value::Object(out))
         }
         Value::Array(items) => {
+            // A list the schema merges is merged into nothing (repeated keys collapse);
+            // any other is taken as it is written.
             let all: Vec<&Value> = items.iter().collect();
-            if merge_key(path, &all, builtin).is_none() {
+            if !is_union(path, builtin) && merge_key(path, &all, builtin).is_none() {
                 return Some(Value::Array(items));
             }
-            Some(Value::Array(
-                items
-                    .into_iter()
-                    .filter(|x| x.get("$patch").and_then(Value::as_str) != Some("delete"))
-                    .filter_map(|x| {
-                        if x.is_object() {
-                            added(x, builtin, path)
-                        } else {
-                            Some(x)
-                        }
-                    })
-                    .collect(),
-            ))
+            let mut out = Vec::new();
+            merge_list(&mut out, &items, builtin, path);
+            Some(Value::Array(out))
         }
         other => Some(other),
     }
@@ -654,17 +646,21 @@ fn is_replace_directive(v: &Value) -> bool {
         && v.as_object().is_some_and(|m| m.len() == 1)
 }
 
-fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: &mut Vec<String>) {
-    let field = path.last().cloned().unwrap_or_default();
-    // Lists of scalars the schema merges (a set union, the patch's items first).
-    let union = match (builtin, path.first().map(String::as_str)) {
+/// Whether the list at `path` is a list of scalars the schema merges as a set.
+fn is_union(path: &[String], builtin: Schema<'_>) -> bool {
+    let field = path.last().map(String::as_str).unwrap_or_default();
+    match (builtin, path.first().map(String::as_str)) {
         (Some(g), Some("metadata")) => {
             field == "finalizers" && path.len() == 2 && !g.kind.is_empty()
         }
         (Some(g), Some("spec")) => field == "podCIDRs" && g.kind == "Node",
         _ => false,
-    };
-    if union {
+    }
+}
+
+fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: &mut Vec<String>) {
+    // Lists of scalars the schema merges (a set union, the patch's items first).
+    if is_union(path, builtin) {
         // The patch's items first, then the original items it does not repeat.
         let mut out: Vec<Value> = Vec::new();
         for v in patch.iter().chain(dst.iter()) {
