@@ -268,10 +268,14 @@ pub(crate) fn prefix_suffix(
     }
     for r in acc.iter_mut() {
         let gvk = r.gvk();
-        if matches!(
-            gvk.kind.as_str(),
-            "CustomResourceDefinition" | "Namespace" | "APIService"
-        ) {
+        // kubectl never renames a CustomResourceDefinition or a Namespace of any
+        // group, nor an APIService of apiregistration.k8s.io.
+        let skipped = match gvk.kind.as_str() {
+            "CustomResourceDefinition" | "Namespace" => true,
+            "APIService" => gvk.group == "apiregistration.k8s.io",
+            _ => false,
+        };
+        if skipped {
             continue;
         }
         if let Some(specs) = only {
