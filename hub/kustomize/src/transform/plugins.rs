@@ -125,28 +125,51 @@ fn run_one(
             Ok(())
         }
         "NamespaceTransformer" => {
-            let ns = c.namespace().to_string();
-            let unset_only = cfg
-                .get("unsetOnly")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let subjects = match cfg.get("setRoleBindingSubjects").and_then(Value::as_str) {
-                None | Some("") | Some("defaultOnly") => super::Subjects::DefaultOnly,
-                Some("allServiceAccounts") => super::Subjects::AllServiceAccounts,
-                Some("none") => super::Subjects::None,
-                Some(other) => {
+            let unset_only = match cfg.get("unsetOnly") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(v) => {
                     return Err(err(format!(
-                    "setRoleBindingSubjects {other:?}: use defaultOnly, allServiceAccounts or none"
-                )))
+                        "unsetOnly: expected true or false, found {}",
+                        super::fieldspec::kind_name(v)
+                    )))
                 }
             };
-            // The object's own namespace is always set; field specs add other paths.
-            let extra: Vec<FieldSpec> = specs
-                .into_iter()
-                .filter(|s| s.path != ["metadata", "namespace"])
-                .collect();
+            let subjects = match cfg.get("setRoleBindingSubjects") {
+                None | Some(Value::Null) => super::Subjects::DefaultOnly,
+                Some(Value::String(s)) => match s.as_str() {
+                    "" | "defaultOnly" => super::Subjects::DefaultOnly,
+                    "allServiceAccounts" => super::Subjects::AllServiceAccounts,
+                    "none" => super::Subjects::None,
+                    other => {
+                        return Err(err(format!(
+                        "setRoleBindingSubjects {other:?}: use defaultOnly, allServiceAccounts or none"
+                    )))
+                    }
+                },
+                Some(v) => {
+                    return Err(err(format!(
+                        "setRoleBindingSubjects: expected a string, found {}",
+                        super::fieldspec::kind_name(v)
+                    )))
+                }
+            };
+            // With no namespace the transformer does nothing.
+            let ns = c.namespace().to_string();
+            if ns.is_empty() {
+                return Ok(());
+            }
             for r in layer.res.iter_mut() {
-                super::namespace_one(r, &ns, true, &extra, unset_only, subjects).map_err(err)?;
+                super::namespace_one(r, &ns, &specs, unset_only, subjects).map_err(err)?;
+            }
+            let mut seen = std::collections::HashSet::new();
+            for r in &layer.res {
+                if !seen.insert(r.id_key()) {
+                    return Err(err(format!(
+                        "gives two objects the same id: {}",
+                        r.describe()
+                    )));
+                }
             }
             Ok(())
         }
