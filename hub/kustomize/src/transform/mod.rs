@@ -692,8 +692,10 @@ fn for_each_container_image(
 }
 
 /// Which images an `images` entry's name selects. kubectl reads the name as a regular
-/// expression, anchored at the start and followed by an optional `@sha256`, `:tag` and
-/// `@sha256:` digest (so `app.*` or `a|b` select several); `*` selects every image.
+/// expression, anchored at the start and followed by an optional `:tag` and `@sha256:`
+/// digest (so `app.*` or `a|b` select several, and a bare `app@sha256` is not `app`);
+/// `*` selects every image. An image rewritten by the containers walk is matched again by
+/// the field spec pass, so a new name with its own digest is not rewritten twice.
 enum ImageMatcher {
     All,
     Pattern(regex::Regex),
@@ -705,7 +707,7 @@ impl ImageMatcher {
             return Ok(ImageMatcher::All);
         }
         let tag = "[a-zA-Z0-9_.{}-]*";
-        regex::Regex::new(&format!("^{name}(@sha256)?(:{tag})?(@sha256:{tag})?$"))
+        regex::Regex::new(&format!("^{name}(:{tag})?(@sha256:{tag})?$"))
             .map(ImageMatcher::Pattern)
             .map_err(|e| format!("name {name:?} is not a valid pattern: {e}"))
     }
