@@ -20,26 +20,35 @@ pub(crate) fn run(
     layer: &mut Layer,
     depth: usize,
 ) -> Result<()> {
+    // As kubectl does: an entry that reads as objects (even a one-line flow map) is an
+    // inline configuration, and all of those come first, in order; then the files and
+    // directories, in order.
+    let origin = format!("{} ({field})", k.file);
+    let mut configs = Vec::new();
+    let mut paths = Vec::new();
     for entry in k.str_list(field)? {
-        let configs = if entry.contains('\n') {
-            let origin = format!("{} ({field})", k.file);
-            crate::build::parse_resources(&entry, &origin)?
-        } else {
-            b.resource_entry(k, field, &entry, depth)?.res
-        };
-        for c in &configs {
-            run_one(b, k, field, c, layer)?;
-            if b.track && field == "transformers" {
-                let file = if c.origin.ends_with(&format!(" ({field})")) {
-                    k.file.clone()
-                } else {
-                    c.origin.clone()
-                };
-                let kind = super::metadata::builtin_kind(c.kind());
-                for r in layer.res.iter_mut() {
-                    r.transformations
-                        .push((file.clone(), kind, Some(c.name().to_string())));
-                }
+        match crate::build::parse_resources(&entry, &origin) {
+            Ok(res) => configs.extend(res),
+            // Several lines are meant inline: their error says more than a missing file.
+            Err(e) if entry.contains('\n') => return Err(e),
+            Err(_) => paths.push(entry),
+        }
+    }
+    for entry in &paths {
+        configs.extend(b.resource_entry(k, field, entry, depth)?.res);
+    }
+    for c in &configs {
+        run_one(b, k, field, c, layer)?;
+        if b.track && field == "transformers" {
+            let file = if c.origin == origin {
+                k.file.clone()
+            } else {
+                c.origin.clone()
+            };
+            let kind = super::metadata::builtin_kind(c.kind());
+            for r in layer.res.iter_mut() {
+                r.transformations
+                    .push((file.clone(), kind, Some(c.name().to_string())));
             }
         }
     }
