@@ -244,8 +244,14 @@ fn run_one(
                 }
                 _ => {}
             }
+            // Blank patch text counts as none, as the path is then what kubectl reads.
             let mut p = Map::new();
-            for key in ["path", "patch", "target", "options"] {
+            if patch.trim().is_empty() {
+                p.insert("path".into(), Value::String(path));
+            } else {
+                p.insert("patch".into(), Value::String(patch));
+            }
+            for key in ["target", "options"] {
                 if let Some(v) = cfg.get(key).filter(|v| !v.is_null()) {
                     p.insert(key.into(), v.clone());
                 }
