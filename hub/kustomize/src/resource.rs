@@ -287,8 +287,8 @@ impl Resource {
     /// cluster-scoped objects in none.
     pub(crate) fn effective_namespace(&self) -> &str {
         let ns = self.namespace();
-        let (group, _) = crate::resource::split_api_version(self.api_version());
-        if crate::scope::kustomize_cluster_scoped_kind(group, self.kind()) {
+        let (group, version) = crate::resource::split_api_version(self.api_version());
+        if crate::scope::kustomize_cluster_scoped_gvk(group, version, self.kind()) {
             // A namespace written on a cluster-scoped object means nothing.
             ""
         } else if ns.is_empty() {

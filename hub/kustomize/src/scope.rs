@@ -59,33 +59,74 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("storagemigration.k8s.io", "StorageVersionMigration"),
 ];
 
-/// The kinds kubectl's kustomize knows to be cluster-scoped.
-const KUSTOMIZE_CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "ComponentStatus"),
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
+/// The group/version/kinds kubectl's kustomize knows to be cluster-scoped: the
+/// cluster-scoped entries of its bundled schema, matched by exact group, version and
+/// kind. Any other version of these kinds (and every other kind) is namespaced to it.
+const KUSTOMIZE_CLUSTER_SCOPED: &[(&str, &str, &str)] = &[
+    ("", "v1", "ComponentStatus"),
+    ("", "v1", "Namespace"),
+    ("", "v1", "Node"),
+    ("", "v1", "NodeProxyOptions"),
+    ("", "v1", "PersistentVolume"),
     (
         "admissionregistration.k8s.io",
+        "v1",
         "MutatingWebhookConfiguration",
     ),
     (
         "admissionregistration.k8s.io",
+        "v1",
         "ValidatingWebhookConfiguration",
     ),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("networking.k8s.io", "IngressClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("policy", "PodSecurityPolicy"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "VolumeAttachment"),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+    (
+        "apiextensions.k8s.io",
+        "v1beta1",
+        "CustomResourceDefinition",
+    ),
+    ("apiregistration.k8s.io", "v1", "APIService"),
+    ("apiregistration.k8s.io", "v1beta1", "APIService"),
+    ("certificates.k8s.io", "v1", "CertificateSigningRequest"),
+    (
+        "certificates.k8s.io",
+        "v1beta1",
+        "CertificateSigningRequest",
+    ),
+    ("flowcontrol.apiserver.k8s.io", "v1beta1", "FlowSchema"),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1beta1",
+        "PriorityLevelConfiguration",
+    ),
+    ("networking.k8s.io", "v1", "IngressClass"),
+    ("networking.k8s.io", "v1beta1", "IngressClass"),
+    ("node.k8s.io", "v1", "RuntimeClass"),
+    ("node.k8s.io", "v1beta1", "RuntimeClass"),
+    ("policy", "v1beta1", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io", "v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io", "v1beta1", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "v1beta1", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "v1", "PriorityClass"),
+    ("scheduling.k8s.io", "v1beta1", "PriorityClass"),
+    ("storage.k8s.io", "v1", "CSIDriver"),
+    ("storage.k8s.io", "v1", "CSINode"),
+    ("storage.k8s.io", "v1", "StorageClass"),
+    ("storage.k8s.io", "v1", "VolumeAttachment"),
+    ("storage.k8s.io", "v1beta1", "CSIDriver"),
+    ("storage.k8s.io", "v1beta1", "CSINode"),
+    ("storage.k8s.io", "v1beta1", "StorageClass"),
+    ("storage.k8s.io", "v1beta1", "VolumeAttachment"),
 ];
 
 /// Whether objects of this kind have no namespace in a Kubernetes cluster.
@@ -98,12 +139,12 @@ pub fn is_cluster_scoped(gvk: &Gvk) -> bool {
 /// Whether kubectl's kustomize treats objects of this kind as cluster-scoped: what the
 /// engine uses, so a `namespace:` lands where kubectl puts it.
 pub(crate) fn kustomize_cluster_scoped(gvk: &Gvk) -> bool {
-    kustomize_cluster_scoped_kind(&gvk.group, &gvk.kind)
+    kustomize_cluster_scoped_gvk(&gvk.group, &gvk.version, &gvk.kind)
 }
 
-/// [`kustomize_cluster_scoped`] by group and kind, without building a `Gvk`.
-pub(crate) fn kustomize_cluster_scoped_kind(group: &str, kind: &str) -> bool {
+/// [`kustomize_cluster_scoped`] by group, version and kind, without building a `Gvk`.
+pub(crate) fn kustomize_cluster_scoped_gvk(group: &str, version: &str, kind: &str) -> bool {
     KUSTOMIZE_CLUSTER_SCOPED
         .iter()
-        .any(|(g, k)| *k == kind && *g == group)
+        .any(|(g, v, k)| *k == kind && *v == version && *g == group)
 }

@@ -184,53 +184,48 @@ fn unique_ids(k: &Kustomization, res: &[Resource], field: &str) -> Result<()> {
     Ok(())
 }
 
-/// The namespace transformer: namespaced objects (and `extra` paths), plus RoleBinding
-/// subjects that name a ServiceAccount `default`, as kustomize's default subject mode does.
+/// The `namespace:` field: the namespace transformer with the default subject mode, over
+/// kustomize's default field specs (a core Namespace object is renamed to the namespace)
+/// and `specs`.
 pub(crate) fn namespace(
     acc: &mut [Resource],
     ns: &str,
-    extra: &[FieldSpec],
+    specs: &[FieldSpec],
 ) -> std::result::Result<(), String> {
+    let mut all = vec![FieldSpec::new("", "Namespace", "metadata/name", true)];
+    all.extend(specs.iter().cloned());
     for r in acc.iter_mut() {
-        namespace_one(r, ns, true, extra, false, Subjects::DefaultOnly)?;
+        namespace_one(r, ns, &all, false, Subjects::DefaultOnly)?;
     }
     Ok(())
 }
 
-/// The namespace transformer on one object. With `unset_only`, an object that already has
-/// a namespace keeps it.
+/// The namespace transformer on one object, as kubectl runs it: `metadata.namespace` of a
+/// namespaced object; the `subjects` of any RoleBinding or ClusterRoleBinding the subject
+/// mode picks (a field spec for their `subjects/namespace` is ignored); then the other
+/// field specs, where one for `metadata/name` reaches only `apiVersion: v1` objects. With
+/// `unset_only`, each of these fields is set only while it is empty.
 pub(crate) fn namespace_one(
     r: &mut Resource,
     ns: &str,
-    set_meta: bool,
-    extra: &[FieldSpec],
+    specs: &[FieldSpec],
     unset_only: bool,
     subjects: Subjects,
 ) -> std::result::Result<(), String> {
     // kubectl notes every object's id in its annotations here, rewriting them all.
     r.unshare("/metadata/annotations");
     let gvk = r.gvk();
-    if unset_only && !r.namespace().is_empty() {
-        return Ok(());
-    }
-    if set_meta && !scope::kustomize_cluster_scoped(&gvk) {
+    let unset = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    };
+    if !scope::kustomize_cluster_scoped(&gvk) && (!unset_only || r.namespace().is_empty()) {
         record_rename(r);
         r.set_namespace(ns);
     }
-    // A Namespace object becomes the namespace being set, as kubectl renames it.
-    if set_meta && gvk.group.is_empty() && gvk.kind == "Namespace" && r.name() != ns {
-        r.set_name(ns);
-    }
-    if !extra.is_empty() {
-        fieldspec::set_scalar(r, extra, &Value::String(ns.into()))
-            .map_err(|e| format!("namespace field specs must target scalars: {e}"))?;
-    }
-    if subjects == Subjects::None {
-        return Ok(());
-    }
-    if gvk.group == "rbac.authorization.k8s.io"
-        && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
-    {
+    let binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
+    if binding && subjects != Subjects::None {
         if let Some(Value::Array(list)) = r.obj.get("subjects") {
             if let Some(bad) = list.iter().find(|s| !s.is_object()) {
                 return Err(format!(
@@ -242,12 +237,47 @@ pub(crate) fn namespace_one(
         }
         if let Some(Value::Array(list)) = r.obj.get_mut("subjects") {
             for s in list.iter_mut().filter_map(Value::as_object_mut) {
-                let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                let default_name = s.get("name").and_then(Value::as_str) == Some("default");
-                if is_sa && (default_name || subjects == Subjects::AllServiceAccounts) {
+                let picked = match subjects {
+                    Subjects::DefaultOnly => {
+                        s.get("name").and_then(Value::as_str) == Some("default")
+                    }
+                    _ => s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"),
+                };
+                if picked && (!unset_only || s.get("namespace").is_none_or(unset)) {
                     s.insert("namespace".into(), Value::String(ns.into()));
                 }
             }
+        }
+    }
+    let core_v1 = r.api_version() == "v1";
+    let rest: Vec<FieldSpec> = specs
+        .iter()
+        .filter(|s| {
+            let path = s.path.join("/");
+            !(path == "metadata/namespace"
+                || (path == "metadata/name" && !core_v1)
+                || (path == "subjects/namespace"
+                    && (s.kind == "RoleBinding" || s.kind == "ClusterRoleBinding")))
+        })
+        .cloned()
+        .collect();
+    if rest.iter().any(|s| s.matches(&gvk)) {
+        let before = (r.name().to_string(), r.namespace().to_string());
+        let created = Value::String(String::new());
+        fieldspec::apply(r, &rest, Some(&created), &mut |v, _| match v {
+            Value::Array(_) | Value::Object(_) => Err(format!(
+                "expected a scalar, found {}",
+                fieldspec::kind_name(v)
+            )),
+            _ if unset_only && !unset(v) => Ok(()),
+            _ => {
+                *v = Value::String(ns.into());
+                Ok(())
+            }
+        })
+        .map_err(|e| format!("namespace field specs must target scalars: {e}"))?;
+        if r.name() != before.0 && r.prev_names.last() != Some(&before) {
+            r.prev_names.push(before);
         }
     }
     Ok(())
@@ -278,10 +308,14 @@ pub(crate) fn prefix_suffix(
     let name_specs = config::with_defaults(config::name_defaults(), &config.name_prefix);
     for r in acc.iter_mut() {
         let gvk = r.gvk();
-        if matches!(
-            gvk.kind.as_str(),
-            "CustomResourceDefinition" | "Namespace" | "APIService"
-        ) {
+        // kubectl never renames a CustomResourceDefinition or a Namespace of any
+        // group, nor an APIService of apiregistration.k8s.io.
+        let skipped = match gvk.kind.as_str() {
+            "CustomResourceDefinition" | "Namespace" => true,
+            "APIService" => gvk.group == "apiregistration.k8s.io",
+            _ => false,
+        };
+        if skipped {
             continue;
         }
         // Only the kinds the `metadata/name` specs select are renamed (a plugin's own, or
@@ -685,8 +719,10 @@ fn for_each_container_image(
 }
 
 /// Which images an `images` entry's name selects. kubectl reads the name as a regular
-/// expression, anchored at the start and followed by an optional `@sha256`, `:tag` and
-/// `@sha256:` digest (so `app.*` or `a|b` select several); `*` selects every image.
+/// expression, anchored at the start and followed by an optional `:tag` and `@sha256:`
+/// digest (so `app.*` or `a|b` select several, and a bare `app@sha256` is not `app`);
+/// `*` selects every image. An image rewritten by the containers walk is matched again by
+/// the field spec pass, so a new name with its own digest is not rewritten twice.
 enum ImageMatcher {
     All,
     Pattern(regex::Regex),
@@ -698,7 +734,7 @@ impl ImageMatcher {
             return Ok(ImageMatcher::All);
         }
         let tag = "[a-zA-Z0-9_.{}-]*";
-        regex::Regex::new(&format!("^{name}(@sha256)?(:{tag})?(@sha256:{tag})?$"))
+        regex::Regex::new(&format!("^{name}(:{tag})?(@sha256:{tag})?$"))
             .map(ImageMatcher::Pattern)
             .map_err(|e| format!("name {name:?} is not a valid pattern: {e}"))
     }

@@ -20,26 +20,35 @@ pub(crate) fn run(
     layer: &mut Layer,
     depth: usize,
 ) -> Result<()> {
+    // As kubectl does: an entry that reads as objects (even a one-line flow map) is an
+    // inline configuration, and all of those come first, in order; then the files and
+    // directories, in order.
+    let origin = format!("{} ({field})", k.file);
+    let mut configs = Vec::new();
+    let mut paths = Vec::new();
     for entry in k.str_list(field)? {
-        let configs = if entry.contains('\n') {
-            let origin = format!("{} ({field})", k.file);
-            crate::build::parse_resources(&entry, &origin)?
-        } else {
-            b.resource_entry(k, field, &entry, depth)?.res
-        };
-        for c in &configs {
-            run_one(b, k, field, c, layer)?;
-            if b.track && field == "transformers" {
-                let file = if c.origin.ends_with(&format!(" ({field})")) {
-                    k.file.clone()
-                } else {
-                    c.origin.clone()
-                };
-                let kind = super::metadata::builtin_kind(c.kind());
-                for r in layer.res.iter_mut() {
-                    r.transformations
-                        .push((file.clone(), kind, Some(c.name().to_string())));
-                }
+        match crate::build::parse_resources(&entry, &origin) {
+            Ok(res) => configs.extend(res),
+            // Several lines are meant inline: their error says more than a missing file.
+            Err(e) if entry.contains('\n') => return Err(e),
+            Err(_) => paths.push(entry),
+        }
+    }
+    for entry in &paths {
+        configs.extend(b.resource_entry(k, field, entry, depth)?.res);
+    }
+    for c in &configs {
+        run_one(b, k, field, c, layer)?;
+        if b.track && field == "transformers" {
+            let file = if c.origin == origin {
+                k.file.clone()
+            } else {
+                c.origin.clone()
+            };
+            let kind = super::metadata::builtin_kind(c.kind());
+            for r in layer.res.iter_mut() {
+                r.transformations
+                    .push((file.clone(), kind, Some(c.name().to_string())));
             }
         }
     }
@@ -68,8 +77,25 @@ fn run_one(
             "plugin {api} {kind} (exec, container and Go plugins)"
         )));
     }
-    let cfg = &c.obj;
-    let err = |m: String| k.field_err(field, format!("{kind} {}: {m}", c.name()));
+    // kubectl decodes a configuration leniently: fields it does not know are dropped, and
+    // some string fields take numbers and booleans as their text.
+    let mut conformed = Value::Object(c.obj.clone());
+    if let Some(shape) = config_shape(kind) {
+        conform(&mut conformed, shape, "")
+            .map_err(|m| k.field_err(field, format!("{kind} {}: {m}", c.name())))?;
+    }
+    let Value::Object(cfg) = &conformed else {
+        unreachable!("a configuration is an object")
+    };
+    let meta = |key: &str| {
+        cfg.get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (name, namespace) = (meta("name"), meta("namespace"));
+    let err = |m: String| k.field_err(field, format!("{kind} {name}: {m}"));
     let specs = field_specs(cfg).map_err(err)?;
     let synthetic = |key: &str, v: Value| {
         let mut fields = Map::new();
@@ -93,9 +119,15 @@ fn run_one(
             for key in ["apiVersion", "kind", "metadata"] {
                 g.shift_remove(key);
             }
-            g.insert("name".into(), Value::String(c.name().to_string()));
-            if !c.namespace().is_empty() {
-                g.insert("namespace".into(), Value::String(c.namespace().to_string()));
+            // A name or namespace of the generator's own wins over the metadata's.
+            for (key, value) in [("name", &name), ("namespace", &namespace)] {
+                let own = g
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty());
+                if !own && !value.is_empty() {
+                    g.insert(key.into(), Value::String(value.clone()));
+                }
             }
             let g = canonical_object(&Value::Object(g), generators::GEN_FIELDS).map_err(err)?;
             let (gen_field, res_kind) = if kind == "SecretGenerator" {
@@ -119,34 +151,39 @@ fn run_one(
                     if !c.origin.ends_with(&format!(" ({field})")) {
                         r.origin = c.origin.clone();
                     }
-                    r.generator_config = Some(c.name().to_string());
+                    r.generator_config = Some(name.clone());
                 }
             }
             Ok(())
         }
         "NamespaceTransformer" => {
-            let ns = c.namespace().to_string();
-            let unset_only = cfg
-                .get("unsetOnly")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let subjects = match cfg.get("setRoleBindingSubjects").and_then(Value::as_str) {
-                None | Some("") | Some("defaultOnly") => super::Subjects::DefaultOnly,
-                Some("allServiceAccounts") => super::Subjects::AllServiceAccounts,
-                Some("none") => super::Subjects::None,
-                Some(other) => {
+            // Both were checked to be a boolean and a string (or null).
+            let unset_only = cfg.get("unsetOnly") == Some(&Value::Bool(true));
+            let subjects = match string("setRoleBindingSubjects").as_str() {
+                "" | "defaultOnly" => super::Subjects::DefaultOnly,
+                "allServiceAccounts" => super::Subjects::AllServiceAccounts,
+                "none" => super::Subjects::None,
+                other => {
                     return Err(err(format!(
                     "setRoleBindingSubjects {other:?}: use defaultOnly, allServiceAccounts or none"
                 )))
                 }
             };
-            // The object's own namespace is always set; field specs add other paths.
-            let extra: Vec<FieldSpec> = specs
-                .into_iter()
-                .filter(|s| s.path != ["metadata", "namespace"])
-                .collect();
+            // With no namespace the transformer does nothing.
+            if namespace.is_empty() {
+                return Ok(());
+            }
             for r in layer.res.iter_mut() {
-                super::namespace_one(r, &ns, true, &extra, unset_only, subjects).map_err(err)?;
+                super::namespace_one(r, &namespace, &specs, unset_only, subjects).map_err(err)?;
+            }
+            let mut seen = std::collections::HashSet::new();
+            for r in &layer.res {
+                if !seen.insert(r.id_key()) {
+                    return Err(err(format!(
+                        "gives two objects the same id: {}",
+                        r.describe()
+                    )));
+                }
             }
             Ok(())
         }
@@ -178,6 +215,16 @@ fn run_one(
                 Some(v) => super::string_pairs(v)
                     .ok_or_else(|| err(format!("{key}: expected a map of strings")))?,
             };
+            // kubectl cannot set an empty key: an error wherever the field specs reach.
+            if pairs.contains_key("") {
+                let created = Value::Object(Map::new());
+                for r in &layer.res {
+                    super::fieldspec::apply(&mut r.clone(), &specs, Some(&created), &mut |_, _| {
+                        Err(format!("{key}: a key is empty"))
+                    })
+                    .map_err(err)?;
+                }
+            }
             super::set_all(&specs, &mut layer.res, &pairs).map_err(err)
         }
         "ImageTagTransformer" => {
@@ -189,8 +236,22 @@ fn run_one(
             super::set_replicas(&mut layer.res, &rep, &specs).map_err(err)
         }
         "PatchTransformer" => {
+            let (patch, path) = (string("patch"), string("path"));
+            match (patch.trim().is_empty(), path.is_empty()) {
+                (true, true) => return Err(err("must specify one of patch and path".into())),
+                (false, false) => {
+                    return Err(err("patch and path can't be set at the same time".into()))
+                }
+                _ => {}
+            }
+            // Blank patch text counts as none, as the path is then what kubectl reads.
             let mut p = Map::new();
-            for key in ["path", "patch", "target", "options"] {
+            if patch.trim().is_empty() {
+                p.insert("path".into(), Value::String(path));
+            } else {
+                p.insert("patch".into(), Value::String(patch));
+            }
+            for key in ["target", "options"] {
                 if let Some(v) = cfg.get(key).filter(|v| !v.is_null()) {
                     p.insert(key.into(), v.clone());
                 }
@@ -199,17 +260,42 @@ fn run_one(
             patch::patches_field(b.fsys, &sk, &mut layer.res)
         }
         "PatchStrategicMergeTransformer" => {
-            let mut list: Vec<Value> = match get("paths") {
+            let paths: Vec<Value> = match get("paths") {
                 Value::Array(a) => a,
                 _ => Vec::new(),
             };
-            if let Some(Value::String(text)) = cfg.get("patches") {
-                list.push(Value::String(text.clone()));
+            let inline = string("patches");
+            if paths.is_empty() && inline.is_empty() {
+                return Err(err("empty file path and empty patch content".into()));
+            }
+            // Files and inline text that together hold no patch are an error too.
+            let mut any = holds_patches(&inline);
+            for path in paths.iter().filter_map(Value::as_str) {
+                any |= holds_patches(&crate::build::read_local_text(b.fsys, k, field, path)?.0);
+            }
+            if !any {
+                return Err(err("patch appears to be empty".into()));
+            }
+            let mut list = paths;
+            if !inline.is_empty() {
+                list.push(Value::String(inline));
             }
             let sk = synthetic("patchesStrategicMerge", Value::Array(list));
             patch::strategic_merge_field(b.fsys, &sk, &mut layer.res)
         }
         "PatchJson6902Transformer" => {
+            let (path, op) = (string("path"), string("jsonOp"));
+            if path.is_empty() && op.is_empty() {
+                return Err(err("empty file path and empty jsonOp".into()));
+            }
+            let text = if path.is_empty() {
+                op
+            } else {
+                crate::build::read_local_text(b.fsys, k, field, &path)?.0
+            };
+            if !holds_patches(&text) {
+                return Err(err("patch appears to be empty".into()));
+            }
             let mut p = Map::new();
             p.insert("target".into(), get("target"));
             if let Some(v) = cfg.get("path").filter(|v| !v.is_null()) {
@@ -238,5 +324,277 @@ fn field_specs(cfg: &Map<String, Value>) -> std::result::Result<Vec<FieldSpec>, 
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items.iter().map(FieldSpec::from_value).collect(),
         Some(_) => Err("fieldSpecs: expected a list".into()),
+    }
+}
+
+/// Whether patch text holds any patch: an object or an operation. Text that does not
+/// parse is left for the patch step to report.
+fn holds_patches(text: &str) -> bool {
+    crate::yaml::parse_documents(text).map_or(true, |docs| {
+        docs.iter().any(|d| match &d.value {
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Null => false,
+            _ => true,
+        })
+    })
+}
+
+/// What kubectl reads of a plugin configuration: everything else it ignores.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Kept as written (checked where it is used).
+    Any,
+    /// A string; with `true`, a number or boolean is read as its text, as kubectl's decoder
+    /// does for a field of the configuration's own (not for one it embeds).
+    Str(bool),
+    Bool,
+    /// A map of strings (a null value is the empty string).
+    StrMap(bool),
+    Obj(&'static [(&'static str, Shape)]),
+    List(&'static Shape),
+}
+
+const TEXT: Shape = Shape::Str(true);
+const STRICT: Shape = Shape::Str(false);
+const META: Shape = Shape::Obj(&[
+    ("name", TEXT),
+    ("namespace", TEXT),
+    ("labels", Shape::StrMap(true)),
+    ("annotations", Shape::StrMap(true)),
+]);
+const HEAD: [(&str, Shape); 3] = [
+    ("apiVersion", Shape::Any),
+    ("kind", Shape::Any),
+    ("metadata", META),
+];
+const FIELD_SPECS: Shape = Shape::List(&Shape::Obj(&[
+    ("path", TEXT),
+    ("group", STRICT),
+    ("version", STRICT),
+    ("kind", STRICT),
+    ("create", Shape::Bool),
+]));
+const STRINGS: Shape = Shape::List(&TEXT);
+const STRICT_STRINGS: Shape = Shape::List(&STRICT);
+/// A patch target: its id fields are embedded in kubectl's selector, its selectors not.
+const TARGET: Shape = Shape::Obj(&[
+    ("group", STRICT),
+    ("version", STRICT),
+    ("kind", STRICT),
+    ("name", STRICT),
+    ("namespace", STRICT),
+    ("labelSelector", TEXT),
+    ("annotationSelector", TEXT),
+]);
+/// Replacements are embedded in kubectl's entry type: nothing in them is read as text.
+const REPLACEMENT_SELECTOR: Shape = Shape::Obj(&[
+    ("group", STRICT),
+    ("version", STRICT),
+    ("kind", STRICT),
+    ("name", STRICT),
+    ("namespace", STRICT),
+    ("labelSelector", STRICT),
+    ("annotationSelector", STRICT),
+]);
+const REPLACEMENT_OPTIONS: Shape = Shape::Obj(&[
+    ("delimiter", STRICT),
+    ("index", Shape::Any),
+    ("create", Shape::Bool),
+]);
+const REPLACEMENTS: Shape = Shape::List(&Shape::Obj(&[
+    (
+        "source",
+        Shape::Obj(&[
+            ("group", STRICT),
+            ("version", STRICT),
+            ("kind", STRICT),
+            ("name", STRICT),
+            ("namespace", STRICT),
+            ("fieldPath", STRICT),
+            ("options", REPLACEMENT_OPTIONS),
+        ]),
+    ),
+    (
+        "targets",
+        Shape::List(&Shape::Obj(&[
+            ("select", REPLACEMENT_SELECTOR),
+            ("reject", Shape::List(&REPLACEMENT_SELECTOR)),
+            ("fieldPaths", STRICT_STRINGS),
+            ("options", REPLACEMENT_OPTIONS),
+        ])),
+    ),
+    ("path", TEXT),
+]));
+/// A generator's arguments are embedded in kubectl's plugin type: nothing in them is read
+/// as text, and the legacy `env` is not read at all.
+const GENERATOR: [(&str, Shape); 7] = [
+    ("name", STRICT),
+    ("namespace", STRICT),
+    ("behavior", STRICT),
+    ("literals", STRICT_STRINGS),
+    ("files", STRICT_STRINGS),
+    ("envs", STRICT_STRINGS),
+    (
+        "options",
+        Shape::Obj(&[
+            ("labels", Shape::StrMap(false)),
+            ("annotations", Shape::StrMap(false)),
+            ("disableNameSuffixHash", Shape::Bool),
+            ("immutable", Shape::Bool),
+        ]),
+    ),
+];
+
+/// The shape of a built-in plugin's configuration (`None` for kinds not run here).
+fn config_shape(kind: &str) -> Option<Shape> {
+    macro_rules! obj {
+        ($($rest:expr),* $(,)?) => {{
+            const FIELDS: &[(&str, Shape)] = &[HEAD[0], HEAD[1], HEAD[2], $($rest),*];
+            Shape::Obj(FIELDS)
+        }};
+    }
+    Some(match kind {
+        "ConfigMapGenerator" => obj!(
+            GENERATOR[0],
+            GENERATOR[1],
+            GENERATOR[2],
+            GENERATOR[3],
+            GENERATOR[4],
+            GENERATOR[5],
+            GENERATOR[6]
+        ),
+        "SecretGenerator" => obj!(
+            GENERATOR[0],
+            GENERATOR[1],
+            GENERATOR[2],
+            GENERATOR[3],
+            GENERATOR[4],
+            GENERATOR[5],
+            GENERATOR[6],
+            ("type", STRICT)
+        ),
+        "NamespaceTransformer" => obj!(
+            ("fieldSpecs", FIELD_SPECS),
+            ("unsetOnly", Shape::Bool),
+            ("setRoleBindingSubjects", TEXT),
+        ),
+        "PrefixSuffixTransformer" => obj!(
+            ("prefix", TEXT),
+            ("suffix", TEXT),
+            ("fieldSpecs", FIELD_SPECS)
+        ),
+        "PrefixTransformer" => obj!(("prefix", TEXT), ("fieldSpecs", FIELD_SPECS)),
+        "SuffixTransformer" => obj!(("suffix", TEXT), ("fieldSpecs", FIELD_SPECS)),
+        "LabelTransformer" => obj!(("labels", Shape::StrMap(true)), ("fieldSpecs", FIELD_SPECS)),
+        "AnnotationsTransformer" => obj!(
+            ("annotations", Shape::StrMap(true)),
+            ("fieldSpecs", FIELD_SPECS)
+        ),
+        "ImageTagTransformer" => obj!(
+            (
+                "imageTag",
+                Shape::Obj(&[
+                    ("name", TEXT),
+                    ("newName", TEXT),
+                    ("newTag", TEXT),
+                    ("digest", TEXT),
+                    ("tagSuffix", TEXT),
+                ])
+            ),
+            ("fieldSpecs", FIELD_SPECS)
+        ),
+        "ReplicaCountTransformer" => obj!(
+            (
+                "replica",
+                Shape::Obj(&[("name", TEXT), ("count", Shape::Any)])
+            ),
+            ("fieldSpecs", FIELD_SPECS)
+        ),
+        "PatchTransformer" => obj!(
+            ("path", TEXT),
+            ("patch", TEXT),
+            ("target", TARGET),
+            ("options", Shape::Any)
+        ),
+        "PatchJson6902Transformer" => obj!(("target", TARGET), ("path", TEXT), ("jsonOp", TEXT)),
+        "PatchStrategicMergeTransformer" => obj!(("paths", STRINGS), ("patches", TEXT)),
+        "ReplacementTransformer" => obj!(("replacements", REPLACEMENTS)),
+        "HashTransformer" => obj!(),
+        _ => return None,
+    })
+}
+
+/// Brings `v` to `shape` as kubectl's decoder reads it: unknown keys dropped (a key
+/// matches a field exactly or else ignoring case), numbers and booleans read as text where
+/// the shape says so, and a value of the wrong kind refused, naming where (`at`).
+fn conform(v: &mut Value, shape: Shape, at: &str) -> std::result::Result<(), String> {
+    let kind_name = super::fieldspec::kind_name;
+    let here = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match (shape, &mut *v) {
+        (_, Value::Null) | (Shape::Any, _) | (Shape::Bool, Value::Bool(_)) => Ok(()),
+        (Shape::Str(text), _) => as_string(v, text, at),
+        (Shape::Bool, other) => Err(format!(
+            "{at}: expected true or false, found {}",
+            kind_name(other)
+        )),
+        (Shape::StrMap(text), Value::Object(m)) => {
+            for (key, x) in m.iter_mut() {
+                if x.is_null() {
+                    *x = Value::String(String::new());
+                }
+                as_string(x, text, &here(key))?;
+            }
+            Ok(())
+        }
+        (Shape::Obj(fields), Value::Object(m)) => {
+            let known: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+            for (key, mut x) in std::mem::take(m) {
+                let Some(canon) = crate::kustomization::canonical(&key, &known) else {
+                    continue;
+                };
+                let Some((_, inner)) = fields.iter().find(|(k, _)| *k == canon) else {
+                    continue;
+                };
+                conform(&mut x, *inner, &here(canon))?;
+                m.insert(canon.to_string(), x);
+            }
+            Ok(())
+        }
+        (Shape::List(inner), Value::Array(items)) => {
+            for (i, x) in items.iter_mut().enumerate() {
+                conform(x, *inner, &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (Shape::StrMap(_) | Shape::Obj(_), other) => {
+            Err(format!("{at}: expected a map, found {}", kind_name(other)))
+        }
+        (Shape::List(_), other) => {
+            Err(format!("{at}: expected a list, found {}", kind_name(other)))
+        }
+    }
+}
+
+/// A string as it is, or (with `text`) a number or boolean as its text.
+fn as_string(v: &mut Value, text: bool, at: &str) -> std::result::Result<(), String> {
+    match v {
+        Value::String(_) => Ok(()),
+        Value::Number(_) | Value::Bool(_) if text => {
+            if let Some(t) = crate::yaml::emit::scalar_text(v) {
+                *v = Value::String(t);
+            }
+            Ok(())
+        }
+        other => Err(format!(
+            "{at}: expected a string, found {}",
+            super::fieldspec::kind_name(other)
+        )),
     }
 }
