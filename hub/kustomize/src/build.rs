@@ -273,7 +273,6 @@ impl Builder<'_> {
             let loaded = self.resource_entry(k, "resources", entry, depth)?;
             layer.absorb(loaded, k, &mut ids)?;
         }
-        refusals(self.fsys, k)?;
         crate::transform::run(self, k, &mut layer, depth)?;
         Ok(layer)
     }
@@ -434,7 +433,6 @@ impl Builder<'_> {
                 let loaded = self.resource_entry(&sub, "resources", e, depth + 1)?;
                 acc.absorb(loaded, &sub, &mut ids)?;
             }
-            refusals(self.fsys, &sub)?;
             crate::transform::run(self, &sub, acc, depth + 1)
         })();
         self.stack.pop();
@@ -525,106 +523,6 @@ pub(crate) fn read_local_text(
         message: "not UTF-8 text".into(),
     })?;
     Ok((text, path))
-}
-
-/// What kubectl refuses in a kustomization when it sets up its transformers: a `patches`
-/// or `patchesJson6902` entry with neither patch text (blank text counts as none) nor a
-/// path, a blank `patchesStrategicMerge` entry, and a `crds` file that is not a map of
-/// OpenAPI definitions (a CustomResourceDefinition object, for one).
-fn refusals(fsys: &dyn FileSystem, k: &Kustomization) -> Result<()> {
-    for field in ["patches", "patchesJson6902"] {
-        let Some(Value::Array(items)) = k.get(field) else {
-            continue;
-        };
-        for item in items {
-            // Entries of the wrong shape are the patch step's to report.
-            let Value::Object(m) = item else { continue };
-            let text = |key: &str| {
-                m.iter()
-                    .find(|(k, _)| kustomization::canonical(k, &[key]).is_some())
-                    .and_then(|(_, v)| v.as_str())
-                    .unwrap_or("")
-            };
-            if text("patch").trim().is_empty() && text("path").is_empty() {
-                return Err(k.field_err(field, "each patch needs exactly one of path and patch"));
-            }
-        }
-    }
-    if let Some(Value::Array(items)) = k.get("patchesStrategicMerge") {
-        if items
-            .iter()
-            .any(|v| v.as_str().is_some_and(|s| s.trim().is_empty()))
-        {
-            return Err(k.field_err("patchesStrategicMerge", "an entry is empty"));
-        }
-    }
-    for file in k.str_list("crds")? {
-        let (text, path) = read_local_text(fsys, k, "crds", &file)?;
-        let invalid = |message: String| Error::Invalid {
-            path: path.clone(),
-            message: format!("unable to parse open API definition: {message}"),
-        };
-        if text.is_empty() {
-            return Err(invalid("the file is empty".into()));
-        }
-        // Parse errors are the CRD step's to report.
-        let Ok(docs) = crate::yaml::parse_documents(&text) else {
-            continue;
-        };
-        let defs = match docs.into_iter().next().map(|d| d.value) {
-            None | Some(Value::Null) => continue,
-            Some(Value::Object(defs)) => defs,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "expected a map of definitions, found {}",
-                    value_kind(&other)
-                )))
-            }
-        };
-        for (name, def) in &defs {
-            let fields = match def {
-                Value::Null => continue,
-                Value::Object(fields) => fields,
-                other => {
-                    return Err(invalid(format!(
-                        "definition {name:?}: expected a map, found {}",
-                        value_kind(other)
-                    )))
-                }
-            };
-            for (key, v) in fields {
-                let expected = match kustomization::canonical(key, &["Schema", "Dependencies"]) {
-                    Some("Schema") if !v.is_object() && !v.is_null() => "a map",
-                    Some("Dependencies")
-                        if !v.is_null()
-                            && !v.as_array().is_some_and(|a| {
-                                a.iter().all(|d| d.is_string() || d.is_null())
-                            }) =>
-                    {
-                        "a list of strings"
-                    }
-                    _ => continue,
-                };
-                return Err(invalid(format!(
-                    "definition {name:?}: {key}: expected {expected}, found {}",
-                    value_kind(v)
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `a map`, `a list`, `a string`... for messages.
-fn value_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
 }
 
 fn is_remote(entry: &str) -> bool {

@@ -147,13 +147,23 @@ impl Config {
     /// `x-kubernetes-annotation`, `x-kubernetes-label-selector`, `x-kubernetes-identity` and
     /// `x-kubernetes-object-ref-*` extend annotations, labels, prefixes and name references.
     pub fn from_openapi(text: &str) -> Result<Config, String> {
+        if text.is_empty() {
+            return Err("the file is empty".into());
+        }
         let docs = crate::yaml::parse_documents(text)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?;
         let mut out = Config::default();
-        let Some(Value::Object(defs)) = docs.into_iter().map(|d| d.value).find(|v| !v.is_null())
-        else {
-            return Ok(out);
+        let defs = match docs.into_iter().next().map(|d| d.value) {
+            None | Some(Value::Null) => return Ok(out),
+            Some(Value::Object(defs)) => defs,
+            Some(other) => {
+                return Err(format!(
+                    "expected a map of definitions, found {}",
+                    fieldspec::kind_name(&other)
+                ))
+            }
         };
+        check_definitions(&defs)?;
         for (type_name, def) in &defs {
             let props = schema_props(def);
             if !["kind", "apiVersion", "metadata"]
@@ -169,6 +179,43 @@ impl Config {
         }
         Ok(out)
     }
+}
+
+/// Each definition must be a map (or null) whose `Schema` is a map and whose
+/// `Dependencies` are strings, as kubectl decodes them: a CustomResourceDefinition object
+/// listed under `crds` is not.
+fn check_definitions(defs: &Map<String, Value>) -> Result<(), String> {
+    for (name, def) in defs {
+        let fields = match def {
+            Value::Null => continue,
+            Value::Object(fields) => fields,
+            other => {
+                return Err(format!(
+                    "definition {name:?}: expected a map, found {}",
+                    fieldspec::kind_name(other)
+                ))
+            }
+        };
+        for (key, v) in fields {
+            let expected = match crate::kustomization::canonical(key, &["Schema", "Dependencies"]) {
+                Some("Schema") if !v.is_object() && !v.is_null() => "a map",
+                Some("Dependencies")
+                    if !v.is_null()
+                        && !v
+                            .as_array()
+                            .is_some_and(|a| a.iter().all(|d| d.is_string() || d.is_null())) =>
+                {
+                    "a list of strings"
+                }
+                _ => continue,
+            };
+            return Err(format!(
+                "definition {name:?}: {key}: expected {expected}, found {}",
+                fieldspec::kind_name(v)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn schema_props(def: &Value) -> Option<&Map<String, Value>> {

@@ -28,6 +28,15 @@ fn patch_text(
     Ok((s.to_string(), format!("{} ({field})", k.file)))
 }
 
+/// A patch for messages: its file, or "the inline patch".
+fn which(k: &Kustomization, origin: &str) -> String {
+    if origin.starts_with(&k.file) {
+        "the inline patch".into()
+    } else {
+        origin.to_string()
+    }
+}
+
 /// A patch file's documents (empty ones left out), and whether its first document is
 /// empty while others follow (kubectl reads that as an empty patch).
 struct PatchDocs {
@@ -103,7 +112,7 @@ pub(crate) fn strategic_merge_field(
         if docs.is_empty() {
             return Err(k.field_err(
                 "patchesStrategicMerge",
-                format!("{origin}: the patch is empty"),
+                format!("{} is empty", which(k, &origin)),
             ));
         }
         for doc in docs {
@@ -746,11 +755,17 @@ pub(crate) fn patches_field(
 ) -> Result<()> {
     for p in k.obj_list("patches", &["path", "patch", "target", "options"])? {
         // kubectl trims an inline patch before reading it (a last block scalar loses its
-        // line break with it).
-        let inline = p.get("patch").and_then(Value::as_str).map(str::trim);
-        let path = p.get("path").and_then(Value::as_str);
+        // line break with it); blank text is no patch text.
+        let inline = p
+            .get("patch")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let path = p
+            .get("path")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty());
         let (text, origin) = match (inline, path) {
-            (Some(""), None) => return Err(k.field_err("patches", "the inline patch is empty")),
             (Some(t), None) => (t.to_string(), format!("{} (patches)", k.file)),
             (None, Some(path)) => patch_text(fsys, k, "patches", path)?,
             _ => {
@@ -800,7 +815,10 @@ pub(crate) fn patches_field(
             if !text.is_empty() {
                 return Err(k.field_err(
                     "patches",
-                    format!("{origin}: holds no patch (it reads as both a strategic merge and a JSON 6902 patch)"),
+                    format!(
+                        "{} holds no patch (it reads as both a strategic merge and a JSON 6902 patch)",
+                        which(k, &origin)
+                    ),
                 ));
             }
             if target.is_none() {
@@ -872,10 +890,8 @@ pub(crate) fn json6902_field(
     acc: &mut [Resource],
 ) -> Result<()> {
     for p in k.obj_list("patchesJson6902", &["path", "patch", "target"])? {
-        let (text, origin) = match (
-            p.get("patch").and_then(Value::as_str),
-            p.get("path").and_then(Value::as_str),
-        ) {
+        let given = |key: &str| p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let (text, origin) = match (given("patch"), given("path")) {
             (Some(t), None) => (t.to_string(), format!("{} (patchesJson6902)", k.file)),
             (None, Some(path)) => patch_text(fsys, k, "patchesJson6902", path)?,
             _ => {
@@ -900,7 +916,9 @@ pub(crate) fn json6902_field(
         let ops = match docs.as_slice() {
             [Value::Array(ops), ..] => ops.clone(),
             [] => {
-                return Err(k.field_err("patchesJson6902", format!("{origin}: the patch is empty")))
+                return Err(
+                    k.field_err("patchesJson6902", format!("{} is empty", which(k, &origin)))
+                )
             }
             _ => {
                 return Err(k.field_err(
