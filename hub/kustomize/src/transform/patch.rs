@@ -364,18 +364,154 @@ fn keyless_list(
 type Schema<'a> = Option<&'a Gvk>;
 
 fn schema_of(g: &Gvk) -> Schema<'_> {
-    let builtin_group =
-        g.group.is_empty() || !g.group.contains('.') || g.group.ends_with(".k8s.io");
-    // Versions gone from Kubernetes before the schema kubectl bundles.
-    let retired = matches!(
-        (g.group.as_str(), g.version.as_str()),
-        ("apps", "v1beta1" | "v1beta2")
-            | ("extensions", "v1beta1")
-            | ("batch", "v2alpha1")
-            | ("autoscaling", "v2")
-    ) && !(g.group == "extensions" && g.kind == "Ingress");
-    (builtin_group && !retired).then_some(g)
+    BUNDLED_SCHEMA
+        .iter()
+        .any(|(group, versions, kinds)| {
+            *group == g.group
+                && versions.contains(&g.version.as_str())
+                && kinds.contains(&g.kind.as_str())
+        })
+        .then_some(g)
 }
+
+/// The kinds kubectl's bundled schema knows, by group and API version (Kubernetes 1.21
+/// as kustomize bundles it): only these merge lists by key; any other kind, a later
+/// version among them, replaces lists whole.
+const BUNDLED_SCHEMA: &[(&str, &[&str], &[&str])] = &[
+    (
+        "",
+        &["v1"],
+        &[
+            "Binding",
+            "ComponentStatus",
+            "ConfigMap",
+            "Endpoints",
+            "Event",
+            "LimitRange",
+            "Namespace",
+            "Node",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "Pod",
+            "PodTemplate",
+            "ReplicationController",
+            "ResourceQuota",
+            "Secret",
+            "Service",
+            "ServiceAccount",
+        ],
+    ),
+    (
+        "apps",
+        &["v1"],
+        &[
+            "ControllerRevision",
+            "DaemonSet",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+        ],
+    ),
+    (
+        "autoscaling",
+        &["v1"],
+        &["HorizontalPodAutoscaler", "Scale"],
+    ),
+    (
+        "autoscaling",
+        &["v2beta1", "v2beta2"],
+        &["HorizontalPodAutoscaler"],
+    ),
+    ("batch", &["v1"], &["CronJob", "Job"]),
+    ("batch", &["v1beta1"], &["CronJob"]),
+    ("policy", &["v1"], &["Eviction", "PodDisruptionBudget"]),
+    (
+        "policy",
+        &["v1beta1"],
+        &["Eviction", "PodDisruptionBudget", "PodSecurityPolicy"],
+    ),
+    (
+        "networking.k8s.io",
+        &["v1"],
+        &["Ingress", "IngressClass", "NetworkPolicy"],
+    ),
+    (
+        "networking.k8s.io",
+        &["v1beta1"],
+        &["Ingress", "IngressClass"],
+    ),
+    ("extensions", &["v1beta1"], &["Ingress"]),
+    (
+        "rbac.authorization.k8s.io",
+        &["v1", "v1beta1"],
+        &["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
+    ),
+    (
+        "storage.k8s.io",
+        &["v1"],
+        &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"],
+    ),
+    (
+        "storage.k8s.io",
+        &["v1beta1"],
+        &[
+            "CSIDriver",
+            "CSINode",
+            "CSIStorageCapacity",
+            "StorageClass",
+            "VolumeAttachment",
+        ],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        &["v1", "v1beta1"],
+        &[
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ],
+    ),
+    (
+        "apiextensions.k8s.io",
+        &["v1", "v1beta1"],
+        &["CustomResourceDefinition"],
+    ),
+    (
+        "apiregistration.k8s.io",
+        &["v1", "v1beta1"],
+        &["APIService"],
+    ),
+    ("coordination.k8s.io", &["v1", "v1beta1"], &["Lease"]),
+    ("discovery.k8s.io", &["v1", "v1beta1"], &["EndpointSlice"]),
+    ("events.k8s.io", &["v1", "v1beta1"], &["Event"]),
+    ("node.k8s.io", &["v1", "v1beta1"], &["RuntimeClass"]),
+    ("scheduling.k8s.io", &["v1", "v1beta1"], &["PriorityClass"]),
+    (
+        "certificates.k8s.io",
+        &["v1", "v1beta1"],
+        &["CertificateSigningRequest"],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        &["v1beta1"],
+        &["FlowSchema", "PriorityLevelConfiguration"],
+    ),
+    (
+        "authentication.k8s.io",
+        &["v1", "v1beta1"],
+        &["TokenReview"],
+    ),
+    ("authentication.k8s.io", &["v1"], &["TokenRequest"]),
+    (
+        "authorization.k8s.io",
+        &["v1", "v1beta1"],
+        &[
+            "LocalSubjectAccessReview",
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+            "SubjectAccessReview",
+        ],
+    ),
+];
 
 /// Strategic merge of `patch` into `dst`. Returns true when the patch deletes `dst`.
 fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<String>) -> bool {
