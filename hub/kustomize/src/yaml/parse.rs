@@ -1044,6 +1044,8 @@ fn folded_round_trip(value: &str) -> String {
                     c,
                     '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'
                 )
+                // go-yaml writes characters beyond the Basic Multilingual Plane quoted.
+                || u32::from(c) > 0xFFFF
         });
     if !block_allowed {
         return value.to_string();
