@@ -36,7 +36,7 @@ pub struct Resource {
     /// The source text of non-string scalars as written (`0644`), by JSON pointer: what a
     /// replacement copies into a string field, as kubectl copies a scalar's text.
     pub(crate) texts: Texts,
-    /// Places (JSON pointers) that hold one shared value, as kubectl shares one node
+    /// Places (paths of keys) that hold one shared value, as kubectl shares one node
     /// among the places a label or annotation transformer added a key to: a later write
     /// to one of them shows in all.
     pub(crate) aliases: Vec<Alias>,
@@ -45,13 +45,40 @@ pub struct Resource {
 /// A value shared by several places of one object.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Alias {
-    pub(crate) pointers: Vec<String>,
+    pub(crate) paths: Vec<Vec<String>>,
     /// The value all of them held when last made the same.
     pub(crate) value: Value,
 }
 
 /// Source texts of scalars by JSON pointer.
 pub(crate) type Texts = Option<std::sync::Arc<std::collections::HashMap<String, String>>>;
+
+/// The value at a path of map keys and list indexes.
+fn value_at<'v>(obj: &'v Map<String, Value>, path: &[String]) -> Option<&'v Value> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = obj.get(first)?;
+    for step in rest {
+        cur = match cur {
+            Value::Object(m) => m.get(step)?,
+            Value::Array(items) => items.get(step.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn value_at_mut<'v>(obj: &'v mut Map<String, Value>, path: &[String]) -> Option<&'v mut Value> {
+    let (first, rest) = path.split_first()?;
+    let mut cur = obj.get_mut(first)?;
+    for step in rest {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(step)?,
+            Value::Array(items) => items.get_mut(step.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
 
 /// The source text recorded at `pointer`, when the value there still reads as it.
 pub(crate) fn text_at<'t>(texts: &'t Texts, pointer: &str, current: &Value) -> Option<&'t str> {
@@ -232,40 +259,39 @@ impl Resource {
             return;
         }
         let mut aliases = std::mem::take(&mut self.aliases);
-        let mut obj = Value::Object(std::mem::take(&mut self.obj));
         for alias in &mut aliases {
-            alias.pointers.retain(|p| obj.pointer(p).is_some());
+            alias.paths.retain(|p| value_at(&self.obj, p).is_some());
             let changed = alias
-                .pointers
+                .paths
                 .iter()
-                .filter_map(|p| obj.pointer(p))
+                .filter_map(|p| value_at(&self.obj, p))
                 .find(|v| **v != alias.value)
                 .cloned();
             if let Some(new) = changed {
-                for p in &alias.pointers {
-                    if let Some(slot) = obj.pointer_mut(p) {
+                for p in &alias.paths {
+                    if let Some(slot) = value_at_mut(&mut self.obj, p) {
                         *slot = new.clone();
                     }
                 }
                 alias.value = new;
             }
         }
-        aliases.retain(|a| a.pointers.len() > 1);
-        if let Value::Object(m) = obj {
-            self.obj = m;
-        }
+        aliases.retain(|a| a.paths.len() > 1);
         self.aliases = aliases;
     }
 
-    /// Forgets the shared values under `prefix` (a JSON pointer), which kubectl rebuilt
-    /// as new nodes.
-    pub(crate) fn unshare(&mut self, prefix: &str) {
+    /// Forgets the shared values under `prefix` (keys from the object's root), which
+    /// kubectl rebuilt as new nodes.
+    pub(crate) fn unshare(&mut self, prefix: &[&str]) {
+        if self.aliases.is_empty() {
+            return;
+        }
         for alias in &mut self.aliases {
             alias
-                .pointers
-                .retain(|p| !(p.starts_with(prefix) && p[prefix.len()..].starts_with('/')));
+                .paths
+                .retain(|p| !(p.len() > prefix.len() && p.iter().zip(prefix).all(|(a, b)| a == b)));
         }
-        self.aliases.retain(|a| a.pointers.len() > 1);
+        self.aliases.retain(|a| a.paths.len() > 1);
     }
 
     /// Every (name, namespace) this object has had: current, original and each one

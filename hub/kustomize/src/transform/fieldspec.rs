@@ -84,16 +84,20 @@ pub enum Step<'p> {
     Index(usize),
 }
 
-/// The JSON pointer of the value at the end of `steps`.
-pub fn pointer(steps: &[Step<'_>]) -> String {
-    let segs: Vec<String> = steps
+/// The keys (list indexes as text) of the way `steps` describe.
+pub fn keys(steps: &[Step<'_>]) -> Vec<String> {
+    steps
         .iter()
         .map(|s| match s {
             Step::Key(k) => k.to_string(),
             Step::Index(i) => i.to_string(),
         })
-        .collect();
-    crate::yaml::parse::json_pointer(&segs)
+        .collect()
+}
+
+/// The JSON pointer of the value at the end of `steps`.
+pub fn pointer(steps: &[Step<'_>]) -> String {
+    crate::yaml::parse::json_pointer(&keys(steps))
 }
 
 /// `spec/containers[0]/env`, for messages.

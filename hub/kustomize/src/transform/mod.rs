@@ -84,15 +84,20 @@ pub(crate) fn run(
     // With `buildMetadata: [transformerAnnotations]` at the root, every built-in
     // transformer a kustomization configures is noted on the objects it ran over.
     let track = b.track;
-    // After each transformer: writes to a shared value show in all its places.
     let note = |layer: &mut Layer, kind: &'static str, times: usize| {
-        for r in layer.res.iter_mut() {
-            r.sync_aliases();
-            if track {
+        if track {
+            for r in layer.res.iter_mut() {
                 for _ in 0..times {
                     r.transformations.push((k.file.clone(), kind, None));
                 }
             }
+        }
+    };
+    // After a transformer that writes values in place: a write to a shared value shows in
+    // all its places.
+    let sync = |layer: &mut Layer| {
+        for r in layer.res.iter_mut() {
+            r.sync_aliases();
         }
     };
     let count = |field: &str| k.get(field).and_then(Value::as_array).map_or(0, Vec::len);
@@ -103,12 +108,14 @@ pub(crate) fn run(
         _ => false,
     };
     patch::strategic_merge_field(b.fsys, k, &mut layer.res)?;
+    sync(layer);
     note(
         layer,
         "PatchStrategicMergeTransformer",
         usize::from(non_empty("patchesStrategicMerge")),
     );
     patch::patches_field(b.fsys, k, &mut layer.res)?;
+    sync(layer);
     note(layer, "PatchTransformer", count("patches"));
     if let Some(ns) = k.str_field("namespace")? {
         if !ns.is_empty() {
@@ -147,6 +154,7 @@ pub(crate) fn run(
     images(k, layer)?;
     note(layer, "ImageTagTransformer", count("images"));
     replacements::field(b.fsys, k, &mut layer.res)?;
+    sync(layer);
     note(
         layer,
         "ReplacementTransformer",
@@ -156,7 +164,7 @@ pub(crate) fn run(
     if meta.managed_by {
         metadata::add_managed_by(&mut layer.res);
     }
-    note(layer, "", 0);
+    sync(layer);
     vars::declare(k, layer)?;
     Ok(())
 }
@@ -213,7 +221,7 @@ pub(crate) fn namespace_one(
     subjects: Subjects,
 ) -> std::result::Result<(), String> {
     // kubectl notes every object's id in its annotations here, rewriting them all.
-    r.unshare("/metadata/annotations");
+    r.unshare(&["metadata", "annotations"]);
     let gvk = r.gvk();
     let unset = |v: &Value| match v {
         Value::Null => true,
@@ -286,7 +294,7 @@ pub(crate) fn namespace_one(
 /// Remembers the current name and namespace before a change, for name references.
 /// kubectl keeps the old id in annotations and rewrites them all as new values then.
 fn record_rename(r: &mut Resource) {
-    r.unshare("/metadata/annotations");
+    r.unshare(&["metadata", "annotations"]);
     let cur = (r.name().to_string(), r.namespace().to_string());
     if r.prev_names.last() != Some(&cur) {
         r.prev_names.push(cur);
@@ -411,13 +419,14 @@ pub(crate) fn set_all(
     let created = Value::Object(Map::new());
     for r in acc.iter_mut() {
         // Per key, the places it was added to: kubectl adds one shared value there.
-        let mut added: Vec<Vec<String>> = vec![Vec::new(); pairs.len()];
+        let mut added: Vec<Vec<Vec<String>>> = vec![Vec::new(); pairs.len()];
         fieldspec::apply(r, specs, Some(&created), &mut |v, steps| match v {
             Value::Object(m) => {
                 for (i, (k, val)) in pairs.iter().enumerate() {
                     if !m.contains_key(k) {
-                        let key = crate::yaml::parse::json_pointer(std::slice::from_ref(k));
-                        added[i].push(format!("{}{key}", fieldspec::pointer(steps)));
+                        let mut path = fieldspec::keys(steps);
+                        path.push(k.clone());
+                        added[i].push(path);
                     }
                     m.insert(k.clone(), val.clone());
                 }
@@ -431,10 +440,10 @@ pub(crate) fn set_all(
             )),
         })?;
         r.sync_aliases();
-        for (pointers, value) in added.into_iter().zip(pairs.values()) {
-            if pointers.len() > 1 {
+        for (paths, value) in added.into_iter().zip(pairs.values()) {
+            if paths.len() > 1 {
                 r.aliases.push(crate::resource::Alias {
-                    pointers,
+                    paths,
                     value: value.clone(),
                 });
             }

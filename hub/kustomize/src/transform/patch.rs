@@ -1494,7 +1494,7 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 fn note_rename(r: &mut Resource, before: (String, String)) {
     if r.name() != before.0 && r.prev_names.last() != Some(&before) {
         // kubectl keeps the old id in annotations, rewriting them all as new values.
-        r.unshare("/metadata/annotations");
+        r.unshare(&["metadata", "annotations"]);
         r.prev_names.push(before);
     }
 }

@@ -55,9 +55,16 @@ fn options() -> granit_parser::Options {
 
 /// The JSON pointer (RFC 6901) of a path of keys and list indexes.
 pub(crate) fn json_pointer(path: &[String]) -> String {
-    path.iter()
-        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-        .collect()
+    let mut out = String::new();
+    for k in path {
+        out.push('/');
+        if k.contains(['~', '/']) {
+            out.push_str(&k.replace('~', "~0").replace('/', "~1"));
+        } else {
+            out.push_str(k);
+        }
+    }
+    out
 }
 
 /// kubectl cuts a text into pieces at its `---` lines and go-yaml skips a byte-order mark
