@@ -820,15 +820,10 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
         .iter()
         .chain(patch.iter().filter(|p| p.get("$patch").is_none()))
         .collect();
+    // A list without a merge key is replaced by the patch's list as it is written
+    // (directive elements too: kubectl keeps them as data).
     let Some(key) = merge_key(path, &all, builtin) else {
-        if patch.len() == 1 && patch[0].get("$patch").and_then(Value::as_str) == Some("replace") {
-            dst.clear();
-            return;
-        }
         *dst = patch.to_vec();
-        for v in dst.iter_mut() {
-            strip_directives(v);
-        }
         return;
     };
     // Lists merged on several keys behave as merged on the merge key alone while no
