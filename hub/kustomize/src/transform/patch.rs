@@ -1375,9 +1375,24 @@ impl LabelSelector {
 
 /// Applies JSON 6902 operations to a resource.
 fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> {
-    // kubectl patches a JSON copy: no value stays shared.
+    // kubectl patches a JSON copy: no value stays shared, and scalars lose the text they
+    // were written with.
     r.aliases.clear();
+    forget_texts(r);
     let before = (r.name().to_string(), r.namespace().to_string());
+    let bookkeeping = bookkeeping_annotations(r);
+    let had_annotations = r.meta_map("annotations").is_some();
+    {
+        let annotations = r
+            .metadata_mut()
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(a) = annotations {
+            for (k, v) in &bookkeeping {
+                a.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let result = (|| {
         for op in ops {
@@ -1457,6 +1472,7 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
     if let Value::Object(m) = doc {
         r.obj = m;
     }
+    drop_bookkeeping(r, &bookkeeping, had_annotations);
     note_rename(r, before);
     result?;
     // kubectl checks the patched object as it checks a resource.
@@ -1467,6 +1483,103 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
         return Err("the patched object has no metadata.name".into());
     }
     Ok(())
+}
+
+/// The annotations kubectl keeps on an object while it builds (its earlier ids, its name
+/// prefixes and suffixes, whether its name takes a hash) and notes just before a JSON
+/// patch: the patch sees them, so an object always has an annotations map there.
+fn bookkeeping_annotations(r: &Resource) -> Vec<(String, String)> {
+    const INTERNAL: &str = "internal.config.kubernetes.io/";
+    let mut ids: Vec<(&str, &str)> = r
+        .prev_names
+        .iter()
+        .map(|(n, ns)| (n.as_str(), ns.as_str()))
+        .collect();
+    ids.push((r.name(), r.namespace()));
+    let ns_of = |ns: &str| {
+        if crate::scope::kustomize_cluster_scoped(&r.gvk()) {
+            String::new()
+        } else {
+            crate::resource::or_default(ns).to_string()
+        }
+    };
+    let mut out = Vec::new();
+    let csv = |parts: Vec<String>| {
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let kinds = csv(ids.iter().map(|_| r.kind().to_string()).collect());
+    let names = csv(ids.iter().map(|(n, _)| n.to_string()).collect());
+    let namespaces = csv(ids.iter().map(|(_, ns)| ns_of(ns)).collect());
+    for (key, v) in [
+        ("prefixes", csv(r.prefixes.clone())),
+        ("suffixes", csv(r.suffixes.clone())),
+        ("previousKinds", kinds),
+        ("previousNames", names),
+        ("previousNamespaces", namespaces),
+    ] {
+        if !v.is_empty() {
+            out.push((format!("{INTERNAL}{key}"), v));
+        }
+    }
+    if r.needs_hash {
+        out.push((format!("{INTERNAL}needsHashSuffix"), "enabled".into()));
+    }
+    out
+}
+
+/// Takes the bookkeeping annotations off again and writes the others back as strings; an
+/// annotations map left empty goes, as kubectl clears it.
+fn drop_bookkeeping(r: &mut Resource, bookkeeping: &[(String, String)], had: bool) {
+    let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
+        return;
+    };
+    let Some(Value::Object(a)) = meta.get_mut("annotations") else {
+        return;
+    };
+    for (k, _) in bookkeeping {
+        a.shift_remove(k);
+    }
+    for v in a.values_mut() {
+        match v {
+            Value::Null => *v = Value::String("null".into()),
+            Value::Number(_) | Value::Bool(_) => {
+                *v = Value::String(crate::yaml::emit::scalar_text(v).unwrap_or_default())
+            }
+            _ => {}
+        }
+    }
+    if a.is_empty() && (!had || !bookkeeping.is_empty()) {
+        meta.shift_remove("annotations");
+    }
+}
+
+/// A JSON patch works on a JSON copy of the object: the source texts of its scalars are
+/// gone, and an annotation written as a plain non-string scalar is that scalar again
+/// (`hint: 3` tests equal to 3; `drop_bookkeeping` writes it back as "3", `1.10` as "1.1",
+/// an empty one as "null").
+fn forget_texts(r: &mut Resource) {
+    let Some(texts) = r.texts.take() else { return };
+    let Some(Value::Object(a)) = r
+        .obj
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+    else {
+        return;
+    };
+    for (pointer, text) in texts.iter() {
+        let Some(key) = pointer.strip_prefix("/metadata/annotations/") else {
+            continue;
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        if a.get(&key).and_then(Value::as_str) != Some(text.as_str()) {
+            continue;
+        }
+        a.insert(key, crate::yaml::parse::resolve_plain(text));
+    }
 }
 
 /// JSON equality with numbers compared by value, as JSON patch `test` compares.

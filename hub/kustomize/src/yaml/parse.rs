@@ -589,6 +589,7 @@ impl<'a> Builder<'a> {
                         Event::Scalar(t, ..) if annotation => Some(t.to_string()),
                         _ => None,
                     };
+                    let plain = matches!(&vev, Event::Scalar(_, ScalarStyle::Plain, _, None));
                     self.keys.push(key.clone());
                     let outer = std::mem::replace(&mut self.as_text, annotation);
                     let value = self.node(vev, depth + 1);
@@ -597,6 +598,16 @@ impl<'a> Builder<'a> {
                     let mut value = value?;
                     if annotation && !(value.is_null() && self.patch) {
                         if let Some(text) = source_text {
+                            // A plain annotation that reads as no string keeps its text
+                            // here; a JSON patch later gives kubectl its JSON form.
+                            if plain
+                                && !self.patch
+                                && resolve_plain(&text) != Value::String(text.clone())
+                            {
+                                let mut at = self.keys.clone();
+                                at.push(key.clone());
+                                self.texts.push((json_pointer(&at), text.clone()));
+                            }
                             value = Value::String(text);
                         } else if !value.is_string() {
                             value = Value::String(String::new());
