@@ -329,6 +329,7 @@ pub(crate) fn generate(
         }
         ("merge" | "replace", Some(i)) => {
             let base = &mut acc[i];
+            as_text_maps(base);
             let merge = behavior == "merge";
             for key in ["data", "binaryData"] {
                 let new = r.obj.remove(key);
@@ -599,5 +600,50 @@ mod tests {
             "data":{"a":"1","b":"<x>&"}});
         let r = Resource::new(obj.as_object().unwrap().clone(), "");
         assert_eq!(content_hash(&r), "2g9cdmkbf2");
+    }
+}
+
+/// kubectl reads the data, labels and annotations of an object a generator merges into or
+/// replaces as maps of text: a number or boolean there becomes its text as written
+/// (`0.50` stays "0.50"), a null becomes "".
+fn as_text_maps(r: &mut Resource) {
+    fn map_at<'m>(
+        obj: &'m mut Map<String, Value>,
+        path: &[&str],
+    ) -> Option<&'m mut Map<String, Value>> {
+        let mut cur = obj;
+        for key in path {
+            cur = cur.get_mut(*key)?.as_object_mut()?;
+        }
+        Some(cur)
+    }
+    let texts = r.texts.clone();
+    for path in [
+        &["data"][..],
+        &["binaryData"][..],
+        &["metadata", "labels"][..],
+        &["metadata", "annotations"][..],
+    ] {
+        let Some(m) = map_at(&mut r.obj, path) else {
+            continue;
+        };
+        for (k, v) in m.iter_mut() {
+            let text = match &*v {
+                Value::Null => String::new(),
+                // A plain timestamp too keeps its text.
+                Value::Number(_) | Value::Bool(_) | Value::String(_) => {
+                    let mut at: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+                    at.push(k.clone());
+                    let pointer = crate::yaml::parse::json_pointer(&at);
+                    match crate::resource::text_at(&texts, &pointer, v) {
+                        Some(t) => t.to_string(),
+                        None if v.is_string() => continue,
+                        None => crate::yaml::emit::scalar_text(v).unwrap_or_default(),
+                    }
+                }
+                _ => continue,
+            };
+            *v = Value::String(text);
+        }
     }
 }

@@ -434,7 +434,10 @@ impl<'a> Builder<'a> {
                     && !self.as_text
                     && style == ScalarStyle::Plain
                     && tag.is_none()
-                    && (v.is_number() || v.is_boolean() || v.is_null())
+                    && (v.is_number()
+                        || v.is_boolean()
+                        || v.is_null()
+                        || v.as_str().is_some_and(|s| s != &*text))
                 {
                     // An empty value reads as `~` here; its text is nothing.
                     let written = if self.empty_span { "" } else { &text };
