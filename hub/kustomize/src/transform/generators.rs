@@ -583,26 +583,6 @@ fn write_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b"hunter2"), "aHVudGVyMg==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
-    }
-
-    #[test]
-    fn hash_matches_kustomize() {
-        let obj = serde_json::json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"p-cfg-s"},
-            "data":{"a":"1","b":"<x>&"}});
-        let r = Resource::new(obj.as_object().unwrap().clone(), "");
-        assert_eq!(content_hash(&r), "2g9cdmkbf2");
-    }
-}
-
 /// kubectl reads the data, labels and annotations of an object a generator merges into or
 /// replaces as maps of text: a number or boolean there becomes its text as written
 /// (`0.50` stays "0.50"), a null becomes "".
@@ -645,5 +625,25 @@ fn as_text_maps(r: &mut Resource) {
             };
             *v = Value::String(text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_pads() {
+        assert_eq!(base64(b"hunter2"), "aHVudGVyMg==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+    }
+
+    #[test]
+    fn hash_matches_kustomize() {
+        let obj = serde_json::json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"p-cfg-s"},
+            "data":{"a":"1","b":"<x>&"}});
+        let r = Resource::new(obj.as_object().unwrap().clone(), "");
+        assert_eq!(content_hash(&r), "2g9cdmkbf2");
     }
 }
