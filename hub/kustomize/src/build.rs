@@ -87,12 +87,7 @@ fn build_inner(
             })
         }
     };
-    if k.is_component() {
-        return Err(k.field_err(
-            "kind",
-            "a Component cannot be built on its own; list it under components",
-        ));
-    }
+    // A Component built on its own is built as a kustomization, as kubectl builds it.
     if let Some(ns) = &opts.namespace {
         k.fields
             .insert("namespace".into(), Value::String(ns.clone()));
@@ -310,6 +305,11 @@ impl Builder<'_> {
                     ..Layer::default()
                 })
             }
+            // kubectl takes a new kustomization root only by a relative path.
+            Some(EntryKind::Dir) if entry.starts_with('/') => Err(k.field_err(
+                field,
+                format!("{entry:?}: a directory must be named by a relative path"),
+            )),
             Some(EntryKind::Dir) => {
                 let (Some(cache), Some(rec)) = (self.cache, self.recorder) else {
                     return self.directory(k, field, &target, depth);
@@ -365,11 +365,11 @@ impl Builder<'_> {
         };
         let sub = Kustomization::load(self.fsys, &file)?;
         if sub.is_component() {
-            return Err(sub.field_err(
-                "kind",
+            return Err(k.field_err(
+                field,
                 format!(
-                    "{}: a Component must be listed under components, not {field}",
-                    k.file
+                    "{} holds a Component: list it under components",
+                    relative_to(&k.dir, target)
                 ),
             ));
         }
@@ -399,6 +399,12 @@ impl Builder<'_> {
         })?;
         if self.fsys.kind(&target) != Some(EntryKind::Dir) {
             return Err(k.field_err("components", format!("{entry:?}: no such directory")));
+        }
+        if entry.starts_with('/') {
+            return Err(k.field_err(
+                "components",
+                format!("{entry:?}: a directory must be named by a relative path"),
+            ));
         }
         let Some(file) = kustomization::find(self.fsys, &target)? else {
             return Err(Error::NoKustomization {
@@ -532,6 +538,20 @@ fn is_remote(entry: &str) -> bool {
         || entry.starts_with("gitlab.com/")
         || entry.starts_with("bitbucket.org/")
         || entry.contains("?ref=")
+}
+
+/// `target` as seen from `dir` (both relative to the file system's root), for messages.
+fn relative_to(dir: &str, target: &str) -> String {
+    let d: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    let t: Vec<&str> = target.split('/').filter(|p| !p.is_empty()).collect();
+    let common = d.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts = vec![".."; d.len() - common];
+    parts.extend(&t[common..]);
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// Parses manifest text; `path` names it in errors.
@@ -803,6 +823,44 @@ pub(crate) fn apply_namespace(resources: &mut [Resource], ns: &str) {
 #[cfg(test)]
 mod tests {
     use crate::{build, BuildOptions, DiskFs, Error};
+
+    /// kubectl takes a base or a component only by a relative path; an absolute path to
+    /// a directory is refused, even one inside the tree.
+    #[test]
+    fn absolute_directory_entries_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("base")).unwrap();
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::write(
+            root.join("base/kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("base/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        )
+        .unwrap();
+        for (field, entry) in [("resources", "/base"), ("components", "/base")] {
+            std::fs::write(
+                root.join("app/kustomization.yaml"),
+                format!("{field}:\n- {entry}\n"),
+            )
+            .unwrap();
+            let err = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap_err();
+            assert!(
+                err.to_string().contains("must be named by a relative path"),
+                "{field}: {err}"
+            );
+        }
+        std::fs::write(
+            root.join("app/kustomization.yaml"),
+            "resources:\n- ../base\n",
+        )
+        .unwrap();
+        assert!(build(&DiskFs::new(root), "app", &BuildOptions::default()).is_ok());
+    }
 
     /// The load restrictor follows symbolic links: a link inside a kustomization's folder
     /// that points elsewhere in the tree is refused, even when the file-system root is `/`

@@ -426,6 +426,15 @@ impl<'a> Builder<'a> {
                     let decoded = decode_base64(&text)
                         .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;
                     Value::String(String::from_utf8_lossy(&decoded).into_owned())
+                } else if self.flow_depth > 0
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && text.contains(':')
+                    && parse_timestamp(&text).is_some()
+                {
+                    // kubectl writes a flow collection back in flow style, where a plain
+                    // scalar holding `:` is quoted: a time there comes back as its text.
+                    Value::String(text.to_string())
                 } else {
                     resolve_scalar(&text, style, tag.as_deref())
                 };
