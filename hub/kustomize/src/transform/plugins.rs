@@ -311,6 +311,45 @@ fn run_one(
             super::hash_names(&mut layer.res);
             Ok(())
         }
+        "IAMPolicyGenerator" => {
+            // A ServiceAccount bound to a Google service account (GKE workload identity).
+            let cloud = string("cloud");
+            if cloud != "gke" {
+                return Err(err(format!("cloud provider {cloud} not supported yet")));
+            }
+            let part = |outer: &str, key: &str| {
+                cfg.get(outer)
+                    .and_then(|o| o.get(key))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let mut meta = Map::new();
+            let mut annotations = Map::new();
+            annotations.insert(
+                "iam.gke.io/gcp-service-account".into(),
+                Value::String(format!(
+                    "{}@{}.iam.gserviceaccount.com",
+                    part("serviceAccount", "name"),
+                    part("serviceAccount", "projectId")
+                )),
+            );
+            meta.insert("annotations".into(), Value::Object(annotations));
+            meta.insert(
+                "name".into(),
+                Value::String(part("kubernetesService", "name")),
+            );
+            let ns = part("kubernetesService", "namespace");
+            if !ns.is_empty() {
+                meta.insert("namespace".into(), Value::String(ns));
+            }
+            let mut obj = Map::new();
+            obj.insert("apiVersion".into(), Value::String("v1".into()));
+            obj.insert("kind".into(), Value::String("ServiceAccount".into()));
+            obj.insert("metadata".into(), Value::Object(meta));
+            layer.res.push(Resource::new(obj, &k.file));
+            Ok(())
+        }
         "ReplacementTransformer" => {
             let sk = synthetic("replacements", get("replacements"));
             replacements::field(b.fsys, &sk, &mut layer.res)
