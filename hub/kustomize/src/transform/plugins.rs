@@ -311,6 +311,76 @@ fn run_one(
             super::hash_names(&mut layer.res);
             Ok(())
         }
+        "ValueAddTransformer" => {
+            // The value, or else the name of the kustomization's folder.
+            let mut value = string("value").trim().to_string();
+            if value.is_empty() {
+                value = k.dir.rsplit('/').next().unwrap_or("").to_string();
+            }
+            let mut targets = match get("targets") {
+                Value::Null => Vec::new(),
+                Value::Array(t) => t,
+                _ => return Err(err("targets: expected a list".into())),
+            };
+            let shared = string("targetFilePath");
+            if !shared.is_empty() {
+                let (text, path) = crate::build::read_local_text(b.fsys, k, field, &shared)?;
+                let docs = crate::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
+                    path,
+                    line: e.line,
+                    message: e.message,
+                })?;
+                if let Some(Value::Array(more)) = docs
+                    .into_iter()
+                    .next()
+                    .and_then(|d| d.value.get("targets").cloned())
+                {
+                    targets.extend(more);
+                }
+            }
+            if targets.is_empty() {
+                return Err(err("must specify at least one target".into()));
+            }
+            let mut parsed = Vec::new();
+            for t in &targets {
+                let t = canonical_object(t, &["selector", "fieldPath", "filePathPosition"])
+                    .map_err(err)?;
+                let selector = match t.get("selector") {
+                    Some(s) if !s.is_null() => Some(patch::Target::parse(s).map_err(err)?),
+                    _ => None,
+                };
+                let path = t.get("fieldPath").and_then(Value::as_str).unwrap_or("");
+                if path.is_empty() {
+                    return Err(err("fieldPath cannot be empty".into()));
+                }
+                let position = t
+                    .get("filePathPosition")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                if position < 0 {
+                    return Err(err(format!(
+                        "value of FilePathPosition ({position}) cannot be negative"
+                    )));
+                }
+                parsed.push((selector, path.to_string(), position as usize));
+            }
+            for (selector, path, position) in &parsed {
+                for r in layer
+                    .res
+                    .iter_mut()
+                    .filter(|r| selector.as_ref().is_none_or(|s| s.matches(r)))
+                {
+                    if path == "metadata/namespace" {
+                        super::namespace_one(r, &value, &[], false, super::Subjects::DefaultOnly)
+                            .map_err(err)?;
+                    } else {
+                        value_add(r, path, &value, *position)
+                            .map_err(|m| err(format!("{}: {path}: {m}", r.describe())))?;
+                    }
+                }
+            }
+            Ok(())
+        }
         "IAMPolicyGenerator" => {
             // A ServiceAccount bound to a Google service account (GKE workload identity).
             let cloud = string("cloud");
@@ -355,6 +425,119 @@ fn run_one(
             replacements::field(b.fsys, &sk, &mut layer.res)
         }
         other => Err(unsupported(format!("the built-in plugin {other}"))),
+    }
+}
+
+/// Puts `value` at `path` (`/`-separated, `[key=value]` picks a list element), creating
+/// what is missing, as the ValueAddTransformer does; with a `position`, the field holds a
+/// file path and `value` goes in as its `position`th part (1 is the first).
+fn value_add(
+    r: &mut Resource,
+    path: &str,
+    value: &str,
+    position: usize,
+) -> std::result::Result<(), String> {
+    let segs = super::fieldspec::split_path(path);
+    let mut obj = Value::Object(std::mem::take(&mut r.obj));
+    let result = value_add_at(&mut obj, &segs, value, position);
+    if let Value::Object(m) = obj {
+        r.obj = m;
+    }
+    result
+}
+
+fn value_add_at(
+    cur: &mut Value,
+    segs: &[String],
+    value: &str,
+    position: usize,
+) -> std::result::Result<(), String> {
+    let Some((seg, rest)) = segs.split_first() else {
+        let old = match &*cur {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            Value::Array(_) | Value::Object(_) => return Err("expected a scalar".into()),
+            other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
+        };
+        *cur = Value::String(if position > 0 {
+            insert_path_part(&old, position - 1, value)
+        } else {
+            value.to_string()
+        });
+        return Ok(());
+    };
+    if cur.is_null() {
+        *cur = if seg.starts_with('[') {
+            Value::Array(Vec::new())
+        } else {
+            Value::Object(Map::new())
+        };
+    }
+    match (seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')), cur) {
+        (Some(pair), Value::Array(items)) => {
+            let (key, want) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{seg}: a list element is picked by [key=value]"))?;
+            let found = items.iter().position(|item| {
+                item.get(key)
+                    .and_then(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        other => crate::yaml::emit::scalar_text(other),
+                    })
+                    .is_some_and(|t| t == want)
+            });
+            let i = match found {
+                Some(i) => i,
+                None => {
+                    let mut elem = Map::new();
+                    elem.insert(key.to_string(), Value::String(want.to_string()));
+                    items.push(Value::Object(elem));
+                    items.len() - 1
+                }
+            };
+            value_add_at(&mut items[i], rest, value, position)
+        }
+        (None, Value::Object(m)) => {
+            let child = m.entry(seg.clone()).or_insert(Value::Null);
+            value_add_at(child, rest, value, position)
+        }
+        (_, other) => Err(format!(
+            "{seg}: expected {}, found {}",
+            if seg.starts_with('[') {
+                "a list"
+            } else {
+                "a map"
+            },
+            super::fieldspec::kind_name(other)
+        )),
+    }
+}
+
+/// `part` inserted as the `pos`th part (from 0) of the file path `path`, an absolute path
+/// staying absolute; a position past the end appends.
+fn insert_path_part(path: &str, pos: usize, part: &str) -> String {
+    let mut parts: Vec<&str> = if path.is_empty() {
+        Vec::new()
+    } else if path == "/" {
+        vec![""]
+    } else {
+        let mut p: Vec<&str> = path.split('/').collect();
+        if p.len() > 1 && p.last() == Some(&"") {
+            p.pop();
+        }
+        p
+    };
+    let absolute = parts.first() == Some(&"");
+    let mut at = pos.min(parts.len());
+    if absolute && at < parts.len() {
+        at += 1;
+    }
+    parts.insert(at, part);
+    let joined: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+    if absolute {
+        format!("/{}", joined.join("/"))
+    } else {
+        joined.join("/")
     }
 }
 
