@@ -261,12 +261,14 @@ impl Resource {
         let mut aliases = std::mem::take(&mut self.aliases);
         for alias in &mut aliases {
             alias.paths.retain(|p| value_at(&self.obj, p).is_some());
+            // Of several writes, the one kubectl makes last wins: it walks keys in order.
             let changed = alias
                 .paths
                 .iter()
-                .filter_map(|p| value_at(&self.obj, p))
-                .find(|v| **v != alias.value)
-                .cloned();
+                .filter_map(|p| value_at(&self.obj, p).map(|v| (p, v)))
+                .filter(|(_, v)| **v != alias.value)
+                .max_by(|a, b| a.0.cmp(b.0))
+                .map(|(_, v)| v.clone());
             if let Some(new) = changed {
                 for p in &alias.paths {
                     if let Some(slot) = value_at_mut(&mut self.obj, p) {
@@ -278,20 +280,6 @@ impl Resource {
         }
         aliases.retain(|a| a.paths.len() > 1);
         self.aliases = aliases;
-    }
-
-    /// Forgets the shared values under `prefix` (keys from the object's root), which
-    /// kubectl rebuilt as new nodes.
-    pub(crate) fn unshare(&mut self, prefix: &[&str]) {
-        if self.aliases.is_empty() {
-            return;
-        }
-        for alias in &mut self.aliases {
-            alias
-                .paths
-                .retain(|p| !(p.len() > prefix.len() && p.iter().zip(prefix).all(|(a, b)| a == b)));
-        }
-        self.aliases.retain(|a| a.paths.len() > 1);
     }
 
     /// Every (name, namespace) this object has had: current, original and each one

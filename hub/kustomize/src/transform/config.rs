@@ -313,48 +313,72 @@ pub(crate) fn add_name_ref(list: &mut Vec<NameRef>, nr: NameRef) {
     }
 }
 
-/// kustomize's default name references followed by the additions.
+/// kustomize's default name references followed by the additions, each merged as
+/// [`with_defaults`] merges field specs.
 pub(crate) fn name_refs(extra: &Config) -> Vec<NameRef> {
     let mut all = fieldspec::name_refs();
     for nr in &extra.name_reference {
-        add_name_ref(&mut all, nr.clone());
+        let same = |a: &str, b: &str| a.is_empty() || b.is_empty() || a == b;
+        if let Some(existing) = all
+            .iter_mut()
+            .find(|e| e.group == nr.group && same(&e.version, &nr.version) && e.kind == nr.kind)
+        {
+            existing.specs = with_defaults(std::mem::take(&mut existing.specs), &nr.specs);
+        } else {
+            all.push(nr.clone());
+        }
     }
     all
 }
 
-/// Default specs plus additions, without duplicates.
 /// kustomize's `defaults` with a kustomization's own `extra` specs, merged as kustomize
-/// merges them: an extra spec stands in for each default of its path that selects it
-/// (whose group, version and kind, where given, are the extra's), so a `metadata/labels`
-/// spec for one kind takes that path away from every other kind.
+/// merges them: of two specs for one path where one's group, version and kind (those
+/// given) select the other's, only the narrower stays. So a `metadata/labels` spec for
+/// one kind takes that path away from every other kind, and a spec for any kind adds
+/// nothing where one for a kind exists.
 pub(crate) fn with_defaults(defaults: Vec<FieldSpec>, extra: &[FieldSpec]) -> Vec<FieldSpec> {
     if extra.is_empty() {
         return defaults;
     }
-    let mut v: Vec<FieldSpec> = defaults
-        .into_iter()
-        .filter(|d| !extra.iter().any(|u| stands_in_for(u, d)))
+    let mut all = defaults;
+    add_specs(&mut all, extra);
+    let keep: Vec<bool> = all
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            !all.iter().enumerate().any(|(j, s)| {
+                // `s` narrower than `g`, or the same kinds and earlier.
+                j != i && selects(g, s) && (!selects(s, g) || j < i)
+            })
+        })
         .collect();
-    add_specs(&mut v, extra);
-    v
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(s, keep)| keep.then_some(s))
+        .collect()
 }
 
-/// Whether the extra spec `u` takes the place of the default `d`.
-fn stands_in_for(u: &FieldSpec, d: &FieldSpec) -> bool {
+/// Whether spec `g` covers spec `s`: the same path, and `g`'s group, version and kind
+/// (where given) are `s`'s.
+fn selects(g: &FieldSpec, s: &FieldSpec) -> bool {
     let sel = |want: &str, have: &str| want.is_empty() || want == have;
-    u.path == d.path
-        && sel(&d.group, &u.group)
-        && sel(&d.version, &u.version)
-        && sel(&d.kind, &u.kind)
+    g.path == s.path
+        && sel(&g.group, &s.group)
+        && sel(&g.version, &s.version)
+        && sel(&g.kind, &s.kind)
 }
 
-/// An extra spec that stands in for a default with another `create` flag, which kubectl
-/// refuses as conflicting.
+/// An extra spec whose first default covering or covered by it (in kustomize's order, by
+/// group, version and kind) has another `create` flag, which kubectl refuses as
+/// conflicting.
 fn conflict(defaults: &[FieldSpec], extra: &[FieldSpec]) -> Option<String> {
+    let mut sorted: Vec<&FieldSpec> = defaults.iter().collect();
+    sorted.sort_by(|a, b| (&a.group, &a.version, &a.kind).cmp(&(&b.group, &b.version, &b.kind)));
     extra.iter().find_map(|u| {
-        defaults
+        sorted
             .iter()
-            .find(|d| stands_in_for(u, d) && d.create != u.create)
+            .find(|d| selects(d, u) || selects(u, d))
+            .filter(|d| d.create != u.create)
             .map(|d| {
                 format!(
                     "the field spec for `{}` conflicts with kustomize's default, which has create: {}",

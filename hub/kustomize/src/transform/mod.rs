@@ -220,8 +220,6 @@ pub(crate) fn namespace_one(
     unset_only: bool,
     subjects: Subjects,
 ) -> std::result::Result<(), String> {
-    // kubectl notes every object's id in its annotations here, rewriting them all.
-    r.unshare(&["metadata", "annotations"]);
     let gvk = r.gvk();
     let unset = |v: &Value| match v {
         Value::Null => true,
@@ -292,9 +290,7 @@ pub(crate) fn namespace_one(
 }
 
 /// Remembers the current name and namespace before a change, for name references.
-/// kubectl keeps the old id in annotations and rewrites them all as new values then.
 fn record_rename(r: &mut Resource) {
-    r.unshare(&["metadata", "annotations"]);
     let cur = (r.name().to_string(), r.namespace().to_string());
     if r.prev_names.last() != Some(&cur) {
         r.prev_names.push(cur);
@@ -353,10 +349,9 @@ pub(crate) fn prefix_suffix(
             (prefix, &config.name_prefix, true),
             (suffix, &config.name_suffix, false),
         ] {
-            let extra: Vec<FieldSpec> = specs
-                .iter()
+            let extra: Vec<FieldSpec> = config::with_defaults(config::name_defaults(), specs)
+                .into_iter()
                 .filter(|s| s.path != ["metadata", "name"])
-                .cloned()
                 .collect();
             if affix.is_empty() || extra.is_empty() {
                 continue;

@@ -118,6 +118,9 @@ pub(crate) fn strategic_merge_field(
         for doc in docs {
             check_smp_doc(k, "patchesStrategicMerge", &doc)?;
             apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc, (false, false))?;
+            for r in acc.iter_mut() {
+                r.sync_aliases();
+            }
         }
     }
     Ok(())
@@ -1010,6 +1013,10 @@ pub(crate) fn patches_field(
                     }
                 }
             }
+            // Each patch writes shared values in place before the next one reads them.
+            for r in acc.iter_mut() {
+                r.sync_aliases();
+            }
         }
     }
     Ok(())
@@ -1601,8 +1608,6 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 /// Remembers the name a patch changed, so references follow it.
 fn note_rename(r: &mut Resource, before: (String, String)) {
     if r.name() != before.0 && r.prev_names.last() != Some(&before) {
-        // kubectl keeps the old id in annotations, rewriting them all as new values.
-        r.unshare(&["metadata", "annotations"]);
         r.prev_names.push(before);
     }
 }
