@@ -162,7 +162,8 @@ impl Kustomization {
                 }
             }
             "Component" => {
-                if api != "kustomize.config.k8s.io/v1alpha1" {
+                // No apiVersion takes the Component's default, as kubectl fills it in.
+                if !api.is_empty() && api != "kustomize.config.k8s.io/v1alpha1" {
                     return Err(self.field_err(
                         "apiVersion",
                         "a Component needs apiVersion kustomize.config.k8s.io/v1alpha1",

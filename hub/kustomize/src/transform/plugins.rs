@@ -313,7 +313,15 @@ fn run_one(
         }
         "ValueAddTransformer" => {
             // The value, or else the name of the kustomization's folder.
-            let mut value = string("value").trim().to_string();
+            let mut value = match cfg.get("value") {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.trim().to_string(),
+                // kubectl reads a number or boolean here as its text.
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+                    crate::yaml::emit::scalar_text(v).unwrap_or_default()
+                }
+                Some(_) => return Err(err("value: expected a string".into())),
+            };
             if value.is_empty() {
                 value = k.dir.rsplit('/').next().unwrap_or("").to_string();
             }
@@ -387,12 +395,13 @@ fn run_one(
             if cloud != "gke" {
                 return Err(err(format!("cloud provider {cloud} not supported yet")));
             }
-            let part = |outer: &str, key: &str| {
-                cfg.get(outer)
-                    .and_then(|o| o.get(key))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
+            if cfg.get("serviceAccount").is_none_or(Value::is_null) {
+                return Err(err("serviceAccount: required".into()));
+            }
+            let part = |outer: &str, key: &str| match cfg.get(outer).and_then(|o| o.get(key)) {
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(_) => Err(err(format!("{outer}.{key}: expected a string"))),
             };
             let mut meta = Map::new();
             let mut annotations = Map::new();
@@ -400,16 +409,16 @@ fn run_one(
                 "iam.gke.io/gcp-service-account".into(),
                 Value::String(format!(
                     "{}@{}.iam.gserviceaccount.com",
-                    part("serviceAccount", "name"),
-                    part("serviceAccount", "projectId")
+                    part("serviceAccount", "name")?,
+                    part("serviceAccount", "projectId")?
                 )),
             );
             meta.insert("annotations".into(), Value::Object(annotations));
             meta.insert(
                 "name".into(),
-                Value::String(part("kubernetesService", "name")),
+                Value::String(part("kubernetesService", "name")?),
             );
-            let ns = part("kubernetesService", "namespace");
+            let ns = part("kubernetesService", "namespace")?;
             if !ns.is_empty() {
                 meta.insert("namespace".into(), Value::String(ns));
             }
