@@ -118,9 +118,6 @@ pub(crate) fn strategic_merge_field(
         for doc in docs {
             check_smp_doc(k, "patchesStrategicMerge", &doc)?;
             apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc, (false, false))?;
-            for r in acc.iter_mut() {
-                r.sync_aliases();
-            }
         }
     }
     Ok(())
@@ -280,6 +277,8 @@ fn smp_resource(
         r.obj.insert("kind".into(), Value::String(kind));
         r.obj.insert("apiVersion".into(), Value::String(api));
     }
+    // The patch wrote shared values in place before the next patch reads them.
+    r.sync_aliases();
     Ok(false)
 }
 
@@ -1012,10 +1011,6 @@ pub(crate) fn patches_field(
                         i += 1;
                     }
                 }
-            }
-            // Each patch writes shared values in place before the next one reads them.
-            for r in acc.iter_mut() {
-                r.sync_aliases();
             }
         }
     }
