@@ -126,7 +126,20 @@ impl State {
             path: dir.to_path_buf(),
             source,
         };
-        let db = sled::open(dir).map_err(open_err)?;
+        // sled's background flusher keeps a just-dropped handle (an agent restarted in
+        // this process) holding the lock for a moment: wait for it, briefly.
+        let mut waited = 0;
+        let db = loop {
+            match sled::open(dir) {
+                Err(sled::Error::Io(e))
+                    if waited < 60 && e.to_string().contains("could not acquire lock") =>
+                {
+                    waited += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other.map_err(open_err)?,
+            }
+        };
         let meta = db.open_tree("meta").map_err(open_err)?;
         let units = db.open_tree("units").map_err(open_err)?;
         Ok(State { db, meta, units })
