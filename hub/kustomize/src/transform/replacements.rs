@@ -53,18 +53,7 @@ fn known_fields_only(mut rep: Value) -> Value {
     const OPTIONS: &[&str] = &["delimiter", "index", "create"];
     keep(&mut rep, &["source", "targets"]);
     if let Some(source) = rep.get_mut("source") {
-        keep(
-            source,
-            &[
-                "group",
-                "version",
-                "kind",
-                "name",
-                "namespace",
-                "fieldPath",
-                "options",
-            ],
-        );
+        keep(source, SOURCE_FIELDS);
         if let Some(o) = source.get_mut("options") {
             keep(o, OPTIONS);
         }
@@ -108,6 +97,18 @@ pub(crate) fn apply(reps: &[Value], acc: &mut [Resource]) -> std::result::Result
     Ok(())
 }
 
+/// A replacement source's fields: an object id, not a selector (no label or annotation
+/// selectors), a field path and options.
+const SOURCE_FIELDS: &[&str] = &[
+    "group",
+    "version",
+    "kind",
+    "name",
+    "namespace",
+    "fieldPath",
+    "options",
+];
+
 const SELECT_FIELDS: &[&str] = &[
     "group",
     "version",
@@ -123,17 +124,7 @@ fn source_value(
     source: &Value,
     acc: &[Resource],
 ) -> std::result::Result<(Value, Option<String>), String> {
-    // A source is an object id, not a selector: no label or annotation selectors.
-    let fields = [
-        "group",
-        "version",
-        "kind",
-        "name",
-        "namespace",
-        "fieldPath",
-        "options",
-    ];
-    let m = canonical_object(source, &fields)?;
+    let m = canonical_object(source, SOURCE_FIELDS)?;
     let sel = Selector::from_map(&m)?;
     let found: Vec<&Resource> = acc.iter().filter(|r| sel.matches(r)).collect();
     let r = match found.as_slice() {
