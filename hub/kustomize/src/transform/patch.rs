@@ -253,6 +253,14 @@ fn smp_resource(
     if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
         return Ok(false);
     }
+    // kubectl keeps "this name takes a hash" among an object's annotations: a patch that
+    // nulls or replaces them takes that away too.
+    let annotations = patch.get("metadata").and_then(|m| m.get("annotations"));
+    if annotations
+        .is_some_and(|a| a.is_null() || a.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
+        r.needs_hash = false;
+    }
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
     if let Value::Object(m) = obj {
