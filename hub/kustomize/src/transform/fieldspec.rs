@@ -240,13 +240,22 @@ pub fn apply(
 /// Sets every scalar at `specs` to `value`, creating it where a spec says so, as
 /// kustomize's scalar setter does (whatever the scalar held): a map or a list there is an
 /// error. A quoted scalar stays quoted, so a string that reads as another type (`"1"`)
-/// takes the value as a string.
-pub fn set_scalar(r: &mut Resource, specs: &[FieldSpec], value: &Value) -> Result<(), String> {
+/// takes the value as a string. With `unset_only`, a scalar that holds something (not
+/// null, not empty) is left as it is.
+pub fn set_scalar(
+    r: &mut Resource,
+    specs: &[FieldSpec],
+    value: &Value,
+    unset_only: bool,
+) -> Result<(), String> {
     apply(r, specs, Some(&Value::Null), &mut |v, _| {
         *v = match (&*v, value) {
             (Value::Array(_) | Value::Object(_), _) => {
                 return Err(format!("expected a scalar, found {}", kind_name(v)))
             }
+            (Value::Null, _) => value.clone(),
+            (Value::String(s), _) if unset_only && !s.is_empty() => return Ok(()),
+            (Value::Number(_) | Value::Bool(_), _) if unset_only => return Ok(()),
             (Value::String(s), Value::Number(_) | Value::Bool(_))
                 if !crate::yaml::parse::resolve_plain(s).is_string() =>
             {

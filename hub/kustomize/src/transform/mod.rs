@@ -269,19 +269,8 @@ pub(crate) fn namespace_one(
         .collect();
     if rest.iter().any(|s| s.matches(&gvk)) {
         let before = (r.name().to_string(), r.namespace().to_string());
-        let created = Value::String(String::new());
-        fieldspec::apply(r, &rest, Some(&created), &mut |v, _| match v {
-            Value::Array(_) | Value::Object(_) => Err(format!(
-                "expected a scalar, found {}",
-                fieldspec::kind_name(v)
-            )),
-            _ if unset_only && !unset(v) => Ok(()),
-            _ => {
-                *v = Value::String(ns.into());
-                Ok(())
-            }
-        })
-        .map_err(|e| format!("namespace field specs must target scalars: {e}"))?;
+        fieldspec::set_scalar(r, &rest, &Value::String(ns.into()), unset_only)
+            .map_err(|e| format!("namespace field specs must target scalars: {e}"))?;
         if r.name() != before.0 && r.prev_names.last() != Some(&before) {
             r.prev_names.push(before);
         }
@@ -553,7 +542,7 @@ pub(crate) fn set_replicas(
         let gvk = r.gvk();
         if specs.iter().any(|s| s.matches(&gvk)) {
             matched = true;
-            fieldspec::set_scalar(r, specs, &count)?;
+            fieldspec::set_scalar(r, specs, &count, false)?;
         }
     }
     if !matched {
