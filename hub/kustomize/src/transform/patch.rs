@@ -2,6 +2,8 @@
 //! selection) and `patchesJson6902`. Strategic merge follows merge keys of built-in list
 //! fields and the `$patch` directive (kubectl passes the other directives through as fields).
 
+mod texts;
+
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::{Gvk, Resource};
 use crate::{fs, Error, FileSystem, Result};
@@ -41,8 +43,13 @@ fn which(k: &Kustomization, origin: &str) -> String {
 /// empty while others follow (kubectl reads that as an empty patch).
 struct PatchDocs {
     docs: Vec<Value>,
+    /// The source texts of each document's scalars (as `Document::texts`), by document.
+    texts: Vec<PatchTexts>,
     leading_empty: bool,
 }
+
+/// Source texts of a patch's scalars, by JSON pointer into the patch.
+type PatchTexts = std::collections::HashMap<String, String>;
 
 fn patch_docs(
     parsed: std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError>,
@@ -54,12 +61,14 @@ fn patch_docs(
         message: e.message,
     })?;
     let leading_empty = docs.len() > 1 && docs[0].value.is_null();
+    let (docs, texts) = docs
+        .into_iter()
+        .filter(|d| !d.value.is_null())
+        .map(|d| (d.value, d.texts.into_iter().collect()))
+        .unzip();
     Ok(PatchDocs {
-        docs: docs
-            .into_iter()
-            .map(|d| d.value)
-            .filter(|v| !v.is_null())
-            .collect(),
+        docs,
+        texts,
         leading_empty,
     })
 }
@@ -74,7 +83,7 @@ fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
 /// kubectl reads patches as resources, a List's items are patches of their own and an
 /// empty mapping is no patch.
 fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
-    fn expand(v: Value, out: &mut Vec<Value>) {
+    fn expand(v: Value, texts: PatchTexts, out: &mut Vec<(Value, PatchTexts)>) {
         match v {
             Value::Object(m) if m.is_empty() => {}
             Value::Object(mut m)
@@ -84,21 +93,36 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
                     && m.get("items").is_some_and(Value::is_array) =>
             {
                 if let Some(Value::Array(items)) = m.remove("items") {
-                    for item in items.into_iter().filter(|i| !i.is_null()) {
-                        expand(item, out);
+                    for (i, item) in items.into_iter().enumerate() {
+                        if item.is_null() {
+                            continue;
+                        }
+                        let prefix = format!("/items/{i}/");
+                        let own = texts
+                            .iter()
+                            .filter_map(|(p, t)| {
+                                let rest = p.strip_prefix(&prefix)?;
+                                Some((format!("/{rest}"), t.clone()))
+                            })
+                            .collect();
+                        expand(item, own, out);
                     }
                 }
             }
-            other => out.push(other),
+            other => out.push((other, texts)),
         }
     }
-    let mut parsed = patch_docs(crate::yaml::parse_patches(text), origin)?;
-    let mut docs = Vec::new();
-    for doc in std::mem::take(&mut parsed.docs) {
-        expand(doc, &mut docs);
+    let parsed = patch_docs(crate::yaml::parse_patches(text), origin)?;
+    let mut out = Vec::new();
+    for (doc, texts) in parsed.docs.into_iter().zip(parsed.texts) {
+        expand(doc, texts, &mut out);
     }
-    parsed.docs = docs;
-    Ok(parsed)
+    let (docs, texts) = out.into_iter().unzip();
+    Ok(PatchDocs {
+        docs,
+        texts,
+        leading_empty: parsed.leading_empty,
+    })
 }
 
 pub(crate) fn strategic_merge_field(
@@ -108,16 +132,17 @@ pub(crate) fn strategic_merge_field(
 ) -> Result<()> {
     for entry in k.str_list("patchesStrategicMerge")? {
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
-        let docs = parse_docs(&text, &origin)?.docs;
+        let PatchDocs { docs, texts, .. } = parse_docs(&text, &origin)?;
         if docs.is_empty() {
             return Err(k.field_err(
                 "patchesStrategicMerge",
                 format!("{} is empty", which(k, &origin)),
             ));
         }
-        for doc in docs {
-            check_smp_doc(k, "patchesStrategicMerge", &doc)?;
-            apply_smp_by_id(k, "patchesStrategicMerge", acc, &doc, (false, false))?;
+        for (doc, texts) in docs.iter().zip(&texts) {
+            check_smp_doc(k, "patchesStrategicMerge", doc)?;
+            let patch = (doc, texts);
+            apply_smp_by_id(k, "patchesStrategicMerge", acc, patch, (false, false))?;
         }
     }
     Ok(())
@@ -154,7 +179,7 @@ fn apply_smp_by_id(
     k: &Kustomization,
     field: &str,
     acc: &mut Vec<Resource>,
-    patch: &Value,
+    (patch, texts): (&Value, &PatchTexts),
     (allow_name, allow_kind): (bool, bool),
 ) -> Result<()> {
     let Value::Object(p) = patch else {
@@ -209,7 +234,7 @@ fn apply_smp_by_id(
     match idx.as_slice() {
         [i] => {
             let i = *i;
-            let deleted = smp_resource(&mut acc[i], patch, allow_name, allow_kind)
+            let deleted = smp_resource(&mut acc[i], (patch, texts), allow_name, allow_kind)
                 .map_err(|e| k.field_err(field, format!("{}: {e}", acc[i].describe())))?;
             if deleted {
                 acc.remove(i);
@@ -227,7 +252,7 @@ fn apply_smp_by_id(
 /// Applies a strategic merge patch to a resource; returns true when it deletes it.
 fn smp_resource(
     r: &mut Resource,
-    patch: &Value,
+    (patch, texts): (&Value, &PatchTexts),
     allow_name: bool,
     allow_kind: bool,
 ) -> std::result::Result<bool, String> {
@@ -262,12 +287,19 @@ fn smp_resource(
         r.needs_hash = false;
     }
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
+    // The object as it was, to carry source texts over, when there are any.
+    let before = (r.texts.is_some() || !texts.is_empty()).then(|| obj.clone());
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
-    if let Value::Object(m) = obj {
-        r.obj = m;
-    }
     if deleted {
         return Ok(true);
+    }
+    if let Some(before) = before {
+        let old_texts = r.texts.as_deref();
+        let carried = texts::carry(&mut obj, (&before, old_texts), (patch, texts), builtin);
+        r.texts = (!carried.is_empty()).then(|| std::sync::Arc::new(carried));
+    }
+    if let Value::Object(m) = obj {
+        r.obj = m;
     }
     if !allow_name && r.name() != name {
         r.set_name(&name);
@@ -931,6 +963,7 @@ pub(crate) fn patches_field(
         let allow_kind = flag("allowKindChange");
         let PatchDocs {
             docs,
+            texts,
             leading_empty,
         } = parse_docs(&text, &origin)?;
         // An empty first document reads (for kubectl) as an empty JSON 6902 patch: nothing
@@ -1001,15 +1034,16 @@ pub(crate) fn patches_field(
             }
             continue;
         }
-        for doc in &docs {
+        for (doc, texts) in docs.iter().zip(&texts) {
             check_smp_doc(k, "patches", doc)?;
+            let patch = (doc, texts);
             match &target {
-                None => apply_smp_by_id(k, "patches", acc, doc, (allow_name, allow_kind))?,
+                None => apply_smp_by_id(k, "patches", acc, patch, (allow_name, allow_kind))?,
                 Some(t) => {
                     let mut i = 0;
                     while i < acc.len() {
                         if t.matches(&acc[i])
-                            && smp_resource(&mut acc[i], doc, allow_name, allow_kind).map_err(
+                            && smp_resource(&mut acc[i], patch, allow_name, allow_kind).map_err(
                                 |e| k.field_err("patches", format!("{}: {e}", acc[i].describe())),
                             )?
                         {
@@ -1047,6 +1081,7 @@ pub(crate) fn json6902_field(
         let PatchDocs {
             docs,
             leading_empty,
+            ..
         } = parse_ops(&text, &origin)?;
         if leading_empty {
             return Err(k.field_err(

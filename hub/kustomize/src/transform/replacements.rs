@@ -158,11 +158,8 @@ fn source_value(
         _ => return Err(format!("fieldPath `{path}` matches more than one value")),
     };
     // kubectl copies a scalar's text as written (`0644`, `1.50`), where we have it.
-    let simple = segs
-        .iter()
-        .all(|s| !s.contains(['[', ']', '*']) && !s.is_empty());
-    let text = if simple && (value.is_number() || value.is_boolean()) {
-        r.source_text(&segs, &value).map(str::to_string)
+    let text = if value.is_number() || value.is_boolean() {
+        place_of(&obj, &segs).and_then(|at| r.source_text(&at, &value).map(str::to_string))
     } else {
         None
     };
@@ -518,6 +515,39 @@ pub(crate) fn lookup<'a>(
         }
         _ => Err(wrong_kind("a list", head, v)),
     }
+}
+
+/// The map keys and list indexes of the one value `segs` selects under `v`, if it selects
+/// exactly one.
+fn place_of(v: &Value, segs: &[String]) -> Option<Vec<String>> {
+    let mut at = Vec::with_capacity(segs.len());
+    let mut cur = v;
+    for seg in segs {
+        cur = match (seg_kind(seg), cur) {
+            (Seg::Field(k), Value::Object(m)) => {
+                at.push(k.to_string());
+                m.get(k)?
+            }
+            (Seg::Index(i), Value::Array(items)) => {
+                at.push(i.to_string());
+                items.get(i)?
+            }
+            (Seg::Match(k, want), Value::Array(items)) => {
+                let mut hits = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, item)| element_matches(item, k, want));
+                let (i, item) = hits.next()?;
+                if hits.next().is_some() {
+                    return None;
+                }
+                at.push(i.to_string());
+                item
+            }
+            _ => return None,
+        };
+    }
+    Some(at)
 }
 
 /// A new, empty node for the segment after it (`None` at the path's end: a null leaf).

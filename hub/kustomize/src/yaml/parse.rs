@@ -19,8 +19,9 @@ pub struct ParseError {
 pub struct Document {
     pub value: Value,
     pub line: usize,
-    /// For manifests: the source text of each plain scalar that did not read as a string
-    /// (`0644`, `1.50`, `True`), by JSON pointer, as kubectl copies a scalar's text.
+    /// For manifests and patches: the source text of each plain scalar that did not read
+    /// as a string and is not written as it would be written back (`0644`, `1.50`, `True`,
+    /// but not `80`), by JSON pointer, as kubectl copies a scalar's text.
     pub texts: Vec<(String, String)>,
 }
 
@@ -438,14 +439,18 @@ impl<'a> Builder<'a> {
                 } else {
                     resolve_scalar(&text, style, tag.as_deref())
                 };
+                // A number or boolean written as it would be written back needs no text;
+                // a patch's null deletes, so it has none either.
+                let canonical = (v.is_number() || v.is_boolean())
+                    && crate::yaml::emit::scalar_text(&v).as_deref() == Some(&*text);
                 if self.annotations_as_text
-                    && !self.patch
                     && !self.as_text
                     && style == ScalarStyle::Plain
                     && tag.is_none()
+                    && !canonical
                     && (v.is_number()
                         || v.is_boolean()
-                        || v.is_null()
+                        || (v.is_null() && !self.patch)
                         || v.as_str().is_some_and(|s| s != &*text))
                 {
                     // An empty value reads as `~` here; its text is nothing.

@@ -1,0 +1,175 @@
+//! Source texts through a strategic merge: which text each scalar of the merged object
+//! was written as, whether it came from the object or from the patch.
+//!
+//! kubectl merges YAML nodes, so a scalar a patch puts in place keeps the text it was
+//! written as (`0644`, `0x10`, `True`): a replacement or a var later copies that text, and
+//! a scalar patched onto a quoted string becomes a string of that text. The merge itself
+//! works on values; this walk pairs each place of the result with the place of the old
+//! object and of the patch it came from (list elements by merge key, as they were merged)
+//! and carries their texts over.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{is_union, merge_key, same_key, PatchTexts, Schema};
+use crate::yaml::parse::json_pointer;
+
+/// Where one place of the result came from.
+struct Walk<'a> {
+    old: Option<&'a HashMap<String, String>>,
+    patch: &'a PatchTexts,
+    builtin: Schema<'a>,
+    out: HashMap<String, String>,
+}
+
+/// The texts of `merged`, which is `old` with `patch` merged in; a number or boolean the
+/// patch turned into a string (patched onto a quoted one) takes the patch's text.
+pub(super) fn carry(
+    merged: &mut Value,
+    (old, old_texts): (&Value, Option<&HashMap<String, String>>),
+    (patch, patch_texts): (&Value, &PatchTexts),
+    builtin: Schema<'_>,
+) -> HashMap<String, String> {
+    let mut walk = Walk {
+        old: old_texts,
+        patch: patch_texts,
+        builtin,
+        out: HashMap::new(),
+    };
+    let mut at = Places::default();
+    walk.node(merged, Some(old), Some(patch), &mut at);
+    walk.out
+}
+
+/// The pointer segments of one place in the result, the old object and the patch, and the
+/// schema path (keys only) the merge used.
+#[derive(Default)]
+struct Places {
+    new: Vec<String>,
+    old: Vec<String>,
+    patch: Vec<String>,
+    keys: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn node(
+        &mut self,
+        new: &mut Value,
+        old: Option<&Value>,
+        patch: Option<&Value>,
+        at: &mut Places,
+    ) {
+        match new {
+            Value::Object(m) => {
+                // A map the patch replaces holds nothing of the old one.
+                let replaced =
+                    patch.and_then(|p| p.get("$patch")).and_then(Value::as_str) == Some("replace");
+                let old = old.filter(|_| !replaced);
+                for (k, v) in m.iter_mut() {
+                    let o = old.and_then(|o| o.as_object()).and_then(|o| o.get(k));
+                    let p = patch.and_then(|p| p.as_object()).and_then(|p| p.get(k));
+                    at.new.push(k.clone());
+                    at.old.push(k.clone());
+                    at.patch.push(k.clone());
+                    at.keys.push(k.clone());
+                    self.node(v, o, p, at);
+                    at.new.pop();
+                    at.old.pop();
+                    at.patch.pop();
+                    at.keys.pop();
+                }
+            }
+            Value::Array(items) => self.list(items, old, patch, at),
+            scalar => self.scalar(scalar, old, patch, at),
+        }
+    }
+
+    fn list(
+        &mut self,
+        items: &mut [Value],
+        old: Option<&Value>,
+        patch: Option<&Value>,
+        at: &mut Places,
+    ) {
+        let empty = Vec::new();
+        let old_items = old.and_then(Value::as_array).unwrap_or(&empty);
+        let patch_items = patch.and_then(Value::as_array);
+        let key = patch_items.and_then(|p| {
+            let all: Vec<&Value> = old_items
+                .iter()
+                .chain(p.iter().filter(|x| x.get("$patch").is_none()))
+                .collect();
+            if is_union(&at.keys, self.builtin) {
+                return None;
+            }
+            merge_key(&at.keys, &all, self.builtin)
+        });
+        for (i, item) in items.iter_mut().enumerate() {
+            // Which element of the old list and of the patch list this one is.
+            let (o, p) = match (&key, patch_items) {
+                // Merged by key: the first element with the same key in each.
+                (Some(key), Some(patch_items)) => {
+                    let find = |list: &[Value]| {
+                        let kv = item.get(key)?;
+                        list.iter()
+                            .position(|x| x.get(key).is_some_and(|xk| same_key(xk, kv)))
+                    };
+                    (find(old_items), find(patch_items))
+                }
+                // Replaced by the patch's list (or a union of scalars, which need no text).
+                (None, Some(_)) => (None, Some(i)),
+                // Left alone.
+                (_, None) => (Some(i), None),
+            };
+            at.new.push(i.to_string());
+            let old_item = o.and_then(|o| {
+                at.old.push(o.to_string());
+                old_items.get(o)
+            });
+            let patch_item = p.and_then(|p| {
+                at.patch.push(p.to_string());
+                patch_items.and_then(|l| l.get(p))
+            });
+            self.node(item, old_item, patch_item, at);
+            at.new.pop();
+            if o.is_some() {
+                at.old.pop();
+            }
+            if p.is_some() {
+                at.patch.pop();
+            }
+        }
+    }
+
+    fn scalar(&mut self, new: &mut Value, old: Option<&Value>, patch: Option<&Value>, at: &Places) {
+        if let Some(p) = patch.filter(|p| !p.is_object() && !p.is_array()) {
+            let Some(text) = self.patch.get(&json_pointer(&at.patch)) else {
+                return;
+            };
+            match new {
+                // A plain number or boolean patched onto a quoted string is a string of
+                // the text it was written as.
+                Value::String(s)
+                    if !p.is_string()
+                        && crate::yaml::emit::scalar_text(p).as_deref() == Some(s.as_str()) =>
+                {
+                    *s = text.clone();
+                }
+                v if v == p => {
+                    self.out.insert(json_pointer(&at.new), text.clone());
+                }
+                _ => {}
+            }
+            return;
+        }
+        let (Some(old), Some(texts)) = (old, self.old) else {
+            return;
+        };
+        if old == new {
+            if let Some(text) = texts.get(&json_pointer(&at.old)) {
+                self.out.insert(json_pointer(&at.new), text.clone());
+            }
+        }
+    }
+}
