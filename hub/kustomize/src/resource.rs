@@ -40,6 +40,17 @@ pub struct Resource {
     /// among the places a label or annotation transformer added a key to: a later write
     /// to one of them shows in all.
     pub(crate) aliases: Vec<Alias>,
+    /// Numbers and booleans a replacement created: kubectl holds them untyped, so a `vars`
+    /// substitution that visits one reads it (and writes it back) as a string.
+    pub(crate) untyped: Vec<Untyped>,
+}
+
+/// A scalar a replacement created, with the text it was copied as.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Untyped {
+    pub(crate) at: Vec<String>,
+    pub(crate) value: Value,
+    pub(crate) text: String,
 }
 
 /// A value shared by several places of one object.
@@ -137,6 +148,7 @@ impl Resource {
             suffixes: Vec::new(),
             texts: None,
             aliases: Vec::new(),
+            untyped: Vec::new(),
         };
         r.orig_name = r.name().to_string();
         r.orig_namespace = r.namespace().to_string();

@@ -1424,6 +1424,8 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
     // were written with.
     r.aliases.clear();
     forget_texts(r);
+    // Every scalar of a JSON-patched object is typed again.
+    r.untyped.clear();
     let before = (r.name().to_string(), r.namespace().to_string());
     let bookkeeping = bookkeeping_annotations(r);
     let had_annotations = r.meta_map("annotations").is_some();

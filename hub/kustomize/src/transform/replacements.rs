@@ -239,6 +239,7 @@ fn apply_target(
         }
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
         let mut result = Ok(());
+        let mut untyped = Vec::new();
         for p in &paths {
             let segs = split_path(p);
             // kubectl writes annotations back as strings at the end of a build, so a new
@@ -247,7 +248,7 @@ fn apply_target(
             let mut found = false;
             // Set when the field was found but the value does not fit it.
             let mut unfit = false;
-            let res = set_all(&mut obj, &segs, opts.create, &mut |node, fresh| {
+            let res = set_all(&mut obj, &segs, opts.create, &mut |node, fresh, at| {
                 found = true;
                 unfit = true;
                 let Some(node) = node else { return Ok(()) };
@@ -266,6 +267,15 @@ fn apply_target(
                 if fresh && annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
                     if let Some(t) = written() {
                         *node = Value::String(t);
+                    }
+                }
+                if fresh && matches!(node, Value::Number(_) | Value::Bool(_)) {
+                    if let Some(t) = written() {
+                        untyped.push(crate::resource::Untyped {
+                            at: at.to_vec(),
+                            value: node.clone(),
+                            text: t,
+                        });
                     }
                 }
                 unfit = false;
@@ -292,6 +302,7 @@ fn apply_target(
         if let Value::Object(m) = obj {
             r.obj = m;
         }
+        r.untyped.extend(untyped);
         // A replacement renames without keeping the old name, as in kubectl: an object
         // never renamed before is known by its new name only.
         if r.prev_names.is_empty() {
@@ -560,9 +571,10 @@ fn new_node(next: Option<&String>) -> Value {
     }
 }
 
-/// What `set_all` calls at each target: the value (`None` past an existing null) and
-/// whether it was just created.
-type Setter<'f> = dyn FnMut(Option<&mut Value>, bool) -> std::result::Result<(), String> + 'f;
+/// What `set_all` calls at each target: the value (`None` past an existing null), whether
+/// it was just created, and its place (map keys and list indexes).
+type Setter<'f> =
+    dyn FnMut(Option<&mut Value>, bool, &[String]) -> std::result::Result<(), String> + 'f;
 
 /// Calls `f` on every value at `segs` under `v`, creating missing map keys, the list
 /// element just past the end and list elements selected by `[key=value]` when `create`
@@ -575,7 +587,7 @@ fn set_all(
     create: bool,
     f: &mut Setter<'_>,
 ) -> std::result::Result<(), String> {
-    set_at(v, segs, create, false, f)
+    set_at(v, segs, create, false, &mut Vec::new(), f)
 }
 
 fn set_at(
@@ -583,16 +595,17 @@ fn set_at(
     segs: &[String],
     create: bool,
     fresh: bool,
+    at: &mut Vec<String>,
     f: &mut Setter<'_>,
 ) -> std::result::Result<(), String> {
     let Some((head, rest)) = segs.split_first() else {
-        return f(Some(v), fresh);
+        return f(Some(v), fresh, at);
     };
     let kind = seg_kind(head);
     if v.is_null() {
         return match kind {
             Seg::BadMatch => Err(BAD_MATCH.into()),
-            _ if create => f(None, false),
+            _ if create => f(None, false, at),
             Seg::Index(i) => Err(format!("index {i} specified but only 0 elements found")),
             _ => Ok(()),
         };
@@ -607,10 +620,13 @@ fn set_at(
                 }
                 m.insert(k.to_string(), new_node(rest.first()));
             }
-            match m.get_mut(k) {
-                Some(child) => set_at(child, rest, create, fresh, f),
+            at.push(k.to_string());
+            let res = match m.get_mut(k) {
+                Some(child) => set_at(child, rest, create, fresh, at, f),
                 None => Ok(()),
-            }
+            };
+            at.pop();
+            res
         }
         (Seg::Field(_), v) => Err(wrong_kind("a map", head, v)),
         (Seg::Index(i), Value::Array(items)) => {
@@ -619,10 +635,13 @@ fn set_at(
                 items.push(new_node(rest.first()));
             }
             let n = items.len();
-            match items.get_mut(i) {
-                Some(item) => set_at(item, rest, create, fresh, f),
+            at.push(i.to_string());
+            let res = match items.get_mut(i) {
+                Some(item) => set_at(item, rest, create, fresh, at, f),
                 None => Err(format!("index {i} specified but only {n} elements found")),
-            }
+            };
+            at.pop();
+            res
         }
         (Seg::Match(k, want), Value::Array(items)) => {
             // In a target, kubectl reads the value as an unanchored pattern: `[name=app]`
@@ -640,24 +659,34 @@ fn set_at(
                 None => element_matches(i, k, want),
             };
             let mut any = false;
-            for item in items.iter_mut().filter(|i| selects(i)) {
+            for (i, item) in items.iter_mut().enumerate().filter(|(_, i)| selects(i)) {
                 any = true;
-                set_at(item, rest, create, false, f)?;
+                at.push(i.to_string());
+                let res = set_at(item, rest, create, false, at, f);
+                at.pop();
+                res?;
             }
             if !any && create && !k.is_empty() {
                 let mut elem = Map::new();
                 // The new element's key reads as plain YAML (`[port=444]` makes a number).
                 elem.insert(k.to_string(), crate::yaml::parse::resolve_plain(want));
                 items.push(Value::Object(elem));
-                if let Some(item) = items.last_mut() {
-                    set_at(item, rest, create, true, f)?;
-                }
+                at.push((items.len() - 1).to_string());
+                let res = match items.last_mut() {
+                    Some(item) => set_at(item, rest, create, true, at, f),
+                    None => Ok(()),
+                };
+                at.pop();
+                res?;
             }
             Ok(())
         }
         (Seg::Each, Value::Array(items)) => {
-            for item in items.iter_mut() {
-                set_at(item, rest, create, false, f)?;
+            for (i, item) in items.iter_mut().enumerate() {
+                at.push(i.to_string());
+                let res = set_at(item, rest, create, false, at, f);
+                at.pop();
+                res?;
             }
             Ok(())
         }

@@ -6,7 +6,7 @@
 use super::fieldspec;
 use super::{config, Layer};
 use crate::kustomization::{canonical_object, Kustomization};
-use crate::resource::{or_default, Resource};
+use crate::resource::{or_default, Resource, Untyped};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -181,27 +181,52 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
     );
     for r in layer.res.iter_mut() {
         let origin = r.origin.clone();
-        fieldspec::apply(r, &specs, None, &mut |v, _| substitute(v, &values)).map_err(
-            |message| Error::Invalid {
-                path: origin,
-                message,
-            },
-        )?;
+        let untyped = std::mem::take(&mut r.untyped);
+        fieldspec::apply(r, &specs, None, &mut |v, steps| {
+            substitute(v, &mut fieldspec::keys(steps), &untyped, &values)
+        })
+        .map_err(|message| Error::Invalid {
+            path: origin,
+            message,
+        })?;
+        r.untyped = untyped;
     }
     Ok(())
 }
 
 /// Expands references in a string, in each string of a list (which may hold nothing
-/// else, as in kubectl) and in each string value of a map.
-fn substitute(v: &mut Value, values: &HashMap<String, Value>) -> std::result::Result<(), String> {
+/// else, as in kubectl) and in each string value of a map. A number or boolean a
+/// replacement created reads as the string of its text here, as in kubectl.
+fn substitute(
+    v: &mut Value,
+    at: &mut Vec<String>,
+    untyped: &[Untyped],
+    values: &HashMap<String, Value>,
+) -> std::result::Result<(), String> {
+    let as_string = |v: &mut Value, at: &[String]| {
+        if let Some(u) = untyped.iter().find(|u| u.at == at && u.value == *v) {
+            *v = Value::String(u.text.clone());
+        }
+    };
     match v {
+        Value::Number(_) | Value::Bool(_) => {
+            as_string(v, at);
+            if let Value::String(s) = v {
+                if let Some(new) = expand(s, values) {
+                    *v = new;
+                }
+            }
+        }
         Value::String(s) => {
             if let Some(new) = expand(s, values) {
                 *v = new;
             }
         }
         Value::Array(items) => {
-            for item in items.iter_mut() {
+            for (i, item) in items.iter_mut().enumerate() {
+                at.push(i.to_string());
+                as_string(item, at);
+                at.pop();
                 let Value::String(s) = item else {
                     return Err(format!(
                         "a var reference list may hold only strings, found {}",
@@ -214,7 +239,10 @@ fn substitute(v: &mut Value, values: &HashMap<String, Value>) -> std::result::Re
             }
         }
         Value::Object(m) => {
-            for item in m.values_mut() {
+            for (k, item) in m.iter_mut() {
+                at.push(k.clone());
+                as_string(item, at);
+                at.pop();
                 if let Value::String(s) = item {
                     if let Some(new) = expand(s, values) {
                         *item = new;
