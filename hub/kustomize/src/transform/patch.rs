@@ -356,7 +356,7 @@ fn unmergeable(
         let found = match pv {
             Value::Object(p) => unmergeable(dv.and_then(Value::as_object), p, builtin, path),
             Value::Array(pl) => {
-                let dl = dv.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+                let dl = dv.and_then(Value::as_array).map(Vec::as_slice);
                 keyless_list(dl, pl, builtin, path)
             }
             _ => None,
@@ -369,24 +369,55 @@ fn unmergeable(
     None
 }
 
+/// `dst` is the object's list, `None` where the patch adds one.
 fn keyless_list(
-    dst: &[Value],
+    dst: Option<&[Value]>,
     patch: &[Value],
     builtin: Schema<'_>,
     path: &mut Vec<String>,
 ) -> Option<String> {
     let key = merge_key(path, &[], builtin)?;
+    let unsupported = |what: &str| {
+        Some(format!(
+            "{}: {what} in a list merged by key {key:?} is not supported",
+            path.join(".")
+        ))
+    };
     // An element that is only a directive (`- $patch: replace`) needs no key.
-    let directive_only = |m: &Map<String, Value>| m.keys().all(|k| k == "$patch");
     let lacks_key = |v: &Value| {
         v.as_object()
-            .is_some_and(|m| !directive_only(m) && m.get(&key).is_none_or(Value::is_null))
+            .is_some_and(|m| !is_bare_directive(v) && m.get(&key).is_none_or(Value::is_null))
+    };
+    let dst = match dst {
+        Some(dst) => dst,
+        None => {
+            // kubectl keeps a list that is only one directive as data; beside other
+            // elements its result is neither a merge nor that data.
+            let odd = |v: &Value| !v.is_object() || is_bare_directive(v);
+            if patch.len() > 1 && patch.iter().any(odd) && !patch.iter().all(Value::is_null) {
+                return unsupported("a null, scalar or directive-only element beside others");
+            }
+            &[]
+        }
     };
     if !patch.is_empty() && dst.iter().chain(patch).any(lacks_key) {
         return Some(format!(
             "{}: merging list elements without their merge key {key:?} is not supported",
             path.join(".")
         ));
+    }
+    let bare = |d: &str| {
+        patch
+            .iter()
+            .any(|v| is_bare_directive(v) && v.get("$patch").and_then(Value::as_str) == Some(d))
+    };
+    let loose = patch.iter().filter(|v| !v.is_object()).count();
+    let objects = patch.len() - loose;
+    if bare("delete") && bare("replace") {
+        return unsupported("`$patch: replace` and `$patch: delete` elements together");
+    }
+    if !bare("delete") && loose > 0 && objects > 0 {
+        return unsupported("a null or scalar element beside maps");
     }
     for p in patch.iter().filter_map(Value::as_object) {
         let Some(kv) = p.get(&key) else { continue };
@@ -592,7 +623,11 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
                     d.remove(key);
                 }
             }
-            (Some(Value::Array(dl)), Value::Array(pl)) => merge_list(dl, pl, builtin, path),
+            (Some(Value::Array(dl)), Value::Array(pl)) => {
+                if merge_list(dl, pl, builtin, path) {
+                    d.remove(key);
+                }
+            }
             (old, _) => {
                 // kubectl keeps a quoted scalar quoted: a plain number or boolean patched
                 // onto a string that reads as one (`"8080"`) stays a string.
@@ -613,7 +648,54 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
         }
         path.pop();
     }
+    // kubectl walks the parts of the object the patch does not mention too.
+    for (key, dv) in d.iter_mut().filter(|(k, _)| !p.contains_key(*k)) {
+        path.push(key.clone());
+        collapse_repeated_keys(dv, builtin, path);
+        path.pop();
+    }
     false
+}
+
+/// kubectl walks the whole object when it merges a patch: every list it merges by key
+/// comes out of that walk with one element per key value, where the first of them was,
+/// holding what the last of them held.
+fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                path.push(k.clone());
+                collapse_repeated_keys(x, builtin, path);
+                path.pop();
+            }
+        }
+        Value::Array(items) if !is_union(path, builtin) => {
+            let all: Vec<&Value> = items.iter().collect();
+            let Some(key) = merge_key(path, &all, builtin) else {
+                return;
+            };
+            let mut seen: Vec<(Value, usize)> = Vec::new();
+            let mut out: Vec<Value> = Vec::with_capacity(items.len());
+            for item in std::mem::take(items) {
+                let Some(kv) = item.get(&key).filter(|k| !k.is_null()).cloned() else {
+                    out.push(item);
+                    continue;
+                };
+                match seen.iter().find(|(k, _)| same_key(k, &kv)) {
+                    Some((_, at)) => out[*at] = item,
+                    None => {
+                        seen.push((kv, out.len()));
+                        out.push(item);
+                    }
+                }
+            }
+            for item in &mut out {
+                collapse_repeated_keys(item, builtin, path);
+            }
+            *items = out;
+        }
+        _ => {}
+    }
 }
 
 /// Content a patch adds where the object has none (at `path`), as kubectl adds it: nulls
@@ -640,6 +722,18 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
             Some(Value::Object(out))
         }
         Value::Array(items) => {
+            if !is_union(path, builtin) && merge_key(path, &[], builtin).is_some() {
+                // Of a list kubectl would merge by key, nulls are nothing and a lone
+                // directive is data.
+                if !items.is_empty() && items.iter().all(Value::is_null) {
+                    return Some(Value::Array(Vec::new()));
+                }
+                if let [one] = items.as_slice() {
+                    if is_bare_directive(one) {
+                        return Some(Value::Array(items));
+                    }
+                }
+            }
             // A list the schema merges is merged into nothing (repeated keys collapse);
             // any other is taken as it is written.
             let all: Vec<&Value> = items.iter().collect();
@@ -765,7 +859,6 @@ fn merge_multi_key_list(
     let mut seen = Vec::new();
     for p in patch {
         if is_replace_directive(p) {
-            orig.iter_mut().for_each(|o| *o = None);
             continue;
         }
         let id = ident(p);
@@ -814,7 +907,6 @@ fn merge_multi_key_list(
     *dst = added;
 }
 
-/// A list element that is only `$patch: replace`: the list replaces the object's.
 /// Whether two merge key values are the same: kubectl compares their text, so `"80"`
 /// and `80` are one key.
 fn same_key(a: &Value, b: &Value) -> bool {
@@ -828,6 +920,7 @@ fn same_key(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A list element that is only `$patch: replace`: the list replaces the object's.
 fn is_replace_directive(v: &Value) -> bool {
     v.get("$patch").and_then(Value::as_str) == Some("replace")
         && v.as_object().is_some_and(|m| m.len() == 1)
@@ -845,7 +938,20 @@ fn is_union(path: &[String], builtin: Schema<'_>) -> bool {
     }
 }
 
-fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: &mut Vec<String>) {
+/// An element that is nothing but a `$patch` directive.
+fn is_bare_directive(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|m| !m.is_empty() && m.keys().all(|k| k == "$patch"))
+}
+
+/// Merges a patch's list into the object's; returns true when the patch takes the whole
+/// field away (a lone `$patch: delete` element among a list merged by key does, in kubectl).
+fn merge_list(
+    dst: &mut Vec<Value>,
+    patch: &[Value],
+    builtin: Schema<'_>,
+    path: &mut Vec<String>,
+) -> bool {
     // Lists of scalars the schema merges (a set union, the patch's items first).
     if is_union(path, builtin) {
         // The patch's items first, then the original items it does not repeat.
@@ -856,7 +962,27 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
             }
         }
         *dst = out;
-        return;
+        return false;
+    }
+    if !patch.is_empty() && merge_key(path, &[], builtin).is_some() {
+        if patch.iter().all(Value::is_null) {
+            dst.clear();
+            return false;
+        }
+        let bare = |v: &Value, d: &str| {
+            is_bare_directive(v) && v.get("$patch").and_then(Value::as_str) == Some(d)
+        };
+        if patch.iter().any(|v| bare(v, "delete")) {
+            return true;
+        }
+        if patch.iter().any(|v| bare(v, "merge")) {
+            let rest: Vec<Value> = patch
+                .iter()
+                .filter(|v| !bare(v, "merge"))
+                .cloned()
+                .collect();
+            return merge_list(dst, &rest, builtin, path);
+        }
     }
     let all: Vec<&Value> = dst
         .iter()
@@ -866,8 +992,12 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
     // (directive elements too: kubectl keeps them as data).
     let Some(key) = merge_key(path, &all, builtin) else {
         *dst = patch.to_vec();
-        return;
+        return false;
     };
+    // A `$patch: replace` element anywhere makes the patch's elements the whole list.
+    if patch.iter().any(is_replace_directive) {
+        dst.clear();
+    }
     // Lists merged on several keys behave as merged on the merge key alone while no
     // element has any of the other keys.
     let more = secondary_keys(path, builtin);
@@ -877,16 +1007,32 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
         .any(|v| more.iter().any(|k| v.get(k).is_some_and(|x| !x.is_null())));
     if uses_more {
         merge_multi_key_list(dst, patch, &key, more, builtin, path);
-        return;
+        return false;
     }
     // Patch elements come first in patch order (merged with their counterparts), then the
-    // original elements the patch does not mention, in their original order.
+    // original elements the patch does not mention, in their original order. A key the
+    // object repeats is one element (see `collapse_repeated_keys`), which a patch can
+    // delete but not change.
+    let repeated: Vec<Value> = {
+        let keys: Vec<&Value> = dst.iter().filter_map(|d| d.get(&key)).collect();
+        keys.iter()
+            .enumerate()
+            .filter(|(i, k)| keys[..*i].iter().any(|e| same_key(e, k)))
+            .map(|(_, k)| (*k).clone())
+            .collect()
+    };
+    if !repeated.is_empty() {
+        let mut whole = Value::Array(std::mem::take(dst));
+        collapse_repeated_keys(&mut whole, builtin, path);
+        if let Value::Array(items) = whole {
+            *dst = items;
+        }
+    }
     let mut orig = std::mem::take(dst);
     let mut out = Vec::new();
     let mut seen: Vec<&Value> = Vec::new();
     for p in patch {
         if is_replace_directive(p) {
-            orig.clear();
             continue;
         }
         let kv = p.get(&key);
@@ -901,11 +1047,13 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
             orig.iter()
                 .position(|d| d.get(&key).is_some_and(|dk| same_key(dk, kv)))
         });
+        let fixed = kv.is_some_and(|kv| repeated.iter().any(|r| same_key(r, kv)));
         match (pos, p.get("$patch").and_then(Value::as_str)) {
             (Some(i), Some("delete")) => {
                 orig.remove(i);
             }
             (None, Some("delete")) => {}
+            (Some(i), _) if fixed => out.push(orig.remove(i)),
             // kubectl leaves an element alone that the patch would replace.
             (Some(i), Some("replace")) => out.push(orig.remove(i)),
             (Some(i), _) => {
@@ -917,8 +1065,12 @@ fn merge_list(dst: &mut Vec<Value>, patch: &[Value], builtin: Schema<'_>, path: 
             (None, _) => out.extend(added(p.clone(), builtin, path)),
         }
     }
+    for item in &mut orig {
+        collapse_repeated_keys(item, builtin, path);
+    }
     out.extend(orig);
     *dst = out;
+    false
 }
 
 pub(crate) fn patches_field(

@@ -596,6 +596,7 @@ impl<'a> Builder<'a> {
                         }
                         None => key_string(&key?),
                     };
+                    let texts_before = self.texts.len();
                     let (vev, _) = self.next_node_event()?;
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
@@ -638,7 +639,12 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     // Kustomization files are read as go-yaml v2 reads them: a repeated
-                    // key replaces the earlier value.
+                    // key replaces the earlier value. kubectl reads a patch as YAML nodes,
+                    // where the first of repeated keys is the one found.
+                    if map.contains_key(&key) && self.patch {
+                        self.texts.truncate(texts_before);
+                        continue;
+                    }
                     if map.contains_key(&key) && !self.yaml11 {
                         return Err(ParseError {
                             line: key_line,
