@@ -1668,7 +1668,8 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
         }
         Ok(())
     })();
-    if let Value::Object(m) = doc {
+    if let Value::Object(mut m) = doc {
+        m.values_mut().for_each(through_float);
         r.obj = m;
     }
     drop_bookkeeping(r, &bookkeeping, had_annotations);
@@ -1778,6 +1779,33 @@ fn forget_texts(r: &mut Resource) {
             continue;
         }
         a.insert(key, crate::yaml::parse::resolve_plain(text));
+    }
+}
+
+/// kubectl's JSON patch reads every number as a 64-bit float: an integer beyond 2^53
+/// comes back as the nearest float's shortest decimal (`12345678901234567890` is
+/// `12345678901234567000`), or as that float where its decimal is no 64-bit integer.
+fn through_float(v: &mut Value) {
+    const EXACT: u64 = 1 << 53;
+    match v {
+        Value::Number(n)
+            if n.as_u64().is_some_and(|u| u > EXACT)
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT) =>
+        {
+            let Some(f) = n.as_f64() else { return };
+            let text = format!("{f}");
+            if let Ok(i) = text.parse::<i64>() {
+                *v = Value::from(i);
+            } else if let Ok(u) = text.parse::<u64>() {
+                *v = Value::from(u);
+            } else {
+                // Too large for an integer when read back: kubectl prints the float.
+                *v = Value::from(f);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(through_float),
+        Value::Object(m) => m.values_mut().for_each(through_float),
+        _ => {}
     }
 }
 
