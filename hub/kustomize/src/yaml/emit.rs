@@ -44,8 +44,8 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = is_letter(ar[i]);
+        let bl = is_letter(br[i]);
         if al && bl {
             return ar[i].cmp(&br[i]);
         }
@@ -60,7 +60,7 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
         let mut bn: i64 = 0;
         if ar[i] == '0' || br[i] == '0' {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && is_digit(ar[j - 1]) {
                 j -= 1;
                 if ar[j] != '0' {
                     an = 1;
@@ -70,12 +70,12 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
+        while ai < ar.len() && is_digit(ar[ai]) {
             an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
+        while bi < br.len() && is_digit(br[bi]) {
             bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
             bi += 1;
         }
@@ -88,6 +88,32 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
         return ar[i].cmp(&br[i]);
     }
     ar.len().cmp(&br.len())
+}
+
+/// A letter as Go's `unicode.IsLetter` has it: general category L (a Roman numeral or a
+/// combining mark is none).
+fn is_letter(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    matches!(
+        get_general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+    )
+}
+
+/// A digit as Go's `unicode.IsDigit` has it: general category Nd, in any script.
+fn is_digit(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    get_general_category(c) == G::DecimalNumber
 }
 
 /// A JSON number as it comes back out of go-yaml v2 after a JSON round trip.
