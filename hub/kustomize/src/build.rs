@@ -720,7 +720,15 @@ fn checked(mut obj: serde_json::Map<String, Value>, path: &str, line: usize) -> 
             return Err(err("apiVersion: expected a string"));
         }
     }
+    // kubectl reads a `...List` kind without items as an object that needs no name.
+    let nameless_list = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"));
     match obj.get("metadata") {
+        None | Some(Value::Null) if nameless_list => {
+            obj.insert("metadata".into(), Value::Object(serde_json::Map::new()));
+        }
         Some(Value::Object(m)) => {
             for key in ["name", "namespace"] {
                 if let Some(v) = m.get(key) {
@@ -736,7 +744,7 @@ fn checked(mut obj: serde_json::Map<String, Value>, path: &str, line: usize) -> 
                 .get("name")
                 .and_then(Value::as_str)
                 .is_some_and(|s| !s.is_empty());
-            if !has_name {
+            if !has_name && !nameless_list {
                 return Err(err("missing metadata.name"));
             }
         }

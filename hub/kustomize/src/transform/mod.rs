@@ -322,7 +322,9 @@ pub(crate) fn prefix_suffix(
                 .iter()
                 .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
         };
-        if renames {
+        // A nameless `...List` object has no name to change.
+        let named = r.obj.get("metadata").and_then(|m| m.get("name")).is_some();
+        if renames && named {
             let new = format!("{prefix}{}{suffix}", r.name());
             record_rename(r);
             r.set_name(&new);

@@ -1679,7 +1679,7 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
     if r.kind().is_empty() {
         return Err("the patched object has no kind".into());
     }
-    if r.name().is_empty() {
+    if r.name().is_empty() && !r.kind().ends_with("List") {
         return Err("the patched object has no metadata.name".into());
     }
     Ok(())
