@@ -565,6 +565,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 value,
                 line: 1,
                 texts: Vec::new(),
+                quoted: Vec::new(),
             }],
             None => {
                 return Err(Error::Yaml {
@@ -584,9 +585,10 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 let before = out.len();
                 let list = obj.contains_key("items");
                 collect_objects(obj, path, doc.line, 0, &mut out)?;
-                if !list && out.len() == before + 1 && !doc.texts.is_empty() {
+                let texts = crate::resource::SourceTexts::new(doc.texts, doc.quoted);
+                if !list && out.len() == before + 1 && !texts.is_empty() {
                     if let Some(r) = out.last_mut() {
-                        r.texts = Some(std::sync::Arc::new(doc.texts.into_iter().collect()));
+                        r.texts = Some(std::sync::Arc::new(texts));
                     }
                 }
             }

@@ -61,8 +61,32 @@ pub(crate) struct Alias {
     pub(crate) value: Value,
 }
 
-/// Source texts of scalars by JSON pointer.
-pub(crate) type Texts = Option<std::sync::Arc<std::collections::HashMap<String, String>>>;
+/// How an object's scalars were written, by JSON pointer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct SourceTexts {
+    /// The text of non-string plain scalars not written as they are written back
+    /// (`0644`, `True`), and of empty values.
+    pub(crate) plain: std::collections::HashMap<String, String>,
+    /// Strings written quoted or as block scalars: kubectl keeps a node's style, so a plain
+    /// number or boolean a patch puts there becomes a string of its text.
+    pub(crate) quoted: std::collections::HashSet<String>,
+}
+
+impl SourceTexts {
+    pub(crate) fn new(doc_texts: Vec<(String, String)>, quoted: Vec<String>) -> SourceTexts {
+        SourceTexts {
+            plain: doc_texts.into_iter().collect(),
+            quoted: quoted.into_iter().collect(),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.plain.is_empty() && self.quoted.is_empty()
+    }
+}
+
+/// Source texts of scalars, when any were recorded.
+pub(crate) type Texts = Option<std::sync::Arc<SourceTexts>>;
 
 /// The value at a path of map keys and list indexes.
 fn value_at<'v>(obj: &'v Map<String, Value>, path: &[String]) -> Option<&'v Value> {
@@ -93,7 +117,7 @@ fn value_at_mut<'v>(obj: &'v mut Map<String, Value>, path: &[String]) -> Option<
 
 /// The source text recorded at `pointer`, when the value there still reads as it.
 pub(crate) fn text_at<'t>(texts: &'t Texts, pointer: &str, current: &Value) -> Option<&'t str> {
-    let text = texts.as_ref()?.get(pointer)?;
+    let text = texts.as_ref()?.plain.get(pointer)?;
     (crate::yaml::parse::resolve_plain(text) == *current).then_some(text.as_str())
 }
 

@@ -49,7 +49,7 @@ struct PatchDocs {
 }
 
 /// Source texts of a patch's scalars, by JSON pointer into the patch.
-type PatchTexts = std::collections::HashMap<String, String>;
+type PatchTexts = crate::resource::SourceTexts;
 
 fn patch_docs(
     parsed: std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError>,
@@ -64,7 +64,7 @@ fn patch_docs(
     let (docs, texts) = docs
         .into_iter()
         .filter(|d| !d.value.is_null())
-        .map(|d| (d.value, d.texts.into_iter().collect()))
+        .map(|d| (d.value, PatchTexts::new(d.texts, d.quoted)))
         .unzip();
     Ok(PatchDocs {
         docs,
@@ -98,13 +98,13 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
                             continue;
                         }
                         let prefix = format!("/items/{i}/");
-                        let own = texts
-                            .iter()
-                            .filter_map(|(p, t)| {
-                                let rest = p.strip_prefix(&prefix)?;
-                                Some((format!("/{rest}"), t.clone()))
-                            })
-                            .collect();
+                        let inside = |p: &String| Some(format!("/{}", p.strip_prefix(&prefix)?));
+                        let own = PatchTexts {
+                            plain: (texts.plain.iter())
+                                .filter_map(|(p, t)| Some((inside(p)?, t.clone())))
+                                .collect(),
+                            quoted: texts.quoted.iter().filter_map(inside).collect(),
+                        };
                         expand(item, own, out);
                     }
                 }
@@ -1770,7 +1770,7 @@ fn forget_texts(r: &mut Resource) {
     else {
         return;
     };
-    for (pointer, text) in texts.iter() {
+    for (pointer, text) in texts.plain.iter() {
         let Some(key) = pointer.strip_prefix("/metadata/annotations/") else {
             continue;
         };

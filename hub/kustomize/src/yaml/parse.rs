@@ -23,6 +23,9 @@ pub struct Document {
     /// as a string and is not written as it would be written back (`0644`, `1.50`, `True`,
     /// but not `80`), by JSON pointer, as kubectl copies a scalar's text.
     pub texts: Vec<(String, String)>,
+    /// For manifests and patches: where a string was written quoted or as a block scalar,
+    /// by JSON pointer (kubectl keeps that style for a plain scalar a patch puts there).
+    pub quoted: Vec<String>,
 }
 
 const MAX_DEPTH: usize = 200;
@@ -197,6 +200,7 @@ fn parse_text(
         patch,
         keys: Vec::new(),
         texts: Vec::new(),
+        quoted: Vec::new(),
         parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
         expanded: 0,
@@ -260,13 +264,21 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
                         value: Value::Null,
                         line: first_line,
                         texts: Vec::new(),
+                        quoted: Vec::new(),
                     });
                     continue;
                 }
                 b.texts.clear();
+                b.quoted.clear();
                 let value = b.node(first, 0)?;
                 let texts = std::mem::take(&mut b.texts);
-                docs.push(Document { value, line, texts });
+                let quoted = std::mem::take(&mut b.quoted);
+                docs.push(Document {
+                    value,
+                    line,
+                    texts,
+                    quoted,
+                });
             }
             _ => {}
         }
@@ -285,6 +297,8 @@ struct Builder<'a> {
     keys: Vec<String>,
     /// Source texts of non-string plain scalars (manifests only), by JSON pointer.
     texts: Vec<(String, String)>,
+    /// Strings written quoted or as block scalars (manifests and patches), by JSON pointer.
+    quoted: Vec<String>,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -457,6 +471,13 @@ impl<'a> Builder<'a> {
                     let written = if self.empty_span { "" } else { &text };
                     self.texts
                         .push((json_pointer(&self.keys), written.to_string()));
+                }
+                if self.annotations_as_text
+                    && !self.as_text
+                    && style != ScalarStyle::Plain
+                    && v.is_string()
+                {
+                    self.quoted.push(json_pointer(&self.keys));
                 }
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11

@@ -2,40 +2,40 @@
 //! was written as, whether it came from the object or from the patch.
 //!
 //! kubectl merges YAML nodes, so a scalar a patch puts in place keeps the text it was
-//! written as (`0644`, `0x10`, `True`): a replacement or a var later copies that text, and
-//! a scalar patched onto a quoted string becomes a string of that text. The merge itself
+//! written as (`0644`, `0x10`, `True`): a replacement or a var later copies that text. A
+//! patched node keeps the style of the node it lands on, so a plain number or boolean
+//! patched onto a quoted (or block) string becomes a string of its text. The merge itself
 //! works on values; this walk pairs each place of the result with the place of the old
 //! object and of the patch it came from (list elements by merge key, as they were merged)
 //! and carries their texts over.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
-use super::{is_union, merge_key, same_key, PatchTexts, Schema};
+use super::{is_union, merge_key, same_key, Schema};
+use crate::resource::SourceTexts;
 use crate::yaml::parse::json_pointer;
 
 /// Where one place of the result came from.
 struct Walk<'a> {
-    old: Option<&'a HashMap<String, String>>,
-    patch: &'a PatchTexts,
+    old: Option<&'a SourceTexts>,
+    patch: &'a SourceTexts,
     builtin: Schema<'a>,
-    out: HashMap<String, String>,
+    out: SourceTexts,
 }
 
 /// The texts of `merged`, which is `old` with `patch` merged in; a number or boolean the
-/// patch turned into a string (patched onto a quoted one) takes the patch's text.
+/// patch put onto a quoted string becomes a string of the patch's text.
 pub(super) fn carry(
     merged: &mut Value,
-    (old, old_texts): (&Value, Option<&HashMap<String, String>>),
-    (patch, patch_texts): (&Value, &PatchTexts),
+    (old, old_texts): (&Value, Option<&SourceTexts>),
+    (patch, patch_texts): (&Value, &SourceTexts),
     builtin: Schema<'_>,
-) -> HashMap<String, String> {
+) -> SourceTexts {
     let mut walk = Walk {
-        old: old_texts,
+        old: old_texts.filter(|t| !t.is_empty()),
         patch: patch_texts,
         builtin,
-        out: HashMap::new(),
+        out: SourceTexts::default(),
     };
     let mut at = Places::default();
     walk.node(merged, Some(old), Some(patch), &mut at);
@@ -143,21 +143,37 @@ impl Walk<'_> {
     }
 
     fn scalar(&mut self, new: &mut Value, old: Option<&Value>, patch: Option<&Value>, at: &Places) {
+        let old_quoted = || {
+            old.is_some_and(Value::is_string)
+                && self.old.is_some_and(|t| {
+                    !t.quoted.is_empty() && t.quoted.contains(&json_pointer(&at.old))
+                })
+        };
         if let Some(p) = patch.filter(|p| !p.is_object() && !p.is_array()) {
-            let Some(text) = self.patch.get(&json_pointer(&at.patch)) else {
-                return;
-            };
+            let pointer = json_pointer(&at.patch);
+            let text = self.patch.plain.get(&pointer).cloned();
+            let quoted = self.patch.quoted.contains(&pointer) || old_quoted();
             match new {
-                // A plain number or boolean patched onto a quoted string is a string of
-                // the text it was written as.
+                // Merged as a string already (it landed on a string reading as a number).
                 Value::String(s)
                     if !p.is_string()
                         && crate::yaml::emit::scalar_text(p).as_deref() == Some(s.as_str()) =>
                 {
-                    *s = text.clone();
+                    if let Some(text) = text {
+                        *s = text;
+                    }
+                    self.out.quoted.insert(json_pointer(&at.new));
                 }
-                v if v == p => {
-                    self.out.insert(json_pointer(&at.new), text.clone());
+                v if *v == *p => {
+                    if quoted {
+                        if !p.is_string() {
+                            let written = text.or_else(|| crate::yaml::emit::scalar_text(p));
+                            *v = Value::String(written.unwrap_or_default());
+                        }
+                        self.out.quoted.insert(json_pointer(&at.new));
+                    } else if let Some(text) = text {
+                        self.out.plain.insert(json_pointer(&at.new), text);
+                    }
                 }
                 _ => {}
             }
@@ -167,8 +183,12 @@ impl Walk<'_> {
             return;
         };
         if old == new {
-            if let Some(text) = texts.get(&json_pointer(&at.old)) {
-                self.out.insert(json_pointer(&at.new), text.clone());
+            let pointer = json_pointer(&at.old);
+            if let Some(text) = texts.plain.get(&pointer) {
+                self.out.plain.insert(json_pointer(&at.new), text.clone());
+            }
+            if texts.quoted.contains(&pointer) {
+                self.out.quoted.insert(json_pointer(&at.new));
             }
         }
     }
