@@ -104,7 +104,20 @@ impl Kustomization {
         // kubectl reads the first document only (an empty one is an empty kustomization).
         let raw = match docs.into_iter().next().map(|d| d.value) {
             None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m,
+            // kubectl reads the file through JSON as it reads objects: a NEL folds.
+            Some(Value::Object(m)) => {
+                let mut whole = Value::Object(m);
+                crate::roundtrip::json_round_trip(&mut whole).map_err(|message| {
+                    Error::Invalid {
+                        path: file.into(),
+                        message,
+                    }
+                })?;
+                match whole {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                }
+            }
             Some(_) => {
                 return Err(Error::Invalid {
                     path: file.into(),

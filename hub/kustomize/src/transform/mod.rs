@@ -758,6 +758,8 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 
 /// Steps run once over the root build's output: content hashes, name references, vars.
 pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
+    // A generated object's hash is of its data as generated (a file's NEL unfolded).
+    hash_names(&mut layer.res);
     // What generators and transformers wrote passes kubectl's JSON round trip too.
     for r in layer.res.iter_mut() {
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
@@ -770,7 +772,6 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
             message: format!("{}: {m}", r.describe()),
         })?;
     }
-    hash_names(&mut layer.res);
     fix_name_references(&mut layer.res, &config::name_refs(&layer.config))?;
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
