@@ -114,32 +114,87 @@ fn parse_with(
     let mut text = text.into_owned();
     // go-yaml takes `\'` in a double-quoted scalar for a quote, and a comment right after
     // a closing quote or bracket; granit refuses both. Each such refusal rewrites that one
-    // spot (no line changes) and reads again.
+    // spot (no line changes) and reads again. An unquoted U+2028 or U+2029 becomes a
+    // marked line break, unless the text holds the marks itself.
+    let can_mark = !text.contains([LS_MARK, PS_MARK]);
+    let mut marked = false;
     for _ in 0..MAX_REWRITE_RETRIES {
         let mut refusal = None;
-        match parse_text(&text, yaml11, annotations_as_text, patch, &mut refusal) {
-            Err(e) => match refusal.and_then(|r| rewrite_refusal(&text, r)) {
-                Some(fixed) => text = fixed,
+        let read = parse_text(
+            &text,
+            (yaml11, annotations_as_text, patch, marked),
+            &mut refusal,
+        );
+        match read {
+            Err(e) => match refusal
+                .filter(|r| can_mark || !matches!(r, Refusal::UnicodeLineBreaks(..)))
+                .and_then(|r| rewrite_refusal(&text, r))
+            {
+                Some(fixed) => {
+                    marked |= matches!(refusal, Some(Refusal::UnicodeLineBreaks(..)));
+                    text = fixed;
+                }
                 None => return Err(e),
             },
             ok => return ok,
         }
     }
-    parse_text(&text, yaml11, annotations_as_text, patch, &mut None)
+    parse_text(
+        &text,
+        (yaml11, annotations_as_text, patch, marked),
+        &mut None,
+    )
 }
 
 const MAX_REWRITE_RETRIES: usize = 32;
+
+/// Marks left before the line feed that stands for a U+2028 (U+2029) in an unquoted
+/// scalar: go-yaml breaks the line there but keeps the separator itself in the value
+/// where the scalar goes on (`x<LS>  y` is `x<LS>y`), and nothing where it ends.
+const LS_MARK: char = '\u{FDD0}';
+const PS_MARK: char = '\u{FDD1}';
+
+/// A scalar's text with each mark (and the line break or folded space after it) turned
+/// back into its separator, and a mark that ends the scalar dropped.
+fn unmark(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let sep = match c {
+            LS_MARK => '\u{2028}',
+            PS_MARK => '\u{2029}',
+            other => {
+                out.push(other);
+                continue;
+            }
+        };
+        if chars.next_if(|n| *n == ' ' || *n == '\n').is_some() {
+            out.push(sep);
+        }
+    }
+    out
+}
 
 /// A granit refusal go-yaml does not make, and the byte where granit reports it.
 #[derive(Clone, Copy)]
 enum Refusal {
     QuotedEscape(usize),
     CommentNotSeparated(usize),
+    /// An unquoted scalar (between these bytes) holding U+2028 or U+2029, which go-yaml
+    /// reads as line breaks: they are rewritten to line feeds.
+    UnicodeLineBreaks(usize, usize),
 }
 
 fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
     match refusal {
         Refusal::QuotedEscape(at) => unescape_quotes_in_scalar(text, at),
+        Refusal::UnicodeLineBreaks(start, end) => {
+            let span = text.get(start..end)?;
+            let broken = span
+                .replace('\u{2028}', &format!("{LS_MARK}\n"))
+                .replace('\u{2029}', &format!("{PS_MARK}\n"));
+            Some(format!("{}{broken}{}", &text[..start], &text[end..]))
+        }
         Refusal::CommentNotSeparated(at) => {
             let before = text.get(..at)?;
             if !text.get(at..)?.starts_with('#') || !before.ends_with(['"', '\'', ']', '}']) {
@@ -181,11 +236,10 @@ fn unescape_quotes_in_scalar(text: &str, at: usize) -> Option<String> {
     Some(out)
 }
 
+/// Reads `text`; the flags are `parse_with`'s, and whether `text` holds marked breaks.
 fn parse_text(
     text: &str,
-    yaml11: bool,
-    annotations_as_text: bool,
-    patch: bool,
+    (yaml11, annotations_as_text, patch, marked): (bool, bool, bool, bool),
     refusal: &mut Option<Refusal>,
 ) -> Result<Vec<Document>, ParseError> {
     let separators = if yaml11 {
@@ -211,6 +265,7 @@ fn parse_text(
         end: 0,
         as_text: false,
         refusal: None,
+        marked,
     };
     let mut docs = Vec::new();
     let result = read_documents(&mut b, &mut docs);
@@ -314,6 +369,8 @@ struct Builder<'a> {
     as_text: bool,
     /// A refusal of granit's that go-yaml does not make, if reading stopped at one.
     refusal: Option<Refusal>,
+    /// Whether the text holds marked line breaks (see `LS_MARK`).
+    marked: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -325,6 +382,17 @@ impl<'a> Builder<'a> {
                 self.empty_span = span.start.index() == span.end.index();
                 self.start = span.start.byte_offset().unwrap_or(0);
                 self.end = span.end.byte_offset().unwrap_or(self.start);
+                if let Event::Scalar(text, style, ..) = &ev {
+                    // go-yaml reads U+2028 and U+2029 as line breaks outside quotes.
+                    let quoted =
+                        matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                    if !quoted && text.contains(['\u{2028}', '\u{2029}']) {
+                        self.refusal = Some(Refusal::UnicodeLineBreaks(self.start, self.end));
+                        return Err(self.err(
+                            "U+2028 or U+2029 (a line break to kubectl) in an unquoted scalar",
+                        ));
+                    }
+                }
                 if !self.yaml11 {
                     if let Event::Anchor(_, name) = &ev {
                         // go-yaml takes only letters, digits, '-' and '_' in anchor names.
@@ -382,6 +450,9 @@ impl<'a> Builder<'a> {
         }
         match ev {
             Event::Scalar(mut text, style, anchor, tag) => {
+                if self.marked && text.contains([LS_MARK, PS_MARK]) {
+                    text = unmark(&text).into();
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 // A block scalar cut off by the end of the text, with no line break after
                 // its last line, has no final line break in go-yaml.
