@@ -14,6 +14,9 @@ pub struct Resource {
     pub(crate) orig_namespace: String,
     /// Names this object had in each build layer, innermost first.
     pub(crate) prev_names: Vec<(String, String)>,
+    /// Kinds this object had before a patch changed its kind (name references to the
+    /// old kind follow it).
+    pub(crate) prev_kinds: Vec<String>,
     /// Generated objects whose name got a content hash.
     pub(crate) needs_hash: bool,
     /// Generator behavior (`create`, `merge`, `replace`), when generated.
@@ -162,6 +165,7 @@ impl Resource {
             orig_name: String::new(),
             orig_namespace: String::new(),
             prev_names: Vec::new(),
+            prev_kinds: Vec::new(),
             needs_hash: false,
             behavior: None,
             generated_by: None,

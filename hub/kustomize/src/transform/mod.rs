@@ -6,6 +6,7 @@ mod config;
 mod fieldspec;
 mod generators;
 mod metadata;
+mod nameref;
 mod patch;
 mod plugins;
 mod replacements;
@@ -13,7 +14,7 @@ mod vars;
 
 use crate::build::Builder;
 use crate::kustomization::{canonical_object, Kustomization};
-use crate::resource::{or_default, Resource};
+use crate::resource::Resource;
 use crate::{scope, Error, Result};
 pub(crate) use config::Config;
 use fieldspec::FieldSpec;
@@ -327,6 +328,12 @@ pub(crate) fn prefix_suffix(
         if renames && named {
             let new = format!("{prefix}{}{suffix}", r.name());
             record_rename(r);
+            // kubectl adds the prefix and the suffix in two steps: the name with only
+            // the prefix is an earlier name too.
+            if !prefix.is_empty() && !suffix.is_empty() {
+                let halfway = (format!("{prefix}{}", r.name()), r.namespace().to_string());
+                r.prev_names.push(halfway);
+            }
             r.set_name(&new);
             if !prefix.is_empty() {
                 r.prefixes.push(prefix.to_string());
@@ -772,7 +779,7 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
             message: format!("{}: {m}", r.describe()),
         })?;
     }
-    fix_name_references(&mut layer.res, &config::name_refs(&layer.config))?;
+    nameref::fix_name_references(&mut layer.res, &config::name_refs(&layer.config))?;
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
         r.sync_aliases();
@@ -817,311 +824,4 @@ fn stringify_annotations(r: &mut Resource) {
             *v = Value::String(text);
         }
     }
-}
-
-/// A renamed referral: (earlier names and namespaces, name, namespace, cluster-scoped,
-/// prefixes, suffixes).
-type Renamed = (
-    Vec<(String, String)>,
-    String,
-    String,
-    bool,
-    Vec<String>,
-    Vec<String>,
-);
-
-/// Whether two lists of applied affixes agree on the shorter one's length, counted from
-/// the outermost: the objects were renamed by the same layers there.
-fn same_outer_affixes(a: &[String], b: &[String]) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if short.is_empty() {
-        return long.is_empty();
-    }
-    long[long.len() - short.len()..] == *short
-}
-
-/// kubectl walks every name reference path of every object, whether or not anything was
-/// renamed, and fails on a path that runs through a scalar, on a name reference map
-/// without a `name`, on a name reference list holding a list, and on a RoleBinding subject
-/// that is not a map.
-fn check_name_reference_paths(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
-    let specs: Vec<FieldSpec> = refs.iter().flat_map(|nr| nr.specs.clone()).collect();
-    fn named(v: &Value) -> std::result::Result<(), String> {
-        match v {
-            Value::Object(m) if !m.contains_key("name") => {
-                Err("a name reference map has no `name` field".into())
-            }
-            _ => Ok(()),
-        }
-    }
-    for r in out.iter_mut() {
-        let origin = r.origin.clone();
-        let invalid = |message: String| Error::Invalid {
-            path: origin.clone(),
-            message,
-        };
-        if r.kind() == "RoleBinding" {
-            if let Some(Value::Array(subjects)) = r.obj.get("subjects") {
-                for s in subjects {
-                    let kind_ok = match s {
-                        Value::Object(m) => {
-                            !m.contains_key("namespace")
-                                || m.get("kind").is_none_or(Value::is_string)
-                        }
-                        _ => false,
-                    };
-                    if !kind_ok {
-                        return Err(invalid(format!(
-                            "{}: subjects: each subject must be a map with a string `kind`",
-                            r.describe()
-                        )));
-                    }
-                }
-            }
-        }
-        fieldspec::apply(r, &specs, None, &mut |v, _| match v {
-            Value::Array(items) => items.iter().try_for_each(|item| match item {
-                Value::Array(_) => {
-                    Err("a name reference list holds a list, not a string or a map".into())
-                }
-                other => named(other),
-            }),
-            other => named(other),
-        })
-        .map_err(invalid)?;
-    }
-    Ok(())
-}
-
-fn fix_name_references(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
-    use std::collections::{HashMap, HashSet};
-    check_name_reference_paths(out, refs)?;
-    // (referrer index, message) of the first reference that fits several renamed objects
-    // (kubectl refuses those).
-    let ambiguous: std::cell::RefCell<Option<(usize, String)>> = std::cell::RefCell::new(None);
-    // The namespaces objects were written in (namespaced kinds only).
-    let written_in: HashSet<String> = out
-        .iter()
-        .filter(|r| !scope::kustomize_cluster_scoped(&r.gvk()))
-        .map(|r| or_default(&r.orig_namespace).to_string())
-        .collect();
-    for nr in refs {
-        let renamed: Vec<Renamed> = out
-            .iter()
-            .filter(|r| {
-                let g = r.gvk();
-                g.kind == nr.kind
-                    && (nr.group.is_empty() || g.group == nr.group)
-                    && (nr.version.is_empty() || g.version == nr.version)
-                    && !r.prev_names.is_empty()
-            })
-            .map(|r| {
-                let mut olds = r.prev_names.clone();
-                olds.push((r.orig_name.clone(), r.orig_namespace.clone()));
-                (
-                    olds,
-                    r.name().to_string(),
-                    r.namespace().to_string(),
-                    scope::kustomize_cluster_scoped(&r.gvk()),
-                    r.prefixes.clone(),
-                    r.suffixes.clone(),
-                )
-            })
-            .collect();
-        if renamed.is_empty() {
-            continue;
-        }
-        // Old name -> renamed referrals that once had it, so lookups stay linear overall.
-        let mut by_old: HashMap<&str, Vec<&Renamed>> = HashMap::new();
-        for entry in &renamed {
-            let mut names: Vec<&str> = entry.0.iter().map(|(n, _)| n.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            for n in names {
-                by_old.entry(n).or_default().push(entry);
-            }
-        }
-        let (leaves, objects) = split_name_leaves(&nr.specs);
-        let (role_refs, other_leaves): (Vec<FieldSpec>, Vec<FieldSpec>) = leaves
-            .into_iter()
-            .partition(|s| s.path.last().is_some_and(|p| p == "roleRef"));
-        let (role_refs, other_leaves, objects) = (&role_refs[..], &other_leaves[..], &objects[..]);
-        for (index, r) in out.iter_mut().enumerate() {
-            let gvk = r.gvk();
-            if !nr.specs.iter().any(|s| s.matches(&gvk)) {
-                continue;
-            }
-            let referrer_ns = r.namespace().to_string();
-            let referrer_cluster = scope::kustomize_cluster_scoped(&gvk);
-            let (referrer_prefixes, referrer_suffixes) = (r.prefixes.clone(), r.suffixes.clone());
-            let find = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
-                let matches = by_old.get(old)?;
-                let in_ns: Vec<_> = matches
-                    .iter()
-                    .filter(|(olds, _, ns, cluster, _, _)| {
-                        if *cluster {
-                            return true;
-                        }
-                        // An explicit namespace picks, as kustomize does, the objects of any
-                        // kind that were written in it; when none were, the objects now in
-                        // it.
-                        if let Some(hint) = ns_hint {
-                            let hint = or_default(hint);
-                            if written_in.contains(hint) {
-                                return olds.last().is_some_and(|(_, o)| or_default(o) == hint);
-                            }
-                            return or_default(ns) == hint;
-                        }
-                        let want = if referrer_cluster {
-                            ns.clone()
-                        } else {
-                            referrer_ns.clone()
-                        };
-                        or_default(ns) == or_default(&want)
-                    })
-                    .collect();
-                // Several fit: the one renamed by the same layers as the referrer.
-                let in_ns = if in_ns.len() > 1 {
-                    in_ns
-                        .into_iter()
-                        .filter(|c| {
-                            same_outer_affixes(&c.4, &referrer_prefixes)
-                                && same_outer_affixes(&c.5, &referrer_suffixes)
-                        })
-                        .collect()
-                } else {
-                    in_ns
-                };
-                let target = |one: &&Renamed| {
-                    (
-                        one.1.clone(),
-                        if one.3 { String::new() } else { one.2.clone() },
-                    )
-                };
-                match in_ns.as_slice() {
-                    [] => None,
-                    [one, rest @ ..] => {
-                        if rest.iter().any(|o| target(o) != target(one)) {
-                            let names: Vec<String> = in_ns
-                                .iter()
-                                .map(|o| match target(o) {
-                                    (n, ns) if ns.is_empty() => n,
-                                    (n, ns) => format!("{ns}/{n}"),
-                                })
-                                .collect();
-                            ambiguous.borrow_mut().get_or_insert_with(|| {
-                                let message = format!(
-                                    "the reference to {} {old} could mean any of {}",
-                                    nr.kind,
-                                    names.join(", ")
-                                );
-                                (index, message)
-                            });
-                            return None;
-                        }
-                        Some(target(one))
-                    }
-                }
-            };
-            // A reference that is the `name` of a map is handled at the map, as kustomize
-            // does: a `kind` there must match, and a `namespace` there follows the referral.
-            // kubectl follows a ServiceAccount's rename into binding subjects of any kind.
-            let any_subject_kind = nr.kind == "ServiceAccount"
-                && gvk.group == "rbac.authorization.k8s.io"
-                && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding");
-            let update = |m: &mut Map<String, Value>, leaf: bool, check_kind: bool| {
-                let kind_ok = match m.get("kind").and_then(Value::as_str) {
-                    Some(kind) if check_kind => kind == nr.kind || any_subject_kind,
-                    _ => true,
-                };
-                if !kind_ok {
-                    return;
-                }
-                let ns_hint = m
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                if let Some(Value::String(name)) = m.get("name") {
-                    if let Some((new, ns)) = find(name, ns_hint.as_deref()) {
-                        m.insert("name".into(), Value::String(new));
-                        // A reference that is a map (a subject, a webhook's service) also
-                        // takes the referral's namespace, as kubectl writes it.
-                        let has_ns = m.contains_key("namespace") || !leaf;
-                        if has_ns && !ns.is_empty() {
-                            m.insert("namespace".into(), Value::String(ns));
-                        }
-                    }
-                }
-            };
-            // The paths were checked by `check_name_reference_paths`: no errors here.
-            let _ = fieldspec::apply(r, objects, None, &mut |v, _| {
-                match v {
-                    Value::String(s) => {
-                        if let Some((new, _)) = find(s, None) {
-                            *s = new;
-                        }
-                    }
-                    // A list holds names or name reference maps (binding subjects).
-                    Value::Array(items) => {
-                        for item in items {
-                            match item {
-                                Value::String(s) => {
-                                    if let Some((new, _)) = find(s, None) {
-                                        *s = new;
-                                    }
-                                }
-                                Value::Object(m) => update(m, false, false),
-                                _ => {}
-                            }
-                        }
-                    }
-                    Value::Object(m) => update(m, false, false),
-                    _ => {}
-                }
-                Ok(())
-            });
-            // Of the maps holding a `name` reference, only a role reference has a `kind`
-            // that must match; elsewhere (a scale target) kubectl follows the name
-            // whatever the kind says.
-            for (leaves, check_kind) in [(role_refs, true), (other_leaves, false)] {
-                let _ = fieldspec::apply(r, leaves, None, &mut |v, _| {
-                    // The map, or each map of a list (`imagePullSecrets`).
-                    match v {
-                        Value::Object(m) => update(m, true, check_kind),
-                        Value::Array(items) => {
-                            for m in items.iter_mut().filter_map(Value::as_object_mut) {
-                                update(m, true, check_kind);
-                            }
-                        }
-                        _ => {}
-                    }
-                    Ok(())
-                });
-            }
-        }
-    }
-    match ambiguous.into_inner() {
-        Some((i, message)) => Err(Error::Invalid {
-            path: out[i].origin.clone(),
-            message: format!("{}: {message}", out[i].describe()),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Splits name-reference specs into those ending in `name` (returned as their parent map's
-/// path) and the rest.
-fn split_name_leaves(specs: &[FieldSpec]) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
-    let mut leaves = Vec::new();
-    let mut others = Vec::new();
-    for s in specs {
-        if s.path.len() > 1 && s.path.last().is_some_and(|p| p == "name") {
-            let mut parent = s.clone();
-            parent.path.pop();
-            leaves.push(parent);
-        } else {
-            others.push(s.clone());
-        }
-    }
-    (leaves, others)
 }

@@ -312,11 +312,14 @@ fn smp_resource(
             r.metadata_mut().shift_remove("namespace");
         }
     }
-    note_rename(r, (name, r.namespace().to_string()));
+    let before = (name, r.namespace().to_string());
     if !allow_kind {
         r.obj.insert("kind".into(), Value::String(kind));
         r.obj.insert("apiVersion".into(), Value::String(api));
+    } else {
+        note_kind_change(r, &kind, &before);
     }
+    note_rename(r, before);
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
@@ -1579,6 +1582,7 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
     // Every scalar of a JSON-patched object is typed again.
     r.untyped.clear();
     let before = (r.name().to_string(), r.namespace().to_string());
+    let kind_before = r.kind().to_string();
     let bookkeeping = bookkeeping_annotations(r);
     let had_annotations = r.meta_map("annotations").is_some();
     {
@@ -1673,6 +1677,7 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
         r.obj = m;
     }
     drop_bookkeeping(r, &bookkeeping, had_annotations);
+    note_kind_change(r, &kind_before, &before);
     note_rename(r, before);
     result?;
     // kubectl checks the patched object as it checks a resource.
@@ -1826,6 +1831,18 @@ fn json_equal(a: &Value, b: &Value) -> bool {
 }
 
 /// Remembers the name a patch changed, so references follow it.
+/// Remembers the kind an object had before a patch gave it another (and the id it had
+/// then): name references to the old kind follow it, as in kubectl.
+fn note_kind_change(r: &mut Resource, old_kind: &str, before: &(String, String)) {
+    if r.kind() == old_kind || old_kind.is_empty() {
+        return;
+    }
+    r.prev_kinds.push(old_kind.to_string());
+    if r.prev_names.last() != Some(before) {
+        r.prev_names.push(before.clone());
+    }
+}
+
 fn note_rename(r: &mut Resource, before: (String, String)) {
     if r.name() != before.0 && r.prev_names.last() != Some(&before) {
         r.prev_names.push(before);

@@ -1,0 +1,424 @@
+//! Name references: where an object was renamed (a prefix, a suffix, a hash, a patch),
+//! moved to another namespace or given another kind, the fields that name it in other
+//! objects follow, by kustomize's rules for picking the object a reference means.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::fieldspec::{self, FieldSpec, NameRef};
+use crate::resource::{or_default, Resource};
+use crate::{scope, Error, Result};
+
+/// An object whose id changed: only those are followed.
+struct Referral {
+    /// The (name, namespace) pairs it had before, its original one among them.
+    olds: Vec<(String, String)>,
+    /// Its kind now and the kinds it had before.
+    kinds: Vec<String>,
+    group: String,
+    version: String,
+    name: String,
+    namespace: String,
+    orig_namespace: String,
+    cluster: bool,
+    service_account: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+impl Referral {
+    fn of(r: &Resource) -> Referral {
+        let gvk = r.gvk();
+        let mut olds = r.prev_names.clone();
+        olds.push((r.orig_name.clone(), r.orig_namespace.clone()));
+        let mut kinds = vec![gvk.kind.clone()];
+        kinds.extend(r.prev_kinds.iter().cloned());
+        Referral {
+            olds,
+            service_account: gvk.kind == "ServiceAccount",
+            kinds,
+            cluster: scope::kustomize_cluster_scoped(&gvk),
+            group: gvk.group,
+            version: gvk.version,
+            name: r.name().to_string(),
+            namespace: r.namespace().to_string(),
+            orig_namespace: r.orig_namespace.clone(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        }
+    }
+
+    /// The name and (for a namespaced object) namespace a reference to it takes.
+    fn target(&self) -> (String, String) {
+        let ns = if self.cluster {
+            String::new()
+        } else {
+            self.namespace.clone()
+        };
+        (self.name.clone(), ns)
+    }
+}
+
+/// What a referrer may refer to, as kustomize narrows it.
+struct Referrer {
+    cluster: bool,
+    namespace: String,
+    /// For a RoleBinding: the namespaces its ServiceAccount subjects name, whose objects
+    /// it may refer to too.
+    binding_namespaces: HashSet<String>,
+    /// The `apiGroup` and `kind` of its `roleRef`, when it has both.
+    role_ref: Option<(String, String)>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+impl Referrer {
+    fn of(r: &Resource) -> Referrer {
+        let mut binding_namespaces = HashSet::new();
+        if r.kind() == "RoleBinding" {
+            if let Some(Value::Array(subjects)) = r.obj.get("subjects") {
+                for s in subjects {
+                    let ns = s.get("namespace").and_then(Value::as_str);
+                    if let (Some(ns), Some("ServiceAccount")) =
+                        (ns, s.get("kind").and_then(Value::as_str))
+                    {
+                        binding_namespaces.insert(ns.to_string());
+                    }
+                }
+            }
+        }
+        let role_ref = r.obj.get("roleRef").and_then(|rr| {
+            let text = |k: &str| rr.get(k).and_then(Value::as_str).map(str::to_string);
+            Some((text("apiGroup")?, text("kind")?))
+        });
+        Referrer {
+            cluster: scope::kustomize_cluster_scoped(&r.gvk()),
+            namespace: r.namespace().to_string(),
+            binding_namespaces,
+            role_ref,
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        }
+    }
+
+    /// Whether this referrer may refer to an object in `c`'s place at all.
+    fn may_refer_to(&self, c: &Referral) -> bool {
+        self.cluster
+            || c.cluster
+            || or_default(&c.namespace) == or_default(&self.namespace)
+            || self.binding_namespaces.contains(&c.namespace)
+    }
+}
+
+/// How one name reference is being resolved.
+struct Lookup<'a> {
+    nr: &'a NameRef,
+    referrals: &'a [Referral],
+    by_old: &'a HashMap<&'a str, Vec<usize>>,
+    referrer: &'a Referrer,
+    /// The original namespaces of the namespaced objects this referrer may refer to.
+    orig_namespaces: &'a HashSet<String>,
+}
+
+impl Lookup<'_> {
+    /// The referral a reference to `old` means: `Ok(None)` when none, an error when it
+    /// could be several. A `namespace` written beside the name (in a map) picks the
+    /// objects written in that namespace, or else the objects now in it.
+    fn select(
+        &self,
+        old: &str,
+        ns_field: Option<&str>,
+        role_ref: bool,
+    ) -> std::result::Result<Option<(String, String)>, String> {
+        let Some(ids) = self.by_old.get(old) else {
+            return Ok(None);
+        };
+        let nr = self.nr;
+        let referrer = self.referrer;
+        let in_ns_field = |c: &Referral| match ns_field {
+            None => true,
+            Some(ns) if self.orig_namespaces.contains(or_default(ns)) => {
+                !c.cluster && or_default(&c.orig_namespace) == or_default(ns)
+            }
+            Some(ns) => !c.cluster && or_default(&c.namespace) == or_default(ns),
+        };
+        let role_ref_fits = |c: &Referral| match (&referrer.role_ref, role_ref) {
+            (Some((group, kind)), true) => {
+                (group.is_empty() || *group == c.group) && c.kinds.contains(kind)
+            }
+            _ => true,
+        };
+        let candidates: Vec<&Referral> = ids
+            .iter()
+            .map(|&i| &self.referrals[i])
+            .filter(|c| referrer.may_refer_to(c) && in_ns_field(c))
+            .filter(|c| {
+                (nr.group.is_empty() || c.group == nr.group)
+                    && (nr.version.is_empty() || c.version == nr.version)
+                    && c.kinds.contains(&nr.kind)
+            })
+            .filter(|c| role_ref_fits(c))
+            .filter(|c| {
+                referrer.cluster
+                    || c.cluster
+                    || c.service_account
+                    || or_default(&c.namespace) == or_default(&referrer.namespace)
+            })
+            .collect();
+        if let [one] = candidates.as_slice() {
+            return Ok(Some(one.target()));
+        }
+        // Several: those renamed by the same layers as the referrer, first where either
+        // has no prefix (suffix) at all, then strictly.
+        let mut candidates = candidates;
+        for allow_empty in [true, false] {
+            candidates.retain(|c| {
+                same_affixes(&c.prefixes, &referrer.prefixes, allow_empty)
+                    && same_affixes(&c.suffixes, &referrer.suffixes, allow_empty)
+            });
+            if let [one] = candidates.as_slice() {
+                return Ok(Some(one.target()));
+            }
+        }
+        match candidates.as_slice() {
+            [] => Ok(None),
+            // The same object under several API versions.
+            [first, rest @ ..] if rest.iter().all(|c| c.target() == first.target()) => {
+                Ok(Some(first.target()))
+            }
+            _ => {
+                let names: Vec<String> = candidates
+                    .iter()
+                    .map(|c| match c.target() {
+                        (n, ns) if ns.is_empty() => n,
+                        (n, ns) => format!("{ns}/{n}"),
+                    })
+                    .collect();
+                Err(format!(
+                    "the reference to {} {old} could mean any of {}",
+                    nr.kind,
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// Whether two lists of applied affixes (innermost first) end alike: the shorter is the
+/// outer end of the longer, and with `allow_empty` an empty list fits any.
+fn same_affixes(a: &[String], b: &[String], allow_empty: bool) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return allow_empty || long.is_empty();
+    }
+    long[long.len() - short.len()..] == *short
+}
+
+/// A name reference's specs: (the reference, `roleRef` names, other paths ending in a
+/// name, paths to names or to maps holding one).
+type RefSpecs<'a> = (&'a NameRef, Vec<FieldSpec>, Vec<FieldSpec>, Vec<FieldSpec>);
+
+/// Points every name reference at what its object is called now.
+pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Result<()> {
+    check_name_reference_paths(out, refs)?;
+    let referrals: Vec<Referral> = out
+        .iter()
+        .filter(|r| !r.prev_names.is_empty() || !r.prev_kinds.is_empty())
+        .map(Referral::of)
+        .collect();
+    if referrals.is_empty() {
+        return Ok(());
+    }
+    // Old name -> referrals that once had it.
+    let mut by_old: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in referrals.iter().enumerate() {
+        let mut names: Vec<&str> = c.olds.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            by_old.entry(n).or_default().push(i);
+        }
+    }
+    // Original namespaces of the namespaced objects, by the namespace they are in now.
+    let mut orig_by_current: HashMap<String, HashSet<String>> = HashMap::new();
+    for r in out.iter() {
+        if !scope::kustomize_cluster_scoped(&r.gvk()) {
+            orig_by_current
+                .entry(r.namespace().to_string())
+                .or_default()
+                .insert(or_default(&r.orig_namespace).to_string());
+        }
+    }
+    let specs_by_ref: Vec<RefSpecs<'_>> = refs
+        .iter()
+        .map(|nr| {
+            let (leaves, objects) = split_name_leaves(&nr.specs);
+            let (role_refs, other_leaves) = leaves
+                .into_iter()
+                .partition(|s| s.path.last().is_some_and(|p| p == "roleRef"));
+            (nr, role_refs, other_leaves, objects)
+        })
+        .collect();
+    for r in out.iter_mut() {
+        let gvk = r.gvk();
+        if !refs
+            .iter()
+            .any(|nr| nr.specs.iter().any(|s| s.matches(&gvk)))
+        {
+            continue;
+        }
+        let referrer = Referrer::of(r);
+        let orig_namespaces: HashSet<String> = orig_by_current
+            .iter()
+            .filter(|(ns, _)| {
+                referrer.cluster
+                    || or_default(ns) == or_default(&referrer.namespace)
+                    || referrer.binding_namespaces.contains(*ns)
+            })
+            .flat_map(|(_, orig)| orig.iter().cloned())
+            .collect();
+        for (nr, role_refs, other_leaves, objects) in &specs_by_ref {
+            if !nr.specs.iter().any(|s| s.matches(&gvk)) {
+                continue;
+            }
+            let lookup = Lookup {
+                nr,
+                referrals: &referrals,
+                by_old: &by_old,
+                referrer: &referrer,
+                orig_namespaces: &orig_namespaces,
+            };
+            // A name: the name it has now.
+            let rename = |s: &mut String, role_ref: bool| -> std::result::Result<(), String> {
+                if let Some((new, _)) = lookup.select(s, None, role_ref)? {
+                    *s = new;
+                }
+                Ok(())
+            };
+            // A map holding a `name` (a binding subject, a webhook's service): the name,
+            // and the namespace of a namespaced referral.
+            let retarget = |m: &mut Map<String, Value>| -> std::result::Result<(), String> {
+                let ns_field = m
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let Some(Value::String(old)) = m.get("name") else {
+                    return Ok(());
+                };
+                if let Some((new, ns)) = lookup.select(old, ns_field.as_deref(), false)? {
+                    m.insert("name".into(), Value::String(new));
+                    if !ns.is_empty() {
+                        m.insert("namespace".into(), Value::String(ns));
+                    }
+                }
+                Ok(())
+            };
+            let origin = r.origin.clone();
+            let fail_here = |message: String| Error::Invalid {
+                path: origin.clone(),
+                message,
+            };
+            fieldspec::apply(r, objects, None, &mut |v, _| match v {
+                Value::String(s) => rename(s, false),
+                // A list holds names or name reference maps (binding subjects).
+                Value::Array(items) => items.iter_mut().try_for_each(|item| match item {
+                    Value::String(s) => rename(s, false),
+                    Value::Object(m) => retarget(m),
+                    _ => Ok(()),
+                }),
+                Value::Object(m) => retarget(m),
+                _ => Ok(()),
+            })
+            .map_err(fail_here)?;
+            // A path ending in `name` names the object by that field alone.
+            for (leaves, role_ref) in [(role_refs, true), (other_leaves, false)] {
+                let mut at_name = |m: &mut Map<String, Value>| match m.get_mut("name") {
+                    Some(Value::String(s)) => rename(s, role_ref),
+                    _ => Ok(()),
+                };
+                fieldspec::apply(r, leaves, None, &mut |v, _| match v {
+                    Value::Object(m) => at_name(m),
+                    // Each map of a list (`imagePullSecrets`).
+                    Value::Array(items) => items
+                        .iter_mut()
+                        .filter_map(Value::as_object_mut)
+                        .try_for_each(&mut at_name),
+                    _ => Ok(()),
+                })
+                .map_err(fail_here)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits name-reference specs into those ending in `name` (returned as their parent map's
+/// path) and the rest.
+fn split_name_leaves(specs: &[FieldSpec]) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
+    let mut leaves = Vec::new();
+    let mut others = Vec::new();
+    for s in specs {
+        if s.path.len() > 1 && s.path.last().is_some_and(|p| p == "name") {
+            let mut parent = s.clone();
+            parent.path.pop();
+            leaves.push(parent);
+        } else {
+            others.push(s.clone());
+        }
+    }
+    (leaves, others)
+}
+
+/// kubectl walks every name reference path of every object, whether or not anything was
+/// renamed, and fails on a path that runs through a scalar, on a name reference map
+/// without a `name`, on a name reference list holding a list, and on a RoleBinding subject
+/// that is not a map.
+fn check_name_reference_paths(out: &mut [Resource], refs: &[fieldspec::NameRef]) -> Result<()> {
+    let specs: Vec<FieldSpec> = refs.iter().flat_map(|nr| nr.specs.clone()).collect();
+    fn named(v: &Value) -> std::result::Result<(), String> {
+        match v {
+            Value::Object(m) if !m.contains_key("name") => {
+                Err("a name reference map has no `name` field".into())
+            }
+            _ => Ok(()),
+        }
+    }
+    for r in out.iter_mut() {
+        let origin = r.origin.clone();
+        let invalid = |message: String| Error::Invalid {
+            path: origin.clone(),
+            message,
+        };
+        if r.kind() == "RoleBinding" {
+            if let Some(Value::Array(subjects)) = r.obj.get("subjects") {
+                for s in subjects {
+                    let kind_ok = match s {
+                        Value::Object(m) => {
+                            !m.contains_key("namespace")
+                                || m.get("kind").is_none_or(Value::is_string)
+                        }
+                        _ => false,
+                    };
+                    if !kind_ok {
+                        return Err(invalid(format!(
+                            "{}: subjects: each subject must be a map with a string `kind`",
+                            r.describe()
+                        )));
+                    }
+                }
+            }
+        }
+        fieldspec::apply(r, &specs, None, &mut |v, _| match v {
+            Value::Array(items) => items.iter().try_for_each(|item| match item {
+                Value::Array(_) => {
+                    Err("a name reference list holds a list, not a string or a map".into())
+                }
+                other => named(other),
+            }),
+            other => named(other),
+        })
+        .map_err(invalid)?;
+    }
+    Ok(())
+}
