@@ -280,8 +280,9 @@ pub(crate) fn generate(
     // No namespace is `default`, on either side.
     let want_ns = or_default(&namespace);
     let same_kind = |e: &Resource| e.kind() == kind && e.gvk().group.is_empty();
-    let existing = if behavior == "merge" || behavior == "replace" {
-        // Merge and replace take the one object that has, or had, this name and namespace.
+    // Every behavior looks for the one object that has, or had, this name and namespace
+    // (create to refuse it).
+    let existing = {
         let found: Vec<usize> = acc
             .iter()
             .enumerate()
@@ -306,10 +307,6 @@ pub(crate) fn generate(
             ));
         }
         found.first().copied()
-    } else {
-        // Create conflicts only with an object that has this id now.
-        acc.iter()
-            .position(|e| same_kind(e) && e.name() == name && or_default(e.namespace()) == want_ns)
     };
     match (behavior.as_str(), existing) {
         ("" | "create", None) => acc.push(r),
