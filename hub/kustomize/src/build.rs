@@ -650,7 +650,8 @@ fn collect_objects(
                     }
                 }
             }
-            Some(_) => return Err(err(format!("items of {kind} must be a list"))),
+            // kubectl reads `items` that are no list as an empty list.
+            Some(_) => {}
         }
         return Ok(());
     }

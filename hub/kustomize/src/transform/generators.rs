@@ -43,7 +43,9 @@ pub(crate) fn options(v: Option<&Value>, k: &Kustomization, field: &str) -> Resu
     let map = |key: &str| -> Result<Map<String, Value>> {
         match m.get(key) {
             None | Some(Value::Null) => Ok(Map::new()),
-            Some(Value::Object(o)) if o.values().all(Value::is_string) => Ok(o.clone()),
+            // A null value is an empty string, as kubectl reads it.
+            Some(o @ Value::Object(_)) => super::string_pairs(o)
+                .ok_or_else(|| k.field_err(field, format!("{key}: expected a map of strings"))),
             _ => Err(k.field_err(field, format!("{key}: expected a map of strings"))),
         }
     };
@@ -134,6 +136,12 @@ pub(crate) fn generate(
         let text = String::from_utf8(text)
             .map_err(|_| k.field_err(&field_name, format!("{env}: not UTF-8")))?;
         for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+            // kubectl reads lines of up to 64 KiB and silently stops at a longer one.
+            if line.len() >= MAX_ENV_LINE {
+                break;
+            }
+            // A last line may end in a lone carriage return, which goes too.
+            let line = line.strip_suffix('\r').unwrap_or(line);
             let line = line.trim_start();
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -248,7 +256,8 @@ pub(crate) fn generate(
     obj.insert("apiVersion".into(), Value::String("v1".into()));
     obj.insert("kind".into(), Value::String(kind.into()));
     obj.insert("metadata".into(), Value::Object(meta));
-    if !data.is_empty() {
+    // kubectl's generated Secret always has data, if empty.
+    if !data.is_empty() || kind == "Secret" {
         obj.insert("data".into(), Value::Object(data));
     }
     if !binary.is_empty() {
@@ -477,6 +486,9 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// The longest env-file line kubectl reads (Go's default line scanner).
+const MAX_ENV_LINE: usize = 64 * 1024;
+
 /// kustomize's content hash of a ConfigMap or Secret (ten characters).
 pub fn content_hash(r: &Resource) -> String {
     let get = |k: &str| r.obj.get(k).cloned();
@@ -570,6 +582,9 @@ fn write_str(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            // Go's encoder has short escapes for these two too.
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
                 out.push_str(&format!("\\u{:04x}", c as u32))
             }
@@ -582,7 +597,7 @@ fn write_str(s: &str, out: &mut String) {
 
 /// kubectl reads the data, labels and annotations of an object a generator merges into or
 /// replaces as maps of text: a number or boolean there becomes its text as written
-/// (`0.50` stays "0.50"), a null becomes "".
+/// (`0.50` stays "0.50"), a null, a list or a map becomes "".
 fn as_text_maps(r: &mut Resource) {
     fn map_at<'m>(
         obj: &'m mut Map<String, Value>,
@@ -618,7 +633,8 @@ fn as_text_maps(r: &mut Resource) {
                         None => crate::yaml::emit::scalar_text(v).unwrap_or_default(),
                     }
                 }
-                _ => continue,
+                // A list or a map has no text.
+                Value::Array(_) | Value::Object(_) => String::new(),
             };
             *v = Value::String(text);
         }

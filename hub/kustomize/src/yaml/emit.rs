@@ -131,11 +131,10 @@ pub fn number_text(n: &Number) -> String {
     if f.fract() == 0.0 && f.abs() < 1e21 {
         // Go's JSON encoder writes integral floats as digits, which v2 reads as ints when
         // they fit.
-        if f.abs() < 9.2e18 {
-            return (f as i64).to_string();
-        }
-        if f > 0.0 && f < 1.8e19 {
-            return (f as u64).to_string();
+        // Go writes the shortest digits that read back as the float, then zeros
+        // (`664018444972623400`, not the float's exact `664018444972623360`).
+        if f.abs() < 9.2e18 || (f > 0.0 && f < 1.8e19) {
+            return format!("{f}");
         }
     }
     go_format_g(f)
