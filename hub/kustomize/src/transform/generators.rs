@@ -208,6 +208,9 @@ pub(crate) fn generate(
         if data.contains_key(&key) || binary.contains_key(&key) {
             return Err(k.field_err(&field_name, format!("duplicate key {key:?}")));
         }
+        if !crate::yaml::parse::plain_key_reads_as_string(&key) {
+            return Err(k.field_err(&field_name, crate::yaml::parse::unreadable_key(&key)));
+        }
         if kind == "Secret" {
             data.insert(key, Value::String(base64_lines(&value)));
         } else {
@@ -239,6 +242,13 @@ pub(crate) fn generate(
     // A global `true` wins over a local `false`, as kustomize merges the options.
     let disable_hash = local.disable_hash.unwrap_or(false) || global.disable_hash.unwrap_or(false);
     let immutable = local.immutable.unwrap_or(false) || global.immutable.unwrap_or(false);
+    if let Some(key) = labels
+        .keys()
+        .chain(annotations.keys())
+        .find(|key| !crate::yaml::parse::plain_key_reads_as_string(key))
+    {
+        return Err(k.field_err(&field_name, crate::yaml::parse::unreadable_key(key)));
+    }
 
     let mut meta = Map::new();
     meta.insert("name".into(), Value::String(name.clone()));

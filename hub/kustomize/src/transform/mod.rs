@@ -416,6 +416,9 @@ pub(crate) fn set_all(
         fieldspec::apply(r, specs, Some(&created), &mut |v, steps| match v {
             Value::Object(m) => {
                 for (i, (k, val)) in pairs.iter().enumerate() {
+                    if !crate::yaml::parse::plain_key_reads_as_string(k) {
+                        return Err(crate::yaml::parse::unreadable_key(k));
+                    }
                     if !m.contains_key(k) {
                         let mut path = fieldspec::keys(steps);
                         path.push(k.clone());
@@ -765,6 +768,22 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 
 /// Steps run once over the root build's output: content hashes, name references, vars.
 pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
+    // kubectl writes every object's annotations anew at the end, keys unquoted.
+    for r in layer.res.iter() {
+        if let Some(key) = r.meta_map("annotations").and_then(|a| {
+            a.keys()
+                .find(|k| !crate::yaml::parse::plain_key_reads_as_string(k))
+        }) {
+            return Err(Error::Invalid {
+                path: r.origin.clone(),
+                message: format!(
+                    "{}: metadata.annotations: {}",
+                    r.describe(),
+                    crate::yaml::parse::unreadable_key(key)
+                ),
+            });
+        }
+    }
     // A generated object's hash is of its data as generated (a file's NEL unfolded).
     hash_names(&mut layer.res);
     // What generators and transformers wrote passes kubectl's JSON round trip too.

@@ -453,7 +453,10 @@ impl<'a> Builder<'a> {
                 if self.marked && text.contains([LS_MARK, PS_MARK]) {
                     text = unmark(&text).into();
                 }
-                let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                // go-yaml resolves a scalar with the bare `!` tag as a plain one.
+                let tag = tag
+                    .map(|t| format!("{}{}", t.handle(), t.suffix()))
+                    .filter(|t| t != "!");
                 // A block scalar cut off by the end of the text, with no line break after
                 // its last line, has no final line break in go-yaml.
                 let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
@@ -636,12 +639,19 @@ impl<'a> Builder<'a> {
                     if skip_event(&ev) {
                         continue;
                     }
-                    let is_merge =
-                        matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                    let tagged = |want: &str| {
+                        matches!(&ev, Event::Scalar(t, _, _, Some(tag))
+                            if t == "<<" && format!("{}{}", tag.handle(), tag.suffix()) == want)
+                    };
+                    let is_merge = matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<")
+                        || tagged(TAG_MERGE);
+                    // A quoted or `!!str` one is a string key to the parser, which kubectl
+                    // drops from the map all the same.
                     let quoted_merge = !is_merge
                         && !self.yaml11
                         && !merge_key_seen
-                        && matches!(&ev, Event::Scalar(t, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, _, None) if t == "<<");
+                        && (matches!(&ev, Event::Scalar(t, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted, _, None) if t == "<<")
+                            || tagged(TAG_STR));
                     if is_merge && !merges.is_empty() && !self.yaml11 {
                         return Err(ParseError {
                             line: key_line,
@@ -678,9 +688,17 @@ impl<'a> Builder<'a> {
                         }
                         _ => None,
                     };
+                    let alias_key = matches!(ev, Event::Alias(_));
                     let outer = std::mem::replace(&mut self.as_text, true);
                     let key = self.node(ev, depth + 1);
                     self.as_text = outer;
+                    // kubectl cannot make a JSON key of an alias to anything but a string.
+                    if alias_key && !self.yaml11 && key.as_ref().is_ok_and(|k| !k.is_string()) {
+                        return Err(ParseError {
+                            line: key_line,
+                            message: "a mapping key that is an alias of a non-string".into(),
+                        });
+                    }
                     let key = match top_text {
                         Some(text) => {
                             key?;
@@ -1119,6 +1137,7 @@ fn check_document_chunks(text: &str) -> Result<Vec<usize>, ParseError> {
     Ok(separators)
 }
 const TAG_BINARY: &str = "tag:yaml.org,2002:binary";
+const TAG_MERGE: &str = "tag:yaml.org,2002:merge";
 
 /// Standard base64 with padding; line breaks are ignored. `None` when malformed.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
@@ -1256,6 +1275,17 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Valu
 }
 
 /// What plain (unquoted) text means: a number, boolean, null or string.
+/// Whether a key kubectl writes out plain (a generated or transformed key) reads back as
+/// a string: `1`, `true`, `null` or `2001-12-14` do not, and kubectl then fails.
+pub(crate) fn plain_key_reads_as_string(key: &str) -> bool {
+    resolve_plain(key).is_string() && parse_timestamp(key).is_none() && !is_inf_or_nan(key)
+}
+
+/// The message for a key that does not.
+pub(crate) fn unreadable_key(key: &str) -> String {
+    format!("key {key:?} would be written out unquoted and read back as no string, which kubectl cannot turn into JSON")
+}
+
 pub fn resolve_plain(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
