@@ -296,9 +296,9 @@ impl Builder<'_> {
         match self.fsys.kind(&target) {
             Some(EntryKind::File) => {
                 let (bytes, path) = read_local(self.fsys, k, field, entry)?;
-                let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+                let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
                     path: path.clone(),
-                    message: "not UTF-8 text".into(),
+                    message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
                 })?;
                 Ok(Layer {
                     res: parse_resources(&text, &path)?,
@@ -524,9 +524,9 @@ pub(crate) fn read_local_text(
     rel: &str,
 ) -> Result<(String, String)> {
     let (bytes, path) = read_local(fsys, k, field, rel)?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+    let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
         path: path.clone(),
-        message: "not UTF-8 text".into(),
+        message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
     })?;
     Ok((text, path))
 }
@@ -800,9 +800,9 @@ fn walk(fsys: &dyn FileSystem, root: &str, dir: &str, out: &mut Vec<String>) -> 
                     continue;
                 }
                 let bytes = fsys.read_file(&path).map_err(Error::Fs)?;
-                let text = String::from_utf8(bytes).map_err(|_| Error::Invalid {
+                let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
                     path: path.clone(),
-                    message: "not UTF-8 text".into(),
+                    message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
                 })?;
                 let docs = crate::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
                     path: path.clone(),

@@ -9,3 +9,22 @@ pub use emit::to_yaml_document;
 pub use parse::{
     parse_documents, parse_documents_with, parse_manifests, parse_patches, Document, ParseError,
 };
+
+/// A file's bytes as text, as go-yaml reads them: UTF-8, or UTF-16 (either byte order)
+/// when the file opens with that byte-order mark. `None` when it is neither.
+pub(crate) fn decode_text(bytes: Vec<u8>) -> Option<String> {
+    let utf16 = |rest: &[u8], unit: fn([u8; 2]) -> u16| -> Option<String> {
+        if rest.len() % 2 != 0 {
+            return None;
+        }
+        let units = rest.chunks_exact(2).map(|c| unit([c[0], c[1]]));
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok()
+    };
+    match bytes.as_slice() {
+        [0xff, 0xfe, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xfe, 0xff, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => String::from_utf8(bytes).ok(),
+    }
+}

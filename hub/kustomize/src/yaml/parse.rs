@@ -503,7 +503,16 @@ impl<'a> Builder<'a> {
                     tag.as_deref(),
                     Some("tag:yaml.org,2002:map" | "tag:yaml.org,2002:seq")
                 );
-                let mut v = if self.yaml11 {
+                let mut v = if self.yaml11 && tag.as_deref() == Some(TAG_BINARY) {
+                    let decoded = decode_base64(&text)
+                        .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;
+                    Value::String(String::from_utf8_lossy(&decoded).into_owned())
+                } else if self.yaml11 {
+                    if style == ScalarStyle::Plain && tag.is_none() && is_inf_or_nan(&text) {
+                        return Err(self.err(format!(
+                            "{text} is not a finite number, which kubectl cannot read in a kustomization; quote it"
+                        )));
+                    }
                     resolve_scalar(&text, style, tag.as_deref())
                 } else if collection_tag && self.empty_span {
                     // An empty `!!map` or `!!seq` comes out of kubectl as an empty string.
@@ -740,6 +749,21 @@ impl<'a> Builder<'a> {
                         } else if !value.is_string() {
                             value = Value::String(String::new());
                         }
+                    }
+                    // go-yaml v2 (kustomization files) merges where the key stands, over
+                    // what is there, the first of a list of maps last.
+                    if is_merge && self.yaml11 {
+                        let sources = match value {
+                            Value::Array(items) => items,
+                            other => vec![other],
+                        };
+                        for src in sources.into_iter().rev() {
+                            let Value::Object(src) = src else {
+                                return Err(self.err("map merge requires map or sequence of maps"));
+                            };
+                            map.extend(src);
+                        }
+                        continue;
                     }
                     if is_merge {
                         merges.push(value);
