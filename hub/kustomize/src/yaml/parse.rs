@@ -503,6 +503,14 @@ impl<'a> Builder<'a> {
                     tag.as_deref(),
                     Some("tag:yaml.org,2002:map" | "tag:yaml.org,2002:seq")
                 );
+                if self.yaml11
+                    && style == ScalarStyle::DoubleQuoted
+                    && has_surrogate_escape(self.src.get(self.start..self.end).unwrap_or(""))
+                {
+                    return Err(self.err(
+                        "found invalid Unicode character escape code (go-yaml v2 reads no surrogate pairs)",
+                    ));
+                }
                 let mut v = if self.yaml11 && tag.as_deref() == Some(TAG_BINARY) {
                     let decoded = decode_base64(&text)
                         .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;
@@ -1299,6 +1307,32 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Valu
 }
 
 /// What plain (unquoted) text means: a number, boolean, null or string.
+/// Whether a double-quoted scalar's source holds a `\uD800`..`\uDFFF` escape (half of a
+/// UTF-16 surrogate pair), which go-yaml v2 refuses.
+fn has_surrogate_escape(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let digits = match bytes.get(i + 1) {
+            Some(b'u') => bytes.get(i + 2..i + 6),
+            Some(b'U') => bytes.get(i + 2..i + 10),
+            _ => None,
+        };
+        let code = digits
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u32::from_str_radix(d, 16).ok());
+        if code.is_some_and(|c| (0xd800..=0xdfff).contains(&c)) {
+            return true;
+        }
+        i += 2;
+    }
+    false
+}
+
 /// Whether a key kubectl writes out plain (a generated or transformed key) reads back as
 /// a string: `1`, `true`, `null` or `2001-12-14` do not, and kubectl then fails.
 pub(crate) fn plain_key_reads_as_string(key: &str) -> bool {
