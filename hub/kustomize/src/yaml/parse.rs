@@ -155,8 +155,10 @@ const LS_MARK: char = '\u{FDD0}';
 const PS_MARK: char = '\u{FDD1}';
 
 /// A scalar's text with each mark (and the line break or folded space after it) turned
-/// back into its separator, and a mark that ends the scalar dropped.
-fn unmark(text: &str) -> String {
+/// back into its separator, and a mark that ends the scalar dropped. Outside a literal
+/// block a line break after a mark stands for empty lines that follow the separator, and
+/// stays.
+fn unmark(text: &str, literal: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -168,8 +170,13 @@ fn unmark(text: &str) -> String {
                 continue;
             }
         };
-        if chars.next_if(|n| *n == ' ' || *n == '\n').is_some() {
-            out.push(sep);
+        match chars.next_if(|n| *n == ' ' || *n == '\n') {
+            Some('\n') if !literal => {
+                out.push(sep);
+                out.push('\n');
+            }
+            Some(_) => out.push(sep),
+            None => {}
         }
     }
     out
@@ -451,7 +458,7 @@ impl<'a> Builder<'a> {
         match ev {
             Event::Scalar(mut text, style, anchor, tag) => {
                 if self.marked && text.contains([LS_MARK, PS_MARK]) {
-                    text = unmark(&text).into();
+                    text = unmark(&text, style == ScalarStyle::Literal).into();
                 }
                 // go-yaml resolves a scalar with the bare `!` tag as a plain one.
                 let tag = tag
