@@ -252,6 +252,7 @@ fn parse_text(
     let separators = if yaml11 {
         Vec::new()
     } else {
+        check_named_tag_handles(text)?;
         check_document_chunks(text)?
     };
     let mut b = Builder {
@@ -1338,6 +1339,37 @@ fn has_surrogate_escape(source: &str) -> bool {
         i += 2;
     }
     false
+}
+
+/// kubectl cuts a text at its `---` lines before reading the pieces, so a `%TAG`
+/// directive (which must stand before a `---`) never reaches the piece that uses its
+/// handle: such a use is an undefined handle to kubectl.
+fn check_named_tag_handles(text: &str) -> Result<(), ParseError> {
+    if !text.contains("%TAG") {
+        return Ok(());
+    }
+    let mut handles: Vec<&str> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("%TAG") {
+            if let Some(h) = rest.split_whitespace().next().filter(|h| h.len() > 2) {
+                handles.push(h);
+            }
+            continue;
+        }
+        let line = line.split(" #").next().unwrap_or(line);
+        // A tag opens a token: at the line's start or after a blank or a flow indicator.
+        let used = |h: &str| {
+            line.match_indices(h)
+                .any(|(at, _)| at == 0 || line[..at].ends_with([' ', '\t', '[', '{', ',']))
+        };
+        if handles.iter().any(|h| used(h)) {
+            return Err(ParseError {
+                line: i + 1,
+                message: "found undefined tag handle (kubectl reads the %TAG directive apart from the document that uses it)".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether a key kubectl writes out plain (a generated or transformed key) reads back as
