@@ -713,6 +713,20 @@ impl<'a> Builder<'a> {
                         }
                         _ => None,
                     };
+                    // go-yaml's simple keys stay on one line: a flow mapping's key that
+                    // spans lines (without `?`) is an error there.
+                    if flow && matches!(ev, Event::Scalar(..)) && !self.yaml11 {
+                        let span = self.src.get(self.start..self.end).unwrap_or("");
+                        let explicit = self.src[..self.start.min(self.src.len())]
+                            .trim_end()
+                            .ends_with('?');
+                        if span.contains('\n') && !explicit {
+                            return Err(ParseError {
+                                line: key_line,
+                                message: "did not find expected ',' or '}' (a key in a flow mapping spans lines)".into(),
+                            });
+                        }
+                    }
                     let alias_key = matches!(ev, Event::Alias(_));
                     let outer = std::mem::replace(&mut self.as_text, true);
                     let key = self.node(ev, depth + 1);
