@@ -253,6 +253,7 @@ fn parse_text(
         Vec::new()
     } else {
         check_named_tag_handles(text)?;
+        check_tag_ends(text)?;
         check_document_chunks(text)?
     };
     let mut b = Builder {
@@ -1381,6 +1382,82 @@ fn check_named_tag_handles(text: &str) -> Result<(), ParseError> {
                 line: i + 1,
                 message: "found undefined tag handle (kubectl reads the %TAG directive apart from the document that uses it)".into(),
             });
+        }
+    }
+    Ok(())
+}
+
+/// go-yaml reads `,`, `[`, `]`, `{` and `}` as part of a tag (`[!!str, a]` tags `a` with
+/// `!!str,`); this reader ends a tag there. Such a tag is refused rather than read
+/// differently.
+fn check_tag_ends(text: &str) -> Result<(), ParseError> {
+    if !text.contains('!') {
+        return Ok(());
+    }
+    let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    // The indentation of the line that opened the block scalar being skipped.
+    let mut block: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(opened) = block {
+            if line.trim().is_empty() || indent(line) > opened {
+                continue;
+            }
+            block = None;
+        }
+        let mut quote: Option<char> = None;
+        // The last character outside a quoted scalar that was not a blank.
+        let mut last: Option<char> = None;
+        let mut chars = line.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            let blank_before = at == 0 || line[..at].ends_with([' ', '\t']);
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => continue,
+                (None, '#') if blank_before => break,
+                (None, '"' | '\'') if !matches!(last, Some(c) if c.is_alphanumeric()) => {
+                    quote = Some(c)
+                }
+                // A tag can stand only where a node starts.
+                (None, '!')
+                    if matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?'))
+                        && (blank_before || matches!(last, Some('[' | '{' | ','))) =>
+                {
+                    let token: String = line[at..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace())
+                        .collect();
+                    if token.contains([',', '[', ']', '{', '}']) {
+                        return Err(ParseError {
+                            line: i + 1,
+                            message: format!(
+                                "tag {token:?}: kubectl reads ',', '[', ']', '{{' and '}}' as part of a tag; put a space after the tag"
+                            ),
+                        });
+                    }
+                    while chars.peek().is_some_and(|(_, c)| !c.is_whitespace()) {
+                        chars.next();
+                    }
+                    last = Some('!');
+                    continue;
+                }
+                _ => {}
+            }
+            if !c.is_whitespace() {
+                last = Some(c);
+            }
+        }
+        // A line ending in a block scalar indicator opens a block.
+        let end = line.split(" #").next().unwrap_or(line).trim_end();
+        let indicator = end.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+        if quote.is_none()
+            && (indicator.ends_with(" |")
+                || indicator.ends_with(" >")
+                || indicator == "|"
+                || indicator == ">"
+                || indicator.ends_with(":|")
+                || indicator.ends_with(":>"))
+        {
+            block = Some(indent(line));
         }
     }
     Ok(())
