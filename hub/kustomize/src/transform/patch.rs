@@ -286,6 +286,17 @@ fn smp_resource(
     {
         r.needs_hash = false;
     }
+    let no_texts = PatchTexts::default();
+    let object_texts = r.texts.as_deref().unwrap_or(&no_texts);
+    let object = Value::Object(std::mem::take(&mut r.obj));
+    let problem = odd_merge_key((object_texts, &object), (texts, patch))
+        .or_else(|| odd_merge_key((texts, patch), (object_texts, &object)));
+    if let Value::Object(m) = object {
+        r.obj = m;
+    }
+    if let Some(problem) = problem {
+        return Err(problem);
+    }
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     // The object as it was, to carry source texts over, when there are any.
     let before = (r.texts.is_some() || !texts.is_empty()).then(|| obj.clone());
@@ -323,6 +334,70 @@ fn smp_resource(
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
+}
+
+/// A list element's merge key written as a number in a form of its own (`0x50`) on one
+/// side, where the other side has that key with the same number written otherwise:
+/// kubectl compares merge keys by their text, which this engine does not keep there.
+fn odd_merge_key(
+    (texts, doc): (&PatchTexts, &Value),
+    (other_texts, other): (&PatchTexts, &Value),
+) -> Option<String> {
+    const KEYS: &[&str] = &[
+        "name",
+        "containerPort",
+        "port",
+        "mountPath",
+        "devicePath",
+        "ip",
+        "type",
+        "topologyKey",
+        "uid",
+    ];
+    // Pointers of `key` fields holding `value` anywhere under `v`.
+    fn find(v: &Value, key: &str, value: &Value, at: &mut Vec<String>, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    at.push(k.clone());
+                    if k == key && x == value {
+                        out.push(crate::yaml::parse::json_pointer(at));
+                    }
+                    find(x, key, value, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    at.push(i.to_string());
+                    find(x, key, value, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    texts.plain.iter().find_map(|(pointer, text)| {
+        let mut segs = pointer.rsplit('/');
+        let (key, index) = (segs.next()?, segs.next()?);
+        if !KEYS.contains(&key) || index.parse::<usize>().is_err() {
+            return None;
+        }
+        let value = doc.pointer(pointer)?;
+        if !matches!(value, Value::Number(_) | Value::Bool(_)) {
+            return None;
+        }
+        let mut twins = Vec::new();
+        find(other, key, value, &mut Vec::new(), &mut twins);
+        twins
+            .iter()
+            .any(|p| other_texts.plain.get(p) != Some(text))
+            .then(|| {
+                format!(
+                    "{pointer}: a list element's key written as {text:?} is compared by its text in kubectl, which is not supported; write the number plainly"
+                )
+            })
+    })
 }
 
 /// Finds what kubectl refuses to merge: a value whose kind (scalar, list, map) differs
