@@ -104,6 +104,7 @@ fn build_inner(
         recorder: cache.map(|c| c.1),
     };
     let mut layer = b.kustomization(&k, 0)?;
+    check_unique(&layer.res, &k)?;
     crate::transform::finish(&mut layer)?;
     if track {
         crate::transform::add_transformations(&k.dir, &mut layer.res);
@@ -439,11 +440,25 @@ impl Builder<'_> {
                 let loaded = self.resource_entry(&sub, "resources", e, depth + 1)?;
                 acc.absorb(loaded, &sub, &mut ids)?;
             }
-            crate::transform::run(self, &sub, acc, depth + 1)
+            crate::transform::run(self, &sub, acc, depth + 1)?;
+            // kubectl gathers a component's result anew: ids must still be unique.
+            check_unique(&acc.res, &sub)
         })();
         self.stack.pop();
         r
     }
+}
+
+/// Refuses two objects with one id, as kubectl does where it gathers a build's result
+/// (after a component, and at the root).
+pub(crate) fn check_unique(res: &[Resource], k: &Kustomization) -> Result<()> {
+    let mut ids = IdIndex::with_capacity(res.len());
+    for (i, r) in res.iter().enumerate() {
+        if let Some(first) = ids.insert(r.id_key(), i) {
+            return Err(id_conflict(&res[first], r, k));
+        }
+    }
+    Ok(())
 }
 
 /// Ids of the objects in an accumulation, to their positions.
@@ -469,20 +484,24 @@ pub(crate) fn append_all(
     for r in more {
         let key = r.id_key();
         if let Some(existing) = ids.get(&key).map(|i| &acc[*i]) {
-            return Err(Error::Conflict {
-                path: k.file.clone(),
-                message: format!(
-                    "may not add resource with an already registered id: {} (from {} and {})",
-                    r.describe(),
-                    fs::display(&existing.origin),
-                    fs::display(&r.origin)
-                ),
-            });
+            return Err(id_conflict(existing, &r, k));
         }
         ids.insert(key, acc.len());
         acc.push(r);
     }
     Ok(())
+}
+
+fn id_conflict(existing: &Resource, r: &Resource, k: &Kustomization) -> Error {
+    Error::Conflict {
+        path: k.file.clone(),
+        message: format!(
+            "may not add resource with an already registered id: {} (from {} and {})",
+            r.describe(),
+            fs::display(&existing.origin),
+            fs::display(&r.origin)
+        ),
+    }
 }
 
 /// Reads a file named by a kustomization, confined to the kustomization's directory (the

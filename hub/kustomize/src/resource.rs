@@ -14,9 +14,9 @@ pub struct Resource {
     pub(crate) orig_namespace: String,
     /// Names this object had in each build layer, innermost first.
     pub(crate) prev_names: Vec<(String, String)>,
-    /// Kinds this object had before a patch changed its kind (name references to the
-    /// old kind follow it).
-    pub(crate) prev_kinds: Vec<String>,
+    /// Kinds this object had before a patch changed its kind, each with the index in
+    /// `prev_names` of the id it had then (name references to the old kind follow it).
+    pub(crate) prev_kinds: Vec<(usize, String)>,
     /// Generated objects whose name got a content hash.
     pub(crate) needs_hash: bool,
     /// Generator behavior (`create`, `merge`, `replace`), when generated.
@@ -320,6 +320,39 @@ impl Resource {
         }
         aliases.retain(|a| a.paths.len() > 1);
         self.aliases = aliases;
+    }
+
+    /// Remembers an earlier (name, namespace) of this object, unless it is the last one
+    /// remembered and the kind has not changed since.
+    pub(crate) fn remember_id(&mut self, id: (String, String)) {
+        let kind_changed_since = self
+            .prev_kinds
+            .last()
+            .is_some_and(|(at, _)| at + 1 == self.prev_names.len());
+        if self.prev_names.last() != Some(&id) || kind_changed_since {
+            self.prev_names.push(id);
+        }
+    }
+
+    /// The kinds of this object's earlier ids: the kinds a patch changed away from, and
+    /// the current kind when an id was remembered since the last change.
+    pub(crate) fn earlier_kinds(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self.prev_kinds.iter().map(|(_, k)| k.as_str()).collect();
+        let since = self
+            .prev_kinds
+            .last()
+            .is_none_or(|(at, _)| self.prev_names.len() > at + 1);
+        if since {
+            kinds.push(self.kind());
+        }
+        kinds
+    }
+
+    /// The kind this object was read or generated with.
+    pub(crate) fn original_kind(&self) -> &str {
+        self.prev_kinds
+            .first()
+            .map_or_else(|| self.kind(), |(_, k)| k.as_str())
     }
 
     /// Every (name, namespace) this object has had: current, original and each one

@@ -204,6 +204,8 @@ pub(crate) fn namespace(
     let mut all = vec![FieldSpec::new("", "Namespace", "metadata/name", true)];
     all.extend(specs.iter().cloned());
     for r in acc.iter_mut() {
+        // kubectl's transformer remembers every object's id, cluster-scoped ones too.
+        record_rename(r);
         namespace_one(r, ns, &all, false, Subjects::DefaultOnly)?;
     }
     Ok(())
@@ -272,19 +274,17 @@ pub(crate) fn namespace_one(
         let before = (r.name().to_string(), r.namespace().to_string());
         fieldspec::set_scalar(r, &rest, &Value::String(ns.into()), unset_only)
             .map_err(|e| format!("namespace field specs must target scalars: {e}"))?;
-        if r.name() != before.0 && r.prev_names.last() != Some(&before) {
-            r.prev_names.push(before);
+        if r.name() != before.0 {
+            r.remember_id(before);
         }
     }
     Ok(())
 }
 
 /// Remembers the current name and namespace before a change, for name references.
-fn record_rename(r: &mut Resource) {
+pub(crate) fn record_rename(r: &mut Resource) {
     let cur = (r.name().to_string(), r.namespace().to_string());
-    if r.prev_names.last() != Some(&cur) {
-        r.prev_names.push(cur);
-    }
+    r.remember_id(cur);
 }
 
 /// Adds a prefix and suffix to names. `only` limits the renamed kinds (a plugin's field

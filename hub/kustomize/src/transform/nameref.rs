@@ -32,8 +32,7 @@ impl Referral {
         let gvk = r.gvk();
         let mut olds = r.prev_names.clone();
         olds.push((r.orig_name.clone(), r.orig_namespace.clone()));
-        let mut kinds = vec![gvk.kind.clone()];
-        kinds.extend(r.prev_kinds.iter().cloned());
+        let kinds = r.earlier_kinds().into_iter().map(str::to_string).collect();
         Referral {
             olds,
             service_account: gvk.kind == "ServiceAccount",
@@ -261,7 +260,9 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
         })
         .collect();
     for r in out.iter_mut() {
-        let gvk = r.gvk();
+        // Which fields of a referrer hold references follows the kind it was read with.
+        let mut gvk = r.gvk();
+        gvk.kind = r.original_kind().to_string();
         if !refs
             .iter()
             .any(|nr| nr.specs.iter().any(|s| s.matches(&gvk)))
@@ -278,10 +279,34 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
             })
             .flat_map(|(_, orig)| orig.iter().cloned())
             .collect();
+        let rekinded = gvk.kind != r.kind();
         for (nr, role_refs, other_leaves, objects) in &specs_by_ref {
             if !nr.specs.iter().any(|s| s.matches(&gvk)) {
                 continue;
             }
+            // An object of another kind now: the specs its original kind selects, made to
+            // apply to it as it is.
+            let as_read = |specs: &[FieldSpec]| -> Vec<FieldSpec> {
+                specs
+                    .iter()
+                    .filter(|s| s.matches(&gvk))
+                    .map(|s| FieldSpec {
+                        group: String::new(),
+                        version: String::new(),
+                        kind: String::new(),
+                        ..s.clone()
+                    })
+                    .collect()
+            };
+            let (role_refs, other_leaves, objects) = if rekinded {
+                (
+                    &as_read(role_refs),
+                    &as_read(other_leaves),
+                    &as_read(objects),
+                )
+            } else {
+                (role_refs, other_leaves, objects)
+            };
             let lookup = Lookup {
                 nr,
                 referrals: &referrals,

@@ -325,12 +325,18 @@ fn smp_resource(
     }
     let before = (name, r.namespace().to_string());
     if !allow_kind {
-        r.obj.insert("kind".into(), Value::String(kind));
+        r.obj.insert("kind".into(), Value::String(kind.clone()));
         r.obj.insert("apiVersion".into(), Value::String(api));
+    }
+    // A patch that may rename remembers the id it had, renamed or not, as kubectl does.
+    if allow_name || allow_kind {
+        store_previous_id(r, before.clone());
     } else {
+        note_rename(r, before.clone());
+    }
+    if allow_kind {
         note_kind_change(r, &kind, &before);
     }
-    note_rename(r, before);
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
@@ -1752,8 +1758,9 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
         r.obj = m;
     }
     drop_bookkeeping(r, &bookkeeping, had_annotations);
+    // kubectl remembers the id of every object a JSON patch targets.
+    store_previous_id(r, before.clone());
     note_kind_change(r, &kind_before, &before);
-    note_rename(r, before);
     result?;
     // kubectl checks the patched object as it checks a resource.
     if r.kind().is_empty() {
@@ -1912,15 +1919,20 @@ fn note_kind_change(r: &mut Resource, old_kind: &str, before: &(String, String))
     if r.kind() == old_kind || old_kind.is_empty() {
         return;
     }
-    r.prev_kinds.push(old_kind.to_string());
     if r.prev_names.last() != Some(before) {
         r.prev_names.push(before.clone());
     }
+    r.prev_kinds
+        .push((r.prev_names.len() - 1, old_kind.to_string()));
+}
+
+fn store_previous_id(r: &mut Resource, before: (String, String)) {
+    r.remember_id(before);
 }
 
 fn note_rename(r: &mut Resource, before: (String, String)) {
-    if r.name() != before.0 && r.prev_names.last() != Some(&before) {
-        r.prev_names.push(before);
+    if r.name() != before.0 {
+        r.remember_id(before);
     }
 }
 

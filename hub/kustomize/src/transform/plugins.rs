@@ -174,6 +174,7 @@ fn run_one(
                 return Ok(());
             }
             for r in layer.res.iter_mut() {
+                super::record_rename(r);
                 super::namespace_one(r, &namespace, &specs, unset_only, subjects).map_err(err)?;
             }
             let mut seen = std::collections::HashSet::new();

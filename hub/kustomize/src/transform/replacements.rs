@@ -769,7 +769,7 @@ impl Selector {
         let eq = |want: &str, have: &str| want.is_empty() || want == have;
         eq(&self.group, &g.group)
             && eq(&self.version, &g.version)
-            && eq(&self.kind, &g.kind)
+            && (eq(&self.kind, &g.kind) || r.prev_kinds.iter().any(|(_, k)| *k == self.kind))
             && r.any_ids().any(|(name, ns)| {
                 // As kubectl: no namespace and `default` are the same namespace here,
                 // whatever the kind's scope.
