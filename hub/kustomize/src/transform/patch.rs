@@ -758,6 +758,37 @@ fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<Str
             let Some(key) = merge_key(path, &all, builtin) else {
                 return;
             };
+            let more = secondary_keys(path, builtin);
+            let uses_more = items
+                .iter()
+                .any(|v| more.iter().any(|k| v.get(k).is_some_and(|x| !x.is_null())));
+            if uses_more {
+                // Merged on several keys: each element in turn takes the place of the
+                // earlier ones that agree with every key it has, at the end.
+                let keys: Vec<&str> = std::iter::once(key.as_str())
+                    .chain(more.iter().copied())
+                    .collect();
+                let mut out: Vec<Value> = Vec::with_capacity(items.len());
+                for item in std::mem::take(items) {
+                    let present: Vec<(&str, &Value)> = keys
+                        .iter()
+                        .filter_map(|k| Some((*k, item.get(*k).filter(|x| !x.is_null())?)))
+                        .collect();
+                    if present.iter().any(|(k, _)| *k == key) {
+                        out.retain(|o| {
+                            !present
+                                .iter()
+                                .all(|(k, v)| o.get(*k).is_some_and(|ov| same_key(ov, v)))
+                        });
+                    }
+                    out.push(item);
+                }
+                for item in &mut out {
+                    collapse_repeated_keys(item, builtin, path);
+                }
+                *items = out;
+                return;
+            }
             let mut seen: Vec<(Value, usize)> = Vec::new();
             let mut out: Vec<Value> = Vec::with_capacity(items.len());
             for item in std::mem::take(items) {
@@ -927,8 +958,7 @@ fn secondary_keys(path: &[String], builtin: Schema<'_>) -> &'static [&'static st
 fn merge_multi_key_list(
     dst: &mut Vec<Value>,
     patch: &[Value],
-    key: &str,
-    more: &[&str],
+    (key, more, fixed): (&str, &[&str], &[Vec<Option<Value>>]),
     builtin: Schema<'_>,
     path: &mut Vec<String>,
 ) {
@@ -972,6 +1002,7 @@ fn merge_multi_key_list(
                 }
             }
             (None, Some("delete")) => {}
+            (Some(_), _) if fixed.contains(&id) => {}
             (Some(i), _) => {
                 if let Some(item) = orig[i].as_mut() {
                     if merge(item, p, builtin, path) {
@@ -1090,7 +1121,27 @@ fn merge_list(
         .chain(patch)
         .any(|v| more.iter().any(|k| v.get(k).is_some_and(|x| !x.is_null())));
     if uses_more {
-        merge_multi_key_list(dst, patch, &key, more, builtin, path);
+        // The object's own repeated keys collapse first (see `collapse_repeated_keys`),
+        // and a patch leaves the element a repeated key ends in as it is.
+        let ident = |v: &Value| -> Vec<Option<Value>> {
+            std::iter::once(key.as_str())
+                .chain(more.iter().copied())
+                .map(|k| v.get(k).filter(|x| !x.is_null()).cloned())
+                .collect()
+        };
+        let ids: Vec<Vec<Option<Value>>> = dst.iter().map(ident).collect();
+        let fixed: Vec<Vec<Option<Value>>> = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, id)| ids[..*i].contains(id))
+            .map(|(_, id)| id.clone())
+            .collect();
+        let mut whole = Value::Array(std::mem::take(dst));
+        collapse_repeated_keys(&mut whole, builtin, path);
+        if let Value::Array(items) = whole {
+            *dst = items;
+        }
+        merge_multi_key_list(dst, patch, (&key, more, &fixed), builtin, path);
         return false;
     }
     // Patch elements come first in patch order (merged with their counterparts), then the
