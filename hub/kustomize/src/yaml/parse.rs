@@ -754,6 +754,9 @@ impl<'a> Builder<'a> {
                         self.annotations_as_text && !is_merge && object_annotations(&self.keys);
                     let source_text = match &vev {
                         Event::Scalar(..) if annotation && self.empty_span => Some(String::new()),
+                        // A block scalar's value is read as usual (its chomping, folding
+                        // and end of text apply).
+                        Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => None,
                         Event::Scalar(t, ..) if annotation => Some(t.to_string()),
                         _ => None,
                     };
