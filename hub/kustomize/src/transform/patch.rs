@@ -1884,9 +1884,12 @@ fn drop_bookkeeping(r: &mut Resource, bookkeeping: &[(String, String)], had: boo
     for v in a.values_mut() {
         match v {
             Value::Null => *v = Value::String("null".into()),
-            Value::Number(_) | Value::Bool(_) => {
-                *v = Value::String(crate::yaml::emit::scalar_text(v).unwrap_or_default())
+            // kubectl holds a JSON number as a float and prints it as Go's `%v` does.
+            Value::Number(n) => {
+                let f = n.as_f64().unwrap_or_default();
+                *v = Value::String(crate::yaml::emit::go_format_g(f))
             }
+            Value::Bool(b) => *v = Value::String(b.to_string()),
             _ => {}
         }
     }

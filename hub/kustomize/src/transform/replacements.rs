@@ -158,7 +158,8 @@ fn source_value(
         _ => return Err(format!("fieldPath `{path}` matches more than one value")),
     };
     // kubectl copies a scalar's text as written (`0644`, `1.50`), where we have it.
-    let text = if value.is_number() || value.is_boolean() {
+    // A plain date reads as a timestamp here, and is copied as written too.
+    let text = if !matches!(value, Value::Array(_) | Value::Object(_)) {
         place_of(&obj, &segs).and_then(|at| r.source_text(&at, &value).map(str::to_string))
     } else {
         None

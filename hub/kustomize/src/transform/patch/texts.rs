@@ -166,7 +166,9 @@ impl Walk<'_> {
                 }
                 v if *v == *p => {
                     if quoted {
-                        if !p.is_string() {
+                        // A plain date patched there is its text too.
+                        let retyped = !p.is_string() || text.is_some();
+                        if retyped {
                             let written = text.or_else(|| crate::yaml::emit::scalar_text(p));
                             *v = Value::String(written.unwrap_or_default());
                         }
