@@ -76,7 +76,31 @@ fn patch_docs(
 /// JSON 6902 operations, which kubectl reads as it reads kustomization files (YAML 1.1,
 /// no timestamps).
 fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
-    patch_docs(crate::yaml::parse_documents_with(text, true), origin)
+    patch_docs(
+        or_json(crate::yaml::parse_documents_with(text, true), text),
+        origin,
+    )
+}
+
+/// A patch file YAML cannot read may still be JSON kubectl reads as such (surrogate
+/// pairs in `\u` escapes).
+fn or_json(
+    parsed: std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError>,
+    text: &str,
+) -> std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError> {
+    let err = match parsed {
+        Ok(docs) => return Ok(docs),
+        Err(e) => e,
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => Ok(vec![crate::yaml::Document {
+            value,
+            line: 1,
+            texts: Vec::new(),
+            quoted: Vec::new(),
+        }]),
+        Err(_) => Err(err),
+    }
 }
 
 /// Strategic merge patches (or JSON 6902 operations, before they are known to be). As
@@ -112,7 +136,7 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
             other => out.push((other, texts)),
         }
     }
-    let parsed = patch_docs(crate::yaml::parse_patches(text), origin)?;
+    let parsed = patch_docs(or_json(crate::yaml::parse_patches(text), text), origin)?;
     let mut out = Vec::new();
     for (doc, texts) in parsed.docs.into_iter().zip(parsed.texts) {
         expand(doc, texts, &mut out);
