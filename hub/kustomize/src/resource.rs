@@ -73,6 +73,9 @@ pub(crate) struct SourceTexts {
     /// Strings written quoted or as block scalars: kubectl keeps a node's style, so a plain
     /// number or boolean a patch puts there becomes a string of its text.
     pub(crate) quoted: std::collections::HashSet<String>,
+    /// Strings that a patch wrote as a plain number or boolean onto a quoted string: kubectl
+    /// keeps that node's type, which a var reads.
+    pub(crate) retyped: std::collections::HashMap<String, Value>,
 }
 
 impl SourceTexts {
@@ -80,11 +83,12 @@ impl SourceTexts {
         SourceTexts {
             plain: doc_texts.into_iter().collect(),
             quoted: quoted.into_iter().collect(),
+            retyped: std::collections::HashMap::new(),
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.plain.is_empty() && self.quoted.is_empty()
+        self.plain.is_empty() && self.quoted.is_empty() && self.retyped.is_empty()
     }
 }
 

@@ -128,6 +128,7 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
                                 .filter_map(|(p, t)| Some((inside(p)?, t.clone())))
                                 .collect(),
                             quoted: texts.quoted.iter().filter_map(inside).collect(),
+                            retyped: std::collections::HashMap::new(),
                         };
                         expand(item, own, out);
                     }

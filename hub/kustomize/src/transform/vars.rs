@@ -356,16 +356,35 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
         [one] if !one.is_null() => (*one).clone(),
         _ => return None,
     };
+    // A string a patch wrote as a number or boolean onto a quoted one is of that type to
+    // kubectl's var.
+    let retyped = r
+        .texts
+        .as_ref()
+        .and_then(|t| t.retyped.get(&crate::yaml::parse::json_pointer(&segs)));
+    if let (Value::String(text), Some(typed)) = (&value, retyped) {
+        if typed.is_boolean() {
+            return Some(typed.clone());
+        }
+        return number_from_text(text);
+    }
     // kubectl reads a number for a var from its text as written, in decimal (`0644` is
     // 644) or as a float; other forms (`0x1F`, `1_000`) it cannot read.
     if let (Value::Number(_), Some(text)) = (&value, r.source_text(&segs, &value)) {
-        let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return text.parse::<i64>().ok().map(Value::from);
-        }
-        text.parse::<f64>().ok()?;
+        return number_from_text(text);
     }
     Some(value)
+}
+
+/// A number as kubectl reads one for a var from its text: decimal digits (`0644` is 644)
+/// or a float; other forms (`0x1F`, `1_000`) it cannot read.
+fn number_from_text(text: &str) -> Option<Value> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse::<i64>().ok().map(Value::from);
+    }
+    let f = text.parse::<f64>().ok().filter(|f| f.is_finite())?;
+    serde_json::Number::from_f64(f).map(Value::Number)
 }
 
 #[cfg(test)]

@@ -163,6 +163,7 @@ impl Walk<'_> {
                         *s = text;
                     }
                     self.out.quoted.insert(json_pointer(&at.new));
+                    self.out.retyped.insert(json_pointer(&at.new), p.clone());
                 }
                 v if *v == *p => {
                     if quoted {
@@ -171,6 +172,9 @@ impl Walk<'_> {
                         if retyped {
                             let written = text.or_else(|| crate::yaml::emit::scalar_text(p));
                             *v = Value::String(written.unwrap_or_default());
+                            if !p.is_string() {
+                                self.out.retyped.insert(json_pointer(&at.new), p.clone());
+                            }
                         }
                         self.out.quoted.insert(json_pointer(&at.new));
                     } else if let Some(text) = text {
@@ -191,6 +195,11 @@ impl Walk<'_> {
             }
             if texts.quoted.contains(&pointer) {
                 self.out.quoted.insert(json_pointer(&at.new));
+            }
+            if let Some(typed) = texts.retyped.get(&pointer) {
+                self.out
+                    .retyped
+                    .insert(json_pointer(&at.new), typed.clone());
             }
         }
     }
