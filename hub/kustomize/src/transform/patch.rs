@@ -993,6 +993,14 @@ fn merge_multi_key_list(
             .map(|k| v.get(k).filter(|x| !x.is_null()).cloned())
             .collect()
     };
+    // Keys compare as text (`"80"` and `80` are one port), as merge keys do.
+    let same = |a: &[Option<Value>], b: &[Option<Value>]| {
+        a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => same_key(x, y),
+            (None, None) => true,
+            _ => false,
+        })
+    };
     let mut orig: Vec<Option<Value>> = std::mem::take(dst).into_iter().map(Some).collect();
     let mut added = Vec::new();
     let mut seen = Vec::new();
@@ -1002,18 +1010,18 @@ fn merge_multi_key_list(
         }
         let id = ident(p);
         // Only the first patch element with an identity counts.
-        if seen.contains(&id) {
+        if seen.iter().any(|s: &Vec<Option<Value>>| same(s, &id)) {
             continue;
         }
         seen.push(id.clone());
         let directive = p.get("$patch").and_then(Value::as_str);
         let exact = orig
             .iter()
-            .position(|d| d.as_ref().is_some_and(|d| ident(d) == id));
+            .position(|d| d.as_ref().is_some_and(|d| same(&ident(d), &id)));
         let near = orig.iter().any(|d| {
             d.as_ref().is_some_and(|d| {
                 let did = ident(d);
-                did[0] == id[0]
+                same(&did[..1], &id[..1])
                     && did[1..]
                         .iter()
                         .zip(&id[1..])
@@ -1027,7 +1035,7 @@ fn merge_multi_key_list(
                 }
             }
             (None, Some("delete")) => {}
-            (Some(_), _) if fixed.contains(&id) => {}
+            (Some(_), _) if fixed.iter().any(|f| same(f, &id)) => {}
             (Some(i), _) => {
                 if let Some(item) = orig[i].as_mut() {
                     if merge(item, p, builtin, path) {
