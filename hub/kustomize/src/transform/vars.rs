@@ -381,7 +381,10 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
 fn number_from_text(text: &str) -> Option<Value> {
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse::<i64>().ok().map(Value::from);
+        // Beyond 64 bits kubectl reads the digits as a float.
+        if let Ok(i) = text.parse::<i64>() {
+            return Some(Value::from(i));
+        }
     }
     let f = text.parse::<f64>().ok().filter(|f| f.is_finite())?;
     serde_json::Number::from_f64(f).map(Value::Number)
