@@ -326,6 +326,44 @@ impl Resource {
         self.aliases = aliases;
     }
 
+    /// Marks the strings kubectl would write quoted (`"3"`, `"true"`) as quoted, and only
+    /// those, as a generated object comes out of kubectl's round trip through YAML text: a
+    /// number patched there later becomes a string.
+    pub(crate) fn quote_as_written_out(&mut self) {
+        fn walk(v: &Value, at: &mut Vec<String>, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) if !crate::yaml::parse::plain_key_reads_as_string(s) => {
+                    out.push(crate::yaml::parse::json_pointer(at));
+                }
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        at.push(k.clone());
+                        walk(x, at, out);
+                        at.pop();
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, x) in items.iter().enumerate() {
+                        at.push(i.to_string());
+                        walk(x, at, out);
+                        at.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut quoted = Vec::new();
+        walk(
+            &Value::Object(self.obj.clone()),
+            &mut Vec::new(),
+            &mut quoted,
+        );
+        // Written out and read back, no other string keeps the quotes it had.
+        let mut texts = self.texts.as_deref().cloned().unwrap_or_default();
+        texts.quoted = quoted.into_iter().collect();
+        self.texts = (!texts.is_empty()).then(|| std::sync::Arc::new(texts));
+    }
+
     /// Remembers an earlier (name, namespace) of this object, unless it is the last one
     /// remembered and the kind has not changed since.
     pub(crate) fn remember_id(&mut self, id: (String, String)) {

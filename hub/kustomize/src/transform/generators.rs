@@ -284,6 +284,7 @@ pub(crate) fn generate(
         obj.insert("immutable".into(), Value::Bool(true));
     }
     let mut r = Resource::new(obj, &k.file);
+    r.quote_as_written_out();
     r.generated_by = Some(if kind == "Secret" {
         "SecretGenerator"
     } else {
@@ -414,6 +415,7 @@ pub(crate) fn generate(
                     )
                 });
             }
+            base.quote_as_written_out();
         }
         (other, _) => {
             return Err(k.field_err(

@@ -737,21 +737,10 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
                     d.remove(key);
                 }
             }
-            (old, _) => {
-                // kubectl keeps a quoted scalar quoted: a plain number or boolean patched
-                // onto a string that reads as one (`"8080"`) stays a string.
-                let quoted = old
-                    .and_then(|o| o.as_str())
-                    .is_some_and(|s| !crate::yaml::parse::resolve_plain(s).is_string());
-                match added(pv.clone(), builtin, path) {
-                    Some(v @ (Value::Number(_) | Value::Bool(_))) if quoted => {
-                        let text = crate::yaml::emit::scalar_text(&v).unwrap_or_default();
-                        d.insert(key.clone(), Value::String(text));
-                    }
-                    Some(v) => {
-                        d.insert(key.clone(), v);
-                    }
-                    None => {}
+            // A scalar patched onto a quoted one takes its style (see `texts::carry`).
+            (_, _) => {
+                if let Some(v) = added(pv.clone(), builtin, path) {
+                    d.insert(key.clone(), v);
                 }
             }
         }

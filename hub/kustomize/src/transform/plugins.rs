@@ -427,7 +427,9 @@ fn run_one(
             obj.insert("apiVersion".into(), Value::String("v1".into()));
             obj.insert("kind".into(), Value::String("ServiceAccount".into()));
             obj.insert("metadata".into(), Value::Object(meta));
-            layer.res.push(Resource::new(obj, &k.file));
+            let mut r = Resource::new(obj, &k.file);
+            r.quote_as_written_out();
+            layer.res.push(r);
             Ok(())
         }
         "ReplacementTransformer" => {

@@ -154,17 +154,6 @@ impl Walk<'_> {
             let text = self.patch.plain.get(&pointer).cloned();
             let quoted = self.patch.quoted.contains(&pointer) || old_quoted();
             match new {
-                // Merged as a string already (it landed on a string reading as a number).
-                Value::String(s)
-                    if !p.is_string()
-                        && crate::yaml::emit::scalar_text(p).as_deref() == Some(s.as_str()) =>
-                {
-                    if let Some(text) = text {
-                        *s = text;
-                    }
-                    self.out.quoted.insert(json_pointer(&at.new));
-                    self.out.retyped.insert(json_pointer(&at.new), p.clone());
-                }
                 v if *v == *p => {
                     if quoted {
                         // A plain date patched there is its text too.
