@@ -353,11 +353,12 @@ impl Resource {
             }
         }
         let mut quoted = Vec::new();
-        walk(
-            &Value::Object(self.obj.clone()),
-            &mut Vec::new(),
-            &mut quoted,
-        );
+        let mut at = Vec::new();
+        for (k, v) in &self.obj {
+            at.push(k.clone());
+            walk(v, &mut at, &mut quoted);
+            at.pop();
+        }
         // Written out and read back, no other string keeps the quotes it had.
         let mut texts = self.texts.as_deref().cloned().unwrap_or_default();
         texts.quoted = quoted.into_iter().collect();
