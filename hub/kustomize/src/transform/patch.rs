@@ -1131,9 +1131,27 @@ fn merge_list(
         *dst = patch.to_vec();
         return false;
     };
-    // A `$patch: replace` element anywhere makes the patch's elements the whole list.
+    // A `$patch: replace` element anywhere makes the patch's elements the whole list; when
+    // an element with its own `$patch` comes before it, kubectl still merges the patch's
+    // elements with theirs.
     if patch.iter().any(is_replace_directive) {
-        dst.clear();
+        let first_directive = patch.iter().find(|p| p.get("$patch").is_some());
+        match merge_key(path, &[], builtin) {
+            Some(key) if !first_directive.is_some_and(is_replace_directive) => {
+                dst.retain(|d| {
+                    d.get(&key).is_some_and(|dk| {
+                        patch
+                            .iter()
+                            .filter(|p| {
+                                !is_bare_directive(p)
+                                    && p.get("$patch").and_then(Value::as_str) != Some("delete")
+                            })
+                            .any(|p| p.get(&key).is_some_and(|pk| same_key(pk, dk)))
+                    })
+                });
+            }
+            _ => dst.clear(),
+        }
     }
     // Lists merged on several keys behave as merged on the merge key alone while no
     // element has any of the other keys.
