@@ -104,7 +104,6 @@ fn build_inner(
         recorder: cache.map(|c| c.1),
     };
     let mut layer = b.kustomization(&k, 0)?;
-    check_unique(&layer.res, &k)?;
     crate::transform::finish(&mut layer)?;
     if track {
         crate::transform::add_transformations(&k.dir, &mut layer.res);
@@ -442,23 +441,11 @@ impl Builder<'_> {
             }
             crate::transform::run(self, &sub, acc, depth + 1)?;
             // kubectl gathers a component's result anew: ids must still be unique.
-            check_unique(&acc.res, &sub)
+            crate::transform::unique_ids(&sub, &acc.res, "components")
         })();
         self.stack.pop();
         r
     }
-}
-
-/// Refuses two objects with one id, as kubectl does where it gathers a build's result
-/// (after a component, and at the root).
-pub(crate) fn check_unique(res: &[Resource], k: &Kustomization) -> Result<()> {
-    let mut ids = IdIndex::with_capacity(res.len());
-    for (i, r) in res.iter().enumerate() {
-        if let Some(first) = ids.insert(r.id_key(), i) {
-            return Err(id_conflict(&res[first], r, k));
-        }
-    }
-    Ok(())
 }
 
 /// Ids of the objects in an accumulation, to their positions.

@@ -116,6 +116,8 @@ pub(crate) fn run(
         usize::from(non_empty("patchesStrategicMerge")),
     );
     patch::patches_field(b.fsys, k, &mut layer.res)?;
+    // kubectl refuses a patch that gives two objects one id.
+    unique_ids(k, &layer.res, "patches")?;
     sync(layer);
     note(layer, "PatchTransformer", count("patches"));
     if let Some(ns) = k.str_field("namespace")? {
@@ -149,6 +151,7 @@ pub(crate) fn run(
         usize::from(non_empty("commonAnnotations")),
     );
     patch::json6902_field(b.fsys, k, &mut layer.res)?;
+    unique_ids(k, &layer.res, "patchesJson6902")?;
     note(layer, "PatchJson6902Transformer", count("patchesJson6902"));
     replicas(k, layer)?;
     note(layer, "ReplicaCountTransformer", count("replicas"));
@@ -180,7 +183,7 @@ pub(crate) enum Subjects {
 }
 
 /// Refuses two objects that a transformer (`field`) gave the same id.
-fn unique_ids(k: &Kustomization, res: &[Resource], field: &str) -> Result<()> {
+pub(crate) fn unique_ids(k: &Kustomization, res: &[Resource], field: &str) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for r in res {
         if !seen.insert(r.id_key()) {
