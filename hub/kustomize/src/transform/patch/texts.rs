@@ -93,8 +93,18 @@ impl Walk<'_> {
         at: &mut Places,
     ) {
         let empty = Vec::new();
-        let old_items = old.and_then(Value::as_array).unwrap_or(&empty);
         let patch_items = patch.and_then(Value::as_array);
+        // A list the patch replaces (its first directive a bare `$patch: replace`) holds
+        // nothing of the old one.
+        let replaced = patch_items.is_some_and(|p| {
+            p.iter()
+                .find(|x| x.get("$patch").is_some())
+                .is_some_and(super::is_replace_directive)
+        });
+        let old_items = old
+            .filter(|_| !replaced)
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
         let key = patch_items.and_then(|p| {
             let all: Vec<&Value> = old_items
                 .iter()
@@ -152,7 +162,9 @@ impl Walk<'_> {
         if let Some(p) = patch.filter(|p| !p.is_object() && !p.is_array()) {
             let pointer = json_pointer(&at.patch);
             let text = self.patch.plain.get(&pointer).cloned();
-            let quoted = self.patch.quoted.contains(&pointer) || old_quoted();
+            // A patch's own quotes do not stay (kubectl holds a patch as data); the quotes of
+            // the string it lands on do.
+            let quoted = old_quoted();
             match new {
                 v if *v == *p => {
                     if quoted {
