@@ -49,10 +49,45 @@ impl Config {
         *self == Config::default()
     }
 
-    /// Adds everything `other` holds that `self` lacks.
-    pub fn merge(&mut self, other: &Config) {
+    /// Adds everything `other` holds that `self` lacks; a spec for the same kind and path
+    /// with another `create` flag is a conflict, as kubectl says.
+    pub fn merge(&mut self, other: &Config) -> Result<(), String> {
         if other.is_empty() {
-            return;
+            return Ok(());
+        }
+        let tables: [(&str, &[FieldSpec], &[FieldSpec]); 9] = [
+            ("namePrefix", &self.name_prefix, &other.name_prefix),
+            ("nameSuffix", &self.name_suffix, &other.name_suffix),
+            ("namespace", &self.namespace, &other.namespace),
+            ("commonLabels", &self.common_labels, &other.common_labels),
+            (
+                "templateLabels",
+                &self.template_labels,
+                &other.template_labels,
+            ),
+            (
+                "commonAnnotations",
+                &self.common_annotations,
+                &other.common_annotations,
+            ),
+            ("varReference", &self.var_reference, &other.var_reference),
+            ("images", &self.images, &other.images),
+            ("replicas", &self.replicas, &other.replicas),
+        ];
+        for (key, mine, theirs) in tables {
+            let clash = theirs.iter().find(|t| {
+                mine.iter().any(|m| {
+                    (&m.group, &m.version, &m.kind, &m.path)
+                        == (&t.group, &t.version, &t.kind, &t.path)
+                        && m.create != t.create
+                })
+            });
+            if let Some(t) = clash {
+                return Err(format!(
+                    "failed to merge {key} fieldSpec for `{}`: conflicting fieldspecs (create differs)",
+                    t.path.join("/")
+                ));
+            }
         }
         add_specs(&mut self.name_prefix, &other.name_prefix);
         add_specs(&mut self.name_suffix, &other.name_suffix);
@@ -66,6 +101,7 @@ impl Config {
         for nr in &other.name_reference {
             add_name_ref(&mut self.name_reference, nr.clone());
         }
+        Ok(())
     }
 
     /// Refuses specs that conflict with kustomize's defaults.

@@ -39,7 +39,9 @@ impl Layer {
         ids: &mut Option<crate::build::IdIndex>,
     ) -> Result<()> {
         crate::build::append_all(&mut self.res, sub.res, k, ids)?;
-        self.config.merge(&sub.config);
+        self.config
+            .merge(&sub.config)
+            .map_err(|m| k.field_err("configurations", m))?;
         vars::merge(&mut self.vars, sub.vars, k)
     }
 }
@@ -56,16 +58,25 @@ pub(crate) fn run(
         let (text, path) = crate::build::read_local_text(b.fsys, k, "configurations", &file)?;
         let c = Config::parse(&text)
             .and_then(|c| c.check_against_defaults().map(|()| c))
+            .map_err(|m| Error::Invalid {
+                path: path.clone(),
+                message: m,
+            })?;
+        layer
+            .config
+            .merge(&c)
             .map_err(|m| Error::Invalid { path, message: m })?;
-        layer.config.merge(&c);
     }
     for file in k.str_list("crds")? {
         let (text, path) = crate::build::read_local_text(b.fsys, k, "crds", &file)?;
         let c = Config::from_openapi(&text).map_err(|m| Error::Invalid {
-            path,
+            path: path.clone(),
             message: format!("unable to parse open API definition: {m}"),
         })?;
-        layer.config.merge(&c);
+        layer
+            .config
+            .merge(&c)
+            .map_err(|m| Error::Invalid { path, message: m })?;
     }
     let mut meta = metadata::BuildMetadata::parse(k)?;
     // kustomize honours buildMetadata only in the kustomization being built.
