@@ -602,8 +602,10 @@ impl<'a> Builder<'a> {
                     self.anchors.insert(anchor, v.clone());
                 }
                 // An entry left empty inside a flow collection (`{a, b: c}`) reads as an
-                // empty string in kubectl, not as null; an alias of it is still null.
+                // empty string in kubectl, not as null; an alias of it is still null. In a
+                // patch it is the null that deletes.
                 if !self.yaml11
+                    && !self.patch
                     && self.flow_depth > 0
                     && self.empty_span
                     && style == ScalarStyle::Plain
