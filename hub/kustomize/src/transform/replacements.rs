@@ -265,7 +265,12 @@ fn apply_target(
                     let shown = text_of(node).or_else(written).unwrap_or_default();
                     return Err(format!("cannot decode {shown:?} as null"));
                 }
-                if fresh && annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
+                let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
+                if fresh
+                    && annotation
+                    && !delimited
+                    && !matches!(node, Value::Array(_) | Value::Object(_))
+                {
                     if let Some(t) = written() {
                         *node = Value::String(t);
                     }
