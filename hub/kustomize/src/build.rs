@@ -296,10 +296,7 @@ impl Builder<'_> {
         match self.fsys.kind(&target) {
             Some(EntryKind::File) => {
                 let (bytes, path) = read_local(self.fsys, k, field, entry)?;
-                let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
-                    path: path.clone(),
-                    message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
-                })?;
+                let text = crate::yaml::decode_file(bytes, &path)?;
                 Ok(Layer {
                     res: parse_resources(&text, &path)?,
                     ..Layer::default()
@@ -530,10 +527,7 @@ pub(crate) fn read_local_text(
     rel: &str,
 ) -> Result<(String, String)> {
     let (bytes, path) = read_local(fsys, k, field, rel)?;
-    let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
-        path: path.clone(),
-        message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
-    })?;
+    let text = crate::yaml::decode_file(bytes, &path)?;
     Ok((text, path))
 }
 
@@ -806,10 +800,7 @@ fn walk(fsys: &dyn FileSystem, root: &str, dir: &str, out: &mut Vec<String>) -> 
                     continue;
                 }
                 let bytes = fsys.read_file(&path).map_err(Error::Fs)?;
-                let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
-                    path: path.clone(),
-                    message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
-                })?;
+                let text = crate::yaml::decode_file(bytes, &path)?;
                 let docs = crate::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
                     path: path.clone(),
                     line: e.line,

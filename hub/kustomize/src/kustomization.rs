@@ -87,10 +87,7 @@ impl Kustomization {
     /// Decodes the kustomization file at `file`.
     pub fn load(fsys: &dyn FileSystem, file: &str) -> Result<Kustomization> {
         let bytes = fsys.read_file(file).map_err(Error::Fs)?;
-        let text = crate::yaml::decode_text(bytes).ok_or_else(|| Error::Invalid {
-            path: file.into(),
-            message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
-        })?;
+        let text = crate::yaml::decode_file(bytes, file)?;
         Self::parse(&text, file)
     }
 

@@ -28,3 +28,11 @@ pub(crate) fn decode_text(bytes: Vec<u8>) -> Option<String> {
         _ => String::from_utf8(bytes).ok(),
     }
 }
+
+/// A file's text (see `decode_text`), or an error naming the file.
+pub(crate) fn decode_file(bytes: Vec<u8>, path: &str) -> crate::Result<String> {
+    decode_text(bytes).ok_or_else(|| crate::Error::Invalid {
+        path: path.into(),
+        message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
+    })
+}
