@@ -4,6 +4,7 @@
 
 use crate::cache::{Cache, Recorder};
 use crate::kustomization::{self, Kustomization};
+use crate::openapi::{Active, OpenApi};
 use crate::resource::Resource;
 use crate::transform::Layer;
 use crate::{fs, scope, sort, EntryKind, Error, FileSystem, Result};
@@ -58,7 +59,7 @@ pub fn build_with_cache(
             res: out.clone(),
             ..Layer::default()
         };
-        cache.store(&key, frame.deps, layer, 0, Vec::new());
+        cache.store(&key, frame.deps, layer, 0, (Vec::new(), Active::default()));
     }
     built
 }
@@ -102,6 +103,7 @@ fn build_inner(
         track,
         cache: cache.map(|c| c.0),
         recorder: cache.map(|c| c.1),
+        openapi: Active::default(),
     };
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
@@ -203,7 +205,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("helmCharts", "Helm chart inflation"),
     ("helmChartInflationGenerator", "Helm chart inflation"),
     ("validators", "validator plugins"),
-    ("openapi", "custom OpenAPI schemas"),
 ];
 
 pub(crate) struct Builder<'a> {
@@ -215,6 +216,8 @@ pub(crate) struct Builder<'a> {
     pub(crate) track: bool,
     /// Records what each cached directory's build reads (it is also `fsys`).
     recorder: Option<&'a Recorder<'a>>,
+    /// The schema strategic merges follow.
+    pub(crate) openapi: Active,
 }
 
 impl Builder<'_> {
@@ -252,6 +255,7 @@ impl Builder<'_> {
         if let Some(rec) = self.recorder {
             rec.enter(&k.dir, depth);
         }
+        self.choose_schema(k, depth == 0)?;
         self.stack.push(k.dir.clone());
         let result = self.kustomization_inner(k, depth);
         self.stack.pop();
@@ -270,6 +274,55 @@ impl Builder<'_> {
         }
         crate::transform::run(self, k, &mut layer, depth)?;
         Ok(layer)
+    }
+
+    /// kubectl's schema choice on reaching `k` (the root first): the first kustomization
+    /// whose `openapi` field names a schema chooses it for the rest of the build. The
+    /// file is read, and must exist, even when a schema was chosen before.
+    fn choose_schema(&mut self, k: &Kustomization, root: bool) -> Result<()> {
+        let Some(Value::Object(field)) = k.get("openapi") else {
+            return Ok(());
+        };
+        let text = match field.get("path") {
+            None => None,
+            Some(path) => {
+                let path = path.as_str().unwrap_or_default();
+                let (bytes, file) = read_local(self.fsys, k, "openapi.path", path)?;
+                Some((crate::yaml::decode_file(bytes, &file)?, file))
+            }
+        };
+        if !self.openapi.is_unset() && !root {
+            return Ok(());
+        }
+        let version = field.get("version").map(|v| v.as_str().unwrap_or_default());
+        if let Some((text, file)) = text {
+            if version.is_some() {
+                return Err(k.field_err(
+                    "openapi",
+                    "a built-in version and a custom schema (path) cannot be used together",
+                ));
+            }
+            let api = OpenApi::parse(&text).map_err(|message| Error::Invalid {
+                path: file,
+                message: format!("invalid OpenAPI schema: {message}"),
+            })?;
+            self.openapi.choose(api);
+            return Ok(());
+        }
+        match version.unwrap_or_default() {
+            "" => {}
+            crate::openapi::BUNDLED_VERSION => self.openapi.choose_bundled(),
+            other => {
+                return Err(k.field_err(
+                    "openapi.version",
+                    format!(
+                        "{other:?} is not built in (the one built-in version is {})",
+                        crate::openapi::BUNDLED_VERSION
+                    ),
+                ))
+            }
+        }
+        Ok(())
     }
 
     /// Loads one `resources` entry: a file, or a directory holding a kustomization.
@@ -297,8 +350,17 @@ impl Builder<'_> {
             Some(EntryKind::File) => {
                 let (bytes, path) = read_local(self.fsys, k, field, entry)?;
                 let text = crate::yaml::decode_file(bytes, &path)?;
+                let res = parse_resources(&text, &path)?;
+                // kubectl reads its bundled schema to learn the scope of a kind it does
+                // not know.
+                if res
+                    .iter()
+                    .any(|r| !crate::transform::bundled_knows(&r.gvk()))
+                {
+                    self.openapi.read_bundled();
+                }
                 Ok(Layer {
-                    res: parse_resources(&text, &path)?,
+                    res,
                     ..Layer::default()
                 })
             }
@@ -312,16 +374,18 @@ impl Builder<'_> {
                     return self.directory(k, field, &target, depth);
                 };
                 // Objects built for a root that notes transformers carry those notes.
-                let key = if self.track {
-                    format!("{target}\0transformations")
-                } else {
-                    target.clone()
-                };
+                // So do objects built under another schema.
+                let mut key = target.clone();
+                if self.track {
+                    key.push_str("\0transformations");
+                }
+                key.push_str(&self.openapi.cache_tag());
                 if let Some(e) = cache.lookup(rec.inner(), &key) {
                     let fits = depth + 1 + e.height <= MAX_DEPTH
                         && !e.dirs.iter().any(|d| self.stack.contains(d));
                     if fits {
                         rec.absorb(&e, depth + 1);
+                        self.openapi = e.schema_after;
                         return Ok(e.layer);
                     }
                 }
@@ -334,7 +398,7 @@ impl Builder<'_> {
                         frame.deps,
                         layer.clone(),
                         frame.max_depth.saturating_sub(depth + 1),
-                        frame.dirs,
+                        (frame.dirs, self.openapi.clone()),
                     );
                 }
                 built
@@ -421,6 +485,7 @@ impl Builder<'_> {
                 limit: MAX_DEPTH,
             });
         }
+        self.choose_schema(&sub, false)?;
         if self.stack.iter().any(|d| contains_dir(&sub.dir, d)) {
             return Err(Error::Cycle {
                 path: sub.file.clone(),

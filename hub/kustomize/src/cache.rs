@@ -9,6 +9,7 @@
 //! Never touches the file system except through the `FileSystem` it is handed.
 
 use crate::fs::{DirEntry, EntryKind, FileSystem, FsError};
+use crate::openapi::Active;
 use crate::transform::Layer;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -57,6 +58,8 @@ pub(crate) struct Entry {
     pub height: usize,
     /// Every kustomization directory in the subtree (for cycle checks on reuse).
     pub dirs: Vec<String>,
+    /// The build's schema choice after the subtree (it may make one).
+    pub schema_after: Active,
     last_used: u64,
 }
 
@@ -145,7 +148,7 @@ impl Cache {
         deps: Deps,
         layer: Layer,
         height: usize,
-        dirs: Vec<String>,
+        (dirs, schema_after): (Vec<String>, Active),
     ) {
         let mut inner = self.lock();
         inner.tick += 1;
@@ -154,6 +157,7 @@ impl Cache {
             layer,
             height,
             dirs,
+            schema_after,
             last_used: inner.tick,
         };
         let list = inner.by_dir.entry(dir.to_string()).or_default();
@@ -385,5 +389,75 @@ mod tests {
         check(&tree("a"), &cache, "clusters/east");
         check(&tree("b"), &cache, "clusters/east");
         assert_eq!(cache.stats().entries, 2);
+    }
+
+    /// A fleet where `east` chooses a custom schema that does not know Deployments (their
+    /// containers are then replaced, not merged), and `west` does not. `app` patches a
+    /// Deployment; `schema` is a base that only chooses the schema for what follows it.
+    fn schema_fleet() -> MemFs {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: a\n";
+        let patch = "patches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: web\n    spec:\n      template:\n        spec:\n          containers:\n          - name: b\n            image: b\n";
+        let schema = r#"{"definitions": {}}"#;
+        MemFs::new()
+            .with_file(
+                "app/kustomization.yaml",
+                format!("resources:\n- web.yaml\n{patch}"),
+            )
+            .with_file("app/web.yaml", deployment)
+            .with_file(
+                "schema/kustomization.yaml",
+                "openapi:\n  path: schema.json\n",
+            )
+            .with_file("schema/schema.json", schema)
+            .with_file(
+                "clusters/east/kustomization.yaml",
+                "resources:\n- ../../app\nopenapi:\n  path: schema.json\n",
+            )
+            .with_file("clusters/east/schema.json", schema)
+            .with_file(
+                "clusters/west/kustomization.yaml",
+                "resources:\n- ../../app\n",
+            )
+            .with_file(
+                "clusters/north/kustomization.yaml",
+                "resources:\n- ../../schema\n- ../../app\nnamePrefix: n-\n",
+            )
+            .with_file(
+                "clusters/south/kustomization.yaml",
+                "resources:\n- ../../schema\n- ../../app\nnamePrefix: s-\n",
+            )
+    }
+
+    #[test]
+    fn subtrees_built_under_another_schema_are_not_reused() {
+        let fs = schema_fleet();
+        let cache = Cache::new();
+        for dir in [
+            "clusters/west",
+            "clusters/east",
+            "clusters/west",
+            "clusters/east",
+        ] {
+            check(&fs, &cache, dir);
+        }
+        let out =
+            |dir| to_yaml(&build_with_cache(&fs, dir, &BuildOptions::default(), &cache).unwrap());
+        // West merges the patch's container into the Deployment's; east replaces them.
+        assert!(out("clusters/west").contains("name: a"));
+        assert!(!out("clusters/east").contains("name: a"));
+    }
+
+    #[test]
+    fn a_reused_subtree_makes_its_schema_choice_again() {
+        let fs = schema_fleet();
+        let cache = Cache::new();
+        // North builds `schema` and `app`; south reuses `schema` (a hit), whose choice
+        // must hold for `app` after it.
+        check(&fs, &cache, "clusters/north");
+        let hits = cache.stats().hits;
+        check(&fs, &cache, "clusters/south");
+        assert!(cache.stats().hits > hits);
+        let south = build_with_cache(&fs, "clusters/south", &BuildOptions::default(), &cache);
+        assert!(!to_yaml(&south.unwrap()).contains("name: a"));
     }
 }

@@ -20,6 +20,7 @@ mod build;
 mod cache;
 mod fs;
 mod kustomization;
+mod openapi;
 mod resource;
 mod roundtrip;
 mod schema;

@@ -3,11 +3,12 @@
 //! Anything not implemented is an error naming the field.
 
 mod config;
-mod fieldspec;
+pub(crate) mod fieldspec;
 mod generators;
 mod metadata;
 mod nameref;
 mod patch;
+pub(crate) use patch::bundled_knows;
 mod plugins;
 mod replacements;
 mod vars;
@@ -119,14 +120,18 @@ pub(crate) fn run(
         Some(Value::Array(a)) => !a.is_empty(),
         _ => false,
     };
-    patch::strategic_merge_field(b.fsys, k, &mut layer.res)?;
+    // kubectl reads its bundled schema to merge a patch.
+    if !layer.res.is_empty() && (non_empty("patchesStrategicMerge") || non_empty("patches")) {
+        b.openapi.read_bundled();
+    }
+    patch::strategic_merge_field(b.fsys, k, &mut layer.res, &b.openapi)?;
     sync(layer);
     note(
         layer,
         "PatchStrategicMergeTransformer",
         usize::from(non_empty("patchesStrategicMerge")),
     );
-    patch::patches_field(b.fsys, k, &mut layer.res)?;
+    patch::patches_field(b.fsys, k, &mut layer.res, &b.openapi)?;
     // kubectl refuses a patch that gives two objects one id.
     unique_ids(k, &layer.res, "patches")?;
     sync(layer);

@@ -5,6 +5,7 @@
 mod texts;
 
 use crate::kustomization::{canonical_object, Kustomization};
+use crate::openapi::{Active, OpenApi};
 use crate::resource::{Gvk, Resource};
 use crate::{fs, Error, FileSystem, Result};
 use regex::Regex;
@@ -154,6 +155,7 @@ pub(crate) fn strategic_merge_field(
     fsys: &dyn FileSystem,
     k: &Kustomization,
     acc: &mut Vec<Resource>,
+    schema: &Active,
 ) -> Result<()> {
     for entry in k.str_list("patchesStrategicMerge")? {
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
@@ -167,7 +169,14 @@ pub(crate) fn strategic_merge_field(
         for (doc, texts) in docs.iter().zip(&texts) {
             check_smp_doc(k, "patchesStrategicMerge", doc)?;
             let patch = (doc, texts);
-            apply_smp_by_id(k, "patchesStrategicMerge", acc, patch, (false, false))?;
+            apply_smp_by_id(
+                k,
+                "patchesStrategicMerge",
+                acc,
+                patch,
+                (false, false),
+                schema,
+            )?;
         }
     }
     Ok(())
@@ -205,7 +214,8 @@ fn apply_smp_by_id(
     field: &str,
     acc: &mut Vec<Resource>,
     (patch, texts): (&Value, &PatchTexts),
-    (allow_name, allow_kind): (bool, bool),
+    allow: (bool, bool),
+    schema: &Active,
 ) -> Result<()> {
     let Value::Object(p) = patch else {
         return Err(k.field_err(field, "a strategic merge patch must be a mapping"));
@@ -259,7 +269,7 @@ fn apply_smp_by_id(
     match idx.as_slice() {
         [i] => {
             let i = *i;
-            let deleted = smp_resource(&mut acc[i], (patch, texts), allow_name, allow_kind)
+            let deleted = smp_resource(&mut acc[i], (patch, texts), allow, schema)
                 .map_err(|e| k.field_err(field, format!("{}: {e}", acc[i].describe())))?;
             if deleted {
                 acc.remove(i);
@@ -278,8 +288,8 @@ fn apply_smp_by_id(
 fn smp_resource(
     r: &mut Resource,
     (patch, texts): (&Value, &PatchTexts),
-    allow_name: bool,
-    allow_kind: bool,
+    (allow_name, allow_kind): (bool, bool),
+    schema: &Active,
 ) -> std::result::Result<bool, String> {
     let (name, kind, api) = (
         r.name().to_string(),
@@ -292,8 +302,17 @@ fn smp_resource(
         .get("metadata")
         .and_then(|m| m.get("namespace"))
         .cloned();
+    // kubectl takes the schema of the object's type, or failing that of the patch's kind
+    // at the object's apiVersion (the patch it merges has the object's).
     let gvk = r.gvk();
-    let builtin = schema_of(&gvk);
+    let patch_gvk = Gvk::from_api_version(
+        &api,
+        patch.get("kind").and_then(Value::as_str).unwrap_or(""),
+    );
+    let builtin = match schema_of(schema, &api, &gvk) {
+        Schema::Unknown => schema_of(schema, &api, &patch_gvk),
+        known => known,
+    };
     if let Value::Object(p) = patch {
         if let Some(problem) = unmergeable(Some(&r.obj), p, builtin, &mut Vec::new()) {
             return Err(problem);
@@ -541,19 +560,40 @@ fn keyless_list(
     None
 }
 
-/// The kind as kubectl's strategic merge knows it from its bundled schema (built-in
-/// kinds at the API versions of that schema), or `None`: then lists are replaced whole.
-type Schema<'a> = Option<&'a Gvk>;
+/// Where a strategic merge takes merge keys from, for one object.
+#[derive(Clone, Copy)]
+pub(crate) enum Schema<'a> {
+    /// No schema knows the kind: lists are replaced whole.
+    Unknown,
+    /// kubectl's bundled schema knows the kind (see `BUNDLED_SCHEMA`).
+    Bundled(&'a Gvk),
+    /// The custom schema's definition of the kind.
+    Custom(&'a OpenApi, &'a Value),
+}
 
-fn schema_of(g: &Gvk) -> Schema<'_> {
-    BUNDLED_SCHEMA
-        .iter()
-        .any(|(group, versions, kinds)| {
-            *group == g.group
-                && versions.contains(&g.version.as_str())
-                && kinds.contains(&g.kind.as_str())
-        })
-        .then_some(g)
+/// The schema of objects of type `g` (written as `api_version`): the custom one's, when
+/// the build has one, else (or also, see [`Active`]) the bundled one's.
+fn schema_of<'a>(active: &'a Active, api_version: &str, g: &'a Gvk) -> Schema<'a> {
+    if let Some(root) = active
+        .custom()
+        .and_then(|api| Some((api, api.kind(api_version, &g.kind)?)))
+    {
+        return Schema::Custom(root.0, root.1);
+    }
+    if active.has_bundled() && bundled_knows(g) {
+        Schema::Bundled(g)
+    } else {
+        Schema::Unknown
+    }
+}
+
+/// Whether kubectl's bundled schema knows objects of type `g`.
+pub(crate) fn bundled_knows(g: &Gvk) -> bool {
+    BUNDLED_SCHEMA.iter().any(|(group, versions, kinds)| {
+        *group == g.group
+            && versions.contains(&g.version.as_str())
+            && kinds.contains(&g.kind.as_str())
+    })
 }
 
 /// The kinds kubectl's bundled schema knows, by group and API version (Kubernetes 1.21
@@ -919,10 +959,17 @@ fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<S
     let field = path.last()?.as_str();
     // Without a schema kyaml replaces lists of custom resources wholesale, and a list of
     // scalars where the schema expects maps (PodSecurityPolicy `volumes`) too.
-    let gvk = builtin?;
     if !items.is_empty() && items.iter().all(|v| !v.is_object()) {
         return None;
     }
+    let gvk = match builtin {
+        Schema::Unknown => return None,
+        Schema::Custom(api, root) => {
+            let strategy = api.list_strategy(root, path);
+            return strategy.key.filter(|_| strategy.merge).map(str::to_string);
+        }
+        Schema::Bundled(gvk) => gvk,
+    };
     let (group, kind) = (gvk.group.as_str(), gvk.kind.as_str());
     let in_pod = path.iter().any(|p| p.ends_with("ontainers"));
     let key = match field {
@@ -953,13 +1000,25 @@ fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<S
     Some(key.into())
 }
 
-/// Keys that, with the merge key, identify an element of a built-in list kubectl merges
-/// on several keys.
-fn secondary_keys(path: &[String], builtin: Schema<'_>) -> &'static [&'static str] {
-    match path.last().map(String::as_str) {
-        Some("ports") if builtin.is_some() => &["protocol"],
-        Some("topologySpreadConstraints") if builtin.is_some() => &["whenUnsatisfiable"],
-        _ => &[],
+/// Keys that, with the merge key, identify an element of a list kubectl merges on
+/// several keys.
+fn secondary_keys<'a>(path: &[String], builtin: Schema<'a>) -> Vec<&'a str> {
+    match (builtin, path.last().map(String::as_str)) {
+        (Schema::Custom(api, root), _) => {
+            let strategy = api.list_strategy(root, path);
+            let key = strategy.key.filter(|_| strategy.merge);
+            match key {
+                Some(key) => strategy
+                    .map_keys
+                    .into_iter()
+                    .filter(|k| *k != key)
+                    .collect(),
+                None => Vec::new(),
+            }
+        }
+        (Schema::Bundled(_), Some("ports")) => vec!["protocol"],
+        (Schema::Bundled(_), Some("topologySpreadConstraints")) => vec!["whenUnsatisfiable"],
+        _ => Vec::new(),
     }
 }
 
@@ -1067,10 +1126,14 @@ fn is_replace_directive(v: &Value) -> bool {
 fn is_union(path: &[String], builtin: Schema<'_>) -> bool {
     let field = path.last().map(String::as_str).unwrap_or_default();
     match (builtin, path.first().map(String::as_str)) {
-        (Some(g), Some("metadata")) => {
+        (Schema::Custom(api, root), _) => {
+            let strategy = api.list_strategy(root, path);
+            strategy.merge && strategy.key.is_none()
+        }
+        (Schema::Bundled(g), Some("metadata")) => {
             field == "finalizers" && path.len() == 2 && !g.kind.is_empty()
         }
-        (Some(g), Some("spec")) => field == "podCIDRs" && g.kind == "Node",
+        (Schema::Bundled(g), Some("spec")) => field == "podCIDRs" && g.kind == "Node",
         _ => false,
     }
 }
@@ -1181,7 +1244,7 @@ fn merge_list(
         if let Value::Array(items) = whole {
             *dst = items;
         }
-        merge_multi_key_list(dst, patch, (&key, more, &fixed), builtin, path);
+        merge_multi_key_list(dst, patch, (&key, &more, &fixed), builtin, path);
         return false;
     }
     // Patch elements come first in patch order (merged with their counterparts), then the
@@ -1252,6 +1315,7 @@ pub(crate) fn patches_field(
     fsys: &dyn FileSystem,
     k: &Kustomization,
     acc: &mut Vec<Resource>,
+    schema: &Active,
 ) -> Result<()> {
     for p in k.obj_list("patches", &["path", "patch", "target", "options"])? {
         // kubectl trims an inline patch before reading it (a last block scalar loses its
@@ -1365,19 +1429,41 @@ pub(crate) fn patches_field(
             check_smp_doc(k, "patches", doc)?;
             let patch = (doc, texts);
             match &target {
-                None => apply_smp_by_id(k, "patches", acc, patch, (allow_name, allow_kind))?,
+                None => {
+                    apply_smp_by_id(k, "patches", acc, patch, (allow_name, allow_kind), schema)?
+                }
                 Some(t) => {
                     let mut i = 0;
                     while i < acc.len() {
-                        if t.matches(&acc[i])
-                            && smp_resource(&mut acc[i], patch, allow_name, allow_kind).map_err(
-                                |e| k.field_err("patches", format!("{}: {e}", acc[i].describe())),
-                            )?
-                        {
-                            acc.remove(i);
+                        if !t.matches(&acc[i]) {
+                            i += 1;
                             continue;
                         }
-                        i += 1;
+                        // kubectl merges a copy of the patch that has the object's
+                        // apiVersion (and the patch's kind).
+                        let doc = match doc {
+                            Value::Object(m) if allow_kind => {
+                                let mut m = m.clone();
+                                let api = acc[i].api_version().to_string();
+                                m.insert("apiVersion".into(), Value::String(api));
+                                std::borrow::Cow::Owned(Value::Object(m))
+                            }
+                            _ => std::borrow::Cow::Borrowed(doc),
+                        };
+                        let deleted = smp_resource(
+                            &mut acc[i],
+                            (&doc, texts),
+                            (allow_name, allow_kind),
+                            schema,
+                        )
+                        .map_err(|e| {
+                            k.field_err("patches", format!("{}: {e}", acc[i].describe()))
+                        })?;
+                        if deleted {
+                            acc.remove(i);
+                        } else {
+                            i += 1;
+                        }
                     }
                 }
             }

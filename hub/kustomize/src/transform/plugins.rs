@@ -258,7 +258,8 @@ fn run_one(
                 }
             }
             let sk = synthetic("patches", Value::Array(vec![Value::Object(p)]));
-            patch::patches_field(b.fsys, &sk, &mut layer.res)
+            b.openapi.read_bundled();
+            patch::patches_field(b.fsys, &sk, &mut layer.res, &b.openapi)
         }
         "PatchStrategicMergeTransformer" => {
             let paths: Vec<Value> = match get("paths") {
@@ -282,7 +283,8 @@ fn run_one(
                 list.push(Value::String(inline));
             }
             let sk = synthetic("patchesStrategicMerge", Value::Array(list));
-            patch::strategic_merge_field(b.fsys, &sk, &mut layer.res)
+            b.openapi.read_bundled();
+            patch::strategic_merge_field(b.fsys, &sk, &mut layer.res, &b.openapi)
         }
         "PatchJson6902Transformer" => {
             let (path, op) = (string("path"), string("jsonOp"));
