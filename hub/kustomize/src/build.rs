@@ -97,6 +97,8 @@ fn build_inner(
         .str_list("buildMetadata")?
         .iter()
         .any(|m| m == "transformerAnnotations");
+    // Kinds a custom schema declares cluster-scoped are so for this build only.
+    let _schema = scope::enter_build();
     let mut b = Builder {
         fsys,
         stack: Vec::new(),
@@ -307,6 +309,7 @@ impl Builder<'_> {
                 message: format!("invalid OpenAPI schema: {message}"),
             })?;
             self.openapi.choose(api);
+            scope::use_build_schema(self.openapi.custom_arc());
             return Ok(());
         }
         match version.unwrap_or_default() {
@@ -386,6 +389,7 @@ impl Builder<'_> {
                     if fits {
                         rec.absorb(&e, depth + 1);
                         self.openapi = e.schema_after;
+                        scope::use_build_schema(self.openapi.custom_arc());
                         return Ok(e.layer);
                     }
                 }

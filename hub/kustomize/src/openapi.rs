@@ -24,6 +24,8 @@ pub(crate) struct OpenApi {
     definitions: Map<String, Value>,
     /// Definition names by the apiVersion and kind they are the schema of.
     kinds: HashMap<(String, String), String>,
+    /// Whether objects of an apiVersion and kind are namespaced, by the document's `paths`.
+    namespaced: HashMap<(String, String), bool>,
     /// The document's content hash: builds that used different schemas never share cached
     /// results.
     pub(crate) fingerprint: crate::ContentHash,
@@ -54,6 +56,8 @@ impl OpenApi {
                 .map_err(|e| format!("line {}: {}", e.line, e.message))?;
             docs.into_iter().next().map(|d| d.value).unwrap_or_default()
         };
+        let paths = doc.get("paths").and_then(Value::as_object);
+        let namespaced = paths.map(scopes).unwrap_or_default();
         let definitions = match doc {
             Value::Null => Map::new(),
             Value::Object(mut top) => match top.remove("definitions") {
@@ -112,6 +116,7 @@ impl OpenApi {
         Ok(OpenApi {
             definitions,
             kinds,
+            namespaced,
             fingerprint: crate::cache::sha256(text.as_bytes()),
         })
     }
@@ -122,6 +127,13 @@ impl OpenApi {
             .kinds
             .get(&(api_version.to_string(), kind.to_string()))?;
         self.definitions.get(name)
+    }
+
+    /// Whether the document's paths make objects of this type cluster-scoped (`None`: it
+    /// does not say).
+    pub(crate) fn cluster_scoped(&self, api_version: &str, kind: &str) -> Option<bool> {
+        let key = (api_version.to_string(), kind.to_string());
+        self.namespaced.get(&key).map(|namespaced| !namespaced)
     }
 
     /// The schema at `path` (field names; a list's elements are entered implicitly) below
@@ -197,6 +209,31 @@ impl OpenApi {
         }
         Some(at)
     }
+}
+
+/// The scope of each type the API paths serve (by their `get`): namespaced where any of
+/// its paths has a namespace parameter.
+fn scopes(paths: &Map<String, Value>) -> HashMap<(String, String), bool> {
+    let mut out: HashMap<(String, String), bool> = HashMap::new();
+    for (path, item) in paths {
+        let Some(gvk) = item
+            .get("get")
+            .and_then(|g| g.get("x-kubernetes-group-version-kind"))
+        else {
+            continue;
+        };
+        let field = |f: &str| gvk.get(f).and_then(Value::as_str);
+        let (Some(version), Some(kind)) = (field("version"), field("kind")) else {
+            continue;
+        };
+        let api_version = match field("group").unwrap_or_default() {
+            "" => version.to_string(),
+            g => format!("{g}/{version}"),
+        };
+        let namespaced = out.entry((api_version, kind.to_string())).or_insert(false);
+        *namespaced |= path.contains("namespaces/{namespace}");
+    }
+    out
 }
 
 /// A schema whose type is exactly `array`.
@@ -292,6 +329,14 @@ impl Active {
     pub(crate) fn custom(&self) -> Option<&OpenApi> {
         match &self.choice {
             Choice::Custom(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The custom document in effect, shared.
+    pub(crate) fn custom_arc(&self) -> Option<std::sync::Arc<OpenApi>> {
+        match &self.choice {
+            Choice::Custom(c) => Some(c.clone()),
             _ => None,
         }
     }

@@ -3,7 +3,38 @@
 //! kinds, which it therefore treats as namespaced). Unknown kinds (custom resources) are
 //! namespaced in both.
 
+use crate::openapi::OpenApi;
 use crate::resource::Gvk;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+thread_local! {
+    /// The custom schema of the build running on this thread, for the scopes its API paths
+    /// declare. kubectl's schema is global to a build; this is global to one build, as a
+    /// build runs on one thread.
+    static BUILD_SCHEMA: RefCell<Option<Arc<OpenApi>>> = const { RefCell::new(None) };
+}
+
+/// Starts a build on this thread: no custom schema until [`use_build_schema`]; the guard
+/// restores what was set before when the build ends.
+pub(crate) fn enter_build() -> BuildSchemaGuard {
+    BuildSchemaGuard(BUILD_SCHEMA.with(|s| s.replace(None)))
+}
+
+/// Sets the custom schema of the build on this thread.
+pub(crate) fn use_build_schema(api: Option<Arc<OpenApi>>) {
+    BUILD_SCHEMA.with(|s| *s.borrow_mut() = api);
+}
+
+/// Restores the schema that was set before, when dropped.
+pub(crate) struct BuildSchemaGuard(Option<Arc<OpenApi>>);
+
+impl Drop for BuildSchemaGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        BUILD_SCHEMA.with(|s| *s.borrow_mut() = previous);
+    }
+}
 
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "ComponentStatus"),
@@ -143,8 +174,27 @@ pub(crate) fn kustomize_cluster_scoped(gvk: &Gvk) -> bool {
 }
 
 /// [`kustomize_cluster_scoped`] by group, version and kind, without building a `Gvk`.
+/// A kind the bundled schema does not know is cluster-scoped where the build's custom
+/// schema says so.
 pub(crate) fn kustomize_cluster_scoped_gvk(group: &str, version: &str, kind: &str) -> bool {
-    KUSTOMIZE_CLUSTER_SCOPED
+    if KUSTOMIZE_CLUSTER_SCOPED
         .iter()
         .any(|(g, v, k)| *k == kind && *v == version && *g == group)
+    {
+        return true;
+    }
+    BUILD_SCHEMA.with(|s| {
+        let s = s.borrow();
+        let Some(api) = s.as_ref() else {
+            return false;
+        };
+        if crate::transform::bundled_knows_gvk(group, version, kind) {
+            return false;
+        }
+        let api_version = match group {
+            "" => version.to_string(),
+            g => format!("{g}/{version}"),
+        };
+        api.cluster_scoped(&api_version, kind).unwrap_or(false)
+    })
 }

@@ -8,7 +8,7 @@ mod generators;
 mod metadata;
 mod nameref;
 mod patch;
-pub(crate) use patch::bundled_knows;
+pub(crate) use patch::{bundled_knows, bundled_knows_gvk};
 mod plugins;
 mod replacements;
 mod vars;

@@ -589,10 +589,13 @@ fn schema_of<'a>(active: &'a Active, api_version: &str, g: &'a Gvk) -> Schema<'a
 
 /// Whether kubectl's bundled schema knows objects of type `g`.
 pub(crate) fn bundled_knows(g: &Gvk) -> bool {
-    BUNDLED_SCHEMA.iter().any(|(group, versions, kinds)| {
-        *group == g.group
-            && versions.contains(&g.version.as_str())
-            && kinds.contains(&g.kind.as_str())
+    bundled_knows_gvk(&g.group, &g.version, &g.kind)
+}
+
+/// [`bundled_knows`] by group, version and kind.
+pub(crate) fn bundled_knows_gvk(group: &str, version: &str, kind: &str) -> bool {
+    BUNDLED_SCHEMA.iter().any(|(g, versions, kinds)| {
+        *g == group && versions.contains(&version) && kinds.contains(&kind)
     })
 }
 
