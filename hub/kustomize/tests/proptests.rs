@@ -129,6 +129,9 @@ struct Extra {
     /// A middle layer between the overlay and the base (its name prefix and namespace),
     /// and which of the app's ids (original, middle, mixed) an overlay patch names.
     mid: Option<(String, String, u8)>,
+    /// A custom OpenAPI schema: chosen by the overlay or by the base, and whether it
+    /// defines Deployments (merging containers by name) or leaves them without a schema.
+    openapi: Option<(bool, bool)>,
 }
 
 fn extra() -> impl Strategy<Value = Extra> {
@@ -142,6 +145,7 @@ fn extra() -> impl Strategy<Value = Extra> {
         any::<bool>(),
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
         proptest::option::of(("[a-z]{0,3}", "[a-z]{0,4}", 0u8..6)),
+        proptest::option::of((any::<bool>(), any::<bool>())),
     )
         .prop_map(
             |(
@@ -154,6 +158,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                 fifo,
                 layers,
                 mid,
+                openapi,
             )| {
                 Extra {
                     suffix,
@@ -165,6 +170,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                     fifo,
                     layers,
                     mid,
+                    openapi,
                 }
             },
         )
@@ -309,7 +315,23 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
             "vars:\n- name: SVC\n  objref:\n    kind: Service\n    name: app\n    apiVersion: v1\n",
         );
     }
-    let base_ns = if base_ns { "namespace: base-ns\n" } else { "" };
+    let mut base_ns = if base_ns { "namespace: base-ns\n" } else { "" }.to_string();
+    if let Some((in_base, knows_deployments)) = x.openapi {
+        let schema = if knows_deployments {
+            r##"{"definitions": {"deployment": {"x-kubernetes-group-version-kind": [{"group": "apps", "version": "v1", "kind": "Deployment"}], "properties": {"spec": {"properties": {"template": {"properties": {"spec": {"$ref": "#/definitions/pod"}}}}}}}, "pod": {"properties": {"containers": {"type": "array", "items": {"$ref": "#/definitions/container"}, "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}, "container": {"properties": {"env": {"type": "array", "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"}}}}}"##
+        } else {
+            r#"{"definitions": {}}"#
+        };
+        let dir = if in_base { "base" } else { "." };
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        std::fs::write(root.join(dir).join("schema.json"), schema).unwrap();
+        let field = "openapi:\n  path: schema.json\n";
+        if in_base {
+            base_ns.push_str(field);
+        } else {
+            k.push_str(field);
+        }
+    }
     let args = if var {
         "        args: [\"--svc=$(SVC)\"]\n"
     } else {
