@@ -168,7 +168,8 @@ pub(crate) fn strategic_merge_field(
         }
         for (doc, texts) in docs.iter().zip(&texts) {
             check_smp_doc(k, "patchesStrategicMerge", doc)?;
-            let patch = (doc, texts);
+            let doc = metadata_as_strings(doc, texts);
+            let patch = (doc.as_ref(), texts);
             apply_smp_by_id(
                 k,
                 "patchesStrategicMerge",
@@ -180,6 +181,57 @@ pub(crate) fn strategic_merge_field(
         }
     }
     Ok(())
+}
+
+/// The patch kubectl merges for patchesStrategicMerge and targeted `patches`: a copy whose
+/// labels and annotations went through its string maps. Each value becomes the text it
+/// was written as (a null's too, a collection's ""), and a map that ends up empty, or is
+/// no map, is dropped, so it deletes nothing.
+fn metadata_as_strings<'a>(doc: &'a Value, texts: &PatchTexts) -> std::borrow::Cow<'a, Value> {
+    let Some(meta) = doc.get("metadata").and_then(Value::as_object) else {
+        return std::borrow::Cow::Borrowed(doc);
+    };
+    let fields = ["labels", "annotations"];
+    if !fields.iter().any(|f| meta.contains_key(*f)) {
+        return std::borrow::Cow::Borrowed(doc);
+    }
+    let mut meta = meta.clone();
+    for field in fields {
+        let Some(v) = meta.get(field) else { continue };
+        let strings: Map<String, Value> = match v {
+            Value::Object(m) => m
+                .iter()
+                .map(|(key, v)| {
+                    let at = crate::yaml::parse::json_pointer(&[
+                        "metadata".to_string(),
+                        field.to_string(),
+                        key.clone(),
+                    ]);
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Array(_) | Value::Object(_) => String::new(),
+                        Value::Null => texts.plain.get(&at).cloned().unwrap_or("null".into()),
+                        other => texts
+                            .plain
+                            .get(&at)
+                            .cloned()
+                            .or_else(|| crate::yaml::emit::scalar_text(other))
+                            .unwrap_or_default(),
+                    };
+                    (key.clone(), Value::String(text))
+                })
+                .collect(),
+            _ => Map::new(),
+        };
+        if strings.is_empty() {
+            meta.shift_remove(field);
+        } else {
+            meta.insert(field.into(), Value::Object(strings));
+        }
+    }
+    let mut out = doc.clone();
+    out["metadata"] = Value::Object(meta);
+    std::borrow::Cow::Owned(out)
 }
 
 /// A strategic merge patch is read as an object, so it needs a kind and a name (even when
@@ -1436,6 +1488,8 @@ pub(crate) fn patches_field(
                     apply_smp_by_id(k, "patches", acc, patch, (allow_name, allow_kind), schema)?
                 }
                 Some(t) => {
+                    let as_strings = metadata_as_strings(doc, texts);
+                    let doc = as_strings.as_ref();
                     let mut i = 0;
                     while i < acc.len() {
                         if !t.matches(&acc[i]) {

@@ -763,12 +763,31 @@ impl<'a> Builder<'a> {
                         _ => None,
                     };
                     let plain = matches!(&vev, Event::Scalar(_, ScalarStyle::Plain, _, None));
+                    // A patch's null label or annotation keeps its text: kubectl may read
+                    // the patch's labels and annotations back as strings (see `patch`).
+                    let null_text = match &vev {
+                        Event::Scalar(t, ScalarStyle::Plain, ..)
+                            if self.patch && patch_metadata_map(&self.keys) =>
+                        {
+                            Some(if self.empty_span {
+                                String::new()
+                            } else {
+                                t.to_string()
+                            })
+                        }
+                        _ => None,
+                    };
                     self.keys.push(key.clone());
                     let outer = std::mem::replace(&mut self.as_text, annotation);
                     let value = self.node(vev, depth + 1);
                     self.as_text = outer;
                     self.keys.pop();
                     let mut value = value?;
+                    if let Some(text) = null_text.filter(|_| value.is_null()) {
+                        let mut at = self.keys.clone();
+                        at.push(key.clone());
+                        self.texts.push((json_pointer(&at), text));
+                    }
                     if annotation && !(value.is_null() && self.patch) {
                         if let Some(text) = source_text {
                             // A plain annotation that reads as no string keeps its text
@@ -1067,6 +1086,11 @@ fn is_inf_or_nan(text: &str) -> bool {
 /// the text resolves to, as go-yaml insists.
 /// Whether `keys` lead to an object's own annotations: `metadata/annotations` of a
 /// document or of an item of a List (Lists nest).
+/// Whether `keys` lead to a patch's own labels or annotations.
+fn patch_metadata_map(keys: &[String]) -> bool {
+    matches!(keys, [m, f] if m == "metadata" && (f == "labels" || f == "annotations"))
+}
+
 fn object_annotations(keys: &[String]) -> bool {
     let Some(items) = keys.strip_suffix(&["metadata".to_string(), "annotations".to_string()])
     else {
