@@ -76,6 +76,10 @@ pub(crate) struct SourceTexts {
     /// Strings that a patch wrote as a plain number or boolean onto a quoted string: kubectl
     /// keeps that node's type, which a var reads.
     pub(crate) retyped: std::collections::HashMap<String, Value>,
+    /// Strings that read as no string when plain (`"5"`), which a patch put onto a plain
+    /// scalar: kubectl keeps that node plain, so a number a transformer writes there later
+    /// is a number.
+    pub(crate) unquoted: std::collections::HashSet<String>,
 }
 
 impl SourceTexts {
@@ -84,11 +88,15 @@ impl SourceTexts {
             plain: doc_texts.into_iter().collect(),
             quoted: quoted.into_iter().collect(),
             retyped: std::collections::HashMap::new(),
+            unquoted: std::collections::HashSet::new(),
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.plain.is_empty() && self.quoted.is_empty() && self.retyped.is_empty()
+        self.plain.is_empty()
+            && self.quoted.is_empty()
+            && self.retyped.is_empty()
+            && self.unquoted.is_empty()
     }
 }
 

@@ -248,7 +248,17 @@ pub fn set_scalar(
     value: &Value,
     unset_only: bool,
 ) -> Result<(), String> {
-    apply(r, specs, Some(&Value::Null), &mut |v, _| {
+    // A string that reads as no string sits on a quoted node, which keeps its quotes,
+    // unless a patch put it onto a plain one.
+    let texts = r.texts.clone();
+    let plain_node = |steps: &[Step<'_>]| {
+        texts.as_ref().is_some_and(|t| {
+            !t.unquoted.is_empty()
+                && t.unquoted
+                    .contains(&crate::yaml::parse::json_pointer(&keys(steps)))
+        })
+    };
+    apply(r, specs, Some(&Value::Null), &mut |v, steps| {
         *v = match (&*v, value) {
             (Value::Array(_) | Value::Object(_), _) => {
                 return Err(format!("expected a scalar, found {}", kind_name(v)))
@@ -257,7 +267,7 @@ pub fn set_scalar(
             (Value::String(s), _) if unset_only && !s.is_empty() => return Ok(()),
             (Value::Number(_) | Value::Bool(_), _) if unset_only => return Ok(()),
             (Value::String(s), Value::Number(_) | Value::Bool(_))
-                if !crate::yaml::parse::resolve_plain(s).is_string() =>
+                if !crate::yaml::parse::resolve_plain(s).is_string() && !plain_node(steps) =>
             {
                 Value::String(crate::yaml::emit::scalar_text(value).unwrap_or_default())
             }

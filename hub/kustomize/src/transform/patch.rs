@@ -129,7 +129,7 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
                                 .filter_map(|(p, t)| Some((inside(p)?, t.clone())))
                                 .collect(),
                             quoted: texts.quoted.iter().filter_map(inside).collect(),
-                            retyped: std::collections::HashMap::new(),
+                            ..PatchTexts::default()
                         };
                         expand(item, own, out);
                     }

@@ -180,6 +180,11 @@ impl Walk<'_> {
                         self.out.quoted.insert(json_pointer(&at.new));
                     } else if let Some(text) = text {
                         self.out.plain.insert(json_pointer(&at.new), text);
+                    } else if old.is_some_and(|o| !o.is_object() && !o.is_array())
+                        && p.as_str()
+                            .is_some_and(|s| !crate::yaml::parse::resolve_plain(s).is_string())
+                    {
+                        self.out.unquoted.insert(json_pointer(&at.new));
                     }
                 }
                 _ => {}
@@ -196,6 +201,9 @@ impl Walk<'_> {
             }
             if texts.quoted.contains(&pointer) {
                 self.out.quoted.insert(json_pointer(&at.new));
+            }
+            if texts.unquoted.contains(&pointer) {
+                self.out.unquoted.insert(json_pointer(&at.new));
             }
             if let Some(typed) = texts.retyped.get(&pointer) {
                 self.out
