@@ -99,6 +99,13 @@ fn build_inner(
         .any(|m| m == "transformerAnnotations");
     // Kinds a custom schema declares cluster-scoped are so for this build only.
     let _schema = scope::enter_build();
+    // With origin (or transformer) annotations, kubectl annotates objects with their
+    // origin as it reads them (in every layer), so patches see that annotation.
+    let origins = k
+        .str_list("buildMetadata")?
+        .iter()
+        .any(|m| m == "originAnnotations" || m == "transformerAnnotations")
+        .then(|| k.dir.clone());
     let mut b = Builder {
         fsys,
         stack: Vec::new(),
@@ -106,6 +113,7 @@ fn build_inner(
         cache: cache.map(|c| c.0),
         recorder: cache.map(|c| c.1),
         openapi: Active::default(),
+        origins,
     };
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
@@ -220,6 +228,8 @@ pub(crate) struct Builder<'a> {
     recorder: Option<&'a Recorder<'a>>,
     /// The schema strategic merges follow.
     pub(crate) openapi: Active,
+    /// The root directory, when the root asks for origin or transformer annotations.
+    pub(crate) origins: Option<String>,
 }
 
 impl Builder<'_> {
@@ -381,6 +391,9 @@ impl Builder<'_> {
                 let mut key = target.clone();
                 if self.track {
                     key.push_str("\0transformations");
+                }
+                if let Some(root) = &self.origins {
+                    key.push_str(&format!("\0origins={root}"));
                 }
                 key.push_str(&self.openapi.cache_tag());
                 if let Some(e) = cache.lookup(rec.inner(), &key) {

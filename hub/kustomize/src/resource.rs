@@ -26,6 +26,12 @@ pub struct Resource {
     pub(crate) generated_by: Option<&'static str>,
     /// The name of the plugin configuration (a `generators:` entry) that made this object.
     pub(crate) generator_config: Option<String>,
+    /// The patch transformer that took this object's origin annotation away, which kubectl
+    /// then gives it as its origin: (kustomization or plugin file, kind, plugin name).
+    pub(crate) origin_by: Option<(String, &'static str, Option<String>)>,
+    /// The patch transformer running now took the origin away: kubectl records it as the
+    /// object's origin, not as a transformation the object went through.
+    pub(crate) origin_taken: bool,
     /// Built-in transformers that ran over this object: (kustomization or plugin file,
     /// kind, plugin name), for `buildMetadata: [transformerAnnotations]`.
     pub(crate) transformations: Vec<(String, &'static str, Option<String>)>,
@@ -182,6 +188,8 @@ impl Resource {
             behavior: None,
             generated_by: None,
             generator_config: None,
+            origin_by: None,
+            origin_taken: false,
             transformations: Vec::new(),
             ref_vars: Vec::new(),
             prefixes: Vec::new(),

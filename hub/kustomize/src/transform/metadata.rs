@@ -50,17 +50,135 @@ pub(crate) fn add_origins(k: &Kustomization, res: &mut [Resource]) {
         {
             continue;
         }
-        let rel = relative(&k.dir, &r.origin);
-        let text = match (r.generated_by, &r.generator_config) {
-            (Some(kind), None) => format!(
-                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n"
-            ),
-            (Some(kind), Some(name)) => format!(
-                "configuredIn: {rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n"
-            ),
-            (None, _) => format!("path: {rel}\n"),
-        };
+        let text = origin_text(&k.dir, r);
         set_meta(r, "annotations", ORIGIN, text);
+    }
+}
+
+/// An object's origin annotation, paths relative to the root `dir`.
+fn origin_text(dir: &str, r: &Resource) -> String {
+    let configured = |file: &str, kind: &str, name: Option<&String>| {
+        let mut text = format!(
+            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+            relative(dir, file)
+        );
+        if let Some(name) = name {
+            text.push_str(&format!("  name: {name}\n"));
+        }
+        text
+    };
+    if let Some((file, kind, name)) = &r.origin_by {
+        return configured(file, kind, name.as_ref());
+    }
+    match r.generated_by {
+        Some(kind) => configured(&r.origin, kind, r.generator_config.as_ref()),
+        None => format!("path: {}\n", relative(dir, &r.origin)),
+    }
+}
+
+/// The origin annotation around one patch. With `originAnnotations`, kubectl annotates
+/// each object as it reads it, so a patch sees that annotation and may take it away; the
+/// patch's transformer then becomes the object's origin. This engine writes origins at the
+/// end, so while a patch runs it puts the annotation in place where it is not.
+pub(crate) struct OriginWatch {
+    /// The annotation before the patch.
+    before: String,
+    /// Whether it was put in place for the patch.
+    lent: bool,
+    /// Whether the object had an annotations map before.
+    had_map: bool,
+    /// The other annotations it had.
+    others: Vec<String>,
+}
+
+/// Puts `r`'s origin annotation in place for a patch, if the root asks for origins (its
+/// directory is `root`).
+pub(crate) fn watch_origin(r: &mut Resource, root: Option<&str>) -> Option<OriginWatch> {
+    let root = root?;
+    let annotations = r.meta_map("annotations");
+    let had_map = annotations.is_some();
+    let others = annotations
+        .map(|m| m.keys().filter(|k| *k != ORIGIN).cloned().collect())
+        .unwrap_or_default();
+    if let Some(now) = annotations.and_then(|m| m.get(ORIGIN)) {
+        let before = now.as_str().unwrap_or_default().to_string();
+        return Some(OriginWatch {
+            before,
+            lent: false,
+            had_map,
+            others,
+        });
+    }
+    let before = origin_text(root, r);
+    set_meta(r, "annotations", ORIGIN, before.clone());
+    Some(OriginWatch {
+        before,
+        lent: true,
+        had_map,
+        others,
+    })
+}
+
+/// After the patch: an origin it took away makes `by` the origin; one it left as it was
+/// goes back to being written at the end; one it rewrote stays, and must read as an
+/// origin, as kubectl reads it.
+pub(crate) fn settle_origin(
+    r: &mut Resource,
+    watch: Option<OriginWatch>,
+    by: impl FnOnce() -> (String, &'static str, Option<String>),
+) -> std::result::Result<(), String> {
+    let Some(watch) = watch else { return Ok(()) };
+    let now = r.meta_map("annotations").and_then(|m| m.get(ORIGIN));
+    match now {
+        None => {
+            r.origin_by = Some(by());
+            r.origin_taken = true;
+            // Transformations noted in the annotations went with them, unless the patch
+            // took the origin alone.
+            let kept = r
+                .meta_map("annotations")
+                .is_some_and(|m| watch.others.iter().all(|k| m.contains_key(k)));
+            if !kept || watch.others.is_empty() {
+                r.transformations.clear();
+            }
+        }
+        Some(now) if now.as_str() == Some(watch.before.as_str()) => {
+            if !watch.lent {
+                return Ok(());
+            }
+            let meta = r.metadata_mut();
+            if let Some(Value::Object(a)) = meta.get_mut("annotations") {
+                a.shift_remove(ORIGIN);
+                if a.is_empty() && !watch.had_map {
+                    meta.shift_remove("annotations");
+                }
+            }
+        }
+        Some(now) => {
+            let text = now.as_str().unwrap_or_default();
+            if !reads_as_origin(text) {
+                return Err(format!(
+                    "metadata.annotations.{ORIGIN}: {text:?} does not read as an origin (a map of path, repo, ref, configuredIn and configuredBy)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether an origin annotation reads as kubectl's origin record.
+fn reads_as_origin(text: &str) -> bool {
+    let Ok(docs) = crate::yaml::parse_documents(text) else {
+        return false;
+    };
+    match docs.into_iter().next().map(|d| d.value) {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(m)) => m.iter().all(|(k, v)| match k.as_str() {
+            "path" | "repo" | "ref" | "configuredIn" => v.is_string() || v.is_null(),
+            "configuredBy" => v.is_object() || v.is_null(),
+            _ => true,
+        }),
+        Some(_) => false,
     }
 }
 

@@ -98,9 +98,11 @@ pub(crate) fn run(
     // transformer a kustomization configures is noted on the objects it ran over.
     let track = b.track;
     let note = |layer: &mut Layer, kind: &'static str, times: usize| {
-        if track {
-            for r in layer.res.iter_mut() {
-                for _ in 0..times {
+        for r in layer.res.iter_mut() {
+            // A transformer that took an object's origin away is its origin instead.
+            let taken = usize::from(std::mem::take(&mut r.origin_taken));
+            if track {
+                for _ in taken.min(times)..times {
                     r.transformations.push((k.file.clone(), kind, None));
                 }
             }
@@ -124,14 +126,14 @@ pub(crate) fn run(
     if !layer.res.is_empty() && (non_empty("patchesStrategicMerge") || non_empty("patches")) {
         b.openapi.read_bundled();
     }
-    patch::strategic_merge_field(b.fsys, k, &mut layer.res, &b.openapi)?;
+    patch::strategic_merge_field(b.fsys, k, &mut layer.res, &patch_ctx(b, None))?;
     sync(layer);
     note(
         layer,
         "PatchStrategicMergeTransformer",
         usize::from(non_empty("patchesStrategicMerge")),
     );
-    patch::patches_field(b.fsys, k, &mut layer.res, &b.openapi)?;
+    patch::patches_field(b.fsys, k, &mut layer.res, &patch_ctx(b, None))?;
     // kubectl refuses a patch that gives two objects one id.
     unique_ids(k, &layer.res, "patches")?;
     sync(layer);
@@ -166,7 +168,7 @@ pub(crate) fn run(
         "AnnotationsTransformer",
         usize::from(non_empty("commonAnnotations")),
     );
-    patch::json6902_field(b.fsys, k, &mut layer.res)?;
+    patch::json6902_field(b.fsys, k, &mut layer.res, &patch_ctx(b, None))?;
     unique_ids(k, &layer.res, "patchesJson6902")?;
     note(layer, "PatchJson6902Transformer", count("patchesJson6902"));
     replicas(k, layer)?;
@@ -181,12 +183,30 @@ pub(crate) fn run(
         usize::from(non_empty("replacements")),
     );
     plugins::run(b, k, "transformers", layer, depth)?;
+    // kubectl gives an object whose origin a patch took away the patch's transformer as its
+    // origin.
+    if meta.origin {
+        metadata::add_origins(k, &mut layer.res);
+    }
     if meta.managed_by {
         metadata::add_managed_by(&mut layer.res);
     }
     sync(layer);
     vars::declare(k, layer)?;
     Ok(())
+}
+
+/// What the patch transformers of `b`'s build need; `plugin` names the plugin
+/// configuration that applies them (its file and name), if one does.
+pub(crate) fn patch_ctx<'a>(
+    b: &'a Builder<'_>,
+    plugin: Option<(&'a str, &'a str)>,
+) -> patch::Ctx<'a> {
+    patch::Ctx {
+        schema: &b.openapi,
+        origins: b.origins.as_deref(),
+        plugin,
+    }
 }
 
 /// Which RoleBinding subjects the namespace transformer rewrites.

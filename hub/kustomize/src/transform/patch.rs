@@ -52,6 +52,29 @@ struct PatchDocs {
 /// Source texts of a patch's scalars, by JSON pointer into the patch.
 type PatchTexts = crate::resource::SourceTexts;
 
+/// What patch transformers need besides their patches.
+pub(crate) struct Ctx<'a> {
+    /// The schema strategic merges follow.
+    pub(crate) schema: &'a Active,
+    /// The root directory, when the root asks for origin annotations (a patch sees them).
+    pub(crate) origins: Option<&'a str>,
+    /// The plugin configuration applying the patches, if one does: its file and name.
+    pub(crate) plugin: Option<(&'a str, &'a str)>,
+}
+
+/// The transformer that applies a kustomization's patches, as kubectl names it in an
+/// origin annotation: (kustomization or plugin file, kind, plugin name).
+type By = (String, &'static str, Option<String>);
+
+impl Ctx<'_> {
+    fn by(&self, k: &Kustomization, kind: &'static str) -> By {
+        match self.plugin {
+            Some((file, name)) => (file.to_string(), kind, Some(name.to_string())),
+            None => (k.file.clone(), kind, None),
+        }
+    }
+}
+
 fn patch_docs(
     parsed: std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError>,
     origin: &str,
@@ -155,8 +178,9 @@ pub(crate) fn strategic_merge_field(
     fsys: &dyn FileSystem,
     k: &Kustomization,
     acc: &mut Vec<Resource>,
-    schema: &Active,
+    ctx: &Ctx<'_>,
 ) -> Result<()> {
+    let by = ctx.by(k, "PatchStrategicMergeTransformer");
     for entry in k.str_list("patchesStrategicMerge")? {
         let (text, origin) = patch_text(fsys, k, "patchesStrategicMerge", &entry)?;
         let PatchDocs { docs, texts, .. } = parse_docs(&text, &origin)?;
@@ -176,7 +200,7 @@ pub(crate) fn strategic_merge_field(
                 acc,
                 patch,
                 (false, false),
-                schema,
+                (ctx, &by),
             )?;
         }
     }
@@ -267,7 +291,7 @@ fn apply_smp_by_id(
     acc: &mut Vec<Resource>,
     (patch, texts): (&Value, &PatchTexts),
     allow: (bool, bool),
-    schema: &Active,
+    (ctx, by): (&Ctx<'_>, &By),
 ) -> Result<()> {
     let Value::Object(p) = patch else {
         return Err(k.field_err(field, "a strategic merge patch must be a mapping"));
@@ -321,7 +345,7 @@ fn apply_smp_by_id(
     match idx.as_slice() {
         [i] => {
             let i = *i;
-            let deleted = smp_resource(&mut acc[i], (patch, texts), allow, schema)
+            let deleted = smp_resource(&mut acc[i], (patch, texts), allow, (ctx, by))
                 .map_err(|e| k.field_err(field, format!("{}: {e}", acc[i].describe())))?;
             if deleted {
                 acc.remove(i);
@@ -341,8 +365,9 @@ fn smp_resource(
     r: &mut Resource,
     (patch, texts): (&Value, &PatchTexts),
     (allow_name, allow_kind): (bool, bool),
-    schema: &Active,
+    (ctx, by): (&Ctx<'_>, &By),
 ) -> std::result::Result<bool, String> {
+    let schema = ctx.schema;
     let (name, kind, api) = (
         r.name().to_string(),
         r.kind().to_string(),
@@ -393,6 +418,7 @@ fn smp_resource(
     if let Some(problem) = problem {
         return Err(problem);
     }
+    let origin = super::metadata::watch_origin(r, ctx.origins);
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     // The object as it was, to carry source texts over, when there are any.
     let before = (r.texts.is_some() || !texts.is_empty()).then(|| obj.clone());
@@ -408,6 +434,7 @@ fn smp_resource(
     if let Value::Object(m) = obj {
         r.obj = m;
     }
+    super::metadata::settle_origin(r, origin, || by.clone())?;
     if !allow_name && r.name() != name {
         r.set_name(&name);
     }
@@ -1370,8 +1397,9 @@ pub(crate) fn patches_field(
     fsys: &dyn FileSystem,
     k: &Kustomization,
     acc: &mut Vec<Resource>,
-    schema: &Active,
+    ctx: &Ctx<'_>,
 ) -> Result<()> {
+    let by = ctx.by(k, "PatchTransformer");
     for p in k.obj_list("patches", &["path", "patch", "target", "options"])? {
         // kubectl trims an inline patch before reading it (a last block scalar loses its
         // line break with it); blank text is no patch text.
@@ -1475,7 +1503,7 @@ pub(crate) fn patches_field(
                 _ => docs[0].as_array().cloned().unwrap_or_default(),
             };
             for r in acc.iter_mut().filter(|r| target.matches(r)) {
-                json6902(r, &ops)
+                json6902(r, &ops, (ctx, &by))
                     .map_err(|e| k.field_err("patches", format!("{}: {e}", r.describe())))?;
             }
             continue;
@@ -1484,9 +1512,14 @@ pub(crate) fn patches_field(
             check_smp_doc(k, "patches", doc)?;
             let patch = (doc, texts);
             match &target {
-                None => {
-                    apply_smp_by_id(k, "patches", acc, patch, (allow_name, allow_kind), schema)?
-                }
+                None => apply_smp_by_id(
+                    k,
+                    "patches",
+                    acc,
+                    patch,
+                    (allow_name, allow_kind),
+                    (ctx, &by),
+                )?,
                 Some(t) => {
                     let as_strings = metadata_as_strings(doc, texts);
                     let doc = as_strings.as_ref();
@@ -1511,7 +1544,7 @@ pub(crate) fn patches_field(
                             &mut acc[i],
                             (&doc, texts),
                             (allow_name, allow_kind),
-                            schema,
+                            (ctx, &by),
                         )
                         .map_err(|e| {
                             k.field_err("patches", format!("{}: {e}", acc[i].describe()))
@@ -1533,7 +1566,9 @@ pub(crate) fn json6902_field(
     fsys: &dyn FileSystem,
     k: &Kustomization,
     acc: &mut [Resource],
+    ctx: &Ctx<'_>,
 ) -> Result<()> {
+    let by = ctx.by(k, "PatchJson6902Transformer");
     for p in k.obj_list("patchesJson6902", &["path", "patch", "target"])? {
         let given = |key: &str| p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
         let (text, origin) = match (given("patch"), given("path")) {
@@ -1548,6 +1583,9 @@ pub(crate) fn json6902_field(
         };
         let target = Target::parse(p.get("target").unwrap_or(&Value::Null))
             .map_err(|e| k.field_err("patchesJson6902.target", e))?;
+        if target.name.is_none() {
+            return Err(k.field_err("patchesJson6902.target", "must specify the target name"));
+        }
         let PatchDocs {
             docs,
             leading_empty,
@@ -1574,7 +1612,7 @@ pub(crate) fn json6902_field(
             }
         };
         for r in acc.iter_mut().filter(|r| target.matches(r)) {
-            json6902(r, &ops)
+            json6902(r, &ops, (ctx, &by))
                 .map_err(|e| k.field_err("patchesJson6902", format!("{}: {e}", r.describe())))?;
         }
     }
@@ -1889,7 +1927,11 @@ impl LabelSelector {
 }
 
 /// Applies JSON 6902 operations to a resource.
-fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> {
+fn json6902(
+    r: &mut Resource,
+    ops: &[Value],
+    (ctx, by): (&Ctx<'_>, &By),
+) -> std::result::Result<(), String> {
     // kubectl patches a JSON copy: no value stays shared, and scalars lose the text they
     // were written with.
     r.aliases.clear();
@@ -1911,6 +1953,7 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
             }
         }
     }
+    let origin = super::metadata::watch_origin(r, ctx.origins);
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let result = (|| {
         for op in ops {
@@ -1991,11 +2034,13 @@ fn json6902(r: &mut Resource, ops: &[Value]) -> std::result::Result<(), String> 
         m.values_mut().for_each(through_float);
         r.obj = m;
     }
+    let settled = super::metadata::settle_origin(r, origin, || by.clone());
     drop_bookkeeping(r, &bookkeeping, had_annotations);
     // kubectl remembers the id of every object a JSON patch targets.
     store_previous_id(r, before.clone());
     note_kind_change(r, &kind_before, &before);
     result?;
+    settled?;
     // kubectl checks the patched object as it checks a resource.
     if r.kind().is_empty() {
         return Err("the patched object has no kind".into());

@@ -47,8 +47,11 @@ pub(crate) fn run(
             };
             let kind = super::metadata::builtin_kind(c.kind());
             for r in layer.res.iter_mut() {
-                r.transformations
-                    .push((file.clone(), kind, Some(c.name().to_string())));
+                // A transformer that took an object's origin away is its origin instead.
+                if !std::mem::take(&mut r.origin_taken) {
+                    r.transformations
+                        .push((file.clone(), kind, Some(c.name().to_string())));
+                }
             }
         }
     }
@@ -64,6 +67,14 @@ fn run_one(
 ) -> Result<()> {
     let api = c.api_version();
     let kind = c.kind();
+    // The configuration's file (the kustomization's, for an inline one) and name, as an
+    // origin names them.
+    let config_file = if c.origin == format!("{} ({field})", k.file) {
+        k.file.clone()
+    } else {
+        c.origin.clone()
+    };
+    let plugin = Some((config_file.as_str(), c.name()));
     let unsupported = |what: String| Error::Unsupported {
         path: k.file.clone(),
         field: field.to_string(),
@@ -259,7 +270,7 @@ fn run_one(
             }
             let sk = synthetic("patches", Value::Array(vec![Value::Object(p)]));
             b.openapi.read_bundled();
-            patch::patches_field(b.fsys, &sk, &mut layer.res, &b.openapi)
+            patch::patches_field(b.fsys, &sk, &mut layer.res, &super::patch_ctx(b, plugin))
         }
         "PatchStrategicMergeTransformer" => {
             let paths: Vec<Value> = match get("paths") {
@@ -284,7 +295,7 @@ fn run_one(
             }
             let sk = synthetic("patchesStrategicMerge", Value::Array(list));
             b.openapi.read_bundled();
-            patch::strategic_merge_field(b.fsys, &sk, &mut layer.res, &b.openapi)
+            patch::strategic_merge_field(b.fsys, &sk, &mut layer.res, &super::patch_ctx(b, plugin))
         }
         "PatchJson6902Transformer" => {
             let (path, op) = (string("path"), string("jsonOp"));
@@ -308,7 +319,7 @@ fn run_one(
                 p.insert("patch".into(), v.clone());
             }
             let sk = synthetic("patchesJson6902", Value::Array(vec![Value::Object(p)]));
-            patch::json6902_field(b.fsys, &sk, &mut layer.res)
+            patch::json6902_field(b.fsys, &sk, &mut layer.res, &super::patch_ctx(b, plugin))
         }
         "HashTransformer" => {
             super::hash_names(&mut layer.res);
