@@ -36,10 +36,22 @@ pub(crate) struct OpenApi {
 pub(crate) struct ListStrategy<'a> {
     /// The patch strategy includes `merge`.
     pub merge: bool,
-    /// `x-kubernetes-patch-merge-key`.
-    pub key: Option<&'a str>,
-    /// `x-kubernetes-list-map-keys`: every key that identifies an element.
-    pub map_keys: Vec<&'a str>,
+    /// The keys that identify an element, the first the merge key: kubectl takes
+    /// `x-kubernetes-list-map-keys` where there are any, else the
+    /// `x-kubernetes-patch-merge-key`. None: a set of scalars.
+    pub keys: Vec<&'a str>,
+}
+
+impl<'a> ListStrategy<'a> {
+    /// The merge key of a list merged by key.
+    pub(crate) fn key(&self) -> Option<&'a str> {
+        self.keys.first().copied().filter(|_| self.merge)
+    }
+
+    /// A list merged as a set of scalars.
+    pub(crate) fn is_set(&self) -> bool {
+        self.merge && self.keys.is_empty()
+    }
 }
 
 impl OpenApi {
@@ -88,7 +100,6 @@ impl OpenApi {
                     crate::transform::fieldspec::kind_name(def)
                 ));
             };
-            check_extensions(def, &format!("definitions.{name}"))?;
             let Some(gvks) = def.get("x-kubernetes-group-version-kind") else {
                 continue;
             };
@@ -168,18 +179,60 @@ impl OpenApi {
         else {
             return ListStrategy::default();
         };
-        let map_keys = field
+        let map_keys: Vec<&str> = field
             .get("x-kubernetes-list-map-keys")
             .and_then(Value::as_array)
             .map(|keys| keys.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        let keys = if map_keys.is_empty() {
+            field
+                .get("x-kubernetes-patch-merge-key")
+                .and_then(Value::as_str)
+                .into_iter()
+                .collect()
+        } else {
+            map_keys
+        };
         ListStrategy {
             merge: strategy.split(',').any(|s| s == "merge"),
-            key: field
-                .get("x-kubernetes-patch-merge-key")
-                .and_then(Value::as_str),
-            map_keys,
+            keys,
         }
+    }
+
+    /// What kubectl stops at when a merge walks the list at `path`: merge extensions that
+    /// are not strings, or elements given as a list of schemas in a list merged by key.
+    pub(crate) fn list_problem(&self, root: &Value, path: &[String]) -> Option<String> {
+        let field = self.lookup(root, path)?;
+        let at = path.join(".");
+        let strategy = field.get("x-kubernetes-patch-strategy")?;
+        if !strategy.is_string() {
+            return Some(format!("{at}: x-kubernetes-patch-strategy is not a string"));
+        }
+        if field
+            .get("x-kubernetes-patch-merge-key")
+            .is_some_and(|k| !k.is_string())
+        {
+            return Some(format!(
+                "{at}: x-kubernetes-patch-merge-key is not a string"
+            ));
+        }
+        if field
+            .get("x-kubernetes-list-map-keys")
+            .is_some_and(|k| !k.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
+        {
+            return Some(format!(
+                "{at}: x-kubernetes-list-map-keys is not a list of strings"
+            ));
+        }
+        let merged = strategy
+            .as_str()
+            .is_some_and(|s| s.split(',').any(|s| s == "merge"));
+        if merged && is_array(field) && field.get("items").is_some_and(Value::is_array) {
+            return Some(format!(
+                "{at}: items is a list of schemas, which kubectl cannot merge by"
+            ));
+        }
+        None
     }
 
     /// Follows `$ref`s (JSON pointers into this document) to the schema they name.
@@ -247,38 +300,6 @@ fn is_array(schema: &Value) -> bool {
 
 fn unescape(part: &str) -> String {
     part.replace("~1", "/").replace("~0", "~")
-}
-
-/// The merge extensions must be strings (kubectl stops on others), everywhere in a
-/// definition.
-fn check_extensions(schema: &Map<String, Value>, at: &str) -> Result<(), String> {
-    for (key, v) in schema {
-        match key.as_str() {
-            "x-kubernetes-patch-strategy" | "x-kubernetes-patch-merge-key" if !v.is_string() => {
-                return Err(format!("{at}.{key}: expected a string"));
-            }
-            "x-kubernetes-list-map-keys"
-                if !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) =>
-            {
-                return Err(format!("{at}.{key}: expected a list of strings"));
-            }
-            "properties" | "additionalProperties" | "items" => {
-                let nested: Vec<(String, &Map<String, Value>)> = match v {
-                    Value::Object(m) if key == "properties" => m
-                        .iter()
-                        .filter_map(|(k, s)| Some((format!("{at}.properties.{k}"), s.as_object()?)))
-                        .collect(),
-                    Value::Object(m) => vec![(format!("{at}.{key}"), m)],
-                    _ => Vec::new(),
-                };
-                for (at, s) in nested {
-                    check_extensions(s, &at)?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// The schema state of one build. kubectl keeps one schema per build, chosen by the first
@@ -420,12 +441,11 @@ mod tests {
             parts,
             ListStrategy {
                 merge: true,
-                key: Some("id"),
-                map_keys: vec!["id", "slot"]
+                keys: vec!["id", "slot"]
             }
         );
         let tags = api.list_strategy(root, &path("spec.tags"));
-        assert!(tags.merge && tags.key.is_none());
+        assert!(tags.is_set());
         // Inside a list's elements and a map's values.
         assert!(!api.list_strategy(root, &path("spec.parts.pins")).merge);
         assert!(api.lookup(root, &path("spec.parts.pins")).is_some());
@@ -448,12 +468,12 @@ mod tests {
         assert!(OpenApi::parse(yaml).unwrap().kind("v1", "W").is_some());
         let err = OpenApi::parse("definitions: [1]").unwrap_err();
         assert!(err.contains("definitions: expected a map"), "{err}");
-        let err = OpenApi::parse(r#"{"definitions": {"a": {"x-kubernetes-patch-strategy": 1}}}"#)
-            .unwrap_err();
-        assert!(
-            err.contains("definitions.a.x-kubernetes-patch-strategy"),
-            "{err}"
-        );
+        // Extensions are checked where a merge walks them.
+        let odd = r#"{"definitions": {"a": {"x-kubernetes-group-version-kind": [{"version": "v1", "kind": "A"}], "properties": {"l": {"type": "array", "x-kubernetes-patch-strategy": 1}}}}}"#;
+        let api = OpenApi::parse(odd).unwrap();
+        let root = api.kind("v1", "A").unwrap();
+        let err = api.list_problem(root, &path("l")).unwrap();
+        assert!(err.contains("l: x-kubernetes-patch-strategy"), "{err}");
         assert!(OpenApi::parse("{").unwrap_err().contains("not valid JSON"));
     }
 }

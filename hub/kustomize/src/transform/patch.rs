@@ -395,6 +395,17 @@ fn smp_resource(
             return Err(problem);
         }
     }
+    if let Schema::Custom(api, root) = builtin {
+        let object = Value::Object(std::mem::take(&mut r.obj));
+        let problem = misplaced_element(&object, (api, root), &mut Vec::new())
+            .or_else(|| misplaced_element(patch, (api, root), &mut Vec::new()));
+        if let Value::Object(m) = object {
+            r.obj = m;
+        }
+        if let Some(problem) = problem {
+            return Err(problem);
+        }
+    }
     // kubectl applies nothing of a document whose top level says `$patch: replace`.
     if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
         return Ok(false);
@@ -546,6 +557,10 @@ fn unmergeable(
             _ => "scalar",
         }
     }
+    // A map the patch replaces takes the patch's content whatever the object held.
+    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+        return None;
+    }
     for (key, pv) in patch {
         let dv = dst.and_then(|d| d.get(key));
         path.push(key.clone());
@@ -574,6 +589,50 @@ fn unmergeable(
         }
     }
     None
+}
+
+/// What kubectl stops at as it walks an object or a patch under a custom schema: a list
+/// whose schema it cannot read, a map or list in a list merged as a set, a scalar in a
+/// list merged by key.
+fn misplaced_element(
+    v: &Value,
+    (api, root): (&OpenApi, &Value),
+    path: &mut Vec<String>,
+) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            path.push(k.clone());
+            let found = misplaced_element(x, (api, root), path);
+            path.pop();
+            found
+        }),
+        Value::Array(items) => {
+            if let Some(problem) = api.list_problem(root, path) {
+                return Some(problem);
+            }
+            let strategy = api.list_strategy(root, path);
+            let at = path.join(".");
+            for item in items {
+                let scalar = !item.is_object() && !item.is_array();
+                if strategy.is_set() && !scalar && !is_bare_directive(item) {
+                    return Some(format!(
+                        "{at}: wrong node kind: a list merged as a set holds {}",
+                        super::fieldspec::kind_name(item)
+                    ));
+                }
+                if strategy.key().is_some() && scalar && !item.is_null() {
+                    return Some(format!(
+                        "{at}: wrong node kind: a list merged by key holds a scalar"
+                    ));
+                }
+                if let Some(found) = misplaced_element(item, (api, root), path) {
+                    return Some(found);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 /// `dst` is the object's list, `None` where the patch adds one.
@@ -882,6 +941,17 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
 /// holding what the last of them held.
 fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<String>) {
     match v {
+        // A list merged as a set holds each value once.
+        Value::Array(items) if is_union(path, builtin) => {
+            let mut seen: Vec<Value> = Vec::with_capacity(items.len());
+            items.retain(|x| {
+                let new = !seen.contains(x);
+                if new {
+                    seen.push(x.clone());
+                }
+                new
+            });
+        }
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
                 path.push(k.clone());
@@ -991,6 +1061,14 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
             if !is_union(path, builtin) && merge_key(path, &all, builtin).is_none() {
                 return Some(Value::Array(items));
             }
+            // Repeated keys collapse first (first place, last content), as kubectl walks
+            // the patch's list.
+            let mut items = Value::Array(items);
+            collapse_repeated_keys(&mut items, builtin, path);
+            let items = match items {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
             let mut out = Vec::new();
             merge_list(&mut out, &items, builtin, path);
             Some(Value::Array(out))
@@ -1019,23 +1097,6 @@ fn unknown_directive(v: &Value) -> Option<String> {
     }
 }
 
-fn strip_directives(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            for x in m.values_mut() {
-                strip_directives(x);
-            }
-        }
-        Value::Array(a) => {
-            a.retain(|x| x.get("$patch").and_then(Value::as_str) != Some("delete"));
-            for x in a {
-                strip_directives(x);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// The merge key of a list field, if the list merges rather than replaces.
 fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<String> {
     let field = path.last()?.as_str();
@@ -1047,8 +1108,7 @@ fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<S
     let gvk = match builtin {
         Schema::Unknown => return None,
         Schema::Custom(api, root) => {
-            let strategy = api.list_strategy(root, path);
-            return strategy.key.filter(|_| strategy.merge).map(str::to_string);
+            return api.list_strategy(root, path).key().map(str::to_string);
         }
         Schema::Bundled(gvk) => gvk,
     };
@@ -1088,13 +1148,8 @@ fn secondary_keys<'a>(path: &[String], builtin: Schema<'a>) -> Vec<&'a str> {
     match (builtin, path.last().map(String::as_str)) {
         (Schema::Custom(api, root), _) => {
             let strategy = api.list_strategy(root, path);
-            let key = strategy.key.filter(|_| strategy.merge);
-            match key {
-                Some(key) => strategy
-                    .map_keys
-                    .into_iter()
-                    .filter(|k| *k != key)
-                    .collect(),
+            match strategy.key() {
+                Some(_) => strategy.keys[1..].to_vec(),
                 None => Vec::new(),
             }
         }
@@ -1166,6 +1221,8 @@ fn merge_multi_key_list(
             }
             (None, Some("delete")) => {}
             (Some(_), _) if fixed.iter().any(|f| same(f, &id)) => {}
+            // An element that replaces its twin leaves it as it was, as in kubectl.
+            (Some(_), Some("replace")) => {}
             (Some(i), _) => {
                 if let Some(item) = orig[i].as_mut() {
                     if merge(item, p, builtin, path) {
@@ -1174,11 +1231,8 @@ fn merge_multi_key_list(
                 }
             }
             (None, _) if near => {}
-            (None, _) => {
-                let mut v = p.clone();
-                strip_directives(&mut v);
-                added.push(v);
-            }
+            // A new element is added as kubectl adds content: without nulls or directives.
+            (None, _) => added.extend(self::added(p.clone(), builtin, path)),
         }
     }
     added.extend(orig.into_iter().flatten());
@@ -1208,10 +1262,7 @@ fn is_replace_directive(v: &Value) -> bool {
 fn is_union(path: &[String], builtin: Schema<'_>) -> bool {
     let field = path.last().map(String::as_str).unwrap_or_default();
     match (builtin, path.first().map(String::as_str)) {
-        (Schema::Custom(api, root), _) => {
-            let strategy = api.list_strategy(root, path);
-            strategy.merge && strategy.key.is_none()
-        }
+        (Schema::Custom(api, root), _) => api.list_strategy(root, path).is_set(),
         (Schema::Bundled(g), Some("metadata")) => {
             field == "finalizers" && path.len() == 2 && !g.kind.is_empty()
         }
