@@ -314,11 +314,12 @@ impl Builder<'_> {
                     "a built-in version and a custom schema (path) cannot be used together",
                 ));
             }
-            let api = OpenApi::parse(&text).map_err(|message| Error::Invalid {
-                path: file,
-                message: format!("invalid OpenAPI schema: {message}"),
-            })?;
-            self.openapi.choose(api);
+            match OpenApi::parse(&text) {
+                Ok(api) => self.openapi.choose(api),
+                Err(message) => self
+                    .openapi
+                    .choose_broken(file, format!("invalid OpenAPI schema: {message}")),
+            }
             scope::use_build_schema(self.openapi.custom_arc());
             return Ok(());
         }
@@ -371,6 +372,12 @@ impl Builder<'_> {
                     .any(|r| !crate::transform::bundled_knows(&r.gvk()))
                 {
                     self.openapi.read_bundled();
+                    if let Some((file, message)) = self.openapi.broken() {
+                        return Err(Error::Invalid {
+                            path: file.to_string(),
+                            message: message.to_string(),
+                        });
+                    }
                 }
                 Ok(Layer {
                     res,

@@ -323,6 +323,9 @@ enum Choice {
     Bundled,
     /// `openapi: path:` chose this document.
     Custom(std::sync::Arc<OpenApi>),
+    /// `openapi: path:` chose a document that does not read: kubectl reads it when it first
+    /// needs a schema, and stops there. (The file, what is wrong.)
+    Broken(std::sync::Arc<(String, String)>),
 }
 
 impl Active {
@@ -337,6 +340,20 @@ impl Active {
 
     pub(crate) fn choose(&mut self, api: OpenApi) {
         self.choice = Choice::Custom(std::sync::Arc::new(api));
+    }
+
+    /// Chooses a document that does not read: `file`, and what is wrong with it.
+    pub(crate) fn choose_broken(&mut self, file: String, message: String) {
+        self.choice = Choice::Broken(std::sync::Arc::new((file, message)));
+    }
+
+    /// The error to stop at where kubectl first needs a schema, if the chosen document
+    /// does not read: its file and what is wrong.
+    pub(crate) fn broken(&self) -> Option<(&str, &str)> {
+        match &self.choice {
+            Choice::Broken(b) => Some((b.0.as_str(), b.1.as_str())),
+            _ => None,
+        }
     }
 
     /// Notes that kubectl reads its bundled schema at this point of the build.
@@ -378,6 +395,7 @@ impl Active {
                 let hex: String = c.fingerprint.iter().map(|b| format!("{b:02x}")).collect();
                 format!("\0openapi={hex}{read}")
             }
+            Choice::Broken(b) => format!("\0openapi=broken:{}:{}", b.0, b.1),
         }
     }
 }
