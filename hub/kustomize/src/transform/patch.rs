@@ -460,7 +460,12 @@ fn smp_resource(
     let before = (name, r.namespace().to_string());
     if !allow_kind {
         r.obj.insert("kind".into(), Value::String(kind.clone()));
-        r.obj.insert("apiVersion".into(), Value::String(api));
+        // An object without an apiVersion keeps none.
+        if api.is_empty() {
+            r.obj.shift_remove("apiVersion");
+        } else {
+            r.obj.insert("apiVersion".into(), Value::String(api));
+        }
     }
     // A patch that may rename remembers the id it had, renamed or not, as kubectl does.
     if allow_name || allow_kind {
