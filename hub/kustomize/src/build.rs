@@ -120,6 +120,11 @@ fn build_inner(
     if track {
         crate::transform::add_transformations(&k.dir, &mut layer.res);
     }
+    let asked_origins = k
+        .str_list("buildMetadata")?
+        .iter()
+        .any(|m| m == "originAnnotations");
+    crate::transform::drop_unasked(&mut layer.res, asked_origins, track);
     let mut out = layer.res;
     apply_sort(&mut out, &k)?;
     Ok(out)

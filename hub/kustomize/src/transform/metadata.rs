@@ -182,6 +182,29 @@ fn reads_as_origin(text: &str) -> bool {
     }
 }
 
+/// Takes the origin and transformation annotations a patch may have written off objects
+/// whose root did not ask for them, as kubectl does at the end of a build.
+pub(crate) fn drop_unasked(res: &mut [Resource], origins: bool, transformations: bool) {
+    for r in res.iter_mut() {
+        let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
+            continue;
+        };
+        let Some(Value::Object(a)) = meta.get_mut("annotations") else {
+            continue;
+        };
+        let before = a.len();
+        if !origins {
+            a.shift_remove(ORIGIN);
+        }
+        if !transformations {
+            a.shift_remove(TRANSFORMATIONS);
+        }
+        if a.is_empty() && before > 0 {
+            meta.shift_remove("annotations");
+        }
+    }
+}
+
 /// Writes each object's noted transformations, paths relative to the root `dir`.
 pub(crate) fn add_transformations(dir: &str, res: &mut [Resource]) {
     for r in res.iter_mut() {

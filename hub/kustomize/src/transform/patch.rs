@@ -10,6 +10,7 @@ use crate::resource::{Gvk, Resource};
 use crate::{fs, Error, FileSystem, Result};
 use regex::Regex;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Reads a patch given as a path or inline text.
 fn patch_text(
@@ -192,8 +193,8 @@ pub(crate) fn strategic_merge_field(
         }
         for (doc, texts) in docs.iter().zip(&texts) {
             check_smp_doc(k, "patchesStrategicMerge", doc)?;
-            let doc = metadata_as_strings(doc, texts);
-            let patch = (doc.as_ref(), texts);
+            let (doc, texts) = metadata_as_strings(doc, texts);
+            let patch = (doc.as_ref(), texts.as_ref());
             apply_smp_by_id(
                 k,
                 "patchesStrategicMerge",
@@ -211,15 +212,20 @@ pub(crate) fn strategic_merge_field(
 /// labels and annotations went through its string maps. Each value becomes the text it
 /// was written as (a null's too, a collection's ""), and a map that ends up empty, or is
 /// no map, is dropped, so it deletes nothing.
-fn metadata_as_strings<'a>(doc: &'a Value, texts: &PatchTexts) -> std::borrow::Cow<'a, Value> {
+fn metadata_as_strings<'a>(
+    doc: &'a Value,
+    texts: &'a PatchTexts,
+) -> (Cow<'a, Value>, Cow<'a, PatchTexts>) {
+    let unchanged = (Cow::Borrowed(doc), Cow::Borrowed(texts));
     let Some(meta) = doc.get("metadata").and_then(Value::as_object) else {
-        return std::borrow::Cow::Borrowed(doc);
+        return unchanged;
     };
     let fields = ["labels", "annotations"];
     if !fields.iter().any(|f| meta.contains_key(*f)) {
-        return std::borrow::Cow::Borrowed(doc);
+        return unchanged;
     }
     let mut meta = meta.clone();
+    let mut texts = texts.clone();
     for field in fields {
         let Some(v) = meta.get(field) else { continue };
         let strings: Map<String, Value> = match v {
@@ -231,14 +237,13 @@ fn metadata_as_strings<'a>(doc: &'a Value, texts: &PatchTexts) -> std::borrow::C
                         field.to_string(),
                         key.clone(),
                     ]);
+                    // The value is a string of that text now.
+                    let written = texts.plain.remove(&at);
                     let text = match v {
                         Value::String(s) => s.clone(),
                         Value::Array(_) | Value::Object(_) => String::new(),
-                        Value::Null => texts.plain.get(&at).cloned().unwrap_or("null".into()),
-                        other => texts
-                            .plain
-                            .get(&at)
-                            .cloned()
+                        Value::Null => written.unwrap_or("null".into()),
+                        other => written
                             .or_else(|| crate::yaml::emit::scalar_text(other))
                             .unwrap_or_default(),
                     };
@@ -255,7 +260,7 @@ fn metadata_as_strings<'a>(doc: &'a Value, texts: &PatchTexts) -> std::borrow::C
     }
     let mut out = doc.clone();
     out["metadata"] = Value::Object(meta);
-    std::borrow::Cow::Owned(out)
+    (Cow::Owned(out), Cow::Owned(texts))
 }
 
 /// A strategic merge patch is read as an object, so it needs a kind and a name (even when
@@ -395,10 +400,10 @@ fn smp_resource(
             return Err(problem);
         }
     }
-    if let Schema::Custom(api, root) = builtin {
+    if !matches!(builtin, Schema::Unknown) {
         let object = Value::Object(std::mem::take(&mut r.obj));
-        let problem = misplaced_element(&object, (api, root), &mut Vec::new())
-            .or_else(|| misplaced_element(patch, (api, root), &mut Vec::new()));
+        let problem = misplaced_element(&object, builtin, &mut Vec::new())
+            .or_else(|| misplaced_element(patch, builtin, &mut Vec::new()));
         if let Value::Object(m) = object {
             r.obj = m;
         }
@@ -596,41 +601,43 @@ fn unmergeable(
     None
 }
 
-/// What kubectl stops at as it walks an object or a patch under a custom schema: a list
-/// whose schema it cannot read, a map or list in a list merged as a set, a scalar in a
-/// list merged by key.
-fn misplaced_element(
-    v: &Value,
-    (api, root): (&OpenApi, &Value),
-    path: &mut Vec<String>,
-) -> Option<String> {
+/// What kubectl stops at as it walks an object or a patch: a map or list in a list merged
+/// as a set; under a custom schema also a list whose schema it cannot read and a scalar in
+/// a list merged by key.
+fn misplaced_element(v: &Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<String> {
     match v {
         Value::Object(m) => m.iter().find_map(|(k, x)| {
             path.push(k.clone());
-            let found = misplaced_element(x, (api, root), path);
+            let found = misplaced_element(x, builtin, path);
             path.pop();
             found
         }),
         Value::Array(items) => {
-            if let Some(problem) = api.list_problem(root, path) {
-                return Some(problem);
-            }
-            let strategy = api.list_strategy(root, path);
+            let keyed = match builtin {
+                Schema::Custom(api, root) => {
+                    if let Some(problem) = api.list_problem(root, path) {
+                        return Some(problem);
+                    }
+                    api.list_strategy(root, path).key().is_some()
+                }
+                _ => false,
+            };
+            let set = is_union(path, builtin);
             let at = path.join(".");
             for item in items {
                 let scalar = !item.is_object() && !item.is_array();
-                if strategy.is_set() && !scalar && !is_bare_directive(item) {
+                if set && !scalar && !is_bare_directive(item) {
                     return Some(format!(
                         "{at}: wrong node kind: a list merged as a set holds {}",
                         super::fieldspec::kind_name(item)
                     ));
                 }
-                if strategy.key().is_some() && scalar && !item.is_null() {
+                if keyed && scalar && !item.is_null() {
                     return Some(format!(
                         "{at}: wrong node kind: a list merged by key holds a scalar"
                     ));
                 }
-                if let Some(found) = misplaced_element(item, (api, root), path) {
+                if let Some(found) = misplaced_element(item, builtin, path) {
                     return Some(found);
                 }
             }
@@ -979,46 +986,56 @@ fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<Str
                 let keys: Vec<&str> = std::iter::once(key.as_str())
                     .chain(more.iter().copied())
                     .collect();
-                let mut out: Vec<Value> = Vec::with_capacity(items.len());
+                // Each element with whether it took the place of another (kubectl does not
+                // walk into those).
+                let mut out: Vec<(Value, bool)> = Vec::with_capacity(items.len());
                 for item in std::mem::take(items) {
                     let present: Vec<(&str, &Value)> = keys
                         .iter()
                         .filter_map(|k| Some((*k, item.get(*k).filter(|x| !x.is_null())?)))
                         .collect();
+                    let before = out.len();
                     if present.iter().any(|(k, _)| *k == key) {
-                        out.retain(|o| {
+                        out.retain(|(o, _)| {
                             !present
                                 .iter()
                                 .all(|(k, v)| o.get(*k).is_some_and(|ov| same_key(ov, v)))
                         });
                     }
-                    out.push(item);
+                    let replaced = out.len() < before;
+                    out.push((item, replaced));
                 }
-                for item in &mut out {
-                    collapse_repeated_keys(item, builtin, path);
+                for (item, replaced) in &mut out {
+                    if !*replaced {
+                        collapse_repeated_keys(item, builtin, path);
+                    }
                 }
-                *items = out;
+                *items = out.into_iter().map(|(item, _)| item).collect();
                 return;
             }
+            // Each element with whether it took the place of another (kubectl does not walk
+            // into those).
             let mut seen: Vec<(Value, usize)> = Vec::new();
-            let mut out: Vec<Value> = Vec::with_capacity(items.len());
+            let mut out: Vec<(Value, bool)> = Vec::with_capacity(items.len());
             for item in std::mem::take(items) {
                 let Some(kv) = item.get(&key).filter(|k| !k.is_null()).cloned() else {
-                    out.push(item);
+                    out.push((item, false));
                     continue;
                 };
                 match seen.iter().find(|(k, _)| same_key(k, &kv)) {
-                    Some((_, at)) => out[*at] = item,
+                    Some((_, at)) => out[*at] = (item, true),
                     None => {
                         seen.push((kv, out.len()));
-                        out.push(item);
+                        out.push((item, false));
                     }
                 }
             }
-            for item in &mut out {
-                collapse_repeated_keys(item, builtin, path);
+            for (item, replaced) in &mut out {
+                if !*replaced {
+                    collapse_repeated_keys(item, builtin, path);
+                }
             }
-            *items = out;
+            *items = out.into_iter().map(|(item, _)| item).collect();
         }
         _ => {}
     }
@@ -1066,8 +1083,20 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
             if !is_union(path, builtin) && merge_key(path, &all, builtin).is_none() {
                 return Some(Value::Array(items));
             }
-            // Repeated keys collapse first (first place, last content), as kubectl walks
-            // the patch's list.
+            // A key with a `$patch: delete` element goes whole; other repeated keys
+            // collapse (first place, last content), as kubectl walks the patch's list.
+            let mut items = items;
+            if let Some(key) = merge_key(path, &[], builtin) {
+                let deleted: Vec<Value> = items
+                    .iter()
+                    .filter(|x| x.get("$patch").and_then(Value::as_str) == Some("delete"))
+                    .filter_map(|x| x.get(&key).cloned())
+                    .collect();
+                items.retain(|x| {
+                    !x.get(&key)
+                        .is_some_and(|k| deleted.iter().any(|d| same_key(d, k)))
+                });
+            }
             let mut items = Value::Array(items);
             collapse_repeated_keys(&mut items, builtin, path);
             let items = match items {
@@ -1577,8 +1606,8 @@ pub(crate) fn patches_field(
                     (ctx, &by),
                 )?,
                 Some(t) => {
-                    let as_strings = metadata_as_strings(doc, texts);
-                    let doc = as_strings.as_ref();
+                    let (as_strings, texts) = metadata_as_strings(doc, texts);
+                    let (doc, texts) = (as_strings.as_ref(), texts.as_ref());
                     let mut i = 0;
                     while i < acc.len() {
                         if !t.matches(&acc[i]) {
@@ -1654,6 +1683,13 @@ pub(crate) fn json6902_field(
             ));
         }
         let ops = match docs.as_slice() {
+            // kubectl refuses a patch without operations when it reads the configuration.
+            [Value::Array(ops), ..] if ops.is_empty() => {
+                return Err(k.field_err(
+                    "patchesJson6902",
+                    format!("{} appears to be empty", which(k, &origin)),
+                ))
+            }
             [Value::Array(ops), ..] => ops.clone(),
             [] => {
                 return Err(
@@ -2097,6 +2133,9 @@ fn json6902(
     note_kind_change(r, &kind_before, &before);
     result?;
     settled?;
+    // kubectl reads the patched JSON back through YAML text, where strings that would not
+    // read as strings are quoted.
+    r.quote_as_written_out();
     // kubectl checks the patched object as it checks a resource.
     if r.kind().is_empty() {
         return Err("the patched object has no kind".into());
