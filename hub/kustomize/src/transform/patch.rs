@@ -395,12 +395,14 @@ fn smp_resource(
         Schema::Unknown => schema_of(schema, &api, &patch_gvk),
         known => known,
     };
-    if let Value::Object(p) = patch {
+    // A patch that deletes the object meets nothing of it.
+    let deletes = patch.get("$patch").and_then(Value::as_str) == Some("delete");
+    if let (false, Value::Object(p)) = (deletes, patch) {
         if let Some(problem) = unmergeable(Some(&r.obj), p, builtin, &mut Vec::new()) {
             return Err(problem);
         }
     }
-    if !matches!(builtin, Schema::Unknown) {
+    if !deletes && !matches!(builtin, Schema::Unknown) {
         let object = Value::Object(std::mem::take(&mut r.obj));
         let problem = misplaced_element(&object, builtin, &mut Vec::new())
             .or_else(|| misplaced_element(patch, builtin, &mut Vec::new()));
@@ -1085,26 +1087,73 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
             }
             // A key with a `$patch: delete` element goes whole; other repeated keys
             // collapse (first place, last content), as kubectl walks the patch's list.
+            // The copy that takes a repeated key's place is taken as written (nulls and
+            // directives too), as kubectl does not walk into it.
             let mut items = items;
-            if let Some(key) = merge_key(path, &[], builtin) {
+            let mut literal: Vec<(Value, Value)> = Vec::new();
+            let key = merge_key(path, &[], builtin);
+            if let Some(key) = &key {
                 let deleted: Vec<Value> = items
                     .iter()
                     .filter(|x| x.get("$patch").and_then(Value::as_str) == Some("delete"))
-                    .filter_map(|x| x.get(&key).cloned())
+                    .filter_map(|x| x.get(key).cloned())
                     .collect();
                 items.retain(|x| {
-                    !x.get(&key)
+                    !x.get(key)
                         .is_some_and(|k| deleted.iter().any(|d| same_key(d, k)))
                 });
+                if secondary_keys(path, builtin).is_empty() {
+                    for (i, x) in items.iter().enumerate() {
+                        let Some(k) = x.get(key).filter(|k| !k.is_null()) else {
+                            continue;
+                        };
+                        let earlier = items[..i]
+                            .iter()
+                            .any(|y| y.get(key).is_some_and(|yk| same_key(yk, k)));
+                        if earlier {
+                            literal.retain(|(lk, _)| !same_key(lk, k));
+                            literal.push((k.clone(), x.clone()));
+                        }
+                    }
+                }
             }
-            let mut items = Value::Array(items);
-            collapse_repeated_keys(&mut items, builtin, path);
-            let items = match items {
-                Value::Array(items) => items,
-                _ => Vec::new(),
+            let items = match &key {
+                // One key: the first place keeps the last copy (substituted below).
+                Some(key) if secondary_keys(path, builtin).is_empty() => {
+                    let mut kept: Vec<Value> = Vec::with_capacity(items.len());
+                    for x in items {
+                        let at = x.get(key).filter(|k| !k.is_null()).and_then(|k| {
+                            kept.iter()
+                                .position(|y| y.get(key).is_some_and(|yk| same_key(yk, k)))
+                        });
+                        match at {
+                            Some(at) => kept[at] = x,
+                            None => kept.push(x),
+                        }
+                    }
+                    kept
+                }
+                _ => {
+                    let mut items = Value::Array(items);
+                    collapse_repeated_keys(&mut items, builtin, path);
+                    match items {
+                        Value::Array(items) => items,
+                        _ => Vec::new(),
+                    }
+                }
             };
             let mut out = Vec::new();
             merge_list(&mut out, &items, builtin, path);
+            if let Some(key) = &key {
+                for x in out.iter_mut() {
+                    let found = x
+                        .get(key)
+                        .and_then(|k| literal.iter().find(|(lk, _)| same_key(lk, k)));
+                    if let Some((_, raw)) = found {
+                        *x = raw.clone();
+                    }
+                }
+            }
             Some(Value::Array(out))
         }
         other => Some(other),
