@@ -29,9 +29,10 @@ pub struct Resource {
     /// The patch transformer that took this object's origin annotation away, which kubectl
     /// then gives it as its origin: (kustomization or plugin file, kind, plugin name).
     pub(crate) origin_by: Option<(String, &'static str, Option<String>)>,
-    /// The patch transformer running now took the origin away: kubectl records it as the
-    /// object's origin, not as a transformation the object went through.
-    pub(crate) origin_taken: bool,
+    /// A patch of the transformer running now took the origin away: kubectl records that
+    /// patch as the object's origin, not as a transformation, and the notes of the
+    /// transformer's earlier patches went with the annotations. How many of its notes go.
+    pub(crate) origin_taken: usize,
     /// Built-in transformers that ran over this object: (kustomization or plugin file,
     /// kind, plugin name), for `buildMetadata: [transformerAnnotations]`.
     pub(crate) transformations: Vec<(String, &'static str, Option<String>)>,
@@ -189,7 +190,7 @@ impl Resource {
             generated_by: None,
             generator_config: None,
             origin_by: None,
-            origin_taken: false,
+            origin_taken: 0,
             transformations: Vec::new(),
             ref_vars: Vec::new(),
             prefixes: Vec::new(),

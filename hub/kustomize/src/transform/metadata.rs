@@ -125,14 +125,18 @@ pub(crate) fn watch_origin(r: &mut Resource, root: Option<&str>) -> Option<Origi
 pub(crate) fn settle_origin(
     r: &mut Resource,
     watch: Option<OriginWatch>,
-    by: impl FnOnce() -> (String, &'static str, Option<String>),
+    (by, entry): (
+        impl FnOnce() -> (String, &'static str, Option<String>),
+        usize,
+    ),
 ) -> std::result::Result<(), String> {
     let Some(watch) = watch else { return Ok(()) };
     let now = r.meta_map("annotations").and_then(|m| m.get(ORIGIN));
     match now {
         None => {
             r.origin_by = Some(by());
-            r.origin_taken = true;
+            // This entry of the transformer, and the ones before it, are noted no more.
+            r.origin_taken = entry + 1;
             // Transformations noted in the annotations went with them, unless the patch
             // took the origin alone.
             let kept = r
@@ -155,8 +159,16 @@ pub(crate) fn settle_origin(
             }
         }
         Some(now) => {
-            let text = now.as_str().unwrap_or_default();
-            if !reads_as_origin(text) {
+            let text = now.as_str().unwrap_or_default().to_string();
+            // A patch that rewrote the origin likely rewrote the whole map, transformation
+            // notes included.
+            let kept = r
+                .meta_map("annotations")
+                .is_some_and(|m| watch.others.iter().all(|k| m.contains_key(k)));
+            if !kept || watch.others.is_empty() {
+                r.transformations.clear();
+            }
+            if !reads_as_origin(&text) {
                 return Err(format!(
                     "metadata.annotations.{ORIGIN}: {text:?} does not read as an origin (a map of path, repo, ref, configuredIn and configuredBy)"
                 ));

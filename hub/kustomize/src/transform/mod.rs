@@ -100,7 +100,7 @@ pub(crate) fn run(
     let note = |layer: &mut Layer, kind: &'static str, times: usize| {
         for r in layer.res.iter_mut() {
             // A transformer that took an object's origin away is its origin instead.
-            let taken = usize::from(std::mem::take(&mut r.origin_taken));
+            let taken = std::mem::take(&mut r.origin_taken);
             if track {
                 for _ in taken.min(times)..times {
                     r.transformations.push((k.file.clone(), kind, None));
@@ -206,6 +206,7 @@ pub(crate) fn patch_ctx<'a>(
         schema: &b.openapi,
         origins: b.origins.as_deref(),
         plugin,
+        entry: std::cell::Cell::new(0),
     }
 }
 

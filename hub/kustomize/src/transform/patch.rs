@@ -61,6 +61,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) origins: Option<&'a str>,
     /// The plugin configuration applying the patches, if one does: its file and name.
     pub(crate) plugin: Option<(&'a str, &'a str)>,
+    /// Which entry of the field (each one transformer in kubectl) is being applied.
+    pub(crate) entry: std::cell::Cell<usize>,
 }
 
 /// The transformer that applies a kustomization's patches, as kubectl names it in an
@@ -452,7 +454,7 @@ fn smp_resource(
     if let Value::Object(m) = obj {
         r.obj = m;
     }
-    super::metadata::settle_origin(r, origin, || by.clone())?;
+    super::metadata::settle_origin(r, origin, (|| by.clone(), ctx.entry.get()))?;
     if !allow_name && r.name() != name {
         r.set_name(&name);
     }
@@ -1534,7 +1536,12 @@ pub(crate) fn patches_field(
     ctx: &Ctx<'_>,
 ) -> Result<()> {
     let by = ctx.by(k, "PatchTransformer");
-    for p in k.obj_list("patches", &["path", "patch", "target", "options"])? {
+    for (i, p) in k
+        .obj_list("patches", &["path", "patch", "target", "options"])?
+        .into_iter()
+        .enumerate()
+    {
+        ctx.entry.set(i);
         // kubectl trims an inline patch before reading it (a last block scalar loses its
         // line break with it); blank text is no patch text.
         let inline = p
@@ -1703,7 +1710,12 @@ pub(crate) fn json6902_field(
     ctx: &Ctx<'_>,
 ) -> Result<()> {
     let by = ctx.by(k, "PatchJson6902Transformer");
-    for p in k.obj_list("patchesJson6902", &["path", "patch", "target"])? {
+    for (i, p) in k
+        .obj_list("patchesJson6902", &["path", "patch", "target"])?
+        .into_iter()
+        .enumerate()
+    {
+        ctx.entry.set(i);
         let given = |key: &str| p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
         let (text, origin) = match (given("patch"), given("path")) {
             (Some(t), None) => (t.to_string(), format!("{} (patchesJson6902)", k.file)),
@@ -2175,7 +2187,7 @@ fn json6902(
         m.values_mut().for_each(through_float);
         r.obj = m;
     }
-    let settled = super::metadata::settle_origin(r, origin, || by.clone());
+    let settled = super::metadata::settle_origin(r, origin, (|| by.clone(), ctx.entry.get()));
     drop_bookkeeping(r, &bookkeeping, had_annotations);
     // kubectl remembers the id of every object a JSON patch targets.
     store_previous_id(r, before.clone());

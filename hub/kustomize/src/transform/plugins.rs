@@ -48,7 +48,7 @@ pub(crate) fn run(
             let kind = super::metadata::builtin_kind(c.kind());
             for r in layer.res.iter_mut() {
                 // A transformer that took an object's origin away is its origin instead.
-                if !std::mem::take(&mut r.origin_taken) {
+                if std::mem::take(&mut r.origin_taken) == 0 {
                     r.transformations
                         .push((file.clone(), kind, Some(c.name().to_string())));
                 }
