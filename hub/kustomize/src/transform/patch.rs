@@ -406,8 +406,7 @@ fn smp_resource(
     }
     if !deletes && !matches!(builtin, Schema::Unknown) {
         let object = Value::Object(std::mem::take(&mut r.obj));
-        let problem = misplaced_element(&object, builtin, &mut Vec::new())
-            .or_else(|| misplaced_element(patch, builtin, &mut Vec::new()));
+        let problem = misplaced(&object, builtin).or_else(|| misplaced(patch, builtin));
         if let Value::Object(m) = object {
             r.obj = m;
         }
@@ -603,6 +602,22 @@ fn unmergeable(
         }
     }
     None
+}
+
+/// [`misplaced_element`] over a whole object or patch; of the bundled schema's lists only
+/// the sets (`metadata.finalizers`, `spec.podCIDRs`) can hold a misplaced element, so only
+/// those are looked at there.
+fn misplaced(v: &Value, builtin: Schema<'_>) -> Option<String> {
+    if let Schema::Custom(..) = builtin {
+        return misplaced_element(v, builtin, &mut Vec::new());
+    }
+    [["metadata", "finalizers"], ["spec", "podCIDRs"]]
+        .iter()
+        .find_map(|[outer, inner]| {
+            let list = v.get(outer)?.get(inner)?;
+            let mut path = vec![outer.to_string(), inner.to_string()];
+            misplaced_element(list, builtin, &mut path)
+        })
 }
 
 /// What kubectl stops at as it walks an object or a patch: a map or list in a list merged
