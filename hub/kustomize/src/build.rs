@@ -93,19 +93,13 @@ fn build_inner(
         k.fields
             .insert("namespace".into(), Value::String(ns.clone()));
     }
-    let track = k
-        .str_list("buildMetadata")?
-        .iter()
-        .any(|m| m == "transformerAnnotations");
+    let meta = crate::transform::BuildMetadata::parse(&k)?;
+    let track = meta.transformers;
     // Kinds a custom schema declares cluster-scoped are so for this build only.
     let _schema = scope::enter_build();
     // With origin (or transformer) annotations, kubectl annotates objects with their
     // origin as it reads them (in every layer), so patches see that annotation.
-    let origins = k
-        .str_list("buildMetadata")?
-        .iter()
-        .any(|m| m == "originAnnotations" || m == "transformerAnnotations")
-        .then(|| k.dir.clone());
+    let origins = (meta.origin || meta.transformers).then(|| k.dir.clone());
     let mut b = Builder {
         fsys,
         stack: Vec::new(),
@@ -120,11 +114,7 @@ fn build_inner(
     if track {
         crate::transform::add_transformations(&k.dir, &mut layer.res);
     }
-    let asked_origins = k
-        .str_list("buildMetadata")?
-        .iter()
-        .any(|m| m == "originAnnotations");
-    crate::transform::drop_unasked(&mut layer.res, asked_origins, track);
+    crate::transform::drop_unasked(&mut layer.res, meta.origin, track);
     let mut out = layer.res;
     apply_sort(&mut out, &k)?;
     Ok(out)

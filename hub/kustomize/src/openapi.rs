@@ -115,10 +115,7 @@ impl OpenApi {
                     continue;
                 }
                 let (group, version, kind) = (text("group")?, text("version")?, text("kind")?);
-                let api_version = match group {
-                    "" => version.to_string(),
-                    g => format!("{g}/{version}"),
-                };
+                let api_version = crate::resource::join_api_version(group, version);
                 // Later definitions of one kind win, as they overwrite earlier ones in
                 // kubectl's index.
                 kinds.insert((api_version, kind.to_string()), name.clone());
@@ -279,10 +276,8 @@ fn scopes(paths: &Map<String, Value>) -> HashMap<(String, String), bool> {
         let (Some(version), Some(kind)) = (field("version"), field("kind")) else {
             continue;
         };
-        let api_version = match field("group").unwrap_or_default() {
-            "" => version.to_string(),
-            g => format!("{g}/{version}"),
-        };
+        let api_version =
+            crate::resource::join_api_version(field("group").unwrap_or_default(), version);
         let namespaced = out.entry((api_version, kind.to_string())).or_insert(false);
         *namespaced |= path.contains("namespaces/{namespace}");
     }

@@ -176,6 +176,14 @@ pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
     api_version.rsplit_once('/').unwrap_or(("", api_version))
 }
 
+/// The apiVersion of a group and version (the core group has none).
+pub(crate) fn join_api_version(group: &str, version: &str) -> String {
+    match group {
+        "" => version.to_string(),
+        g => format!("{g}/{version}"),
+    }
+}
+
 impl Resource {
     pub(crate) fn new(obj: Map<String, Value>, origin: &str) -> Resource {
         let mut r = Resource {

@@ -191,10 +191,7 @@ pub(crate) fn kustomize_cluster_scoped_gvk(group: &str, version: &str, kind: &st
         if crate::transform::bundled_knows_gvk(group, version, kind) {
             return false;
         }
-        let api_version = match group {
-            "" => version.to_string(),
-            g => format!("{g}/{version}"),
-        };
+        let api_version = crate::resource::join_api_version(group, version);
         api.cluster_scoped(&api_version, kind).unwrap_or(false)
     })
 }

@@ -131,25 +131,13 @@ pub(crate) fn settle_origin(
     ),
 ) -> std::result::Result<(), String> {
     let Some(watch) = watch else { return Ok(()) };
-    let now = r.meta_map("annotations").and_then(|m| m.get(ORIGIN));
-    match now {
-        None => {
-            r.origin_by = Some(by());
-            // This entry of the transformer, and the ones before it, are noted no more.
-            r.origin_taken = entry + 1;
-            // Transformations noted in the annotations went with them, unless the patch
-            // took the origin alone.
-            let kept = r
-                .meta_map("annotations")
-                .is_some_and(|m| watch.others.iter().all(|k| m.contains_key(k)));
-            if !kept || watch.others.is_empty() {
-                r.transformations.clear();
-            }
-        }
-        Some(now) if now.as_str() == Some(watch.before.as_str()) => {
-            if !watch.lent {
-                return Ok(());
-            }
+    let annotations = r.meta_map("annotations");
+    let now = annotations
+        .and_then(|m| m.get(ORIGIN))
+        .map(|v| v.as_str().unwrap_or_default().to_string());
+    if now.as_deref() == Some(watch.before.as_str()) {
+        // Left as it was: written at the end again, if it was lent.
+        if watch.lent {
             let meta = r.metadata_mut();
             if let Some(Value::Object(a)) = meta.get_mut("annotations") {
                 a.shift_remove(ORIGIN);
@@ -158,22 +146,26 @@ pub(crate) fn settle_origin(
                 }
             }
         }
-        Some(now) => {
-            let text = now.as_str().unwrap_or_default().to_string();
-            // A patch that rewrote the origin likely rewrote the whole map, transformation
-            // notes included.
-            let kept = r
-                .meta_map("annotations")
-                .is_some_and(|m| watch.others.iter().all(|k| m.contains_key(k)));
-            if !kept || watch.others.is_empty() {
-                r.transformations.clear();
-            }
-            if !reads_as_origin(&text) {
-                return Err(format!(
-                    "metadata.annotations.{ORIGIN}: {text:?} does not read as an origin (a map of path, repo, ref, configuredIn and configuredBy)"
-                ));
-            }
+        return Ok(());
+    }
+    // Taken away or rewritten: the transformations noted in the annotations went with them,
+    // unless the patch touched the origin alone.
+    let kept = annotations.is_some_and(|m| watch.others.iter().all(|k| m.contains_key(k)));
+    if !kept || watch.others.is_empty() {
+        r.transformations.clear();
+    }
+    match now {
+        None => {
+            r.origin_by = Some(by());
+            // This entry of the transformer, and the ones before it, are noted no more.
+            r.origin_taken = entry + 1;
         }
+        Some(text) if !reads_as_origin(&text) => {
+            return Err(format!(
+                "metadata.annotations.{ORIGIN}: {text:?} does not read as an origin (a map of path, repo, ref, configuredIn and configuredBy)"
+            ));
+        }
+        Some(_) => {}
     }
     Ok(())
 }

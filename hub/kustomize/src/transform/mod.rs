@@ -19,7 +19,7 @@ use crate::resource::Resource;
 use crate::{scope, Error, Result};
 pub(crate) use config::Config;
 use fieldspec::FieldSpec;
-pub(crate) use metadata::{add_transformations, drop_unasked};
+pub(crate) use metadata::{add_transformations, drop_unasked, BuildMetadata};
 use serde_json::{Map, Value};
 
 /// One kustomization's output while it is being built: its objects, the transformer

@@ -40,11 +40,7 @@ pub(crate) fn run(
     for c in &configs {
         run_one(b, k, field, c, layer)?;
         if b.track && field == "transformers" {
-            let file = if c.origin == origin {
-                k.file.clone()
-            } else {
-                c.origin.clone()
-            };
+            let file = config_file(k, field, c);
             let kind = super::metadata::builtin_kind(c.kind());
             for r in layer.res.iter_mut() {
                 // A transformer that took an object's origin away is its origin instead.
@@ -58,6 +54,16 @@ pub(crate) fn run(
     Ok(())
 }
 
+/// The file a plugin configuration `c` comes from, as origins and transformation notes
+/// name it: the kustomization's own for an inline one.
+fn config_file(k: &Kustomization, field: &str, c: &Resource) -> String {
+    if c.origin == format!("{} ({field})", k.file) {
+        k.file.clone()
+    } else {
+        c.origin.clone()
+    }
+}
+
 fn run_one(
     b: &mut Builder<'_>,
     k: &Kustomization,
@@ -67,13 +73,7 @@ fn run_one(
 ) -> Result<()> {
     let api = c.api_version();
     let kind = c.kind();
-    // The configuration's file (the kustomization's, for an inline one) and name, as an
-    // origin names them.
-    let config_file = if c.origin == format!("{} ({field})", k.file) {
-        k.file.clone()
-    } else {
-        c.origin.clone()
-    };
+    let config_file = config_file(k, field, c);
     let plugin = Some((config_file.as_str(), c.name()));
     let unsupported = |what: String| Error::Unsupported {
         path: k.file.clone(),
