@@ -390,6 +390,19 @@ impl Resource {
         self.texts = (!texts.is_empty()).then(|| std::sync::Arc::new(texts));
     }
 
+    /// Forgets the object's past, as kubectl does when a patch drops the annotations it
+    /// keeps that in: its earlier ids and kinds, its name prefixes and suffixes, and
+    /// whether its name takes a hash. Its current id becomes its original one.
+    pub(crate) fn forget_history(&mut self) {
+        self.orig_name = self.name().to_string();
+        self.orig_namespace = self.namespace().to_string();
+        self.prev_names.clear();
+        self.prev_kinds.clear();
+        self.prefixes.clear();
+        self.suffixes.clear();
+        self.needs_hash = false;
+    }
+
     /// Remembers an earlier (name, namespace) of this object, unless it is the last one
     /// remembered and the kind has not changed since.
     pub(crate) fn remember_id(&mut self, id: (String, String)) {

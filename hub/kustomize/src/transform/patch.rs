@@ -418,14 +418,7 @@ fn smp_resource(
     if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
         return Ok(false);
     }
-    // kubectl keeps "this name takes a hash" among an object's annotations: a patch that
-    // nulls or replaces them takes that away too.
-    let annotations = patch.get("metadata").and_then(|m| m.get("annotations"));
-    if annotations
-        .is_some_and(|a| a.is_null() || a.get("$patch").and_then(Value::as_str) == Some("replace"))
-    {
-        r.needs_hash = false;
-    }
+    let wipes_bookkeeping = drops_annotations(patch);
     let no_texts = PatchTexts::default();
     let object_texts = r.texts.as_deref().unwrap_or(&no_texts);
     let object = Value::Object(std::mem::take(&mut r.obj));
@@ -475,8 +468,10 @@ fn smp_resource(
             r.obj.insert("apiVersion".into(), Value::String(api));
         }
     }
-    // A patch that may rename remembers the id it had, renamed or not, as kubectl does.
-    if allow_name || allow_kind {
+    if wipes_bookkeeping {
+        r.forget_history();
+    } else if allow_name || allow_kind {
+        // A patch that may rename remembers the id it had, renamed or not, as kubectl does.
         store_previous_id(r, before.clone());
     } else {
         note_rename(r, before.clone());
@@ -487,6 +482,23 @@ fn smp_resource(
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
+}
+
+/// Whether a strategic merge patch takes an object's whole annotations map away (nulls,
+/// deletes or replaces it, or replaces all of `metadata`). kubectl keeps what it knows of
+/// an object's past among those annotations while it builds (earlier ids, name prefixes
+/// and suffixes, "this name takes a hash"), so such a patch makes it forget all that.
+fn drops_annotations(patch: &Value) -> bool {
+    let directive = |v: &Value| v.get("$patch").and_then(Value::as_str).map(str::to_string);
+    let Some(meta) = patch.get("metadata") else {
+        return false;
+    };
+    if directive(meta).as_deref() == Some("replace") {
+        return true;
+    }
+    meta.get("annotations").is_some_and(|a| {
+        a.is_null() || matches!(directive(a).as_deref(), Some("replace" | "delete"))
+    })
 }
 
 /// A list element's merge key written as a number in a form of its own (`0x50`) on one
@@ -2115,6 +2127,11 @@ fn json6902(
             .metadata_mut()
             .entry("annotations")
             .or_insert_with(|| Value::Object(Map::new()));
+        // Annotations an earlier patch nulled are a map again once kubectl has noted its
+        // bookkeeping there.
+        if annotations.is_null() && !bookkeeping.is_empty() {
+            *annotations = Value::Object(Map::new());
+        }
         if let Value::Object(a) = annotations {
             for (k, v) in &bookkeeping {
                 a.insert(k.clone(), Value::String(v.clone()));
