@@ -12,6 +12,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+mod keyed;
+
 /// Reads a patch given as a path or inline text.
 fn patch_text(
     fsys: &dyn FileSystem,
@@ -979,9 +981,10 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
     false
 }
 
-/// kubectl walks the whole object when it merges a patch: every list it merges by key
-/// comes out of that walk with one element per key value, where the first of them was,
-/// holding what the last of them held.
+/// kubectl walks the whole object when it merges a patch, the parts the patch does not
+/// mention too: sets of scalars come out of that walk with each value once, and lists
+/// merged by key as `keyed` merges them with no patch (one element per key value, where
+/// the first of them was, holding the last of them unwalked).
 fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<String>) {
     match v {
         // A list merged as a set holds each value once.
@@ -1002,71 +1005,13 @@ fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<Str
                 path.pop();
             }
         }
-        Value::Array(items) if !is_union(path, builtin) => {
+        Value::Array(items) => {
             let all: Vec<&Value> = items.iter().collect();
-            let Some(key) = merge_key(path, &all, builtin) else {
-                return;
-            };
-            let more = secondary_keys(path, builtin);
-            let uses_more = items
-                .iter()
-                .any(|v| more.iter().any(|k| v.get(k).is_some_and(|x| !x.is_null())));
-            if uses_more {
-                // Merged on several keys: each element in turn takes the place of the
-                // earlier ones that agree with every key it has, at the end.
-                let keys: Vec<&str> = std::iter::once(key.as_str())
-                    .chain(more.iter().copied())
-                    .collect();
-                // Each element with whether it took the place of another (kubectl does not
-                // walk into those).
-                let mut out: Vec<(Value, bool)> = Vec::with_capacity(items.len());
-                for item in std::mem::take(items) {
-                    let present: Vec<(&str, &Value)> = keys
-                        .iter()
-                        .filter_map(|k| Some((*k, item.get(*k).filter(|x| !x.is_null())?)))
-                        .collect();
-                    let before = out.len();
-                    if present.iter().any(|(k, _)| *k == key) {
-                        out.retain(|(o, _)| {
-                            !present
-                                .iter()
-                                .all(|(k, v)| o.get(*k).is_some_and(|ov| same_key(ov, v)))
-                        });
-                    }
-                    let replaced = out.len() < before;
-                    out.push((item, replaced));
-                }
-                for (item, replaced) in &mut out {
-                    if !*replaced {
-                        collapse_repeated_keys(item, builtin, path);
-                    }
-                }
-                *items = out.into_iter().map(|(item, _)| item).collect();
-                return;
+            if let Some(key) = merge_key(path, &all, builtin) {
+                let list = std::mem::take(items);
+                let keys = list_keys(&key, path, builtin);
+                *items = keyed::merge_on_keys(Some(list), None, &keys, builtin, path);
             }
-            // Each element with whether it took the place of another (kubectl does not walk
-            // into those).
-            let mut seen: Vec<(Value, usize)> = Vec::new();
-            let mut out: Vec<(Value, bool)> = Vec::with_capacity(items.len());
-            for item in std::mem::take(items) {
-                let Some(kv) = item.get(&key).filter(|k| !k.is_null()).cloned() else {
-                    out.push((item, false));
-                    continue;
-                };
-                match seen.iter().find(|(k, _)| same_key(k, &kv)) {
-                    Some((_, at)) => out[*at] = (item, true),
-                    None => {
-                        seen.push((kv, out.len()));
-                        out.push((item, false));
-                    }
-                }
-            }
-            for (item, replaced) in &mut out {
-                if !*replaced {
-                    collapse_repeated_keys(item, builtin, path);
-                }
-            }
-            *items = out.into_iter().map(|(item, _)| item).collect();
         }
         _ => {}
     }
@@ -1108,82 +1053,22 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
                     }
                 }
             }
-            // A list the schema merges is merged into nothing (repeated keys collapse);
-            // any other is taken as it is written.
+            // A set of scalars holds each once; a list merged by key is merged into
+            // nothing, as kubectl walks the patch's list; any other is taken as written.
+            if is_union(path, builtin) {
+                let mut out = Vec::new();
+                merge_list(&mut out, &items, builtin, path);
+                return Some(Value::Array(out));
+            }
             let all: Vec<&Value> = items.iter().collect();
-            if !is_union(path, builtin) && merge_key(path, &all, builtin).is_none() {
-                return Some(Value::Array(items));
+            match merge_key(path, &all, builtin) {
+                Some(key) => {
+                    let keys = list_keys(&key, path, builtin);
+                    let list = keyed::merge_on_keys(None, Some(items), &keys, builtin, path);
+                    Some(Value::Array(list))
+                }
+                None => Some(Value::Array(items)),
             }
-            // A key with a `$patch: delete` element goes whole; other repeated keys
-            // collapse (first place, last content), as kubectl walks the patch's list.
-            // The copy that takes a repeated key's place is taken as written (nulls and
-            // directives too), as kubectl does not walk into it.
-            let mut items = items;
-            let mut literal: Vec<(Value, Value)> = Vec::new();
-            let key = merge_key(path, &[], builtin);
-            if let Some(key) = &key {
-                let deleted: Vec<Value> = items
-                    .iter()
-                    .filter(|x| x.get("$patch").and_then(Value::as_str) == Some("delete"))
-                    .filter_map(|x| x.get(key).cloned())
-                    .collect();
-                items.retain(|x| {
-                    !x.get(key)
-                        .is_some_and(|k| deleted.iter().any(|d| same_key(d, k)))
-                });
-                if secondary_keys(path, builtin).is_empty() {
-                    for (i, x) in items.iter().enumerate() {
-                        let Some(k) = x.get(key).filter(|k| !k.is_null()) else {
-                            continue;
-                        };
-                        let earlier = items[..i]
-                            .iter()
-                            .any(|y| y.get(key).is_some_and(|yk| same_key(yk, k)));
-                        if earlier {
-                            literal.retain(|(lk, _)| !same_key(lk, k));
-                            literal.push((k.clone(), x.clone()));
-                        }
-                    }
-                }
-            }
-            let items = match &key {
-                // One key: the first place keeps the last copy (substituted below).
-                Some(key) if secondary_keys(path, builtin).is_empty() => {
-                    let mut kept: Vec<Value> = Vec::with_capacity(items.len());
-                    for x in items {
-                        let at = x.get(key).filter(|k| !k.is_null()).and_then(|k| {
-                            kept.iter()
-                                .position(|y| y.get(key).is_some_and(|yk| same_key(yk, k)))
-                        });
-                        match at {
-                            Some(at) => kept[at] = x,
-                            None => kept.push(x),
-                        }
-                    }
-                    kept
-                }
-                _ => {
-                    let mut items = Value::Array(items);
-                    collapse_repeated_keys(&mut items, builtin, path);
-                    match items {
-                        Value::Array(items) => items,
-                        _ => Vec::new(),
-                    }
-                }
-            };
-            let mut out = Vec::new();
-            merge_list(&mut out, &items, builtin, path);
-            if let Some(key) = &key {
-                for x in out.iter_mut() {
-                    let found = x
-                        .get(key)
-                        .and_then(|k| literal.iter().find(|(lk, _)| same_key(lk, k)));
-                    if let Some((_, raw)) = found {
-                        *x = raw.clone();
-                    }
-                }
-            }
-            Some(Value::Array(out))
         }
         other => Some(other),
     }
@@ -1271,84 +1156,12 @@ fn secondary_keys<'a>(path: &[String], builtin: Schema<'a>) -> Vec<&'a str> {
     }
 }
 
-/// Merges a list whose elements are identified by several keys, as kubectl does: a patch
-/// element matches an element with the same value (or the same absence) of every key; one
-/// that agrees on the merge key but has a key the other lacks is ignored; a deletion needs
-/// every key. Elements new to the list come first, in patch order, then the original
-/// elements (merged) in their order. Used once any element has a key besides the merge
-/// key.
-fn merge_multi_key_list(
-    dst: &mut Vec<Value>,
-    patch: &[Value],
-    (key, more, fixed): (&str, &[&str], &[Vec<Option<Value>>]),
-    builtin: Schema<'_>,
-    path: &mut Vec<String>,
-) {
-    let ident = |v: &Value| -> Vec<Option<Value>> {
-        std::iter::once(key)
-            .chain(more.iter().copied())
-            .map(|k| v.get(k).filter(|x| !x.is_null()).cloned())
-            .collect()
-    };
-    // Keys compare as text (`"80"` and `80` are one port), as merge keys do.
-    let same = |a: &[Option<Value>], b: &[Option<Value>]| {
-        a.iter().zip(b).all(|(x, y)| match (x, y) {
-            (Some(x), Some(y)) => same_key(x, y),
-            (None, None) => true,
-            _ => false,
-        })
-    };
-    let mut orig: Vec<Option<Value>> = std::mem::take(dst).into_iter().map(Some).collect();
-    let mut added = Vec::new();
-    let mut seen = Vec::new();
-    for p in patch {
-        if is_replace_directive(p) {
-            continue;
-        }
-        let id = ident(p);
-        // Only the first patch element with an identity counts.
-        if seen.iter().any(|s: &Vec<Option<Value>>| same(s, &id)) {
-            continue;
-        }
-        seen.push(id.clone());
-        let directive = p.get("$patch").and_then(Value::as_str);
-        let exact = orig
-            .iter()
-            .position(|d| d.as_ref().is_some_and(|d| same(&ident(d), &id)));
-        let near = orig.iter().any(|d| {
-            d.as_ref().is_some_and(|d| {
-                let did = ident(d);
-                same(&did[..1], &id[..1])
-                    && did[1..]
-                        .iter()
-                        .zip(&id[1..])
-                        .any(|(a, b)| a.is_some() != b.is_some())
-            })
-        });
-        match (exact, directive) {
-            (Some(i), Some("delete")) => {
-                if id.iter().all(Option::is_some) {
-                    orig[i] = None;
-                }
-            }
-            (None, Some("delete")) => {}
-            (Some(_), _) if fixed.iter().any(|f| same(f, &id)) => {}
-            // An element that replaces its twin leaves it as it was, as in kubectl.
-            (Some(_), Some("replace")) => {}
-            (Some(i), _) => {
-                if let Some(item) = orig[i].as_mut() {
-                    if merge(item, p, builtin, path) {
-                        orig[i] = None;
-                    }
-                }
-            }
-            (None, _) if near => {}
-            // A new element is added as kubectl adds content: without nulls or directives.
-            (None, _) => added.extend(self::added(p.clone(), builtin, path)),
-        }
-    }
-    added.extend(orig.into_iter().flatten());
-    *dst = added;
+/// The keys of a list merged by key: its merge key, then any others that identify an
+/// element with it.
+fn list_keys<'a>(key: &'a str, path: &[String], builtin: Schema<'a>) -> Vec<&'a str> {
+    std::iter::once(key)
+        .chain(secondary_keys(path, builtin))
+        .collect()
 }
 
 /// Whether two merge key values are the same: kubectl compares their text, so `"80"`
@@ -1461,98 +1274,14 @@ fn merge_list(
             _ => dst.clear(),
         }
     }
-    // Lists merged on several keys behave as merged on the merge key alone while no
-    // element has any of the other keys.
-    let more = secondary_keys(path, builtin);
-    let uses_more = dst
+    let keys = list_keys(&key, path, builtin);
+    let list = std::mem::take(dst);
+    let patch: Vec<Value> = patch
         .iter()
-        .chain(patch)
-        .any(|v| more.iter().any(|k| v.get(k).is_some_and(|x| !x.is_null())));
-    if uses_more {
-        // The object's own repeated keys collapse first (see `collapse_repeated_keys`),
-        // and a patch leaves the element a repeated key ends in as it is.
-        let ident = |v: &Value| -> Vec<Option<Value>> {
-            std::iter::once(key.as_str())
-                .chain(more.iter().copied())
-                .map(|k| v.get(k).filter(|x| !x.is_null()).cloned())
-                .collect()
-        };
-        let ids: Vec<Vec<Option<Value>>> = dst.iter().map(ident).collect();
-        let fixed: Vec<Vec<Option<Value>>> = ids
-            .iter()
-            .enumerate()
-            .filter(|(i, id)| ids[..*i].contains(id))
-            .map(|(_, id)| id.clone())
-            .collect();
-        let mut whole = Value::Array(std::mem::take(dst));
-        collapse_repeated_keys(&mut whole, builtin, path);
-        if let Value::Array(items) = whole {
-            *dst = items;
-        }
-        merge_multi_key_list(dst, patch, (&key, &more, &fixed), builtin, path);
-        return false;
-    }
-    // Patch elements come first in patch order (merged with their counterparts), then the
-    // original elements the patch does not mention, in their original order. A key the
-    // object repeats is one element (see `collapse_repeated_keys`), which a patch can
-    // delete but not change.
-    let repeated: Vec<Value> = {
-        let keys: Vec<&Value> = dst.iter().filter_map(|d| d.get(&key)).collect();
-        keys.iter()
-            .enumerate()
-            .filter(|(i, k)| keys[..*i].iter().any(|e| same_key(e, k)))
-            .map(|(_, k)| (*k).clone())
-            .collect()
-    };
-    if !repeated.is_empty() {
-        let mut whole = Value::Array(std::mem::take(dst));
-        collapse_repeated_keys(&mut whole, builtin, path);
-        if let Value::Array(items) = whole {
-            *dst = items;
-        }
-    }
-    let mut orig = std::mem::take(dst);
-    let mut out = Vec::new();
-    let mut seen: Vec<&Value> = Vec::new();
-    for p in patch {
-        if is_replace_directive(p) {
-            continue;
-        }
-        let kv = p.get(&key);
-        // Only the first patch element with a key value counts.
-        if let Some(kv) = kv {
-            if seen.iter().any(|s| same_key(s, kv)) {
-                continue;
-            }
-            seen.push(kv);
-        }
-        let pos = kv.and_then(|kv| {
-            orig.iter()
-                .position(|d| d.get(&key).is_some_and(|dk| same_key(dk, kv)))
-        });
-        let fixed = kv.is_some_and(|kv| repeated.iter().any(|r| same_key(r, kv)));
-        match (pos, p.get("$patch").and_then(Value::as_str)) {
-            (Some(i), Some("delete")) => {
-                orig.remove(i);
-            }
-            (None, Some("delete")) => {}
-            (Some(i), _) if fixed => out.push(orig.remove(i)),
-            // kubectl leaves an element alone that the patch would replace.
-            (Some(i), Some("replace")) => out.push(orig.remove(i)),
-            (Some(i), _) => {
-                let mut item = orig.remove(i);
-                if !merge(&mut item, p, builtin, path) {
-                    out.push(item);
-                }
-            }
-            (None, _) => out.extend(added(p.clone(), builtin, path)),
-        }
-    }
-    for item in &mut orig {
-        collapse_repeated_keys(item, builtin, path);
-    }
-    out.extend(orig);
-    *dst = out;
+        .filter(|p| !is_replace_directive(p))
+        .cloned()
+        .collect();
+    *dst = keyed::merge_on_keys(Some(list), Some(patch), &keys, builtin, path);
     false
 }
 
