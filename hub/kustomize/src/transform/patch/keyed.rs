@@ -31,6 +31,25 @@ pub(super) fn merge_on_keys(
     schema: Schema<'_>,
     path: &mut Vec<String>,
 ) -> Vec<Value> {
+    // Walked alone, a list whose elements each have a key of their own comes out as it
+    // went in, each element walked.
+    if let (Some(list), None, [key]) = (&object, &patch, keys) {
+        let mut seen = std::collections::HashSet::with_capacity(list.len());
+        let distinct = list.iter().all(|v| match v.get(*key) {
+            None | Some(Value::Null) => false,
+            Some(k) => {
+                let text = scalar_text(k);
+                !text.is_empty() && seen.insert(text)
+            }
+        });
+        if distinct {
+            let mut list = object.unwrap_or_default();
+            for item in &mut list {
+                collapse_repeated_keys(item, schema, path);
+            }
+            return list;
+        }
+    }
     let mut walk = Walk {
         nodes: Vec::new(),
         schema,
@@ -97,7 +116,21 @@ pub(super) fn merge_on_keys(
         }
         dest = items;
     }
-    dest.into_iter().map(|id| walk.nodes[id].clone()).collect()
+    // Elements listed once move out of the arena; one listed twice is copied.
+    let mut uses = vec![0usize; walk.nodes.len()];
+    for &id in &dest {
+        uses[id] += 1;
+    }
+    dest.into_iter()
+        .map(|id| {
+            uses[id] -= 1;
+            if uses[id] == 0 {
+                std::mem::take(&mut walk.nodes[id])
+            } else {
+                walk.nodes[id].clone()
+            }
+        })
+        .collect()
 }
 
 struct Walk<'a, 'p> {
@@ -126,9 +159,13 @@ impl Walk<'_, '_> {
 
     /// Whether element `id` has `key`, with the value `value` unless that is empty.
     fn matches(&self, id: usize, key: &str, value: &str) -> bool {
-        self.nodes[id]
-            .get(key)
-            .is_some_and(|v| value.is_empty() || scalar_text(v) == value)
+        self.nodes[id].get(key).is_some_and(|v| {
+            value.is_empty()
+                || match v {
+                    Value::String(s) => s == value,
+                    other => scalar_text(other) == value,
+                }
+        })
     }
 
     /// The first element of `list` agreeing with every key.
