@@ -132,6 +132,9 @@ struct Extra {
     /// A custom OpenAPI schema: chosen by the overlay or by the base, and whether it
     /// defines Deployments (merging containers by name) or leaves them without a schema.
     openapi: Option<(bool, bool)>,
+    /// Service ports an overlay patch merges: (port, protocol, name, directive) choices,
+    /// for lists keyed by port and protocol.
+    ports: Vec<(u8, u8, u8, u8)>,
 }
 
 fn extra() -> impl Strategy<Value = Extra> {
@@ -146,6 +149,7 @@ fn extra() -> impl Strategy<Value = Extra> {
         (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
         proptest::option::of(("[a-z]{0,3}", "[a-z]{0,4}", 0u8..6)),
         proptest::option::of((any::<bool>(), any::<bool>())),
+        proptest::collection::vec((0u8..2, 0u8..3, 0u8..3, 0u8..8), 0..3),
     )
         .prop_map(
             |(
@@ -159,6 +163,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                 layers,
                 mid,
                 openapi,
+                ports,
             )| {
                 Extra {
                     suffix,
@@ -171,6 +176,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                     layers,
                     mid,
                     openapi,
+                    ports,
                 }
             },
         )
@@ -281,6 +287,27 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
             .unwrap_or_default();
         patches.push(format!("- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: {name}{namespace}\n    spec:\n      minReadySeconds: 5\n"));
     }
+    if !x.ports.is_empty() {
+        let mut p = String::from("- patch: |-\n    apiVersion: v1\n    kind: Service\n    metadata:\n      name: app\n    spec:\n      ports:\n");
+        for (i, (port, protocol, name, directive)) in x.ports.iter().enumerate() {
+            p.push_str(&format!("      - port: {}\n", [8080, 9090][*port as usize]));
+            let protocol = ["", "TCP", "UDP"][*protocol as usize];
+            if !protocol.is_empty() {
+                p.push_str(&format!("        protocol: {protocol}\n"));
+            }
+            let name = ["", "a", "b"][*name as usize];
+            if !name.is_empty() {
+                p.push_str(&format!("        name: {name}\n"));
+            }
+            match directive {
+                0 => p.push_str("        $patch: delete\n"),
+                1 => p.push_str("        $patch: replace\n"),
+                _ => {}
+            }
+            p.push_str(&format!("        targetPort: {}\n", 7000 + i));
+        }
+        patches.push(p);
+    }
     if !patches.is_empty() {
         k.push_str("patches:\n");
         k.push_str(&patches.concat());
@@ -362,7 +389,7 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
     let first = &t.maps[0].0;
     std::fs::write(
         root.join("base/app.yaml"),
-        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n{args}        ports:\n        - containerPort: 80\n        envFrom:\n        - configMapRef:\n            name: {first}\n        - configMapRef:\n            name: gen\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector:\n    app: app\n  ports:\n  - port: 8080\n"),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n{args}        ports:\n        - containerPort: 80\n        envFrom:\n        - configMapRef:\n            name: {first}\n        - configMapRef:\n            name: gen\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app\nspec:\n  selector:\n    app: app\n  ports:\n  - port: 8080\n  - port: 9090\n    protocol: UDP\n    name: metrics\n"),
     )
     .unwrap();
     std::fs::write(
