@@ -694,11 +694,6 @@ fn keyless_list(
             path.join(".")
         ))
     };
-    // An element that is only a directive (`- $patch: replace`) needs no key.
-    let lacks_key = |v: &Value| {
-        v.as_object()
-            .is_some_and(|m| !is_bare_directive(v) && m.get(&key).is_none_or(Value::is_null))
-    };
     let dst = match dst {
         Some(dst) => dst,
         None => {
@@ -711,12 +706,6 @@ fn keyless_list(
             &[]
         }
     };
-    if !patch.is_empty() && dst.iter().chain(patch).any(lacks_key) {
-        return Some(format!(
-            "{}: merging list elements without their merge key {key:?} is not supported",
-            path.join(".")
-        ));
-    }
     let bare = |d: &str| {
         patch
             .iter()

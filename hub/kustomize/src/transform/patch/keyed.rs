@@ -56,7 +56,9 @@ pub(super) fn merge_on_keys(
         path,
     };
     let patch: Option<Vec<usize>> = patch.map(|p| walk.adopt(p));
-    // The object's list, or the patch's itself where the object has none.
+    // The object's list, or the patch's itself where the object has none: then one list,
+    // so an element taken out of it is out of the patch's too.
+    let shared = object.is_none();
     let mut dest: Vec<usize> = match object {
         Some(o) => walk.adopt(o),
         None => patch.clone().unwrap_or_default(),
@@ -83,7 +85,8 @@ pub(super) fn merge_on_keys(
         valid_keys.clone_from(&vk);
         let (lk, lv) = valid(std::slice::from_ref(&vv), &vv, &vk);
         let in_object = walk.first(&dest, &lk, &lv);
-        let in_patch = patch.as_deref().and_then(|p| walk.first(p, &lk, &lv));
+        let patch = if shared { Some(&dest) } else { patch.as_ref() };
+        let in_patch = patch.and_then(|p| walk.first(p, &lk, &lv));
         let Some(val) = walk.merge(in_object, in_patch) else {
             walk.set(&mut dest, None, &vk, &vv);
             continue;
@@ -168,11 +171,19 @@ impl Walk<'_, '_> {
         })
     }
 
-    /// The first element of `list` agreeing with every key.
+    /// The first element of `list` with every key at its value; here an empty value asks
+    /// for an empty key, not for any.
     fn first(&self, list: &[usize], keys: &[&str], values: &[String]) -> Option<usize> {
         list.iter().copied().find(|&id| {
             self.nodes[id].is_object()
-                && keys.iter().zip(values).all(|(k, v)| self.matches(id, k, v))
+                && keys
+                    .iter()
+                    .zip(values)
+                    .all(|(k, v)| match self.nodes[id].get(*k) {
+                        None => false,
+                        Some(Value::Null) => v.is_empty(),
+                        Some(x) => scalar_text(x) == *v,
+                    })
         })
     }
 
