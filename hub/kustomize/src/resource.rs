@@ -390,6 +390,26 @@ impl Resource {
         self.texts = (!texts.is_empty()).then(|| std::sync::Arc::new(texts));
     }
 
+    /// Makes the numbers and booleans a replacement created in maps strings of the text
+    /// they were copied as, as kubectl's strategic merge walk writes them back (list
+    /// items stay as they are).
+    pub(crate) fn type_untyped_in_maps(&mut self) {
+        for u in std::mem::take(&mut self.untyped) {
+            let in_map = match u.at.split_last() {
+                Some((_, [])) => true,
+                Some((_, parent)) => value_at(&self.obj, parent).is_some_and(Value::is_object),
+                None => false,
+            };
+            match value_at_mut(&mut self.obj, &u.at) {
+                // An empty one stays null.
+                Some(v) if in_map && *v == u.value && !u.text.is_empty() => {
+                    *v = Value::String(u.text)
+                }
+                _ => self.untyped.push(u),
+            }
+        }
+    }
+
     /// Forgets the object's past, as kubectl does when a patch drops the annotations it
     /// keeps that in: its earlier ids and kinds, its name prefixes and suffixes, and
     /// whether its name takes a hash. Its current id becomes its original one.

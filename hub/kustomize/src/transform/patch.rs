@@ -448,6 +448,7 @@ fn smp_resource(
     if let Value::Object(m) = obj {
         r.obj = m;
     }
+    r.type_untyped_in_maps();
     super::metadata::settle_origin(r, origin, (|| by.clone(), ctx.entry.get()))?;
     if !allow_name && r.name() != name {
         r.set_name(&name);

@@ -146,10 +146,29 @@ fn source_value(
             r.describe()
         )
     })?;
+    // A null a replacement created holds the text it was copied as, untyped, in kubectl:
+    // a source like any other.
+    let created_null = || {
+        place_of(&obj, &segs).and_then(|at| {
+            r.untyped
+                .iter()
+                .find(|u| u.at == at && u.value.is_null())
+                .map(|u| u.text.clone())
+        })
+    };
     let value = match hits.as_slice() {
+        [one] if one.is_null() => match created_null() {
+            Some(text) => return Ok((Value::Null, Some(text))),
+            None => {
+                return Err(format!(
+                    "fieldPath `{path}` is missing for replacement source {}",
+                    r.describe()
+                ))
+            }
+        },
         // A null source (`~`, `null`) counts as missing, as in kubectl.
-        [one] if !one.is_null() => (*one).clone(),
-        [] | [_] => {
+        [one] => (*one).clone(),
+        [] => {
             return Err(format!(
                 "fieldPath `{path}` is missing for replacement source {}",
                 r.describe()
@@ -275,7 +294,7 @@ fn apply_target(
                         *node = Value::String(t);
                     }
                 }
-                if fresh && matches!(node, Value::Number(_) | Value::Bool(_)) {
+                if fresh && matches!(node, Value::Number(_) | Value::Bool(_) | Value::Null) {
                     if let Some(t) = written() {
                         untyped.push(crate::resource::Untyped {
                             at: at.to_vec(),
