@@ -996,4 +996,35 @@ mod tests {
         let err = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap_err();
         assert!(matches!(err, Error::Restricted { .. }), "{err}");
     }
+
+    /// A kustomization file that is a link to one outside its folder is no kustomization
+    /// there, as in kubectl; a link to a file beside it is one.
+    #[cfg(unix)]
+    #[test]
+    fn kustomization_file_linked_from_outside_is_not_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::create_dir_all(root.join("shared")).unwrap();
+        std::fs::write(
+            root.join("shared/kustomization.yaml"),
+            "resources:\n- cm.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("app/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        )
+        .unwrap();
+        let link = root.join("app/kustomization.yaml");
+        std::os::unix::fs::symlink("../shared/kustomization.yaml", &link).unwrap();
+        let err = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("no kustomization.yaml"), "{err}");
+
+        std::fs::remove_file(&link).unwrap();
+        std::fs::write(root.join("app/k.yaml"), "resources:\n- cm.yaml\n").unwrap();
+        std::os::unix::fs::symlink("k.yaml", &link).unwrap();
+        let built = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap();
+        assert_eq!(built.len(), 1);
+    }
 }

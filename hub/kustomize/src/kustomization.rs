@@ -58,14 +58,23 @@ pub struct Kustomization {
     pub fields: Map<String, Value>,
 }
 
-/// Finds the kustomization file in `dir`; more than one is an error, as in kustomize.
+/// Finds the kustomization file in `dir`; more than one is an error, as in kustomize. A
+/// file that is a symbolic link leading out of `dir` does not count, as kustomize's load
+/// restrictor cannot read it.
 pub fn find(fsys: &dyn FileSystem, dir: &str) -> Result<Option<String>> {
     let mut found = Vec::new();
+    let real_dir = fsys.real_path(dir);
     for name in FILE_NAMES {
         let path = fs::join(dir, name).unwrap_or_else(|| name.to_string());
-        if fsys.kind(&path) == Some(crate::EntryKind::File) {
-            found.push(path);
+        if fsys.kind(&path) != Some(crate::EntryKind::File) {
+            continue;
         }
+        if let (Some(real), Some(real_dir)) = (fsys.real_path(&path), &real_dir) {
+            if !fs::is_within(&real, real_dir) {
+                continue;
+            }
+        }
+        found.push(path);
     }
     if found.len() > 1 {
         return Err(Error::Invalid {
