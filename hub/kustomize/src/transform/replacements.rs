@@ -278,7 +278,16 @@ fn apply_target(
                     // A map or list has no scalar text: the null stays.
                     return Ok(());
                 }
-                set_value(node, value, text, &opts)?;
+                // A plain date is split by the text it was written as, and must still read
+                // as a date when joined again, as kubectl keeps its type.
+                let date = opts
+                    .delimiter
+                    .as_deref()
+                    .filter(|d| !d.is_empty() && !fresh)
+                    .and_then(|_| r.source_text(at, node))
+                    .filter(|t| crate::yaml::parse::parse_timestamp(t).is_some())
+                    .map(str::to_string);
+                set_value(node, value, (text, date.as_deref()), &opts)?;
                 let written = || text.map(str::to_string).or_else(|| text_of(value));
                 if was_null && !node.is_null() {
                     let shown = text_of(node).or_else(written).unwrap_or_default();
@@ -342,7 +351,7 @@ fn apply_target(
 fn set_value(
     node: &mut Value,
     value: &Value,
-    text: Option<&str>,
+    (text, date): (Option<&str>, Option<&str>),
     opts: &Options,
 ) -> std::result::Result<(), String> {
     let text_of = |v: &Value| text.map(str::to_string).or_else(|| text_of(v));
@@ -387,6 +396,7 @@ fn set_value(
         return Ok(());
     };
     let cur = match node {
+        Value::String(_) if date.is_some() => date.unwrap_or_default().to_string(),
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         _ => return Err("delimiter option can only be used with scalar nodes".into()),
@@ -401,7 +411,14 @@ fn set_value(
     } else {
         parts[i as usize] = new;
     }
-    *node = Value::String(parts.join(delim));
+    let joined = parts.join(delim);
+    *node = match date {
+        Some(_) => match crate::yaml::parse::parse_timestamp(&joined) {
+            Some(stamp) => Value::String(stamp),
+            None => return Err(format!("cannot decode !!str `{joined}` as a !!timestamp")),
+        },
+        None => Value::String(joined),
+    };
     Ok(())
 }
 

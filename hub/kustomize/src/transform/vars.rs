@@ -373,6 +373,12 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
     if let (Value::Number(_), Some(text)) = (&value, r.source_text(&segs, &value)) {
         return number_from_text(text);
     }
+    // A plain date is the text it was written as to a var, not the timestamp it reads as.
+    if let (Value::String(_), Some(text)) = (&value, r.source_text(&segs, &value)) {
+        if crate::yaml::parse::parse_timestamp(text).is_some() {
+            return Some(Value::String(text.to_string()));
+        }
+    }
     Some(value)
 }
 
