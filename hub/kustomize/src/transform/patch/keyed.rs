@@ -52,6 +52,8 @@ pub(super) fn merge_on_keys(
     }
     let mut walk = Walk {
         nodes: Vec::new(),
+        fields: Vec::new(),
+        keys,
         schema,
         path,
     };
@@ -64,16 +66,20 @@ pub(super) fn merge_on_keys(
         None => patch.clone().unwrap_or_default(),
     };
     let mut tuples: Vec<Vec<String>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for list in [patch.as_deref(), Some(dest.as_slice())]
         .into_iter()
         .flatten()
     {
         for &id in list {
-            let tuple: Vec<String> = keys.iter().map(|k| walk.key_text(id, k)).collect();
-            if !tuples.contains(&tuple) {
+            let tuple: Vec<String> = walk.fields[id].iter().map(Field::key_text).collect();
+            if seen.insert(tuple.clone()) {
                 tuples.push(tuple);
             }
         }
+    }
+    if let Some(list) = walk.distinct_full(patch.as_deref(), &dest, shared) {
+        return walk.into_values(list);
     }
     if keys.len() > 1 {
         fold_tuples(&mut tuples);
@@ -97,6 +103,7 @@ pub(super) fn merge_on_keys(
                 if let Value::Object(m) = &mut walk.nodes[val] {
                     m.insert((*k).to_string(), crate::yaml::parse::resolve_plain(v));
                 }
+                walk.refresh(val);
             }
         }
         walk.set(&mut items, Some(val), &vk, &vv);
@@ -107,9 +114,9 @@ pub(super) fn merge_on_keys(
         for id in dest.clone() {
             let mut values = Vec::new();
             for k in &valid_keys {
-                match walk.nodes[id].get(*k) {
-                    Some(v) => values.push(scalar_text(v)),
-                    None => items.push(id),
+                match walk.field(id, k) {
+                    Field::Missing => items.push(id),
+                    f => values.push(f.text().to_string()),
                 }
             }
             if valid_keys.len() > 1 {
@@ -119,56 +126,176 @@ pub(super) fn merge_on_keys(
         }
         dest = items;
     }
-    // Elements listed once move out of the arena; one listed twice is copied.
-    let mut uses = vec![0usize; walk.nodes.len()];
-    for &id in &dest {
-        uses[id] += 1;
-    }
-    dest.into_iter()
-        .map(|id| {
-            uses[id] -= 1;
-            if uses[id] == 0 {
-                std::mem::take(&mut walk.nodes[id])
-            } else {
-                walk.nodes[id].clone()
-            }
-        })
-        .collect()
+    walk.into_values(dest)
 }
 
-struct Walk<'a, 'p> {
+/// An element's key field, as the merge compares it.
+enum Field {
+    Missing,
+    Null,
+    /// The scalar's text (empty for a map or list).
+    Text(String),
+}
+
+impl Field {
+    fn of(element: &Value, key: &str) -> Field {
+        match element.get(key) {
+            None => Field::Missing,
+            Some(Value::Null) => Field::Null,
+            Some(v) => Field::Text(scalar_text(v)),
+        }
+    }
+
+    /// The text kubectl gathers into a key tuple: nothing for a missing or null key.
+    fn key_text(&self) -> String {
+        match self {
+            Field::Text(t) => t.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The text a present key shows.
+    fn text(&self) -> &str {
+        match self {
+            Field::Text(t) => t,
+            _ => "null",
+        }
+    }
+}
+
+struct Walk<'a, 'p, 'k> {
     nodes: Vec<Value>,
+    /// Each element's fields for `keys`, kept as the element changes.
+    fields: Vec<Vec<Field>>,
+    keys: &'k [&'k str],
     schema: Schema<'a>,
     path: &'p mut Vec<String>,
 }
 
-impl Walk<'_, '_> {
+impl Walk<'_, '_, '_> {
     fn adopt(&mut self, list: Vec<Value>) -> Vec<usize> {
         list.into_iter()
             .map(|v| {
+                self.fields
+                    .push(self.keys.iter().map(|k| Field::of(&v, k)).collect());
                 self.nodes.push(v);
                 self.nodes.len() - 1
             })
             .collect()
     }
 
-    /// The text of an element's key, or nothing where it has none (or null, or a map).
-    fn key_text(&self, id: usize, key: &str) -> String {
-        match self.nodes[id].get(key) {
-            None | Some(Value::Null) => String::new(),
-            Some(v) => scalar_text(v),
+    /// The elements of `list`, out of the arena: those listed once move, one listed twice
+    /// is copied.
+    fn into_values(mut self, list: Vec<usize>) -> Vec<Value> {
+        let mut uses = vec![0usize; self.nodes.len()];
+        for &id in &list {
+            uses[id] += 1;
         }
+        list.into_iter()
+            .map(|id| {
+                uses[id] -= 1;
+                if uses[id] == 0 {
+                    std::mem::take(&mut self.nodes[id])
+                } else {
+                    self.nodes[id].clone()
+                }
+            })
+            .collect()
     }
 
-    /// Whether element `id` has `key`, with the value `value` unless that is empty.
-    fn matches(&self, id: usize, key: &str, value: &str) -> bool {
-        self.nodes[id].get(key).is_some_and(|v| {
-            value.is_empty()
-                || match v {
-                    Value::String(s) => s == value,
-                    other => scalar_text(other) == value,
+    /// The merge's steps where every element has all its keys and no list repeats a key
+    /// tuple, as most lists do, by looking tuples up rather than scanning: the patch's
+    /// elements in order (merged with the object's twin, or new), the object's others
+    /// after them; with several keys the object's elements all move to the end, and an
+    /// object's element the patch replaces stays as it was. `None` where the lists are
+    /// not of that shape.
+    fn distinct_full(
+        &mut self,
+        patch: Option<&[usize]>,
+        dest: &[usize],
+        shared: bool,
+    ) -> Option<Vec<usize>> {
+        use std::collections::HashMap;
+        let full = |w: &Self, id: usize| {
+            w.nodes[id].is_object()
+                && w.fields[id]
+                    .iter()
+                    .all(|f| matches!(f, Field::Text(t) if !t.is_empty()))
+        };
+        let index = |w: &Self, list: &[usize]| -> Option<HashMap<Vec<String>, usize>> {
+            let mut map = HashMap::with_capacity(list.len());
+            for &id in list {
+                if !full(w, id) {
+                    return None;
                 }
-        })
+                let tuple = w.fields[id].iter().map(Field::key_text).collect();
+                if map.insert(tuple, id).is_some() {
+                    return None;
+                }
+            }
+            Some(map)
+        };
+        let in_dest = index(self, dest)?;
+        let patch = patch.filter(|_| !shared);
+        let in_patch = match patch {
+            Some(p) => index(self, p)?,
+            None => HashMap::new(),
+        };
+        let tuple_of = |w: &Self, id: usize| -> Vec<String> {
+            w.fields[id].iter().map(Field::key_text).collect()
+        };
+        // Each patch element with its twin, then each object element the patch does not
+        // name; where the list is the patch's own, each element with itself.
+        let order: Vec<(Option<usize>, Option<usize>)> = match patch {
+            None if shared => dest.iter().map(|&id| (Some(id), Some(id))).collect(),
+            None => dest.iter().map(|&id| (Some(id), None)).collect(),
+            Some(p) => p
+                .iter()
+                .map(|&id| (in_dest.get(&tuple_of(self, id)).copied(), Some(id)))
+                .chain(
+                    dest.iter()
+                        .filter(|&&id| !in_patch.contains_key(&tuple_of(self, id)))
+                        .map(|&id| (Some(id), None)),
+                )
+                .collect(),
+        };
+        let mut items: Vec<Option<usize>> = Vec::with_capacity(order.len());
+        let mut at: HashMap<Vec<String>, usize> = HashMap::with_capacity(order.len());
+        let mut gone = std::collections::HashSet::new();
+        for (d, p) in order {
+            let t = tuple_of(self, d.or(p)?);
+            match self.merge(d, p) {
+                Some(val) => {
+                    at.insert(t, items.len());
+                    items.push(Some(val));
+                }
+                None => gone.extend(d),
+            }
+        }
+        // The object's elements join: in place (one key) or at the end (several).
+        let several = self.keys.len() > 1;
+        for &id in dest.iter().filter(|id| !gone.contains(*id)) {
+            let pos = at.get(&tuple_of(self, id)).copied();
+            match (pos, several) {
+                (Some(pos), false) => items[pos] = Some(id),
+                (Some(pos), true) => {
+                    items[pos] = None;
+                    items.push(Some(id));
+                }
+                (None, _) => items.push(Some(id)),
+            }
+        }
+        Some(items.into_iter().flatten().collect())
+    }
+
+    fn refresh(&mut self, id: usize) {
+        let node = &self.nodes[id];
+        self.fields[id] = self.keys.iter().map(|k| Field::of(node, k)).collect();
+    }
+
+    fn field(&self, id: usize, key: &str) -> &Field {
+        let i = self.keys.iter().position(|k| *k == key).unwrap_or(0);
+        &self.fields[id][i]
     }
 
     /// The first element of `list` with every key at its value; here an empty value asks
@@ -179,10 +306,10 @@ impl Walk<'_, '_> {
                 && keys
                     .iter()
                     .zip(values)
-                    .all(|(k, v)| match self.nodes[id].get(*k) {
-                        None => false,
-                        Some(Value::Null) => v.is_empty(),
-                        Some(x) => scalar_text(x) == *v,
+                    .all(|(k, v)| match self.field(id, k) {
+                        Field::Missing => false,
+                        Field::Null => v.is_empty(),
+                        Field::Text(t) => t == v,
                     })
         })
     }
@@ -190,6 +317,13 @@ impl Walk<'_, '_> {
     /// Merges the patch's element into the object's: the element that comes out, or
     /// nothing where the merge leaves none.
     fn merge(&mut self, object: Option<usize>, patch: Option<usize>) -> Option<usize> {
+        let id = self.merge_nodes(object, patch)?;
+        self.refresh(id);
+        let empty = self.nodes[id].as_object().is_none_or(|m| m.is_empty());
+        (!empty).then_some(id)
+    }
+
+    fn merge_nodes(&mut self, object: Option<usize>, patch: Option<usize>) -> Option<usize> {
         // kubectl reads an element's directive as it walks it, and takes it out of the
         // patch's element: an element walked twice meets its directive once.
         let directive = patch.and_then(|p| match &mut self.nodes[p] {
@@ -221,8 +355,7 @@ impl Walk<'_, '_> {
             }
             (None, None) => return None,
         };
-        let empty = self.nodes[id].as_object().is_none_or(|m| m.is_empty());
-        (!empty).then_some(id)
+        Some(id)
     }
 
     /// Sets `element` into `list` in place of every element agreeing with the keys (the
@@ -230,38 +363,47 @@ impl Walk<'_, '_> {
     /// those away. Null and empty elements go either way. A key without a value (past the
     /// end of `values`) agrees as the last one compared did.
     fn set(&self, list: &mut Vec<usize>, element: Option<usize>, keys: &[&str], values: &[String]) {
-        let mut out = Vec::with_capacity(list.len() + 1);
+        let slots: Vec<usize> = keys
+            .iter()
+            .map(|k| self.keys.iter().position(|x| x == k).unwrap_or(0))
+            .collect();
         let mut found = false;
-        for &id in list.iter() {
+        let mut kept = 0;
+        for at in 0..list.len() {
+            let id = list[at];
             let node = &self.nodes[id];
-            if node.is_null() || node.as_object().is_some_and(|m| m.is_empty()) {
-                continue;
-            }
-            if !node.is_object() && !keys.is_empty() {
-                out.push(id);
-                continue;
-            }
-            let mut agrees = false;
-            let mut all = true;
-            for (j, k) in keys.iter().enumerate() {
-                if let Some(v) = values.get(j) {
-                    agrees = self.matches(id, k, v);
+            let keep = if node.is_null() || node.as_object().is_some_and(|m| m.is_empty()) {
+                None
+            } else if !node.is_object() && !keys.is_empty() {
+                Some(id)
+            } else {
+                let mut agrees = false;
+                let mut all = true;
+                for (j, &slot) in slots.iter().enumerate() {
+                    if let Some(v) = values.get(j) {
+                        agrees = match &self.fields[id][slot] {
+                            Field::Missing => false,
+                            f => v.is_empty() || f.text() == v,
+                        };
+                    }
+                    if !agrees {
+                        all = false;
+                        break;
+                    }
                 }
-                if !agrees {
-                    all = false;
-                    break;
+                if all {
+                    found = true;
+                    element
+                } else {
+                    (!values.is_empty()).then_some(id)
                 }
+            };
+            if let Some(id) = keep {
+                list[kept] = id;
+                kept += 1;
             }
-            if !all {
-                if !values.is_empty() {
-                    out.push(id);
-                }
-                continue;
-            }
-            found = true;
-            out.extend(element);
         }
-        *list = out;
+        list.truncate(kept);
         if let (Some(e), false) = (element, found) {
             list.push(e);
         }
@@ -270,6 +412,10 @@ impl Walk<'_, '_> {
 
 /// Key tuples that agree wherever both have a value, and share one value, become one.
 fn fold_tuples(tuples: &mut [Vec<String>]) {
+    // Distinct tuples with every value given never fold.
+    if tuples.iter().all(|t| t.iter().all(|v| !v.is_empty())) {
+        return;
+    }
     for i in 0..tuples.len() {
         let first = tuples[i].clone();
         for j in 0..tuples.len() {

@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::{is_union, merge_key, same_key, Schema};
+use super::{is_union, merge_key, Schema};
 use crate::resource::SourceTexts;
 use crate::yaml::parse::json_pointer;
 
@@ -115,17 +115,38 @@ impl Walk<'_> {
             }
             merge_key(&at.keys, &all, self.builtin)
         });
+        // The first element with each key value, in the old list and in the patch's.
+        let firsts = |list: &[Value], key: &str| {
+            let mut first = std::collections::HashMap::new();
+            for (i, x) in list.iter().enumerate() {
+                if let Some(k) = x.get(key).and_then(key_text) {
+                    first.entry(k).or_insert(i);
+                }
+            }
+            first
+        };
+        let index = key
+            .as_deref()
+            .zip(patch_items)
+            .map(|(key, p)| (key, firsts(old_items, key), firsts(p, key)));
         for (i, item) in items.iter_mut().enumerate() {
             // Which element of the old list and of the patch list this one is.
-            let (o, p) = match (&key, patch_items) {
+            let (o, p) = match (&index, patch_items) {
                 // Merged by key: the first element with the same key in each.
-                (Some(key), Some(patch_items)) => {
-                    let find = |list: &[Value]| {
-                        let kv = item.get(key)?;
-                        list.iter()
-                            .position(|x| x.get(key).is_some_and(|xk| same_key(xk, kv)))
-                    };
-                    (find(old_items), find(patch_items))
+                (Some((key, old_first, patch_first)), Some(patch_items)) => {
+                    match item.get(*key) {
+                        None => (None, None),
+                        Some(kv) => match key_text(kv) {
+                            Some(k) => (old_first.get(&k).copied(), patch_first.get(&k).copied()),
+                            // A map or list as a key: compared whole.
+                            None => {
+                                let find = |list: &[Value]| {
+                                    list.iter().position(|x| x.get(*key) == Some(kv))
+                                };
+                                (find(old_items), find(patch_items))
+                            }
+                        },
+                    }
                 }
                 // Replaced by the patch's list (or a union of scalars, which need no text).
                 (None, Some(_)) => (None, Some(i)),
@@ -211,5 +232,15 @@ impl Walk<'_> {
                     .insert(json_pointer(&at.new), typed.clone());
             }
         }
+    }
+}
+
+/// A merge key's value as kubectl compares it, by its text (`"80"` and `80` are one key);
+/// a map or list has none.
+fn key_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(_) | Value::Object(_) => None,
+        other => crate::yaml::emit::scalar_text(other),
     }
 }
