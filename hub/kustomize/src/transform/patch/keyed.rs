@@ -65,6 +65,9 @@ pub(super) fn merge_on_keys(
         Some(o) => walk.adopt(o),
         None => patch.clone().unwrap_or_default(),
     };
+    if let Some(list) = walk.distinct_full(patch.as_deref(), &dest, shared) {
+        return walk.into_values(list);
+    }
     let mut tuples: Vec<Vec<String>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for list in [patch.as_deref(), Some(dest.as_slice())]
@@ -77,9 +80,6 @@ pub(super) fn merge_on_keys(
                 tuples.push(tuple);
             }
         }
-    }
-    if let Some(list) = walk.distinct_full(patch.as_deref(), &dest, shared) {
-        return walk.into_values(list);
     }
     if keys.len() > 1 {
         fold_tuples(&mut tuples);
