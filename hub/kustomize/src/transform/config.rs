@@ -36,6 +36,26 @@ const KEYS: &[&str] = &[
     "replicas",
 ];
 
+/// Adds `spec` to `specs` as kustomize merges one field spec into a list: one for the same
+/// type and path is kept (a different `create` flag is a conflict).
+pub(crate) fn merge_spec(specs: &mut Vec<FieldSpec>, spec: FieldSpec) -> Result<(), String> {
+    let same = |s: &FieldSpec| {
+        (&s.group, &s.version, &s.kind, &s.path)
+            == (&spec.group, &spec.version, &spec.kind, &spec.path)
+    };
+    match specs.iter().find(|s| same(s)) {
+        Some(s) if s.create != spec.create => Err(format!(
+            "conflicting fieldspecs for `{}` (create differs)",
+            spec.path.join("/")
+        )),
+        Some(_) => Ok(()),
+        None => {
+            specs.push(spec);
+            Ok(())
+        }
+    }
+}
+
 fn add_specs(dst: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
     for s in more {
         if !dst.contains(s) {
@@ -354,12 +374,17 @@ pub(crate) fn add_name_ref(list: &mut Vec<NameRef>, nr: NameRef) {
 pub(crate) fn name_refs(extra: &Config) -> Vec<NameRef> {
     let mut all = fieldspec::name_refs();
     for nr in &extra.name_reference {
-        let same = |a: &str, b: &str| a.is_empty() || b.is_empty() || a == b;
+        // Only an entry for the very same group, version and kind adds to a default one.
         if let Some(existing) = all
             .iter_mut()
-            .find(|e| e.group == nr.group && same(&e.version, &nr.version) && e.kind == nr.kind)
+            .find(|e| (&e.group, &e.version, &e.kind) == (&nr.group, &nr.version, &nr.kind))
         {
-            existing.specs = with_defaults(std::mem::take(&mut existing.specs), &nr.specs);
+            // Each spec joins unless one already there for its path is of its kinds.
+            for spec in &nr.specs {
+                if !existing.specs.iter().any(|e| selects(spec, e)) {
+                    existing.specs.push(spec.clone());
+                }
+            }
         } else {
             all.push(nr.clone());
         }
@@ -504,7 +529,7 @@ pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
     ));
     v.push(FieldSpec::new(
         "",
-        "",
+        "Deployment",
         "spec/template/metadata/annotations",
         false,
     ));

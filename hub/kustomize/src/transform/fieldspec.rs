@@ -407,9 +407,21 @@ pub struct NameRef {
 }
 
 fn nr(group: &str, kind: &str, specs: Vec<FieldSpec>) -> NameRef {
+    // kustomize names a version for these targets (which then match only it, and which a
+    // configuration's entry must name too to add to them).
+    const AT_V1: &[&str] = &[
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "PersistentVolumeClaim",
+        "PersistentVolume",
+        "StorageClass",
+        "PriorityClass",
+    ];
     NameRef {
         group: group.into(),
-        version: String::new(),
+        version: if AT_V1.contains(&kind) { "v1" } else { "" }.into(),
         kind: kind.into(),
         specs,
     }

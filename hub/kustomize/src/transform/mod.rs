@@ -526,9 +526,10 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             };
             if let Some(Value::Array(fields)) = m.get("fields") {
                 for f in fields {
-                    specs.push(
-                        FieldSpec::from_value(f).map_err(|e| k.field_err("labels.fields", e))?,
-                    );
+                    let spec =
+                        FieldSpec::from_value(f).map_err(|e| k.field_err("labels.fields", e))?;
+                    config::merge_spec(&mut specs, spec)
+                        .map_err(|e| k.field_err("labels.fields", e))?;
                 }
             }
             // No pairs, nothing set (not even an empty map).

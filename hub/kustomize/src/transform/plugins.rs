@@ -37,6 +37,13 @@ pub(crate) fn run(
     for entry in &paths {
         configs.extend(b.resource_entry(k, field, entry, depth)?.res);
     }
+    // The configurations are one set of objects to kubectl: each id once.
+    let mut ids = std::collections::HashSet::new();
+    for c in &configs {
+        if !ids.insert((c.api_version(), c.kind(), c.name(), c.namespace())) {
+            return Err(k.field_err(field, format!("{} is configured twice", c.describe())));
+        }
+    }
     for c in &configs {
         run_one(b, k, field, c, layer)?;
         if b.track && field == "transformers" {
