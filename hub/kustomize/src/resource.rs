@@ -390,6 +390,20 @@ impl Resource {
         self.texts = (!texts.is_empty()).then(|| std::sync::Arc::new(texts));
     }
 
+    /// Whether kubectl holds notes of its own among this object's annotations while it
+    /// builds (an earlier name or namespace, a prefix or suffix, a generator's marks), so
+    /// that the object has an annotations map even where its source has none.
+    pub(crate) fn has_bookkeeping(&self) -> bool {
+        !self.prev_names.is_empty()
+            || self.orig_name != self.name()
+            || self.orig_namespace != self.namespace()
+            || !self.prefixes.is_empty()
+            || !self.suffixes.is_empty()
+            || self.needs_hash
+            || self.behavior.is_some()
+            || self.generated_by.is_some()
+    }
+
     /// Makes the numbers and booleans a replacement created in maps strings of the text
     /// they were copied as, as kubectl's strategic merge walk writes them back (list
     /// items stay as they are).

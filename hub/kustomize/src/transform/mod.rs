@@ -451,6 +451,16 @@ pub(crate) fn set_all(
     }
     let created = Value::Object(Map::new());
     for r in acc.iter_mut() {
+        // Where kubectl keeps notes among the annotations, a spec that creates nothing
+        // still finds the map.
+        let annotations_without_create = specs
+            .iter()
+            .any(|s| !s.create && s.path == ["metadata", "annotations"] && s.matches(&r.gvk()));
+        if annotations_without_create && r.has_bookkeeping() && r.meta_map("annotations").is_none()
+        {
+            r.metadata_mut()
+                .insert("annotations".into(), Value::Object(Map::new()));
+        }
         // Per key, the places it was added to: kubectl adds one shared value there.
         let mut added: Vec<Vec<Vec<String>>> = vec![Vec::new(); pairs.len()];
         fieldspec::apply(r, specs, Some(&created), &mut |v, steps| match v {
