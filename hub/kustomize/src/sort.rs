@@ -36,11 +36,12 @@ pub const DEFAULT_ORDER_LAST: &[&str] = &[
 /// Sorts in kustomize's legacy order with the given priority lists.
 pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]) {
     let rank = |kind: &str| -> i64 {
-        // A kind in both lists takes its `last` rank, as a later map write would.
-        if let Some(i) = last.iter().position(|k| k == kind) {
+        // A kind in both lists takes its `last` rank, and a kind listed twice its later
+        // place, as later map writes would.
+        if let Some(i) = last.iter().rposition(|k| k == kind) {
             return 1 + i as i64;
         }
-        if let Some(i) = first.iter().position(|k| k == kind) {
+        if let Some(i) = first.iter().rposition(|k| k == kind) {
             return i as i64 - first.len() as i64;
         }
         0

@@ -275,9 +275,12 @@ fn check_definitions(defs: &Map<String, Value>) -> Result<(), String> {
 }
 
 fn schema_props(def: &Value) -> Option<&Map<String, Value>> {
-    def.get("Schema")
-        .or_else(|| def.get("schema"))
-        .and_then(|s| s.get("properties"))
+    // kubectl decodes a definition's fields whatever their case, a later key over an
+    // earlier one.
+    def.as_object()?
+        .iter()
+        .rfind(|(k, _)| k.eq_ignore_ascii_case("schema"))
+        .and_then(|(_, s)| s.get("properties"))
         .and_then(Value::as_object)
 }
 

@@ -355,17 +355,21 @@ pub(crate) fn prefix_suffix(
         // Only the kinds the `metadata/name` specs select are renamed (a plugin's own, or
         // the default one for every kind unless `configurations` narrow it); other specs
         // apply whatever they select.
+        // A plugin's specs are applied one by one, so each that selects the name renames.
         let renames = match only {
             Some(specs) => specs
                 .iter()
-                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
-            None => name_specs
-                .iter()
-                .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
+                .filter(|s| s.matches(&gvk) && s.path == ["metadata", "name"])
+                .count(),
+            None => usize::from(
+                name_specs
+                    .iter()
+                    .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
+            ),
         };
         // A nameless `...List` object has no name to change.
         let named = r.obj.get("metadata").and_then(|m| m.get("name")).is_some();
-        if renames && named {
+        for _ in 0..if named { renames } else { 0 } {
             let new = format!("{prefix}{}{suffix}", r.name());
             record_rename(r);
             // kubectl adds the prefix and the suffix in two steps: the name with only

@@ -794,16 +794,19 @@ impl Selector {
         ]
         .iter()
         .any(|f| !f.is_empty());
-        // An empty entry rejects nothing.
+        // An empty entry rejects nothing. The id rejects on its own; the label and
+        // annotation selectors reject together, as kubectl checks them.
+        let selectors_given = self.labels.is_some() || self.annotations.is_some();
         (id_given && self.id_matches(r))
-            || self
-                .labels
-                .as_ref()
-                .is_some_and(|s| s.matches(r.meta_map("labels")))
-            || self
-                .annotations
-                .as_ref()
-                .is_some_and(|s| s.matches(r.meta_map("annotations")))
+            || (selectors_given
+                && self
+                    .labels
+                    .as_ref()
+                    .is_none_or(|s| s.matches(r.meta_map("labels")))
+                && self
+                    .annotations
+                    .as_ref()
+                    .is_none_or(|s| s.matches(r.meta_map("annotations"))))
     }
 
     fn id_matches(&self, r: &Resource) -> bool {

@@ -110,7 +110,13 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             version: v.version.clone(),
             kind: v.kind.clone(),
         });
-        let exact_ns = !v.namespace.is_empty() || cluster;
+        // An object of a cluster-scoped kind has no namespace to kubectl here: an objref
+        // naming one (even `default`) finds none, and its own is not looked at.
+        let fits_ns = |ns: &str| match (cluster, v.namespace.as_str()) {
+            (true, wanted) => wanted.is_empty(),
+            (false, "") => true,
+            (false, wanted) => or_default(wanted) == or_default(ns),
+        };
         let matched: Vec<usize> = layer
             .res
             .iter()
@@ -120,10 +126,8 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                 v.group == g.group
                     && v.version == g.version
                     && v.kind == g.kind
-                    && r.any_ids().any(|(name, ns)| {
-                        v.obj_name == name
-                            && (!exact_ns || or_default(&v.namespace) == or_default(ns))
-                    })
+                    && r.any_ids()
+                        .any(|(name, ns)| v.obj_name == name && fits_ns(ns))
             })
             .map(|(i, _)| i)
             .collect();
