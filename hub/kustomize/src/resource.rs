@@ -390,6 +390,33 @@ impl Resource {
         self.texts = (!texts.is_empty()).then(|| std::sync::Arc::new(texts));
     }
 
+    /// Records which of the places a transformer just set hold a quoted string (kyaml
+    /// quotes a value that would not read back as a string): a number a later patch puts
+    /// there becomes a string of its text. The others lose any quotes they had.
+    pub(crate) fn note_quoted(&mut self, written: &[(Vec<String>, bool)]) {
+        let had = |t: &SourceTexts, p: &str| t.quoted.contains(p);
+        let pointers: Vec<(String, bool)> = written
+            .iter()
+            .map(|(path, quoted)| (crate::yaml::parse::json_pointer(path), *quoted))
+            .collect();
+        let current = self.texts.as_deref();
+        let changes = pointers
+            .iter()
+            .any(|(p, quoted)| *quoted != current.is_some_and(|t| had(t, p)));
+        if !changes {
+            return;
+        }
+        let mut texts = current.cloned().unwrap_or_default();
+        for (p, quoted) in pointers {
+            if quoted {
+                texts.quoted.insert(p);
+            } else {
+                texts.quoted.remove(&p);
+            }
+        }
+        self.texts = Some(std::sync::Arc::new(texts));
+    }
+
     /// Whether kubectl holds notes of its own among this object's annotations while it
     /// builds (an earlier name or namespace, a prefix or suffix, a generator's marks), so
     /// that the object has an annotations map even where its source has none.

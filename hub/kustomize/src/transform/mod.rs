@@ -467,15 +467,21 @@ pub(crate) fn set_all(
         }
         // Per key, the places it was added to: kubectl adds one shared value there.
         let mut added: Vec<Vec<Vec<String>>> = vec![Vec::new(); pairs.len()];
+        // Every place written, and whether kubectl quotes the value it put there.
+        let mut written: Vec<(Vec<String>, bool)> = Vec::new();
         fieldspec::apply(r, specs, Some(&created), &mut |v, steps| match v {
             Value::Object(m) => {
                 for (i, (k, val)) in pairs.iter().enumerate() {
                     if !crate::yaml::parse::plain_key_reads_as_string(k) {
                         return Err(crate::yaml::parse::unreadable_key(k));
                     }
+                    let mut path = fieldspec::keys(steps);
+                    path.push(k.clone());
+                    let quoted = val
+                        .as_str()
+                        .is_some_and(|s| !crate::yaml::emit::reads_as_string(s));
+                    written.push((path.clone(), quoted));
                     if !m.contains_key(k) {
-                        let mut path = fieldspec::keys(steps);
-                        path.push(k.clone());
                         added[i].push(path);
                     }
                     m.insert(k.clone(), val.clone());
@@ -489,6 +495,7 @@ pub(crate) fn set_all(
                 fieldspec::kind_name(other)
             )),
         })?;
+        r.note_quoted(&written);
         r.sync_aliases();
         for (paths, value) in added.into_iter().zip(pairs.values()) {
             if paths.len() > 1 {

@@ -146,18 +146,18 @@ fn source_value(
             r.describe()
         )
     })?;
-    // A null a replacement created holds the text it was copied as, untyped, in kubectl:
-    // a source like any other.
-    let created_null = || {
+    // A scalar a replacement created holds the text it was copied as, untagged, in
+    // kubectl: that text is what is copied (a null of it is a source like any other).
+    let created = |value: &Value| {
         place_of(&obj, &segs).and_then(|at| {
             r.untyped
                 .iter()
-                .find(|u| u.at == at && u.value.is_null())
+                .find(|u| u.at == at && u.value == *value)
                 .map(|u| u.text.clone())
         })
     };
     let value = match hits.as_slice() {
-        [one] if one.is_null() => match created_null() {
+        [one] if one.is_null() => match created(one) {
             Some(text) => return Ok((Value::Null, Some(text))),
             None => {
                 return Err(format!(
@@ -179,7 +179,9 @@ fn source_value(
     // kubectl copies a scalar's text as written (`0644`, `1.50`), where we have it.
     // A plain date reads as a timestamp here, and is copied as written too.
     let text = if !matches!(value, Value::Array(_) | Value::Object(_)) {
-        place_of(&obj, &segs).and_then(|at| r.source_text(&at, &value).map(str::to_string))
+        created(&value).or_else(|| {
+            place_of(&obj, &segs).and_then(|at| r.source_text(&at, &value).map(str::to_string))
+        })
     } else {
         None
     };
@@ -260,6 +262,8 @@ fn apply_target(
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
         let mut result = Ok(());
         let mut untyped = Vec::new();
+        // Created scalars written again, which get a new record.
+        let mut rewritten = Vec::new();
         for p in &paths {
             let segs = split_path(p);
             // kubectl writes annotations back as strings at the end of a build, so a new
@@ -272,6 +276,19 @@ fn apply_target(
                 found = true;
                 unfit = true;
                 let Some(node) = node else { return Ok(()) };
+                // A scalar an earlier replacement created is untagged in kubectl: any text
+                // fits it, read again as plain YAML.
+                let untagged = r
+                    .untyped
+                    .iter()
+                    .position(|u| u.at == at && u.value == *node)
+                    .filter(|_| !fresh);
+                let created_text = untagged.map(|i| r.untyped[i].text.clone());
+                if let Some(i) = untagged {
+                    rewritten.push(i);
+                    *node = Value::Null;
+                }
+                let fresh = fresh || untagged.is_some();
                 // An existing null keeps its null type in kubectl: only a null text fits.
                 let was_null = node.is_null() && !fresh;
                 if was_null && matches!(value, Value::Array(_) | Value::Object(_)) {
@@ -280,20 +297,28 @@ fn apply_target(
                 }
                 // A plain date is split by the text it was written as, and must still read
                 // as a date when joined again, as kubectl keeps its type.
-                let date = opts
-                    .delimiter
-                    .as_deref()
-                    .filter(|d| !d.is_empty() && !fresh)
-                    .and_then(|_| r.source_text(at, node))
+                let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
+                let date = (delimited && !fresh)
+                    .then(|| r.source_text(at, node))
+                    .flatten()
                     .filter(|t| crate::yaml::parse::parse_timestamp(t).is_some())
                     .map(str::to_string);
-                set_value(node, value, (text, date.as_deref()), &opts)?;
-                let written = || text.map(str::to_string).or_else(|| text_of(value));
+                let held = match (&date, fresh) {
+                    (Some(d), _) => Held::Date(d),
+                    (None, true) => Held::Untagged(created_text.as_deref().unwrap_or_default()),
+                    (None, false) => Held::Typed,
+                };
+                let joined = set_value(node, value, text, held, &opts)?;
+                let written = || {
+                    joined
+                        .clone()
+                        .or_else(|| text.map(str::to_string))
+                        .or_else(|| text_of(value))
+                };
                 if was_null && !node.is_null() {
                     let shown = text_of(node).or_else(written).unwrap_or_default();
                     return Err(format!("cannot decode {shown:?} as null"));
                 }
-                let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
                 if fresh
                     && annotation
                     && !delimited
@@ -303,7 +328,7 @@ fn apply_target(
                         *node = Value::String(t);
                     }
                 }
-                if fresh && matches!(node, Value::Number(_) | Value::Bool(_) | Value::Null) {
+                if fresh && !annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
                     if let Some(t) = written() {
                         untyped.push(crate::resource::Untyped {
                             at: at.to_vec(),
@@ -336,6 +361,11 @@ fn apply_target(
         if let Value::Object(m) = obj {
             r.obj = m;
         }
+        rewritten.sort_unstable();
+        rewritten.dedup();
+        for i in rewritten.into_iter().rev() {
+            r.untyped.remove(i);
+        }
         r.untyped.extend(untyped);
         // A replacement renames without keeping the old name, as in kubectl: an object
         // never renamed before is known by its new name only.
@@ -348,12 +378,26 @@ fn apply_target(
     Ok(())
 }
 
+/// How kubectl holds the scalar a replacement writes to.
+enum Held<'t> {
+    /// With the type it was read with.
+    Typed,
+    /// A plain date, by the text it was written as: still a date after the write.
+    Date(&'t str),
+    /// Created by a replacement (now or before), untagged: by its text, which is read
+    /// again as plain YAML after the write.
+    Untagged(&'t str),
+}
+
+/// Writes `value` (copied as `text`, where known) to `node`; with a delimiter, the text
+/// the target holds then.
 fn set_value(
     node: &mut Value,
     value: &Value,
-    (text, date): (Option<&str>, Option<&str>),
+    text: Option<&str>,
+    held: Held<'_>,
     opts: &Options,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Option<String>, String> {
     let text_of = |v: &Value| text.map(str::to_string).or_else(|| text_of(v));
     let Some(delim) = opts.delimiter.as_deref().filter(|d| !d.is_empty()) else {
         // As kustomize copies only the scalar's text: a string target stays a string, and
@@ -393,12 +437,12 @@ fn set_value(
             (_, Value::String(s)) => crate::yaml::parse::resolve_plain(s),
             (_, v) => v.clone(),
         };
-        return Ok(());
+        return Ok(None);
     };
-    let cur = match node {
-        Value::String(_) if date.is_some() => date.unwrap_or_default().to_string(),
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
+    let cur = match (&held, &*node) {
+        (Held::Date(t), Value::String(_)) | (Held::Untagged(t), _) => t.to_string(),
+        (_, Value::String(s)) => s.clone(),
+        (_, Value::Null) => String::new(),
         _ => return Err("delimiter option can only be used with scalar nodes".into()),
     };
     let new = text_of(value).ok_or("delimiter option can only be used with scalar nodes")?;
@@ -412,14 +456,15 @@ fn set_value(
         parts[i as usize] = new;
     }
     let joined = parts.join(delim);
-    *node = match date {
-        Some(_) => match crate::yaml::parse::parse_timestamp(&joined) {
+    *node = match held {
+        Held::Date(_) => match crate::yaml::parse::parse_timestamp(&joined) {
             Some(stamp) => Value::String(stamp),
             None => return Err(format!("cannot decode !!str `{joined}` as a !!timestamp")),
         },
-        None => Value::String(joined),
+        Held::Untagged(_) => crate::yaml::parse::resolve_plain(&joined),
+        Held::Typed => Value::String(joined.clone()),
     };
-    Ok(())
+    Ok(Some(joined))
 }
 
 /// The text of a scalar (strings as they are).

@@ -653,6 +653,12 @@ fn analyze(s: &str) -> Analysis {
     a
 }
 
+/// Whether `s`, unquoted, reads back as a string under YAML 1.1, so that a value kubectl
+/// sets needs no quotes (kyaml quotes the others as it sets them).
+pub(crate) fn reads_as_string(s: &str) -> bool {
+    resolves_as_string_v2(s)
+}
+
 /// Whether go-yaml v2 would read `s`, unquoted, back as a string (YAML 1.1 resolution).
 fn resolves_as_string_v2(s: &str) -> bool {
     match s {

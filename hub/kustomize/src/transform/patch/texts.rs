@@ -199,6 +199,9 @@ impl Walk<'_> {
                             }
                         }
                         self.out.quoted.insert(json_pointer(&at.new));
+                    } else if old.is_none() && self.patch.quoted.contains(&pointer) {
+                        // A scalar new to the object is the patch's own node, quotes and all.
+                        self.out.quoted.insert(json_pointer(&at.new));
                     } else if let Some(text) = text {
                         self.out.plain.insert(json_pointer(&at.new), text);
                     } else if old.is_some_and(|o| !o.is_object() && !o.is_array())
