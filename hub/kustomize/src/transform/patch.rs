@@ -1390,7 +1390,7 @@ pub(crate) fn patches_field(
                 _ => docs[0].as_array().cloned().unwrap_or_default(),
             };
             for r in acc.iter_mut().filter(|r| target.matches(r)) {
-                json6902(r, &ops, (ctx, &by))
+                json6902(r, &ops, false, (ctx, &by))
                     .map_err(|e| k.field_err("patches", format!("{}: {e}", r.describe())))?;
             }
             continue;
@@ -1511,7 +1511,7 @@ pub(crate) fn json6902_field(
             }
         };
         for r in acc.iter_mut().filter(|r| target.matches(r)) {
-            json6902(r, &ops, (ctx, &by))
+            json6902(r, &ops, true, (ctx, &by))
                 .map_err(|e| k.field_err("patchesJson6902", format!("{}: {e}", r.describe())))?;
         }
     }
@@ -1825,10 +1825,14 @@ impl LabelSelector {
     }
 }
 
-/// Applies JSON 6902 operations to a resource.
+/// Applies JSON 6902 operations to a resource. kubectl's legacy transformer
+/// (`patchesJson6902`, PatchJson6902Transformer) does not note the object's id first: a
+/// rename there is not followed by name references, and the annotations map it would
+/// have noted that in exists only where other notes put one.
 fn json6902(
     r: &mut Resource,
     ops: &[Value],
+    legacy: bool,
     (ctx, by): (&Ctx<'_>, &By),
 ) -> std::result::Result<(), String> {
     // kubectl patches a JSON copy: no value stays shared, and scalars lose the text they
@@ -1839,9 +1843,13 @@ fn json6902(
     r.untyped.clear();
     let before = (r.name().to_string(), r.namespace().to_string());
     let kind_before = r.kind().to_string();
-    let bookkeeping = bookkeeping_annotations(r);
+    let bookkeeping = if legacy && !r.has_bookkeeping() {
+        Vec::new()
+    } else {
+        bookkeeping_annotations(r, !legacy)
+    };
     let had_annotations = r.meta_map("annotations").is_some();
-    {
+    if !bookkeeping.is_empty() {
         let annotations = r
             .metadata_mut()
             .entry("annotations")
@@ -1940,9 +1948,12 @@ fn json6902(
     }
     let settled = super::metadata::settle_origin(r, origin, (|| by.clone(), ctx.entry.get()));
     drop_bookkeeping(r, &bookkeeping, had_annotations);
-    // kubectl remembers the id of every object a JSON patch targets.
-    store_previous_id(r, before.clone());
-    note_kind_change(r, &kind_before, &before);
+    // kubectl remembers the id of every object a JSON patch targets, but for the legacy
+    // transformer.
+    if !legacy {
+        store_previous_id(r, before.clone());
+        note_kind_change(r, &kind_before, &before);
+    }
     result?;
     settled?;
     // kubectl reads the patched JSON back through YAML text, where strings that would not
@@ -1961,14 +1972,16 @@ fn json6902(
 /// The annotations kubectl keeps on an object while it builds (its earlier ids, its name
 /// prefixes and suffixes, whether its name takes a hash) and notes just before a JSON
 /// patch: the patch sees them, so an object always has an annotations map there.
-fn bookkeeping_annotations(r: &Resource) -> Vec<(String, String)> {
+fn bookkeeping_annotations(r: &Resource, with_current_id: bool) -> Vec<(String, String)> {
     const INTERNAL: &str = "internal.config.kubernetes.io/";
     let mut ids: Vec<(&str, &str)> = r
         .prev_names
         .iter()
         .map(|(n, ns)| (n.as_str(), ns.as_str()))
         .collect();
-    ids.push((r.name(), r.namespace()));
+    if with_current_id {
+        ids.push((r.name(), r.namespace()));
+    }
     let ns_of = |ns: &str| {
         if crate::scope::kustomize_cluster_scoped(&r.gvk()) {
             String::new()
