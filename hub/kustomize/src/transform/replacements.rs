@@ -259,6 +259,19 @@ fn apply_target(
         if !select.matches(r) || rejects.iter().any(|x| x.rejects(r)) {
             continue;
         }
+        // Where kubectl keeps notes of its own among the annotations, the map is there to
+        // be found; a replacement of the whole map takes those notes away.
+        let whole_annotations = paths
+            .iter()
+            .any(|p| split_path(p) == ["metadata", "annotations"]);
+        let noted = r.has_bookkeeping() && r.meta_map("annotations").is_none();
+        let annotations_path = paths.iter().any(|p| {
+            split_path(p).starts_with(&["metadata".to_string(), "annotations".to_string()])
+        });
+        if noted && annotations_path {
+            r.metadata_mut()
+                .insert("annotations".into(), Value::Object(Map::new()));
+        }
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
         let mut result = Ok(());
         let mut untyped = Vec::new();
@@ -360,6 +373,20 @@ fn apply_target(
         }
         if let Value::Object(m) = obj {
             r.obj = m;
+        }
+        if noted && annotations_path {
+            // Still empty: nothing was written there.
+            let meta = r.metadata_mut();
+            if meta
+                .get("annotations")
+                .and_then(Value::as_object)
+                .is_some_and(|a| a.is_empty())
+            {
+                meta.shift_remove("annotations");
+            }
+        }
+        if whole_annotations && result.is_ok() {
+            r.forget_history();
         }
         rewritten.sort_unstable();
         rewritten.dedup();
