@@ -467,22 +467,29 @@ pub(crate) fn set_all(
         }
         // Per key, the places it was added to: kubectl adds one shared value there.
         let mut added: Vec<Vec<Vec<String>>> = vec![Vec::new(); pairs.len()];
-        // Every place written, and whether kubectl quotes the value it put there.
+        // The places written where quotes come or go, and whether kubectl quotes the value
+        // it put there.
         let mut written: Vec<(Vec<String>, bool)> = Vec::new();
+        let had_quotes = r.texts.as_ref().is_some_and(|t| !t.quoted.is_empty());
         fieldspec::apply(r, specs, Some(&created), &mut |v, steps| match v {
             Value::Object(m) => {
                 for (i, (k, val)) in pairs.iter().enumerate() {
                     if !crate::yaml::parse::plain_key_reads_as_string(k) {
                         return Err(crate::yaml::parse::unreadable_key(k));
                     }
-                    let mut path = fieldspec::keys(steps);
-                    path.push(k.clone());
                     let quoted = val
                         .as_str()
                         .is_some_and(|s| !crate::yaml::emit::reads_as_string(s));
-                    written.push((path.clone(), quoted));
-                    if !m.contains_key(k) {
-                        added[i].push(path);
+                    let new = !m.contains_key(k);
+                    if new || quoted || had_quotes {
+                        let mut path = fieldspec::keys(steps);
+                        path.push(k.clone());
+                        if quoted || had_quotes {
+                            written.push((path.clone(), quoted));
+                        }
+                        if new {
+                            added[i].push(path);
+                        }
                     }
                     m.insert(k.clone(), val.clone());
                 }
@@ -495,7 +502,9 @@ pub(crate) fn set_all(
                 fieldspec::kind_name(other)
             )),
         })?;
-        r.note_quoted(&written);
+        if !written.is_empty() {
+            r.note_quoted(&written);
+        }
         r.sync_aliases();
         for (paths, value) in added.into_iter().zip(pairs.values()) {
             if paths.len() > 1 {

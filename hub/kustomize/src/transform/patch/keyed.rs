@@ -34,15 +34,7 @@ pub(super) fn merge_on_keys(
     // Walked alone, a list whose elements each have a key of their own comes out as it
     // went in, each element walked.
     if let (Some(list), None, [key]) = (&object, &patch, keys) {
-        let mut seen = std::collections::HashSet::with_capacity(list.len());
-        let distinct = list.iter().all(|v| match v.get(*key) {
-            None | Some(Value::Null) => false,
-            Some(k) => {
-                let text = scalar_text(k);
-                !text.is_empty() && seen.insert(text)
-            }
-        });
-        if distinct {
+        if distinct_keys(list, key) {
             let mut list = object.unwrap_or_default();
             for item in &mut list {
                 collapse_repeated_keys(item, schema, path);
@@ -127,6 +119,31 @@ pub(super) fn merge_on_keys(
         dest = items;
     }
     walk.into_values(dest)
+}
+
+/// Whether every element of `list` has a key of its own (not empty, not null).
+fn distinct_keys(list: &[Value], key: &str) -> bool {
+    use std::borrow::Cow;
+    let mut seen: Vec<Cow<'_, str>> = Vec::with_capacity(list.len());
+    let mut index = std::collections::HashSet::new();
+    list.iter().all(|v| {
+        let text: Cow<'_, str> = match v.get(key) {
+            None | Some(Value::Null) => return false,
+            Some(Value::String(s)) => Cow::Borrowed(s),
+            Some(other) => Cow::Owned(scalar_text(other)),
+        };
+        if text.is_empty() {
+            return false;
+        }
+        // Short lists are searched; long ones indexed.
+        if list.len() <= 16 {
+            let new = !seen.contains(&text);
+            seen.push(text);
+            new
+        } else {
+            index.insert(text)
+        }
+    })
 }
 
 /// An element's key field, as the merge compares it.
