@@ -997,6 +997,14 @@ mod tests {
         assert!(matches!(err, Error::Restricted { .. }), "{err}");
     }
 
+    /// Writes `text` to `path` under `root`, making its folders.
+    #[cfg(unix)]
+    fn write(root: &std::path::Path, path: &str, text: &str) {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
     /// A kustomization file that is a link to one outside its folder is no kustomization
     /// there, as in kubectl; a link to a file beside it is one.
     #[cfg(unix)]
@@ -1004,25 +1012,19 @@ mod tests {
     fn kustomization_file_linked_from_outside_is_not_found() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        std::fs::create_dir_all(root.join("app")).unwrap();
-        std::fs::create_dir_all(root.join("shared")).unwrap();
-        std::fs::write(
-            root.join("shared/kustomization.yaml"),
-            "resources:\n- cm.yaml\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("app/cm.yaml"),
+        write(root, "shared/kustomization.yaml", "resources:\n- cm.yaml\n");
+        write(
+            root,
+            "app/cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
-        )
-        .unwrap();
+        );
         let link = root.join("app/kustomization.yaml");
         std::os::unix::fs::symlink("../shared/kustomization.yaml", &link).unwrap();
         let err = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap_err();
         assert!(err.to_string().contains("no kustomization.yaml"), "{err}");
 
         std::fs::remove_file(&link).unwrap();
-        std::fs::write(root.join("app/k.yaml"), "resources:\n- cm.yaml\n").unwrap();
+        write(root, "app/k.yaml", "resources:\n- cm.yaml\n");
         std::os::unix::fs::symlink("k.yaml", &link).unwrap();
         let built = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap();
         assert_eq!(built.len(), 1);

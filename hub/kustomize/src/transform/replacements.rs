@@ -843,19 +843,22 @@ impl Selector {
     }
 
     fn matches(&self, r: &Resource) -> bool {
-        self.id_matches(r)
-            && self
-                .labels
-                .as_ref()
-                .is_none_or(|s| s.matches(r.meta_map("labels")))
+        self.id_matches(r) && self.selectors_match(r)
+    }
+
+    /// Whether `r` has the labels and annotations the selectors (those given) ask for.
+    fn selectors_match(&self, r: &Resource) -> bool {
+        self.labels
+            .as_ref()
+            .is_none_or(|s| s.matches(r.meta_map("labels")))
             && self
                 .annotations
                 .as_ref()
                 .is_none_or(|s| s.matches(r.meta_map("annotations")))
     }
 
-    /// Whether a `reject` entry rejects `r`: its id fields, its label selector and its
-    /// annotation selector each reject on their own, as kubectl reads a reject entry.
+    /// Whether a `reject` entry rejects `r`: its id fields on their own, or its label and
+    /// annotation selectors together, as kubectl reads a reject entry.
     fn rejects(&self, r: &Resource) -> bool {
         let id_given = [
             &self.group,
@@ -869,16 +872,7 @@ impl Selector {
         // An empty entry rejects nothing. The id rejects on its own; the label and
         // annotation selectors reject together, as kubectl checks them.
         let selectors_given = self.labels.is_some() || self.annotations.is_some();
-        (id_given && self.id_matches(r))
-            || (selectors_given
-                && self
-                    .labels
-                    .as_ref()
-                    .is_none_or(|s| s.matches(r.meta_map("labels")))
-                && self
-                    .annotations
-                    .as_ref()
-                    .is_none_or(|s| s.matches(r.meta_map("annotations"))))
+        (id_given && self.id_matches(r)) || (selectors_given && self.selectors_match(r))
     }
 
     fn id_matches(&self, r: &Resource) -> bool {
