@@ -1157,11 +1157,8 @@ fn list_keys<'a>(key: &'a str, path: &[String], builtin: Schema<'a>) -> Vec<&'a 
 /// Whether two merge key values are the same: kubectl compares their text, so `"80"`
 /// and `80` are one key.
 fn same_key(a: &Value, b: &Value) -> bool {
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        other => crate::yaml::emit::scalar_text(other),
-    };
-    match (text(a), text(b)) {
+    use crate::yaml::emit::value_text;
+    match (value_text(a), value_text(b)) {
         (Some(x), Some(y)) => x == y,
         _ => a == b,
     }

@@ -4,6 +4,7 @@
 
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::{or_default, Resource};
+use crate::yaml::emit::value_text as text_of;
 use crate::{Error, FileSystem, Result};
 use serde_json::{Map, Value};
 
@@ -492,15 +493,6 @@ fn set_value(
         Held::Typed => Value::String(joined.clone()),
     };
     Ok(Some(joined))
-}
-
-/// The text of a scalar (strings as they are).
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(_) | Value::Object(_) => None,
-        other => crate::yaml::emit::scalar_text(other),
-    }
 }
 
 fn element_matches(item: &Value, key: &str, want: &str) -> bool {

@@ -33,6 +33,16 @@ pub fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A scalar's text as kubectl compares and copies it: a string as it is, another scalar as
+/// go-yaml prints it; none for a map or list.
+pub fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(_) | Value::Object(_) => None,
+        other => scalar_text(other),
+    }
+}
+
 /// go-yaml v2's map key order (a "natural" order: digit runs compare numerically and
 /// non-letters sort before letters).
 pub fn key_cmp(a: &str, b: &str) -> Ordering {

@@ -21,6 +21,11 @@
 use super::{added, collapse_repeated_keys, merge, Schema};
 use serde_json::Value;
 
+/// A key's text (empty for a map or list).
+fn text(v: &Value) -> String {
+    crate::yaml::emit::value_text(v).unwrap_or_default()
+}
+
 /// Merges `patch` into `object` (the object's list, `None` where the object lacks it), or
 /// walks the object's list alone when there is no patch. `keys` are the list's keys, its
 /// merge key first. A list-wide `$patch: replace` element is handled before this.
@@ -130,7 +135,7 @@ fn distinct_keys(list: &[Value], key: &str) -> bool {
         let text: Cow<'_, str> = match v.get(key) {
             None | Some(Value::Null) => return false,
             Some(Value::String(s)) => Cow::Borrowed(s),
-            Some(other) => Cow::Owned(scalar_text(other)),
+            Some(other) => Cow::Owned(text(other)),
         };
         if text.is_empty() {
             return false;
@@ -159,7 +164,7 @@ impl Field {
         match element.get(key) {
             None => Field::Missing,
             Some(Value::Null) => Field::Null,
-            Some(v) => Field::Text(scalar_text(v)),
+            Some(v) => Field::Text(text(v)),
         }
     }
 
@@ -490,13 +495,4 @@ fn valid<'k>(
         .map(|(v, _)| v.clone())
         .collect();
     (vk, vv)
-}
-
-/// A scalar's text as kubectl compares keys (a map or list has none).
-fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(_) | Value::Array(_) => String::new(),
-        other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
-    }
 }

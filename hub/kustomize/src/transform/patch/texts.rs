@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{is_union, merge_key, Schema};
 use crate::resource::SourceTexts;
+use crate::yaml::emit::value_text;
 use crate::yaml::parse::json_pointer;
 
 /// Where one place of the result came from.
@@ -119,7 +120,7 @@ impl Walk<'_> {
         let firsts = |list: &[Value], key: &str| {
             let mut first = std::collections::HashMap::new();
             for (i, x) in list.iter().enumerate() {
-                if let Some(k) = x.get(key).and_then(key_text) {
+                if let Some(k) = x.get(key).and_then(value_text) {
                     first.entry(k).or_insert(i);
                 }
             }
@@ -136,7 +137,7 @@ impl Walk<'_> {
                 (Some((key, old_first, patch_first)), Some(patch_items)) => {
                     match item.get(*key) {
                         None => (None, None),
-                        Some(kv) => match key_text(kv) {
+                        Some(kv) => match value_text(kv) {
                             Some(k) => (old_first.get(&k).copied(), patch_first.get(&k).copied()),
                             // A map or list as a key: compared whole.
                             None => {
@@ -235,15 +236,5 @@ impl Walk<'_> {
                     .insert(json_pointer(&at.new), typed.clone());
             }
         }
-    }
-}
-
-/// A merge key's value as kubectl compares it, by its text (`"80"` and `80` are one key);
-/// a map or list has none.
-fn key_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(_) | Value::Object(_) => None,
-        other => crate::yaml::emit::scalar_text(other),
     }
 }
