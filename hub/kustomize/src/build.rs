@@ -650,6 +650,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 line: 1,
                 texts: Vec::new(),
                 quoted: Vec::new(),
+                flow: Vec::new(),
             }],
             None => {
                 return Err(Error::Yaml {
@@ -669,7 +670,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 let before = out.len();
                 let list = obj.contains_key("items");
                 collect_objects(obj, path, doc.line, 0, &mut out)?;
-                let texts = crate::resource::SourceTexts::new(doc.texts, doc.quoted);
+                let texts = crate::resource::SourceTexts::new(doc.texts, doc.quoted, doc.flow);
                 if !list && out.len() == before + 1 && !texts.is_empty() {
                     if let Some(r) = out.last_mut() {
                         r.texts = Some(std::sync::Arc::new(texts));

@@ -87,15 +87,22 @@ pub(crate) struct SourceTexts {
     /// scalar: kubectl keeps that node plain, so a number a transformer writes there later
     /// is a number.
     pub(crate) unquoted: std::collections::HashSet<String>,
+    /// Maps and lists written in flow style, which kubectl writes back so.
+    pub(crate) flow: std::collections::HashSet<String>,
 }
 
 impl SourceTexts {
-    pub(crate) fn new(doc_texts: Vec<(String, String)>, quoted: Vec<String>) -> SourceTexts {
+    pub(crate) fn new(
+        doc_texts: Vec<(String, String)>,
+        quoted: Vec<String>,
+        flow: Vec<String>,
+    ) -> SourceTexts {
         SourceTexts {
             plain: doc_texts.into_iter().collect(),
             quoted: quoted.into_iter().collect(),
             retyped: std::collections::HashMap::new(),
             unquoted: std::collections::HashSet::new(),
+            flow: flow.into_iter().collect(),
         }
     }
 
@@ -104,6 +111,7 @@ impl SourceTexts {
             && self.quoted.is_empty()
             && self.retyped.is_empty()
             && self.unquoted.is_empty()
+            && self.flow.is_empty()
     }
 }
 
@@ -313,6 +321,15 @@ impl Resource {
 
     /// The source text of the scalar at `path` (keys and list indexes), when it still
     /// holds the value that text reads as.
+    /// Whether the place at `path` lies in a collection written in flow style, which
+    /// kubectl writes its children back in too.
+    pub(crate) fn in_flow(&self, path: &[String]) -> bool {
+        let Some(texts) = self.texts.as_ref().filter(|t| !t.flow.is_empty()) else {
+            return false;
+        };
+        (0..path.len()).any(|n| texts.flow.contains(&crate::yaml::parse::json_pointer(&path[..n])))
+    }
+
     pub(crate) fn source_text(&self, path: &[String], current: &Value) -> Option<&str> {
         text_at(
             &self.texts,

@@ -93,7 +93,7 @@ fn patch_docs(
     let (docs, texts) = docs
         .into_iter()
         .filter(|d| !d.value.is_null())
-        .map(|d| (d.value, PatchTexts::new(d.texts, d.quoted)))
+        .map(|d| (d.value, PatchTexts::new(d.texts, d.quoted, d.flow)))
         .unzip();
     Ok(PatchDocs {
         docs,
@@ -127,6 +127,7 @@ fn or_json(
             line: 1,
             texts: Vec::new(),
             quoted: Vec::new(),
+            flow: Vec::new(),
         }]),
         Err(_) => Err(err),
     }

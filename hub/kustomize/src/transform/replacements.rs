@@ -333,6 +333,15 @@ fn apply_target(
                     let shown = text_of(node).or_else(written).unwrap_or_default();
                     return Err(format!("cannot decode {shown:?} as null"));
                 }
+                // kubectl writes a created empty text back empty, which reads as `""` in a
+                // flow collection and as null elsewhere.
+                if fresh
+                    && node.is_null()
+                    && written().is_some_and(|t| t.is_empty())
+                    && r.in_flow(at)
+                {
+                    *node = Value::String(String::new());
+                }
                 if fresh
                     && annotation
                     && !delimited
@@ -471,9 +480,13 @@ fn set_value(
         (Held::Date(t), Value::String(_)) | (Held::Untagged(t), _) => t.to_string(),
         (_, Value::String(s)) => s.clone(),
         (_, Value::Null) => String::new(),
+        (_, Value::Number(_) | Value::Bool(_)) => {
+            crate::yaml::emit::value_text(node).unwrap_or_default()
+        }
         _ => return Err("delimiter option can only be used with scalar nodes".into()),
     };
-    let new = text_of(value).ok_or("delimiter option can only be used with scalar nodes")?;
+    // A map or list source has no text: its piece is empty, as in kubectl.
+    let new = text_of(value).unwrap_or_default();
     let mut parts: Vec<String> = cur.split(delim).map(str::to_string).collect();
     let i = opts.index;
     if i < 0 {
@@ -490,6 +503,20 @@ fn set_value(
             None => return Err(format!("cannot decode !!str `{joined}` as a !!timestamp")),
         },
         Held::Untagged(_) => crate::yaml::parse::resolve_plain(&joined),
+        // A number or boolean keeps its type, so the joined text must read as one.
+        Held::Typed if !node.is_string() && !node.is_null() => {
+            let read = crate::yaml::parse::resolve_plain(&joined);
+            let fits = match (&*node, &read) {
+                (Value::Bool(_), Value::Bool(_)) => true,
+                (Value::Number(n), Value::Number(m)) => n.is_f64() || !m.is_f64(),
+                _ => false,
+            };
+            if !fits {
+                let want = if node.is_boolean() { "a boolean" } else { "a number" };
+                return Err(format!("cannot decode {joined:?} as {want}"));
+            }
+            read
+        }
         Held::Typed => Value::String(joined.clone()),
     };
     Ok(Some(joined))

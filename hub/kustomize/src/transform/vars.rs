@@ -358,6 +358,8 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
     super::replacements::lookup(&obj, &segs, &mut hits).ok()?;
     let value = match hits.as_slice() {
         [one] if !one.is_null() => (*one).clone(),
+        // An explicit null is its text to kubectl's var (`null`, `~`, or nothing).
+        [one] => return r.source_text(&segs, one).map(|t| Value::String(t.into())),
         _ => return None,
     };
     // A string a patch wrote as a number or boolean onto a quoted one is of that type to

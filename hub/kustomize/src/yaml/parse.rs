@@ -26,6 +26,9 @@ pub struct Document {
     /// For manifests and patches: where a string was written quoted or as a block scalar,
     /// by JSON pointer (kubectl keeps that style for a plain scalar a patch puts there).
     pub quoted: Vec<String>,
+    /// For manifests: the maps and lists written in flow style (`{a: b}`), by JSON
+    /// pointer. kubectl writes them back so, where an empty value reads as `""`.
+    pub flow: Vec<String>,
 }
 
 const MAX_DEPTH: usize = 200;
@@ -264,6 +267,7 @@ fn parse_text(
         keys: Vec::new(),
         texts: Vec::new(),
         quoted: Vec::new(),
+        flow: Vec::new(),
         parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
         expanded: 0,
@@ -329,19 +333,23 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
                         line: first_line,
                         texts: Vec::new(),
                         quoted: Vec::new(),
+                        flow: Vec::new(),
                     });
                     continue;
                 }
                 b.texts.clear();
                 b.quoted.clear();
+                b.flow.clear();
                 let value = b.node(first, 0)?;
                 let texts = std::mem::take(&mut b.texts);
                 let quoted = std::mem::take(&mut b.quoted);
+                let flow = std::mem::take(&mut b.flow);
                 docs.push(Document {
                     value,
                     line,
                     texts,
                     quoted,
+                    flow,
                 });
             }
             _ => {}
@@ -363,6 +371,8 @@ struct Builder<'a> {
     texts: Vec<(String, String)>,
     /// Strings written quoted or as block scalars (manifests and patches), by JSON pointer.
     quoted: Vec<String>,
+    /// Maps and lists written in flow style (manifests), by JSON pointer.
+    flow: Vec<String>,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -441,6 +451,13 @@ impl<'a> Builder<'a> {
             line: self.line,
             message: "unexpected end of input".into(),
         })
+    }
+
+    /// Records a flow collection of a manifest starting here.
+    fn note_flow(&mut self, flow: bool) {
+        if flow && self.annotations_as_text && !self.as_text && !self.patch {
+            self.flow.push(json_pointer(&self.keys));
+        }
     }
 
     fn err(&self, message: impl Into<String>) -> ParseError {
@@ -629,6 +646,7 @@ impl<'a> Builder<'a> {
             }
             Event::SequenceStart(style, anchor, _) => {
                 let flow = style == StructureStyle::Flow;
+                self.note_flow(flow);
                 self.flow_depth += usize::from(flow);
                 let mut items = Vec::new();
                 loop {
@@ -653,6 +671,7 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(style, anchor, _) => {
                 let flow = style == StructureStyle::Flow;
+                self.note_flow(flow);
                 self.flow_depth += usize::from(flow);
                 let mut map = Map::new();
                 let mut merges: Vec<Value> = Vec::new();

@@ -61,6 +61,13 @@ impl Walk<'_> {
         patch: Option<&Value>,
         at: &mut Places,
     ) {
+        if new.is_object() || new.is_array() {
+            if let Some(t) = self.old.filter(|t| !t.flow.is_empty()) {
+                if old.is_some() && t.flow.contains(&json_pointer(&at.old)) {
+                    self.out.flow.insert(json_pointer(&at.new));
+                }
+            }
+        }
         match new {
             Value::Object(m) => {
                 // A map the patch replaces holds nothing of the old one.
