@@ -24,18 +24,18 @@ pub struct Resource {
     /// The built-in generator that made this object, if one did (`origin` is then the
     /// kustomization file that configured it).
     pub(crate) generated_by: Option<&'static str>,
-    /// The name of the plugin configuration (a `generators:` entry) that made this object.
-    pub(crate) generator_config: Option<String>,
+    /// The plugin configuration (a `generators:` entry) that made this object.
+    pub(crate) generator_config: Option<ConfigId>,
     /// The patch transformer that took this object's origin annotation away, which kubectl
-    /// then gives it as its origin: (kustomization or plugin file, kind, plugin name).
-    pub(crate) origin_by: Option<(String, &'static str, Option<String>)>,
+    /// then gives it as its origin.
+    pub(crate) origin_by: Option<ConfiguredBy>,
     /// A patch of the transformer running now took the origin away: kubectl records that
     /// patch as the object's origin, not as a transformation, and the notes of the
     /// transformer's earlier patches went with the annotations. How many of its notes go.
     pub(crate) origin_taken: usize,
-    /// Built-in transformers that ran over this object: (kustomization or plugin file,
-    /// kind, plugin name), for `buildMetadata: [transformerAnnotations]`.
-    pub(crate) transformations: Vec<(String, &'static str, Option<String>)>,
+    /// Built-in transformers that ran over this object, for
+    /// `buildMetadata: [transformerAnnotations]`.
+    pub(crate) transformations: Vec<ConfiguredBy>,
     /// Names of the `vars` whose object reference this object is.
     pub(crate) ref_vars: Vec<String>,
     /// Name prefixes and suffixes applied to this object, innermost first: where one
@@ -69,6 +69,32 @@ pub(crate) struct Alias {
     pub(crate) paths: Vec<Vec<String>>,
     /// The value all of them held when last made the same.
     pub(crate) value: Value,
+}
+
+/// The name and namespace of a plugin configuration, as build notes name it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ConfigId {
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+}
+
+/// A built-in transformer or generator as build notes name it: the kustomization or plugin
+/// file that configured it, its kind and, for a plugin configuration, its id.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ConfiguredBy {
+    pub(crate) file: String,
+    pub(crate) kind: &'static str,
+    pub(crate) config: Option<ConfigId>,
+}
+
+impl Resource {
+    /// This object's id as a plugin configuration.
+    pub(crate) fn config_id(&self) -> ConfigId {
+        ConfigId {
+            name: self.name().to_string(),
+            namespace: self.namespace().to_string(),
+        }
+    }
 }
 
 /// How an object's scalars were written, by JSON pointer.

@@ -4,7 +4,7 @@
 //! transformer that ran over an object).
 
 use crate::kustomization::Kustomization;
-use crate::resource::Resource;
+use crate::resource::{ConfigId, ConfiguredBy, Resource};
 use crate::{fs, Result};
 use serde_json::{Map, Value};
 
@@ -57,23 +57,37 @@ pub(crate) fn add_origins(k: &Kustomization, res: &mut [Resource]) {
 
 /// An object's origin annotation, paths relative to the root `dir`.
 fn origin_text(dir: &str, r: &Resource) -> String {
-    let configured = |file: &str, kind: &str, name: Option<&String>| {
-        let mut text = format!(
-            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
-            relative(dir, file)
-        );
-        if let Some(name) = name {
-            text.push_str(&format!("  name: {name}\n"));
-        }
-        text
-    };
-    if let Some((file, kind, name)) = &r.origin_by {
-        return configured(file, kind, name.as_ref());
+    if let Some(by) = &r.origin_by {
+        return configured(dir, by, "");
     }
     match r.generated_by {
-        Some(kind) => configured(&r.origin, kind, r.generator_config.as_ref()),
+        Some(kind) => {
+            let by = ConfiguredBy {
+                file: r.origin.clone(),
+                kind,
+                config: r.generator_config.clone(),
+            };
+            configured(dir, &by, "")
+        }
         None => format!("path: {}\n", relative(dir, &r.origin)),
     }
+}
+
+/// The `configuredIn` and `configuredBy` lines naming `by`, each line after the first
+/// indented by `indent`, paths relative to the root `dir`.
+fn configured(dir: &str, by: &ConfiguredBy, indent: &str) -> String {
+    let mut text = format!(
+        "configuredIn: {}\n{indent}configuredBy:\n{indent}  apiVersion: builtin\n{indent}  kind: {}\n",
+        relative(dir, &by.file),
+        by.kind,
+    );
+    if let Some(ConfigId { name, namespace }) = &by.config {
+        text.push_str(&format!("{indent}  name: {name}\n"));
+        if !namespace.is_empty() {
+            text.push_str(&format!("{indent}  namespace: {namespace}\n"));
+        }
+    }
+    text
 }
 
 /// The origin annotation around one patch. With `originAnnotations`, kubectl annotates
@@ -126,7 +140,7 @@ pub(crate) fn settle_origin(
     r: &mut Resource,
     watch: Option<OriginWatch>,
     (by, entry): (
-        impl FnOnce() -> (String, &'static str, Option<String>),
+        impl FnOnce() -> ConfiguredBy,
         usize,
     ),
 ) -> std::result::Result<(), String> {
@@ -216,14 +230,9 @@ pub(crate) fn add_transformations(dir: &str, res: &mut [Resource]) {
             continue;
         }
         let mut text = String::new();
-        for (file, kind, name) in &r.transformations {
-            text.push_str(&format!(
-                "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n",
-                relative(dir, file)
-            ));
-            if let Some(name) = name {
-                text.push_str(&format!("    name: {name}\n"));
-            }
+        for by in &r.transformations {
+            text.push_str("- ");
+            text.push_str(&configured(dir, by, "  "));
         }
         set_meta(r, "annotations", TRANSFORMATIONS, text);
     }

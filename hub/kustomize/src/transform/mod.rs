@@ -103,7 +103,11 @@ pub(crate) fn run(
             let taken = std::mem::take(&mut r.origin_taken);
             if track {
                 for _ in taken.min(times)..times {
-                    r.transformations.push((k.file.clone(), kind, None));
+                    r.transformations.push(crate::resource::ConfiguredBy {
+                        file: k.file.clone(),
+                        kind,
+                        config: None,
+                    });
                 }
             }
         }
@@ -197,10 +201,10 @@ pub(crate) fn run(
 }
 
 /// What the patch transformers of `b`'s build need; `plugin` names the plugin
-/// configuration that applies them (its file and name), if one does.
+/// configuration that applies them (its file and id), if one does.
 pub(crate) fn patch_ctx<'a>(
     b: &'a Builder<'_>,
-    plugin: Option<(&'a str, &'a str)>,
+    plugin: Option<(&'a str, crate::resource::ConfigId)>,
 ) -> patch::Ctx<'a> {
     patch::Ctx {
         schema: &b.openapi,

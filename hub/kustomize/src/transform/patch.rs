@@ -6,7 +6,7 @@ mod texts;
 
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::openapi::{Active, OpenApi};
-use crate::resource::{Gvk, Resource};
+use crate::resource::{ConfigId, ConfiguredBy, Gvk, Resource};
 use crate::{fs, Error, FileSystem, Result};
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -61,21 +61,27 @@ pub(crate) struct Ctx<'a> {
     pub(crate) schema: &'a Active,
     /// The root directory, when the root asks for origin annotations (a patch sees them).
     pub(crate) origins: Option<&'a str>,
-    /// The plugin configuration applying the patches, if one does: its file and name.
-    pub(crate) plugin: Option<(&'a str, &'a str)>,
+    /// The plugin configuration applying the patches, if one does: its file and id.
+    pub(crate) plugin: Option<(&'a str, ConfigId)>,
     /// Which entry of the field (each one transformer in kubectl) is being applied.
     pub(crate) entry: std::cell::Cell<usize>,
 }
 
 /// The transformer that applies a kustomization's patches, as kubectl names it in an
 /// origin annotation: (kustomization or plugin file, kind, plugin name).
-type By = (String, &'static str, Option<String>);
-
 impl Ctx<'_> {
-    fn by(&self, k: &Kustomization, kind: &'static str) -> By {
-        match self.plugin {
-            Some((file, name)) => (file.to_string(), kind, Some(name.to_string())),
-            None => (k.file.clone(), kind, None),
+    fn by(&self, k: &Kustomization, kind: &'static str) -> ConfiguredBy {
+        match &self.plugin {
+            Some((file, id)) => ConfiguredBy {
+                file: file.to_string(),
+                kind,
+                config: Some(id.clone()),
+            },
+            None => ConfiguredBy {
+                file: k.file.clone(),
+                kind,
+                config: None,
+            },
         }
     }
 }
@@ -301,7 +307,7 @@ fn apply_smp_by_id(
     acc: &mut Vec<Resource>,
     (patch, texts): (&Value, &PatchTexts),
     allow: (bool, bool),
-    (ctx, by): (&Ctx<'_>, &By),
+    (ctx, by): (&Ctx<'_>, &ConfiguredBy),
 ) -> Result<()> {
     let Value::Object(p) = patch else {
         return Err(k.field_err(field, "a strategic merge patch must be a mapping"));
@@ -375,7 +381,7 @@ fn smp_resource(
     r: &mut Resource,
     (patch, texts): (&Value, &PatchTexts),
     (allow_name, allow_kind): (bool, bool),
-    (ctx, by): (&Ctx<'_>, &By),
+    (ctx, by): (&Ctx<'_>, &ConfiguredBy),
 ) -> std::result::Result<bool, String> {
     let schema = ctx.schema;
     let (name, kind, api) = (
@@ -1831,7 +1837,7 @@ fn json6902(
     r: &mut Resource,
     ops: &[Value],
     legacy: bool,
-    (ctx, by): (&Ctx<'_>, &By),
+    (ctx, by): (&Ctx<'_>, &ConfiguredBy),
 ) -> std::result::Result<(), String> {
     // kubectl patches a JSON copy: no value stays shared, and scalars lose the text they
     // were written with.

@@ -52,8 +52,11 @@ pub(crate) fn run(
             for r in layer.res.iter_mut() {
                 // A transformer that took an object's origin away is its origin instead.
                 if std::mem::take(&mut r.origin_taken) == 0 {
-                    r.transformations
-                        .push((file.clone(), kind, Some(c.name().to_string())));
+                    r.transformations.push(crate::resource::ConfiguredBy {
+                        file: file.clone(),
+                        kind,
+                        config: Some(c.config_id()),
+                    });
                 }
             }
         }
@@ -81,7 +84,7 @@ fn run_one(
     let api = c.api_version();
     let kind = c.kind();
     let config_file = config_file(k, field, c);
-    let plugin = Some((config_file.as_str(), c.name()));
+    let plugin = Some((config_file.as_str(), c.config_id()));
     let unsupported = |what: String| Error::Unsupported {
         path: k.file.clone(),
         field: field.to_string(),
@@ -169,7 +172,7 @@ fn run_one(
                     if !c.origin.ends_with(&format!(" ({field})")) {
                         r.origin = c.origin.clone();
                     }
-                    r.generator_config = Some(name.clone());
+                    r.generator_config = Some(c.config_id());
                 }
             }
             Ok(())
