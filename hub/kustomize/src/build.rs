@@ -521,6 +521,9 @@ impl Builder<'_> {
                 acc.absorb(loaded, &sub, &mut ids)?;
             }
             crate::transform::run(self, &sub, acc, depth + 1)?;
+            acc.config
+                .gather_again()
+                .map_err(|m| sub.field_err("configurations", m))?;
             // kubectl gathers a component's result anew: ids must still be unique.
             crate::transform::unique_ids(&sub, &acc.res, "components")
         })();

@@ -353,7 +353,11 @@ impl Resource {
         let Some(texts) = self.texts.as_ref().filter(|t| !t.flow.is_empty()) else {
             return false;
         };
-        (0..path.len()).any(|n| texts.flow.contains(&crate::yaml::parse::json_pointer(&path[..n])))
+        (0..path.len()).any(|n| {
+            texts
+                .flow
+                .contains(&crate::yaml::parse::json_pointer(&path[..n]))
+        })
     }
 
     pub(crate) fn source_text(&self, path: &[String], current: &Value) -> Option<&str> {

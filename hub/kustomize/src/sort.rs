@@ -66,6 +66,24 @@ pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]
     });
 }
 
+/// kustomize's order of types (`Gvk.IsLessThan`): the default priority lists, then the
+/// group, version and kind as text. Its transformer configurations keep their entries in
+/// this order.
+pub(crate) fn gvk_order(a: &Gvk, b: &Gvk) -> std::cmp::Ordering {
+    let rank = |kind: &str| -> i64 {
+        if let Some(i) = DEFAULT_ORDER_LAST.iter().position(|k| *k == kind) {
+            return 1 + i as i64;
+        }
+        if let Some(i) = DEFAULT_ORDER_FIRST.iter().position(|k| *k == kind) {
+            return i as i64 - DEFAULT_ORDER_FIRST.len() as i64;
+        }
+        0
+    };
+    rank(&a.kind)
+        .cmp(&rank(&b.kind))
+        .then_with(|| gvk_sort_string(a).cmp(&gvk_sort_string(b)))
+}
+
 fn gvk_sort_string(g: &Gvk) -> String {
     let or = |s: &str, d: &str| {
         if s.is_empty() {

@@ -7,10 +7,12 @@
 use super::fieldspec::{self, FieldSpec, NameRef};
 use crate::kustomization::canonical_object;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
-/// Additions to kustomize's default transformer configuration.
+/// One list of field specs per built-in transformer, as kustomize's transformer
+/// configuration holds them.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Config {
+pub(crate) struct Lists {
     pub name_prefix: Vec<FieldSpec>,
     pub name_suffix: Vec<FieldSpec>,
     pub namespace: Vec<FieldSpec>,
@@ -21,6 +23,20 @@ pub(crate) struct Config {
     pub var_reference: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
+}
+
+/// A kustomization's transformer configuration as kustomize accumulates it: empty at
+/// first; then the configuration of each base directory is merged in, then the
+/// kustomization's own (kustomize's defaults with its `configurations` files), then its
+/// `crds`. Merging an entry in checks it against the entries already there, so the same
+/// files can narrow, widen or conflict depending on what came before, as in kubectl.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) enum Config {
+    #[default]
+    Empty,
+    /// Exactly kustomize's defaults: the common case, shared and merged for free.
+    Defaults,
+    Full(Arc<Lists>),
 }
 
 const KEYS: &[&str] = &[
@@ -36,14 +52,11 @@ const KEYS: &[&str] = &[
     "replicas",
 ];
 
-/// Adds `spec` to `specs` as kustomize merges one field spec into a list: one for the same
-/// type and path is kept (a different `create` flag is a conflict).
+/// Adds `spec` to `specs` as kustomize merges one field spec into a list: the first one
+/// for the same path whose type `spec` selects (its group, version and kind, where given)
+/// stands for it, and a different `create` flag there is a conflict.
 pub(crate) fn merge_spec(specs: &mut Vec<FieldSpec>, spec: FieldSpec) -> Result<(), String> {
-    let same = |s: &FieldSpec| {
-        (&s.group, &s.version, &s.kind, &s.path)
-            == (&spec.group, &spec.version, &spec.kind, &spec.path)
-    };
-    match specs.iter().find(|s| same(s)) {
+    match specs.iter().find(|s| selects(&spec, s)) {
         Some(s) if s.create != spec.create => Err(format!(
             "conflicting fieldspecs for `{}` (create differs)",
             spec.path.join("/")
@@ -64,104 +77,196 @@ fn add_specs(dst: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
     }
 }
 
-impl Config {
-    pub fn is_empty(&self) -> bool {
-        *self == Config::default()
+fn gvk_of(group: &str, version: &str, kind: &str) -> crate::resource::Gvk {
+    crate::resource::Gvk {
+        group: group.to_string(),
+        version: version.to_string(),
+        kind: kind.to_string(),
+    }
+}
+
+impl Lists {
+    /// The field spec lists with their keys in a configuration file.
+    fn specs_mut(&mut self) -> [(&'static str, &mut Vec<FieldSpec>); 9] {
+        [
+            ("namePrefix", &mut self.name_prefix),
+            ("nameSuffix", &mut self.name_suffix),
+            ("namespace", &mut self.namespace),
+            ("commonLabels", &mut self.common_labels),
+            ("templateLabels", &mut self.template_labels),
+            ("commonAnnotations", &mut self.common_annotations),
+            ("varReference", &mut self.var_reference),
+            ("images", &mut self.images),
+            ("replicas", &mut self.replicas),
+        ]
     }
 
-    /// Adds everything `other` holds that `self` lacks; a spec for the same kind and path
-    /// with another `create` flag is a conflict, as kubectl says.
-    pub fn merge(&mut self, other: &Config) -> Result<(), String> {
-        if other.is_empty() {
-            return Ok(());
-        }
-        let tables: [(&str, &[FieldSpec], &[FieldSpec]); 9] = [
-            ("namePrefix", &self.name_prefix, &other.name_prefix),
-            ("nameSuffix", &self.name_suffix, &other.name_suffix),
-            ("namespace", &self.namespace, &other.namespace),
-            ("commonLabels", &self.common_labels, &other.common_labels),
-            (
-                "templateLabels",
-                &self.template_labels,
-                &other.template_labels,
-            ),
-            (
-                "commonAnnotations",
-                &self.common_annotations,
-                &other.common_annotations,
-            ),
-            ("varReference", &self.var_reference, &other.var_reference),
-            ("images", &self.images, &other.images),
-            ("replicas", &self.replicas, &other.replicas),
-        ];
-        for (key, mine, theirs) in tables {
-            let clash = theirs.iter().find(|t| {
-                mine.iter().any(|m| {
-                    (&m.group, &m.version, &m.kind, &m.path)
-                        == (&t.group, &t.version, &t.kind, &t.path)
-                        && m.create != t.create
-                })
+    fn specs(&self) -> [&Vec<FieldSpec>; 9] {
+        [
+            &self.name_prefix,
+            &self.name_suffix,
+            &self.namespace,
+            &self.common_labels,
+            &self.template_labels,
+            &self.common_annotations,
+            &self.var_reference,
+            &self.images,
+            &self.replicas,
+        ]
+    }
+
+    /// Each list in kustomize's order of types (stable, so one type keeps its order).
+    fn sort(&mut self) {
+        for (_, list) in self.specs_mut() {
+            list.sort_by(|a, b| {
+                crate::sort::gvk_order(
+                    &gvk_of(&a.group, &a.version, &a.kind),
+                    &gvk_of(&b.group, &b.version, &b.kind),
+                )
             });
-            if let Some(t) = clash {
-                return Err(format!(
-                    "failed to merge {key} fieldSpec for `{}`: conflicting fieldspecs (create differs)",
-                    t.path.join("/")
-                ));
+        }
+        self.name_reference.sort_by(|a, b| {
+            crate::sort::gvk_order(
+                &gvk_of(&a.group, &a.version, &a.kind),
+                &gvk_of(&b.group, &b.version, &b.kind),
+            )
+        });
+    }
+
+    /// `self` with `other` merged in, as kustomize merges two configurations: each entry
+    /// of `other` in its order (see [`merge_spec`]; name references join the one for the
+    /// very same type), then every list sorted.
+    fn merged(&self, other: &Lists) -> Result<Lists, String> {
+        let mut out = self.clone();
+        for ((key, mine), theirs) in out.specs_mut().into_iter().zip(other.specs()) {
+            for spec in theirs {
+                merge_spec(mine, spec.clone())
+                    .map_err(|m| format!("failed to merge {key}: {m}"))?;
             }
         }
-        add_specs(&mut self.name_prefix, &other.name_prefix);
-        add_specs(&mut self.name_suffix, &other.name_suffix);
-        add_specs(&mut self.namespace, &other.namespace);
-        add_specs(&mut self.common_labels, &other.common_labels);
-        add_specs(&mut self.template_labels, &other.template_labels);
-        add_specs(&mut self.common_annotations, &other.common_annotations);
-        add_specs(&mut self.var_reference, &other.var_reference);
-        add_specs(&mut self.images, &other.images);
-        add_specs(&mut self.replicas, &other.replicas);
         for nr in &other.name_reference {
-            add_name_ref(&mut self.name_reference, nr.clone());
+            let same = |e: &&mut NameRef| {
+                (&e.group, &e.version, &e.kind) == (&nr.group, &nr.version, &nr.kind)
+            };
+            match out.name_reference.iter_mut().find(same) {
+                Some(existing) => {
+                    for spec in &nr.specs {
+                        merge_spec(&mut existing.specs, spec.clone())
+                            .map_err(|m| format!("failed to merge nameReference: {m}"))?;
+                    }
+                }
+                None => out.name_reference.push(nr.clone()),
+            }
         }
+        out.sort();
+        Ok(out)
+    }
+
+    /// kustomize's default configuration, as its lists are written.
+    fn written_defaults() -> Lists {
+        let mut lists = Lists {
+            name_prefix: name_defaults(),
+            name_suffix: name_defaults(),
+            namespace: namespace_defaults(),
+            common_labels: common_label_defaults(),
+            template_labels: template_label_defaults(),
+            common_annotations: fieldspec::annotation_specs(),
+            name_reference: fieldspec::name_refs(),
+            var_reference: var_reference_defaults(),
+            images: image_defaults(),
+            replicas: replica_defaults(),
+        };
+        lists.sort();
+        lists
+    }
+}
+
+/// kustomize's default configuration merged into an empty one, as every build starts.
+fn defaults() -> &'static Lists {
+    static DEFAULTS: std::sync::OnceLock<Lists> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        let written = Lists::written_defaults();
+        Lists::default().merged(&written).unwrap_or(written)
+    })
+}
+
+impl Config {
+    /// The lists this configuration holds.
+    pub fn lists(&self) -> &Lists {
+        static EMPTY: Lists = Lists {
+            name_prefix: Vec::new(),
+            name_suffix: Vec::new(),
+            namespace: Vec::new(),
+            common_labels: Vec::new(),
+            template_labels: Vec::new(),
+            common_annotations: Vec::new(),
+            name_reference: Vec::new(),
+            var_reference: Vec::new(),
+            images: Vec::new(),
+            replicas: Vec::new(),
+        };
+        match self {
+            Config::Empty => &EMPTY,
+            Config::Defaults => defaults(),
+            Config::Full(lists) => lists,
+        }
+    }
+
+    /// A kustomization's own configuration: kustomize's defaults with its
+    /// `configurations` files (each as [`Config::parse`] read it) merged in. A conflict
+    /// names the first file that has it, where one alone does.
+    pub fn own(files: &[Lists]) -> Result<Config, (Option<usize>, String)> {
+        if files.is_empty() {
+            return Ok(Config::Defaults);
+        }
+        let mut user = Lists::default();
+        for (i, f) in files.iter().enumerate() {
+            user = user.merged(f).map_err(|m| (Some(i), m))?;
+        }
+        match defaults().merged(&user) {
+            Ok(lists) => Ok(Config::Full(Arc::new(lists))),
+            Err(m) => {
+                let alone = |f: &Lists| {
+                    Lists::default()
+                        .merged(f)
+                        .and_then(|u| defaults().merged(&u))
+                };
+                Err((files.iter().position(|f| alone(f).is_err()), m))
+            }
+        }
+    }
+
+    /// Merges `other` in, as kustomize merges a configuration into the one it has
+    /// accumulated.
+    pub fn merge(&mut self, other: &Config) -> Result<(), String> {
+        let merged = match (&*self, other) {
+            (_, Config::Empty) => return Ok(()),
+            (Config::Empty | Config::Defaults, Config::Defaults) => Config::Defaults,
+            (mine, theirs) => Config::Full(Arc::new(mine.lists().merged(theirs.lists())?)),
+        };
+        *self = merged;
         Ok(())
     }
 
-    /// Refuses specs that conflict with kustomize's defaults.
-    pub fn check_against_defaults(&self) -> Result<(), String> {
-        let tables: [(&str, Vec<FieldSpec>, &[FieldSpec]); 9] = [
-            ("namePrefix", name_defaults(), &self.name_prefix),
-            ("nameSuffix", name_defaults(), &self.name_suffix),
-            ("namespace", namespace_defaults(), &self.namespace),
-            ("commonLabels", common_label_defaults(), &self.common_labels),
-            (
-                "templateLabels",
-                template_label_defaults(),
-                &self.template_labels,
-            ),
-            (
-                "commonAnnotations",
-                fieldspec::annotation_specs(),
-                &self.common_annotations,
-            ),
-            (
-                "varReference",
-                var_reference_defaults(),
-                &self.var_reference,
-            ),
-            ("images", image_defaults(), &self.images),
-            ("replicas", replica_defaults(), &self.replicas),
-        ];
-        for (key, defaults, extra) in tables {
-            if let Some(m) = conflict(&defaults, extra) {
-                return Err(format!("{key}: {m}"));
-            }
-        }
+    /// Merges `lists` in (a `crds` file's additions).
+    pub fn merge_lists(&mut self, lists: Lists) -> Result<(), String> {
+        self.merge(&Config::Full(Arc::new(lists)))
+    }
+
+    /// The configuration gathered anew, as kustomize gathers a component's result: merged
+    /// into an empty one.
+    pub fn gather_again(&mut self) -> Result<(), String> {
+        let mut again = Config::Empty;
+        again.merge(self)?;
+        *self = again;
         Ok(())
     }
 
     /// Decodes a `configurations` file.
-    pub fn parse(text: &str) -> Result<Config, String> {
+    pub fn parse(text: &str) -> Result<Lists, String> {
         let docs = crate::yaml::parse_documents(text)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?;
-        let mut out = Config::default();
+        let mut out = Lists::default();
         for doc in docs.into_iter().filter(|d| !d.value.is_null()) {
             let m = canonical_object(&doc.value, KEYS)?;
             for (key, v) in &m {
@@ -196,19 +301,20 @@ impl Config {
                 add_specs(dst, &specs);
             }
         }
+        out.sort();
         Ok(out)
     }
 
     /// Reads OpenAPI definitions (the `crds` field): properties marked with
     /// `x-kubernetes-annotation`, `x-kubernetes-label-selector`, `x-kubernetes-identity` and
     /// `x-kubernetes-object-ref-*` extend annotations, labels, prefixes and name references.
-    pub fn from_openapi(text: &str) -> Result<Config, String> {
+    pub fn from_openapi(text: &str) -> Result<Lists, String> {
         if text.is_empty() {
             return Err("the file is empty".into());
         }
         let docs = crate::yaml::parse_documents(text)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?;
-        let mut out = Config::default();
+        let mut out = Lists::default();
         let defs = match docs.into_iter().next().map(|d| d.value) {
             None | Some(Value::Null) => return Ok(out),
             Some(Value::Object(defs)) => defs,
@@ -285,7 +391,7 @@ fn schema_props(def: &Value) -> Option<&Map<String, Value>> {
 }
 
 fn crd_walk(
-    out: &mut Config,
+    out: &mut Lists,
     kind: &str,
     defs: &Map<String, Value>,
     type_name: &str,
@@ -372,56 +478,6 @@ pub(crate) fn add_name_ref(list: &mut Vec<NameRef>, nr: NameRef) {
     }
 }
 
-/// kustomize's default name references followed by the additions, each merged as
-/// [`with_defaults`] merges field specs.
-pub(crate) fn name_refs(extra: &Config) -> Vec<NameRef> {
-    let mut all = fieldspec::name_refs();
-    for nr in &extra.name_reference {
-        // Only an entry for the very same group, version and kind adds to a default one.
-        if let Some(existing) = all
-            .iter_mut()
-            .find(|e| (&e.group, &e.version, &e.kind) == (&nr.group, &nr.version, &nr.kind))
-        {
-            // Each spec joins unless one already there for its path is of its kinds.
-            for spec in &nr.specs {
-                if !existing.specs.iter().any(|e| selects(spec, e)) {
-                    existing.specs.push(spec.clone());
-                }
-            }
-        } else {
-            all.push(nr.clone());
-        }
-    }
-    all
-}
-
-/// kustomize's `defaults` with a kustomization's own `extra` specs, merged as kustomize
-/// merges them: of two specs for one path where one's group, version and kind (those
-/// given) select the other's, only the narrower stays. So a `metadata/labels` spec for
-/// one kind takes that path away from every other kind, and a spec for any kind adds
-/// nothing where one for a kind exists.
-pub(crate) fn with_defaults(defaults: Vec<FieldSpec>, extra: &[FieldSpec]) -> Vec<FieldSpec> {
-    if extra.is_empty() {
-        return defaults;
-    }
-    let mut all = defaults;
-    add_specs(&mut all, extra);
-    let keep: Vec<bool> = all
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            !all.iter().enumerate().any(|(j, s)| {
-                // `s` narrower than `g`, or the same kinds and earlier.
-                j != i && selects(g, s) && (!selects(s, g) || j < i)
-            })
-        })
-        .collect();
-    all.into_iter()
-        .zip(keep)
-        .filter_map(|(s, keep)| keep.then_some(s))
-        .collect()
-}
-
 /// Whether spec `g` covers spec `s`: the same path, and `g`'s group, version and kind
 /// (where given) are `s`'s.
 fn selects(g: &FieldSpec, s: &FieldSpec) -> bool {
@@ -430,27 +486,6 @@ fn selects(g: &FieldSpec, s: &FieldSpec) -> bool {
         && sel(&g.group, &s.group)
         && sel(&g.version, &s.version)
         && sel(&g.kind, &s.kind)
-}
-
-/// An extra spec whose first default covering or covered by it (in kustomize's order, by
-/// group, version and kind) has another `create` flag, which kubectl refuses as
-/// conflicting.
-fn conflict(defaults: &[FieldSpec], extra: &[FieldSpec]) -> Option<String> {
-    let mut sorted: Vec<&FieldSpec> = defaults.iter().collect();
-    sorted.sort_by(|a, b| (&a.group, &a.version, &a.kind).cmp(&(&b.group, &b.version, &b.kind)));
-    extra.iter().find_map(|u| {
-        sorted
-            .iter()
-            .find(|d| selects(d, u) || selects(u, d))
-            .filter(|d| d.create != u.create)
-            .map(|d| {
-                format!(
-                    "the field spec for `{}` conflicts with kustomize's default, which has create: {}",
-                    u.path.join("/"),
-                    d.create
-                )
-            })
-    })
 }
 
 /// Where `commonLabels` go by default: labels and selectors.
@@ -587,4 +622,38 @@ pub(crate) fn replica_defaults() -> Vec<FieldSpec> {
     .iter()
     .map(|k| FieldSpec::new("", k, "spec/replicas", true))
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Config::Defaults` stands for the defaults merged into an empty configuration or
+    /// into themselves, which must therefore leave them as they are.
+    #[test]
+    fn defaults_gathered_again_stay_the_defaults() {
+        let d = defaults();
+        assert_eq!(&d.merged(d).unwrap(), d);
+        assert_eq!(
+            &Lists::default().merged(&Lists::written_defaults()).unwrap(),
+            d
+        );
+        assert!(!d.name_reference.is_empty() && !d.common_labels.is_empty());
+    }
+
+    /// A kinded spec for a default path joins the defaults after a base directory's
+    /// configuration, and conflicts with them gathered alone.
+    #[test]
+    fn a_kinded_spec_meets_the_defaults_by_order() {
+        let user = Config::parse(
+            "images:\n- path: spec/template/spec/containers[]/image\n  kind: Rollout\n",
+        )
+        .unwrap();
+        let own = Config::own(&[user]).unwrap();
+        let mut with_base = Config::Defaults;
+        with_base.merge(&own).unwrap();
+        assert!(with_base.lists().images.iter().any(|s| s.kind == "Rollout"));
+        let mut alone = Config::Empty;
+        assert!(alone.merge(&own).unwrap_err().contains("conflicting"));
+    }
 }

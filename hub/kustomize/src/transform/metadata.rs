@@ -139,10 +139,7 @@ pub(crate) fn watch_origin(r: &mut Resource, root: Option<&str>) -> Option<Origi
 pub(crate) fn settle_origin(
     r: &mut Resource,
     watch: Option<OriginWatch>,
-    (by, entry): (
-        impl FnOnce() -> ConfiguredBy,
-        usize,
-    ),
+    (by, entry): (impl FnOnce() -> ConfiguredBy, usize),
 ) -> std::result::Result<(), String> {
     let Some(watch) = watch else { return Ok(()) };
     let annotations = r.meta_map("annotations");

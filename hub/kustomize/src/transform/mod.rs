@@ -55,19 +55,28 @@ pub(crate) fn run(
     layer: &mut Layer,
     depth: usize,
 ) -> Result<()> {
+    // As kustomize: the kustomization's own configuration (the defaults and its
+    // `configurations` files) joins what its bases brought, then its `crds` do.
+    let (mut files, mut paths) = (Vec::new(), Vec::new());
     for file in k.str_list("configurations")? {
         let (text, path) = crate::build::read_local_text(b.fsys, k, "configurations", &file)?;
-        let c = Config::parse(&text)
-            .and_then(|c| c.check_against_defaults().map(|()| c))
-            .map_err(|m| Error::Invalid {
-                path: path.clone(),
-                message: m,
-            })?;
-        layer
-            .config
-            .merge(&c)
-            .map_err(|m| Error::Invalid { path, message: m })?;
+        files.push(Config::parse(&text).map_err(|message| Error::Invalid {
+            path: path.clone(),
+            message,
+        })?);
+        paths.push(path);
     }
+    let own = Config::own(&files).map_err(|(i, message)| match i {
+        Some(i) => Error::Invalid {
+            path: paths[i].clone(),
+            message,
+        },
+        None => k.field_err("configurations", message),
+    })?;
+    layer
+        .config
+        .merge(&own)
+        .map_err(|m| k.field_err("configurations", m))?;
     for file in k.str_list("crds")? {
         let (text, path) = crate::build::read_local_text(b.fsys, k, "crds", &file)?;
         let c = Config::from_openapi(&text).map_err(|m| Error::Invalid {
@@ -76,7 +85,7 @@ pub(crate) fn run(
         })?;
         layer
             .config
-            .merge(&c)
+            .merge_lists(c)
             .map_err(|m| Error::Invalid { path, message: m })?;
     }
     let mut meta = metadata::BuildMetadata::parse(k)?;
@@ -144,16 +153,18 @@ pub(crate) fn run(
     note(layer, "PatchTransformer", count("patches"));
     if let Some(ns) = k.str_field("namespace")? {
         if !ns.is_empty() {
-            let specs =
-                config::with_defaults(config::namespace_defaults(), &layer.config.namespace);
-            namespace(&mut layer.res, &ns, &specs).map_err(|e| k.field_err("namespace", e))?;
+            let specs = &layer.config.lists().namespace;
+            namespace(&mut layer.res, &ns, specs).map_err(|e| k.field_err("namespace", e))?;
             unique_ids(k, &layer.res, "namespace")?;
             note(layer, "NamespaceTransformer", 1);
         }
     }
     let prefix = k.str_field("namePrefix")?.unwrap_or_default();
     let suffix = k.str_field("nameSuffix")?.unwrap_or_default();
-    prefix_suffix(&mut layer.res, &prefix, &suffix, None, &layer.config)
+    // Two transformers, each with its own field specs.
+    let lists = layer.config.lists();
+    prefix_suffix(&mut layer.res, &prefix, "", &lists.name_prefix)
+        .and_then(|()| prefix_suffix(&mut layer.res, "", &suffix, &lists.name_suffix))
         .map_err(|e| k.field_err("namePrefix", e))?;
     note(layer, "PrefixTransformer", usize::from(!prefix.is_empty()));
     note(layer, "SuffixTransformer", usize::from(!suffix.is_empty()));
@@ -331,19 +342,23 @@ pub(crate) fn record_rename(r: &mut Resource) {
     r.remember_id(cur);
 }
 
-/// Adds a prefix and suffix to names. `only` limits the renamed kinds (a plugin's field
-/// specs); configured extra paths get the same prefix and suffix.
+/// Adds a prefix and suffix at `specs`: each `metadata/name` spec that selects an object
+/// renames it once (so two rename it twice, as in kubectl); other paths get the affixes
+/// too.
 pub(crate) fn prefix_suffix(
     acc: &mut [Resource],
     prefix: &str,
     suffix: &str,
-    only: Option<&[FieldSpec]>,
-    config: &Config,
+    specs: &[FieldSpec],
 ) -> std::result::Result<(), String> {
     if prefix.is_empty() && suffix.is_empty() {
         return Ok(());
     }
-    let name_specs = config::with_defaults(config::name_defaults(), &config.name_prefix);
+    let extra: Vec<FieldSpec> = specs
+        .iter()
+        .filter(|s| s.path != ["metadata", "name"])
+        .cloned()
+        .collect();
     for r in acc.iter_mut() {
         let gvk = r.gvk();
         // kubectl never renames a CustomResourceDefinition or a Namespace of any
@@ -356,21 +371,11 @@ pub(crate) fn prefix_suffix(
         if skipped {
             continue;
         }
-        // Only the kinds the `metadata/name` specs select are renamed (a plugin's own, or
-        // the default one for every kind unless `configurations` narrow it); other specs
-        // apply whatever they select.
-        // A plugin's specs are applied one by one, so each that selects the name renames.
-        let renames = match only {
-            Some(specs) => specs
-                .iter()
-                .filter(|s| s.matches(&gvk) && s.path == ["metadata", "name"])
-                .count(),
-            None => usize::from(
-                name_specs
-                    .iter()
-                    .any(|s| s.matches(&gvk) && s.path == ["metadata", "name"]),
-            ),
-        };
+        // The specs are applied one by one, so each that selects the name renames.
+        let renames = specs
+            .iter()
+            .filter(|s| s.matches(&gvk) && s.path == ["metadata", "name"])
+            .count();
         // A nameless `...List` object has no name to change.
         let named = r.obj.get("metadata").and_then(|m| m.get("name")).is_some();
         for _ in 0..if named { renames } else { 0 } {
@@ -390,15 +395,8 @@ pub(crate) fn prefix_suffix(
                 r.suffixes.push(suffix.to_string());
             }
         }
-        // Configured paths other than the name get their own affix only.
-        for (affix, specs, front) in [
-            (prefix, &config.name_prefix, true),
-            (suffix, &config.name_suffix, false),
-        ] {
-            let extra: Vec<FieldSpec> = config::with_defaults(config::name_defaults(), specs)
-                .into_iter()
-                .filter(|s| s.path != ["metadata", "name"])
-                .collect();
+        // Paths other than the name get the affixes too.
+        for (affix, front) in [(prefix, true), (suffix, false)] {
             if affix.is_empty() || extra.is_empty() {
                 continue;
             }
@@ -522,10 +520,6 @@ pub(crate) fn set_all(
     Ok(())
 }
 
-fn common_label_specs(config: &Config) -> Vec<FieldSpec> {
-    config::with_defaults(config::common_label_defaults(), &config.common_labels)
-}
-
 fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let acc = &mut layer.res;
     if let Some(Value::Array(items)) = k.get("labels") {
@@ -548,23 +542,27 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                 .get("includeTemplates")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            let mut specs = if selectors {
-                common_label_specs(&layer.config)
+            // As kustomize: the entry's own fields first, then the defaults merged in, so a
+            // field of its own for one kind takes a default's path over.
+            let mut specs = Vec::new();
+            if let Some(Value::Array(fields)) = m.get("fields") {
+                for f in fields {
+                    specs.push(
+                        FieldSpec::from_value(f).map_err(|e| k.field_err("labels.fields", e))?,
+                    );
+                }
+            }
+            let lists = layer.config.lists();
+            let defaults = if selectors {
+                lists.common_labels.clone()
             } else if templates {
-                config::with_defaults(
-                    config::template_label_defaults(),
-                    &layer.config.template_labels,
-                )
+                lists.template_labels.clone()
             } else {
                 fieldspec::metadata_label_specs(false)
             };
-            if let Some(Value::Array(fields)) = m.get("fields") {
-                for f in fields {
-                    let spec =
-                        FieldSpec::from_value(f).map_err(|e| k.field_err("labels.fields", e))?;
-                    config::merge_spec(&mut specs, spec)
-                        .map_err(|e| k.field_err("labels.fields", e))?;
-                }
+            for spec in defaults {
+                config::merge_spec(&mut specs, spec)
+                    .map_err(|e| k.field_err("labels.fields", e))?;
             }
             // No pairs, nothing set (not even an empty map).
             if !pairs.is_empty() {
@@ -579,7 +577,7 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
         let pairs = string_pairs(v)
             .ok_or_else(|| k.field_err("commonLabels", "expected a map of strings"))?;
         if !pairs.is_empty() {
-            set_all(&common_label_specs(&layer.config), acc, &pairs)
+            set_all(&layer.config.lists().common_labels, acc, &pairs)
                 .map_err(|e| k.field_err("commonLabels", e))?;
         }
     }
@@ -593,19 +591,16 @@ fn annotations(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let pairs = string_pairs(v)
         .ok_or_else(|| k.field_err("commonAnnotations", "expected a map of strings"))?;
     if !pairs.is_empty() {
-        let specs = config::with_defaults(
-            fieldspec::annotation_specs(),
-            &layer.config.common_annotations,
-        );
-        set_all(&specs, &mut layer.res, &pairs).map_err(|e| k.field_err("commonAnnotations", e))?;
+        let specs = &layer.config.lists().common_annotations;
+        set_all(specs, &mut layer.res, &pairs).map_err(|e| k.field_err("commonAnnotations", e))?;
     }
     Ok(())
 }
 
 fn replicas(k: &Kustomization, layer: &mut Layer) -> Result<()> {
-    let specs = config::with_defaults(config::replica_defaults(), &layer.config.replicas);
+    let specs = &layer.config.lists().replicas;
     for rep in k.obj_list("replicas", &["name", "count"])? {
-        set_replicas(&mut layer.res, &rep, &specs).map_err(|m| k.field_err("replicas", m))?;
+        set_replicas(&mut layer.res, &rep, specs).map_err(|m| k.field_err("replicas", m))?;
     }
     Ok(())
 }
@@ -668,7 +663,7 @@ fn images(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     if list.is_empty() {
         return Ok(());
     }
-    let specs = config::with_defaults(config::image_defaults(), &layer.config.images);
+    let specs = layer.config.lists().images.clone();
     for img in &list {
         set_image(&mut layer.res, img, &specs, true).map_err(|m| k.field_err("images", m))?;
     }
@@ -873,7 +868,7 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
             message: format!("{}: {m}", r.describe()),
         })?;
     }
-    nameref::fix_name_references(&mut layer.res, &config::name_refs(&layer.config))?;
+    nameref::fix_name_references(&mut layer.res, &layer.config.lists().name_reference)?;
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
         r.sync_aliases();

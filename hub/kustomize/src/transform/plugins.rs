@@ -5,7 +5,7 @@
 //! Exec, container and Go plugins, and Helm, are refused naming the field.
 
 use super::fieldspec::FieldSpec;
-use super::{generators, patch, replacements, Config, Layer};
+use super::{generators, patch, replacements, Layer};
 use crate::build::Builder;
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::Resource;
@@ -213,18 +213,12 @@ fn run_one(
             if specs.is_empty() {
                 return Err(err("fieldSpecs is not expected to be nil".into()));
             }
-            let config = Config {
-                name_prefix: specs.clone(),
-                name_suffix: specs.clone(),
-                ..Config::default()
-            };
             let (prefix, suffix) = match kind {
                 "PrefixTransformer" => (string("prefix"), String::new()),
                 "SuffixTransformer" => (String::new(), string("suffix")),
                 _ => (string("prefix"), string("suffix")),
             };
-            super::prefix_suffix(&mut layer.res, &prefix, &suffix, Some(&specs), &config)
-                .map_err(err)
+            super::prefix_suffix(&mut layer.res, &prefix, &suffix, &specs).map_err(err)
         }
         "LabelTransformer" | "AnnotationsTransformer" => {
             let key = if kind == "LabelTransformer" {

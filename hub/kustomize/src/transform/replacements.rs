@@ -512,7 +512,11 @@ fn set_value(
                 _ => false,
             };
             if !fits {
-                let want = if node.is_boolean() { "a boolean" } else { "a number" };
+                let want = if node.is_boolean() {
+                    "a boolean"
+                } else {
+                    "a number"
+                };
                 return Err(format!("cannot decode {joined:?} as {want}"));
             }
             read

@@ -4,7 +4,7 @@
 //! Never substitutes outside the configured var-reference fields.
 
 use super::fieldspec;
-use super::{config, Layer};
+use super::Layer;
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::{or_default, Resource, Untyped};
 use crate::{Error, Result};
@@ -179,10 +179,7 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
             values.insert(v.name.clone(), value);
         }
     }
-    let specs = config::with_defaults(
-        config::var_reference_defaults(),
-        &layer.config.var_reference,
-    );
+    let specs = layer.config.lists().var_reference.clone();
     for r in layer.res.iter_mut() {
         let origin = r.origin.clone();
         let untyped = std::mem::take(&mut r.untyped);
