@@ -111,6 +111,7 @@ fn build_inner(
     };
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
+    layer.res.retain(|r| !is_local_config(r));
     if track {
         crate::transform::add_transformations(&k.dir, &mut layer.res);
     }
@@ -743,20 +744,20 @@ fn collect_objects(
         }
         return Ok(());
     }
-    let local = obj
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get(LOCAL_CONFIG))
-        .is_some_and(|v| v.as_str() != Some("false"));
-    if !local {
-        out.push(checked(obj, path, line)?);
-    }
+    out.push(checked(obj, path, line)?);
     Ok(())
 }
 
 /// An object annotated so (with anything but "false") is configuration for the tools, not
-/// for the cluster: kubectl leaves it out.
+/// for the cluster: kubectl builds with it (a replacement may read it, a patch may mark an
+/// object so) and leaves it out of the output.
 const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
+
+fn is_local_config(r: &Resource) -> bool {
+    r.meta_map("annotations")
+        .and_then(|a| a.get(LOCAL_CONFIG))
+        .is_some_and(|v| v.as_str() != Some("false"))
+}
 
 /// Bookkeeping annotations of kustomize and kyaml that kubectl drops from what it reads.
 const TOOL_ANNOTATIONS: &[&str] = &[
