@@ -135,12 +135,17 @@ pub(crate) fn generate(
         let text = read(fsys, k, &field_name, env)?;
         let text = String::from_utf8(text)
             .map_err(|_| k.field_err(&field_name, format!("{env}: not UTF-8")))?;
-        for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        for (i, line) in text
+            .trim_start_matches('\u{feff}')
+            .split_terminator('\n')
+            .enumerate()
+        {
             // kubectl reads lines of up to 64 KiB and silently stops at a longer one.
             if line.len() >= MAX_ENV_LINE {
                 break;
             }
-            // A last line may end in a lone carriage return, which goes too.
+            // One carriage return before the line's end goes (`x\r\r` keeps one), as in
+            // kubectl; so does one ending the last line.
             let line = line.strip_suffix('\r').unwrap_or(line);
             let line = line.trim_start();
             if line.is_empty() || line.starts_with('#') {

@@ -473,6 +473,9 @@ impl<'a> Builder<'a> {
         }
         if !self.yaml11 {
             self.check_source(&ev)?;
+        } else {
+            // go-yaml v2, which reads kustomization files, knows the same escapes.
+            self.check_quoted_escapes(&ev)?;
         }
         match ev {
             Event::Scalar(mut text, style, anchor, tag) => {
@@ -970,18 +973,24 @@ impl<'a> Builder<'a> {
             {
                 self.check_block_scalar_tabs(start)
             }
-            Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) => {
-                let end = self.end.min(src.len());
-                if end > start && src.is_char_boundary(end) {
-                    check_escapes(&src[start..end]).map_err(|(n, m)| ParseError {
-                        line: self.line + n,
-                        message: m,
-                    })
-                } else {
-                    Ok(())
-                }
-            }
-            _ => Ok(()),
+            _ => self.check_quoted_escapes(ev),
+        }
+    }
+
+    /// A double-quoted scalar's escapes must be ones go-yaml knows.
+    fn check_quoted_escapes(&self, ev: &Event<'_>) -> Result<(), ParseError> {
+        let Event::Scalar(_, ScalarStyle::DoubleQuoted, ..) = ev else {
+            return Ok(());
+        };
+        let src = self.src;
+        let (start, end) = (self.start.min(src.len()), self.end.min(src.len()));
+        if end > start && src.is_char_boundary(start) && src.is_char_boundary(end) {
+            check_escapes(&src[start..end]).map_err(|(n, m)| ParseError {
+                line: self.line + n,
+                message: m,
+            })
+        } else {
+            Ok(())
         }
     }
 
