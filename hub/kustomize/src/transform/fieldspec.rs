@@ -509,6 +509,9 @@ pub fn name_refs() -> Vec<NameRef> {
         "metadata/annotations/ingress.kubernetes.io\\/auth-secret",
         "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret",
         "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret",
+        // Listed twice in kustomize's defaults: a TLS secret name is looked up again after
+        // it changed, which can pick another Secret that once had the new name.
+        "spec/tls/secretName",
     ] {
         secret.push(FieldSpec::new("", "Ingress", p, false));
     }

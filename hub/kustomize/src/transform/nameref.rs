@@ -123,11 +123,12 @@ struct Lookup<'a> {
 impl Lookup<'_> {
     /// The referral a reference to `old` means: `Ok(None)` when none, an error when it
     /// could be several. A `namespace` written beside the name (in a map) picks the
-    /// objects written in that namespace, or else the objects now in it.
+    /// objects written in that namespace, or else the objects now in it. Several that a
+    /// plain name field (not `in_map`) would name alike are one to it.
     fn select(
         &self,
         old: &str,
-        ns_field: Option<&str>,
+        (ns_field, in_map): (Option<&str>, bool),
         role_ref: bool,
     ) -> std::result::Result<Option<(String, String)>, String> {
         let Some(ids) = self.by_old.get(old) else {
@@ -137,6 +138,9 @@ impl Lookup<'_> {
         let referrer = self.referrer;
         let in_ns_field = |c: &Referral| match ns_field {
             None => true,
+            // kubectl keys objects without a namespace as `default`: an empty one written
+            // beside the name finds nothing.
+            Some("") => false,
             Some(ns) if self.orig_namespaces.contains(or_default(ns)) => {
                 !c.cluster && or_default(&c.orig_namespace) == or_default(ns)
             }
@@ -182,8 +186,13 @@ impl Lookup<'_> {
         }
         match candidates.as_slice() {
             [] => Ok(None),
-            // The same object under several API versions.
-            [first, rest @ ..] if rest.iter().all(|c| c.target() == first.target()) => {
+            // The same object under several API versions, or objects of one name in
+            // several namespaces where only the name is written.
+            [first, rest @ ..]
+                if rest.iter().all(|c| {
+                    c.target() == first.target() || (!in_map && c.target().0 == first.target().0)
+                }) =>
+            {
                 Ok(Some(first.target()))
             }
             _ => {
@@ -316,7 +325,7 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
             };
             // A name: the name it has now.
             let rename = |s: &mut String, role_ref: bool| -> std::result::Result<(), String> {
-                if let Some((new, _)) = lookup.select(s, None, role_ref)? {
+                if let Some((new, _)) = lookup.select(s, (None, false), role_ref)? {
                     *s = new;
                 }
                 Ok(())
@@ -331,7 +340,7 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
                 let Some(Value::String(old)) = m.get("name") else {
                     return Ok(());
                 };
-                if let Some((new, ns)) = lookup.select(old, ns_field.as_deref(), false)? {
+                if let Some((new, ns)) = lookup.select(old, (ns_field.as_deref(), true), false)? {
                     m.insert("name".into(), Value::String(new));
                     if !ns.is_empty() {
                         m.insert("namespace".into(), Value::String(ns));

@@ -40,7 +40,8 @@ pub(crate) fn run(
     // The configurations are one set of objects to kubectl: each id once.
     let mut ids = std::collections::HashSet::new();
     for c in &configs {
-        if !ids.insert((c.api_version(), c.kind(), c.name(), c.namespace())) {
+        let namespace = crate::resource::or_default(c.namespace());
+        if !ids.insert((c.api_version(), c.kind(), c.name(), namespace)) {
             return Err(k.field_err(field, format!("{} is configured twice", c.describe())));
         }
     }
@@ -210,7 +211,8 @@ fn run_one(
             Ok(())
         }
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
-            if specs.is_empty() {
+            // An empty list is a list: only a missing one is refused, as in kubectl.
+            if !cfg.get("fieldSpecs").is_some_and(Value::is_array) {
                 return Err(err("fieldSpecs is not expected to be nil".into()));
             }
             let (prefix, suffix) = match kind {
