@@ -47,14 +47,30 @@ impl FieldSpec {
             group: s("group"),
             version: s("version"),
             kind: s("kind"),
-            path: split_path(path),
+            path: split_spec_path(path),
             create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
         })
     }
 }
 
-/// Splits `a/b\/c/d` into `["a", "b/c", "d"]`.
+/// Splits a field spec's path as kustomize does: an empty segment (`a//b`, `a/b/`) stays,
+/// and makes an error where the walk reaches it; a leading `/` is nothing.
+fn split_spec_path(path: &str) -> Vec<String> {
+    let mut out = split_segments(path.strip_prefix('/').unwrap_or(path));
+    if out.len() == 1 && out[0].is_empty() {
+        out.clear();
+    }
+    out
+}
+
+/// Splits `a/b\/c/d` into `["a", "b/c", "d"]`, empty segments left out.
 pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = split_segments(path);
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn split_segments(path: &str) -> Vec<String> {
     let mut out = vec![String::new()];
     let mut chars = path.chars().peekable();
     while let Some(c) = chars.next() {
@@ -73,7 +89,6 @@ pub fn split_path(path: &str) -> Vec<String> {
             }
         }
     }
-    out.retain(|s| !s.is_empty());
     out
 }
 
@@ -157,6 +172,10 @@ fn visit_at<'p>(
             Ok(())
         }
         Value::Object(m) => {
+            // An empty segment: kubectl cannot walk through it, nor create it.
+            if head.is_empty() && (!rest.is_empty() || create.is_some()) {
+                return Err("cannot set or create an empty field name".into());
+            }
             let (head, is_list) = match head.strip_suffix("[]") {
                 Some(h) => (h, true),
                 None => (head.as_str(), false),
