@@ -1,8 +1,9 @@
 //! Transformer configuration: the field specs each built-in transformer works on, as
 //! kustomize's defaults give them, extended by `configurations` files and by `crds` (OpenAPI
-//! definitions with `x-kubernetes-*` extensions). A `Config` holds only the additions; the
-//! defaults are implicit, so an empty one is free to clone and merge.
-//! Never applies anything; the transformers in `mod.rs` do.
+//! definitions with `x-kubernetes-*` extensions). A `Config` is accumulated as kustomize
+//! accumulates it (see [`Config`]); the defaults alone, the common case, are shared, so
+//! cloning and merging them is free. Never applies anything; the transformers in `mod.rs`
+//! do.
 
 use super::fieldspec::{self, FieldSpec, NameRef};
 use crate::kustomization::canonical_object;
