@@ -1545,6 +1545,11 @@ pub fn resolve_plain(text: &str) -> Value {
                 return Value::String(ts);
             }
         }
+        // go-yaml drops every `_` before reading a number, except from one led by `.`,
+        // which Go's float reader takes with `_` only between digits.
+        if first == b'.' && !underscores_between_digits(text) {
+            return Value::String(text.to_string());
+        }
         let plain: String = text.chars().filter(|&c| c != '_').collect();
         if first != b'.' {
             if let Some(n) = parse_go_int(&plain) {
@@ -1578,6 +1583,15 @@ pub fn resolve_plain(text: &str) -> Value {
         }
     }
     Value::String(text.to_string())
+}
+
+/// Whether every `_` of `text` stands between two digits.
+pub(crate) fn underscores_between_digits(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().all(|(i, &c)| {
+        c != b'_'
+            || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+    })
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint(s, 0, 64)`.
