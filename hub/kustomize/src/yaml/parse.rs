@@ -185,6 +185,36 @@ fn unmark(text: &str, literal: bool) -> String {
     out
 }
 
+/// A quoted scalar's `text` as go-yaml reads it where its source `raw` holds U+2028 or
+/// U+2029 as they are: a line break to go-yaml, which keeps the separator and drops the
+/// blanks around it. `None` where the scalar holds separators written as escapes too, or
+/// one next to a line feed, whose reading this does not follow.
+fn fold_separators(raw: &str, text: &str) -> Option<String> {
+    let is_sep = |c: char| c == '\u{2028}' || c == '\u{2029}';
+    let raw_count = raw.chars().filter(|&c| is_sep(c)).count();
+    if raw_count == 0 || raw_count != text.chars().filter(|&c| is_sep(c)).count() {
+        return None;
+    }
+    let chars: Vec<char> = raw.chars().collect();
+    let next_to_break = chars.windows(2).any(|w| {
+        (is_sep(w[0]) && matches!(w[1], '\n' | '\r'))
+            || (is_sep(w[1]) && matches!(w[0], '\n' | '\r'))
+    });
+    if next_to_break {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(is_sep) {
+        let sep = rest[at..].chars().next()?;
+        out.push_str(rest[..at].trim_end_matches([' ', '\t']));
+        out.push(sep);
+        rest = rest[at + sep.len_utf8()..].trim_start_matches([' ', '\t']);
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// A granit refusal go-yaml does not make, and the byte where granit reports it.
 #[derive(Clone, Copy)]
 enum Refusal {
@@ -481,6 +511,17 @@ impl<'a> Builder<'a> {
             Event::Scalar(mut text, style, anchor, tag) => {
                 if self.marked && text.contains([LS_MARK, PS_MARK]) {
                     text = unmark(&text, style == ScalarStyle::Literal).into();
+                }
+                if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
+                    && text.contains(['\u{2028}', '\u{2029}'])
+                {
+                    if let Some(folded) = self
+                        .src
+                        .get(self.start..self.end)
+                        .and_then(|raw| fold_separators(raw, &text))
+                    {
+                        text = folded.into();
+                    }
                 }
                 // go-yaml resolves a scalar with the bare `!` tag as a plain one.
                 let tag = tag
