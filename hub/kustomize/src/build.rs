@@ -675,7 +675,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 let list = obj.contains_key("items");
                 collect_objects(obj, path, doc.line, 0, &mut out)?;
                 let texts = crate::resource::SourceTexts::new(doc.texts, doc.quoted, doc.flow);
-                if !list && out.len() == before + 1 && !texts.is_empty() {
+                if !list && out.len() == before + 1 && !texts.is_blank() {
                     if let Some(r) = out.last_mut() {
                         r.texts = Some(std::sync::Arc::new(texts));
                     }

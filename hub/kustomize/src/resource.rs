@@ -137,7 +137,12 @@ impl SourceTexts {
             && self.quoted.is_empty()
             && self.retyped.is_empty()
             && self.unquoted.is_empty()
-            && self.flow.is_empty()
+    }
+
+    /// Whether nothing at all is recorded, flow collections included (which alone ask
+    /// for no carrying through merges: their places rarely move).
+    pub(crate) fn is_blank(&self) -> bool {
+        self.is_empty() && self.flow.is_empty()
     }
 }
 
@@ -434,7 +439,7 @@ impl Resource {
         // Written out and read back, no other string keeps the quotes it had.
         let mut texts = self.texts.as_deref().cloned().unwrap_or_default();
         texts.quoted = quoted.into_iter().collect();
-        self.texts = (!texts.is_empty()).then(|| std::sync::Arc::new(texts));
+        self.texts = (!texts.is_blank()).then(|| std::sync::Arc::new(texts));
     }
 
     /// Records which of the places a transformer just set hold a quoted string (kyaml

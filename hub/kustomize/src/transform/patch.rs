@@ -442,7 +442,8 @@ fn smp_resource(
     let origin = super::metadata::watch_origin(r, ctx.origins);
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     // The object as it was, to carry source texts over, when there are any.
-    let before = (r.texts.is_some() || !texts.is_empty()).then(|| obj.clone());
+    let before =
+        (r.texts.as_ref().is_some_and(|t| !t.is_empty()) || !texts.is_empty()).then(|| obj.clone());
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
     if deleted {
         return Ok(true);
@@ -450,7 +451,7 @@ fn smp_resource(
     if let Some(before) = before {
         let old_texts = r.texts.as_deref();
         let carried = texts::carry(&mut obj, (&before, old_texts), (patch, texts), builtin);
-        r.texts = (!carried.is_empty()).then(|| std::sync::Arc::new(carried));
+        r.texts = (!carried.is_blank()).then(|| std::sync::Arc::new(carried));
     }
     if let Value::Object(m) = obj {
         r.obj = m;

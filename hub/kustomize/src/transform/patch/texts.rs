@@ -33,7 +33,7 @@ pub(super) fn carry(
     builtin: Schema<'_>,
 ) -> SourceTexts {
     let mut walk = Walk {
-        old: old_texts.filter(|t| !t.is_empty()),
+        old: old_texts.filter(|t| !t.is_blank()),
         patch: patch_texts,
         builtin,
         out: SourceTexts::default(),
