@@ -112,6 +112,10 @@ fn build_inner(
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
     layer.res.retain(|r| !is_local_config(r));
+    // kubectl clears its own bookkeeping annotations last, whoever set them.
+    for r in layer.res.iter_mut() {
+        drop_build_annotations(&mut r.obj);
+    }
     if track {
         crate::transform::add_transformations(&k.dir, &mut layer.res);
     }
@@ -790,6 +794,28 @@ fn drop_tool_annotations(obj: &mut serde_json::Map<String, Value>) {
         return;
     }
     notes.retain(|k, _| !TOOL_ANNOTATIONS.contains(&k.as_str()));
+    if notes.is_empty() {
+        meta.shift_remove("annotations");
+    }
+}
+
+/// The tool annotations but for the build notes a kustomization may ask for.
+fn drop_build_annotations(obj: &mut serde_json::Map<String, Value>) {
+    let Some(Value::Object(meta)) = obj.get_mut("metadata") else {
+        return;
+    };
+    let Some(Value::Object(notes)) = meta.get_mut("annotations") else {
+        return;
+    };
+    let build_only = |k: &str| {
+        TOOL_ANNOTATIONS.contains(&k)
+            && k != "config.kubernetes.io/origin"
+            && k != "alpha.config.kubernetes.io/transformations"
+    };
+    if !notes.keys().any(|k| build_only(k)) {
+        return;
+    }
+    notes.retain(|k, _| !build_only(k));
     if notes.is_empty() {
         meta.shift_remove("annotations");
     }
