@@ -659,6 +659,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 texts: Vec::new(),
                 quoted: Vec::new(),
                 flow: Vec::new(),
+                folded: Vec::new(),
             }],
             None => {
                 return Err(Error::Yaml {
@@ -678,7 +679,8 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 let before = out.len();
                 let list = obj.contains_key("items");
                 collect_objects(obj, path, doc.line, 0, &mut out)?;
-                let texts = crate::resource::SourceTexts::new(doc.texts, doc.quoted, doc.flow);
+                let texts =
+                    crate::resource::SourceTexts::new(doc.texts, doc.quoted, doc.flow, doc.folded);
                 if !list && out.len() == before + 1 && !texts.is_blank() {
                     if let Some(r) = out.last_mut() {
                         r.texts = Some(std::sync::Arc::new(texts));

@@ -115,6 +115,9 @@ pub(crate) struct SourceTexts {
     pub(crate) unquoted: std::collections::HashSet<String>,
     /// Maps and lists written in flow style, which kubectl writes back so.
     pub(crate) flow: std::collections::HashSet<String>,
+    /// Folded scalars as read, before kubectl's writing back changed them: a transformer
+    /// that sets such a string starts from this.
+    pub(crate) folded: std::collections::HashMap<String, String>,
 }
 
 impl SourceTexts {
@@ -122,6 +125,7 @@ impl SourceTexts {
         doc_texts: Vec<(String, String)>,
         quoted: Vec<String>,
         flow: Vec<String>,
+        folded: Vec<(String, String)>,
     ) -> SourceTexts {
         SourceTexts {
             plain: doc_texts.into_iter().collect(),
@@ -129,6 +133,7 @@ impl SourceTexts {
             retyped: std::collections::HashMap::new(),
             unquoted: std::collections::HashSet::new(),
             flow: flow.into_iter().collect(),
+            folded: folded.into_iter().collect(),
         }
     }
 
@@ -142,7 +147,7 @@ impl SourceTexts {
     /// Whether nothing at all is recorded, flow collections included (which alone ask
     /// for no carrying through merges: their places rarely move).
     pub(crate) fn is_blank(&self) -> bool {
-        self.is_empty() && self.flow.is_empty()
+        self.is_empty() && self.flow.is_empty() && self.folded.is_empty()
     }
 }
 

@@ -99,7 +99,12 @@ fn patch_docs(
     let (docs, texts) = docs
         .into_iter()
         .filter(|d| !d.value.is_null())
-        .map(|d| (d.value, PatchTexts::new(d.texts, d.quoted, d.flow)))
+        .map(|d| {
+            (
+                d.value,
+                PatchTexts::new(d.texts, d.quoted, d.flow, d.folded),
+            )
+        })
         .unzip();
     Ok(PatchDocs {
         docs,
@@ -134,6 +139,7 @@ fn or_json(
             texts: Vec::new(),
             quoted: Vec::new(),
             flow: Vec::new(),
+            folded: Vec::new(),
         }]),
         Err(_) => Err(err),
     }
@@ -1958,6 +1964,10 @@ fn json6902(
     if !legacy {
         store_previous_id(r, before.clone());
         note_kind_change(r, &kind_before, &before);
+    } else if r.prev_names.is_empty() {
+        // An object never renamed before is known by its new name only.
+        r.orig_name = r.name().to_string();
+        r.orig_namespace = r.namespace().to_string();
     }
     result?;
     settled?;

@@ -183,8 +183,13 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
     for r in layer.res.iter_mut() {
         let origin = r.origin.clone();
         let untyped = std::mem::take(&mut r.untyped);
+        let folded = r
+            .texts
+            .as_ref()
+            .map(|t| t.folded.clone())
+            .unwrap_or_default();
         fieldspec::apply(r, &specs, None, &mut |v, steps| {
-            substitute(v, &mut fieldspec::keys(steps), &untyped, &values)
+            substitute(v, &mut fieldspec::keys(steps), (&untyped, &folded), &values)
         })
         .map_err(|message| Error::Invalid {
             path: origin,
@@ -197,16 +202,22 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
 
 /// Expands references in a string, in each string of a list (which may hold nothing
 /// else, as in kubectl) and in each string value of a map. A number or boolean a
-/// replacement created reads as the string of its text here, as in kubectl.
+/// replacement created reads as the string of its text here, as in kubectl; a folded
+/// scalar is set again as it was read, without the fold kubectl's writing back adds.
 fn substitute(
     v: &mut Value,
     at: &mut Vec<String>,
-    untyped: &[Untyped],
+    (untyped, folded): (&[Untyped], &HashMap<String, String>),
     values: &HashMap<String, Value>,
 ) -> std::result::Result<(), String> {
     let as_string = |v: &mut Value, at: &[String]| {
         if let Some(u) = untyped.iter().find(|u| u.at == at && u.value == *v) {
             *v = Value::String(u.text.clone());
+        }
+        if !folded.is_empty() && v.is_string() {
+            if let Some(read) = folded.get(&crate::yaml::parse::json_pointer(at)) {
+                *v = Value::String(read.clone());
+            }
         }
     };
     match v {
@@ -218,9 +229,12 @@ fn substitute(
                 }
             }
         }
-        Value::String(s) => {
-            if let Some(new) = expand(s, values) {
-                *v = new;
+        Value::String(_) => {
+            as_string(v, at);
+            if let Value::String(s) = v {
+                if let Some(new) = expand(s, values) {
+                    *v = new;
+                }
             }
         }
         Value::Array(items) => {

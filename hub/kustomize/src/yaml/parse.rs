@@ -29,6 +29,9 @@ pub struct Document {
     /// For manifests: the maps and lists written in flow style (`{a: b}`), by JSON
     /// pointer. kubectl writes them back so, where an empty value reads as `""`.
     pub flow: Vec<String>,
+    /// For manifests: folded (`>`) scalars that kubectl's writing back changes, with the
+    /// value as read, by JSON pointer (a transformer that sets the string clears the fold).
+    pub folded: Vec<(String, String)>,
 }
 
 const MAX_DEPTH: usize = 200;
@@ -298,6 +301,7 @@ fn parse_text(
         texts: Vec::new(),
         quoted: Vec::new(),
         flow: Vec::new(),
+        folded: Vec::new(),
         parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
         expanded: 0,
@@ -364,22 +368,26 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
                         texts: Vec::new(),
                         quoted: Vec::new(),
                         flow: Vec::new(),
+                        folded: Vec::new(),
                     });
                     continue;
                 }
                 b.texts.clear();
                 b.quoted.clear();
                 b.flow.clear();
+                b.folded.clear();
                 let value = b.node(first, 0)?;
                 let texts = std::mem::take(&mut b.texts);
                 let quoted = std::mem::take(&mut b.quoted);
                 let flow = std::mem::take(&mut b.flow);
+                let folded = std::mem::take(&mut b.folded);
                 docs.push(Document {
                     value,
                     line,
                     texts,
                     quoted,
                     flow,
+                    folded,
                 });
             }
             _ => {}
@@ -403,6 +411,8 @@ struct Builder<'a> {
     quoted: Vec<String>,
     /// Maps and lists written in flow style (manifests), by JSON pointer.
     flow: Vec<String>,
+    /// Folded scalars changed by kubectl's writing back, with the value as read.
+    folded: Vec<(String, String)>,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -596,8 +606,12 @@ impl<'a> Builder<'a> {
                     // An empty `!!map` or `!!seq` comes out of kubectl as an empty string.
                     Value::String(String::new())
                 } else if style == ScalarStyle::Folded {
-                    let text = folded_round_trip(&text);
-                    resolve_scalar(&text, style, tag.as_deref())
+                    let round = folded_round_trip(&text);
+                    if round != *text && self.annotations_as_text && !self.as_text && !self.patch {
+                        self.folded
+                            .push((json_pointer(&self.keys), text.to_string()));
+                    }
+                    resolve_scalar(&round, style, tag.as_deref())
                 } else if tag.as_deref() == Some(TAG_BINARY) {
                     let decoded = decode_base64(&text)
                         .ok_or_else(|| self.err("!!binary value contains invalid base64 data"))?;

@@ -182,6 +182,14 @@ impl Walk<'_> {
     }
 
     fn scalar(&mut self, new: &mut Value, old: Option<&Value>, patch: Option<&Value>, at: &Places) {
+        // A folded scalar the merge left as it was stays one.
+        if let Some(t) = self.old.filter(|t| !t.folded.is_empty()) {
+            if old == Some(&*new) {
+                if let Some(read) = t.folded.get(&json_pointer(&at.old)) {
+                    self.out.folded.insert(json_pointer(&at.new), read.clone());
+                }
+            }
+        }
         let old_quoted = || {
             old.is_some_and(Value::is_string)
                 && self.old.is_some_and(|t| {
