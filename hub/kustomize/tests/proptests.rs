@@ -135,6 +135,10 @@ struct Extra {
     /// Service ports an overlay patch merges: (port, protocol, name, directive) choices,
     /// for lists keyed by port and protocol.
     ports: Vec<(u8, u8, u8, u8)>,
+    /// A `configurations` file (in the overlay, over the base directory, or in the base,
+    /// over files only) with a field spec for one kind on a default path: image, labels
+    /// or name prefix.
+    configs: Option<(bool, u8)>,
 }
 
 fn extra() -> impl Strategy<Value = Extra> {
@@ -150,6 +154,7 @@ fn extra() -> impl Strategy<Value = Extra> {
         proptest::option::of(("[a-z]{0,3}", "[a-z]{0,4}", 0u8..6)),
         proptest::option::of((any::<bool>(), any::<bool>())),
         proptest::collection::vec((0u8..2, 0u8..3, 0u8..3, 0u8..8), 0..3),
+        proptest::option::of((any::<bool>(), 0u8..3)),
     )
         .prop_map(
             |(
@@ -164,6 +169,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                 mid,
                 openapi,
                 ports,
+                configs,
             )| {
                 Extra {
                     suffix,
@@ -177,6 +183,7 @@ fn extra() -> impl Strategy<Value = Extra> {
                     mid,
                     openapi,
                     ports,
+                    configs,
                 }
             },
         )
@@ -353,6 +360,22 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
         std::fs::create_dir_all(root.join(dir)).unwrap();
         std::fs::write(root.join(dir).join("schema.json"), schema).unwrap();
         let field = "openapi:\n  path: schema.json\n";
+        if in_base {
+            base_ns.push_str(field);
+        } else {
+            k.push_str(field);
+        }
+    }
+    if let Some((in_base, which)) = x.configs {
+        let spec = match which {
+            0 => "images:\n- path: spec/template/spec/containers[]/image\n  kind: Widget\n",
+            1 => "commonLabels:\n- path: metadata/labels\n  kind: Deployment\n  create: true\n",
+            _ => "namePrefix:\n- path: metadata/name\n  kind: Deployment\n",
+        };
+        let dir = if in_base { "base" } else { "." };
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        std::fs::write(root.join(dir).join("config.yaml"), spec).unwrap();
+        let field = "configurations:\n- config.yaml\n";
         if in_base {
             base_ns.push_str(field);
         } else {
