@@ -357,6 +357,39 @@ impl Resource {
 
     /// The source text of the scalar at `path` (keys and list indexes), when it still
     /// holds the value that text reads as.
+    /// The folded scalar at `path` as read, where it still holds what kubectl's writing
+    /// back made of that: kubectl sets or copies such a string without the fold.
+    pub(crate) fn folded_as_read(&self, path: &[String], current: &Value) -> Option<&str> {
+        let texts = self.texts.as_ref().filter(|t| !t.folded.is_empty())?;
+        let read = texts.folded.get(&crate::yaml::parse::json_pointer(path))?;
+        let now = current.as_str()?;
+        (crate::yaml::parse::folded_round_trip(read) == now).then_some(read.as_str())
+    }
+
+    /// Sets each folded scalar in the map at `key` back to its value as read (see
+    /// [`Resource::folded_as_read`]), as kubectl does when it writes that map anew.
+    pub(crate) fn unfold_children(&mut self, key: &str) {
+        if self.texts.as_ref().is_none_or(|t| t.folded.is_empty()) {
+            return;
+        }
+        let Some(Value::Object(m)) = self.obj.get(key) else {
+            return;
+        };
+        let reads: Vec<(String, String)> = m
+            .iter()
+            .filter_map(|(k, v)| {
+                let path = [key.to_string(), k.clone()];
+                self.folded_as_read(&path, v)
+                    .map(|r| (k.clone(), r.to_string()))
+            })
+            .collect();
+        if let Some(Value::Object(m)) = self.obj.get_mut(key) {
+            for (k, read) in reads {
+                m.insert(k, Value::String(read));
+            }
+        }
+    }
+
     /// Whether the place at `path` lies in a collection written in flow style, which
     /// kubectl writes its children back in too.
     pub(crate) fn in_flow(&self, path: &[String]) -> bool {

@@ -352,6 +352,7 @@ pub(crate) fn generate(
         ("merge" | "replace", Some(i)) => {
             let base = &mut acc[i];
             as_text_maps(base);
+            base.unfold_children("data");
             let merge = behavior == "merge";
             for key in ["data", "binaryData"] {
                 let new = r.obj.remove(key);

@@ -214,9 +214,11 @@ fn substitute(
         if let Some(u) = untyped.iter().find(|u| u.at == at && u.value == *v) {
             *v = Value::String(u.text.clone());
         }
-        if !folded.is_empty() && v.is_string() {
+        if let (false, Value::String(now)) = (folded.is_empty(), &*v) {
             if let Some(read) = folded.get(&crate::yaml::parse::json_pointer(at)) {
-                *v = Value::String(read.clone());
+                if crate::yaml::parse::folded_round_trip(read) == *now {
+                    *v = Value::String(read.clone());
+                }
             }
         }
     };
@@ -373,6 +375,10 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
         [one] => return r.source_text(&segs, one).map(|t| Value::String(t.into())),
         _ => return None,
     };
+    // A folded scalar is read as read, without the fold kubectl's writing back adds.
+    if let Some(read) = r.folded_as_read(&segs, &value) {
+        return Some(Value::String(read.to_string()));
+    }
     // A string a patch wrote as a number or boolean onto a quoted one is of that type to
     // kubectl's var.
     let retyped = r

@@ -1353,7 +1353,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 /// reading back folds away between ordinary lines but keeps before a more-indented line and
 /// at the end of a `>+` block. Values the writer would not put in block style (a space
 /// before a line break or at the end, control characters) come back unchanged.
-fn folded_round_trip(value: &str) -> String {
+pub(crate) fn folded_round_trip(value: &str) -> String {
     let is_blank = |c: char| c == ' ' || c == '\t';
     let block_allowed = !value.ends_with(' ')
         && !value.contains(" \n")
