@@ -239,11 +239,10 @@ impl Walk<'_> {
             if let Some(text) = texts.plain.get(&pointer) {
                 self.out.plain.insert(json_pointer(&at.new), text.clone());
             }
-            if texts.quoted.contains(&pointer) {
+            // A string an earlier patch wrote plain, that this one leaves, is written with
+            // its quotes from now on in kubectl: a later number there is a string.
+            if texts.quoted.contains(&pointer) || texts.unquoted.contains(&pointer) {
                 self.out.quoted.insert(json_pointer(&at.new));
-            }
-            if texts.unquoted.contains(&pointer) {
-                self.out.unquoted.insert(json_pointer(&at.new));
             }
             if let Some(typed) = texts.retyped.get(&pointer) {
                 self.out
