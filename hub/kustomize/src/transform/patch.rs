@@ -1114,6 +1114,9 @@ fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<S
         Schema::Bundled(gvk) => gvk,
     };
     let (group, kind) = (gvk.group.as_str(), gvk.kind.as_str());
+    if !in_bundled_schema(kind, path) {
+        return None;
+    }
     let in_pod = path.iter().any(|p| p.ends_with("ontainers"));
     let key = match field {
         "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" => "name",
@@ -1141,6 +1144,60 @@ fn merge_key(path: &[String], items: &[&Value], builtin: Schema<'_>) -> Option<S
         _ => return None,
     };
     Some(key.into())
+}
+
+/// Whether a list field at `path` (map keys from the object's root) is where the bundled
+/// schema of `kind` has it: kubectl merges a list by key only there, and replaces one at
+/// any other path (`spec.template.spec.containers` of a Service) as data.
+fn in_bundled_schema(kind: &str, path: &[String]) -> bool {
+    let Some((field, parent)) = path.split_last() else {
+        return false;
+    };
+    let at = |want: &[&str]| parent.iter().map(String::as_str).eq(want.iter().copied());
+    let pod: &[&str] = match kind {
+        "Pod" => &["spec"],
+        "PodTemplate" => &["template", "spec"],
+        "Deployment"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "DaemonSet"
+        | "StatefulSet"
+        | "Job" => &["spec", "template", "spec"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        _ => &[],
+    };
+    let in_container = || {
+        parent.split_last().is_some_and(|(list, above)| {
+            matches!(
+                list.as_str(),
+                "containers" | "initContainers" | "ephemeralContainers"
+            ) && !pod.is_empty()
+                && above.iter().map(String::as_str).eq(pod.iter().copied())
+        })
+    };
+    match field.as_str() {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "hostAliases"
+        | "topologySpreadConstraints"
+            if kind != "ServiceAccount" =>
+        {
+            !pod.is_empty() && at(pod)
+        }
+        "imagePullSecrets" if kind == "ServiceAccount" => at(&[]),
+        "imagePullSecrets" => !pod.is_empty() && at(pod),
+        "env" | "volumeMounts" | "volumeDevices" => in_container(),
+        "ports" if kind == "Service" => at(&["spec"]),
+        "ports" => in_container(),
+        "secrets" | "webhooks" => at(&[]),
+        "drivers" => at(&["spec"]),
+        "addresses" | "podIPs" => at(&["status"]),
+        "conditions" => at(&["status"]) || at(&[]),
+        "ownerReferences" => parent.last().is_some_and(|p| p == "metadata"),
+        _ => true,
+    }
 }
 
 /// Keys that, with the merge key, identify an element of a list kubectl merges on
