@@ -218,6 +218,19 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
+/// Writes `file` into the base or the overlay and names it in that kustomization's text.
+fn add_file(
+    root: &std::path::Path,
+    in_base: bool,
+    (name, text): (&str, &str),
+    (kustomization, field): (&mut String, &str),
+) {
+    let dir = root.join(if in_base { "base" } else { "." });
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), text).unwrap();
+    kustomization.push_str(field);
+}
+
 fn write_tree(t: &Tree, root: &std::path::Path) {
     let x = &t.extra;
     let mut k = match &x.mid {
@@ -356,15 +369,14 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
         } else {
             r#"{"definitions": {}}"#
         };
-        let dir = if in_base { "base" } else { "." };
-        std::fs::create_dir_all(root.join(dir)).unwrap();
-        std::fs::write(root.join(dir).join("schema.json"), schema).unwrap();
+        let kustomization = if in_base { &mut base_ns } else { &mut k };
         let field = "openapi:\n  path: schema.json\n";
-        if in_base {
-            base_ns.push_str(field);
-        } else {
-            k.push_str(field);
-        }
+        add_file(
+            root,
+            in_base,
+            ("schema.json", schema),
+            (kustomization, field),
+        );
     }
     if let Some((in_base, which)) = x.configs {
         let spec = match which {
@@ -372,15 +384,9 @@ fn write_tree(t: &Tree, root: &std::path::Path) {
             1 => "commonLabels:\n- path: metadata/labels\n  kind: Deployment\n  create: true\n",
             _ => "namePrefix:\n- path: metadata/name\n  kind: Deployment\n",
         };
-        let dir = if in_base { "base" } else { "." };
-        std::fs::create_dir_all(root.join(dir)).unwrap();
-        std::fs::write(root.join(dir).join("config.yaml"), spec).unwrap();
+        let kustomization = if in_base { &mut base_ns } else { &mut k };
         let field = "configurations:\n- config.yaml\n";
-        if in_base {
-            base_ns.push_str(field);
-        } else {
-            k.push_str(field);
-        }
+        add_file(root, in_base, ("config.yaml", spec), (kustomization, field));
     }
     let args = if var {
         "        args: [\"--svc=$(SVC)\"]\n"
