@@ -786,38 +786,30 @@ const TOOL_ANNOTATIONS: &[&str] = &[
 ];
 
 fn drop_tool_annotations(obj: &mut serde_json::Map<String, Value>) {
-    let Some(Value::Object(meta)) = obj.get_mut("metadata") else {
-        return;
-    };
-    let Some(Value::Object(notes)) = meta.get_mut("annotations") else {
-        return;
-    };
-    if !TOOL_ANNOTATIONS.iter().any(|k| notes.contains_key(*k)) {
-        return;
-    }
-    notes.retain(|k, _| !TOOL_ANNOTATIONS.contains(&k.as_str()));
-    if notes.is_empty() {
-        meta.shift_remove("annotations");
-    }
+    drop_annotations(obj, |k| TOOL_ANNOTATIONS.contains(&k));
 }
 
 /// The tool annotations but for the build notes a kustomization may ask for.
 fn drop_build_annotations(obj: &mut serde_json::Map<String, Value>) {
+    drop_annotations(obj, |k| {
+        TOOL_ANNOTATIONS.contains(&k)
+            && k != "config.kubernetes.io/origin"
+            && k != "alpha.config.kubernetes.io/transformations"
+    });
+}
+
+/// Removes the annotations `drop` names, and the map if that empties it.
+fn drop_annotations(obj: &mut serde_json::Map<String, Value>, drop: impl Fn(&str) -> bool) {
     let Some(Value::Object(meta)) = obj.get_mut("metadata") else {
         return;
     };
     let Some(Value::Object(notes)) = meta.get_mut("annotations") else {
         return;
     };
-    let build_only = |k: &str| {
-        TOOL_ANNOTATIONS.contains(&k)
-            && k != "config.kubernetes.io/origin"
-            && k != "alpha.config.kubernetes.io/transformations"
-    };
-    if !notes.keys().any(|k| build_only(k)) {
+    if !notes.keys().any(|k| drop(k)) {
         return;
     }
-    notes.retain(|k, _| !build_only(k));
+    notes.retain(|k, _| !drop(k));
     if notes.is_empty() {
         meta.shift_remove("annotations");
     }

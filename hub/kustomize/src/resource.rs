@@ -144,8 +144,8 @@ impl SourceTexts {
             && self.unquoted.is_empty()
     }
 
-    /// Whether nothing at all is recorded, flow collections included (which alone ask
-    /// for no carrying through merges: their places rarely move).
+    /// Whether nothing at all is recorded, flow collections and folded scalars included
+    /// (which alone ask for no carrying through merges: their places rarely move).
     pub(crate) fn is_blank(&self) -> bool {
         self.is_empty() && self.flow.is_empty() && self.folded.is_empty()
     }
@@ -185,6 +185,17 @@ fn value_at_mut<'v>(obj: &'v mut Map<String, Value>, path: &[String]) -> Option<
 pub(crate) fn text_at<'t>(texts: &'t Texts, pointer: &str, current: &Value) -> Option<&'t str> {
     let text = texts.as_ref()?.plain.get(pointer)?;
     (crate::yaml::parse::resolve_plain(text) == *current).then_some(text.as_str())
+}
+
+/// The folded scalar at `pointer` as read, where `current` is still what kubectl's
+/// writing back made of it.
+pub(crate) fn folded_at<'t>(texts: &'t Texts, pointer: &str, current: &Value) -> Option<&'t str> {
+    let read = texts
+        .as_ref()
+        .filter(|t| !t.folded.is_empty())?
+        .folded
+        .get(pointer)?;
+    (crate::yaml::parse::folded_round_trip(read) == current.as_str()?).then_some(read.as_str())
 }
 
 /// Group, version and kind of an object.
@@ -355,15 +366,14 @@ impl Resource {
         )
     }
 
-    /// The source text of the scalar at `path` (keys and list indexes), when it still
-    /// holds the value that text reads as.
     /// The folded scalar at `path` as read, where it still holds what kubectl's writing
     /// back made of that: kubectl sets or copies such a string without the fold.
     pub(crate) fn folded_as_read(&self, path: &[String], current: &Value) -> Option<&str> {
-        let texts = self.texts.as_ref().filter(|t| !t.folded.is_empty())?;
-        let read = texts.folded.get(&crate::yaml::parse::json_pointer(path))?;
-        let now = current.as_str()?;
-        (crate::yaml::parse::folded_round_trip(read) == now).then_some(read.as_str())
+        folded_at(
+            &self.texts,
+            &crate::yaml::parse::json_pointer(path),
+            current,
+        )
     }
 
     /// Sets each folded scalar in the map at `key` back to its value as read (see
@@ -403,6 +413,8 @@ impl Resource {
         })
     }
 
+    /// The source text of the scalar at `path` (keys and list indexes), when it still
+    /// holds the value that text reads as.
     pub(crate) fn source_text(&self, path: &[String], current: &Value) -> Option<&str> {
         text_at(
             &self.texts,

@@ -1,7 +1,7 @@
 //! Output order: kustomize's "legacy" order (kinds in a fixed priority list first and last,
 //! then by group/version/kind, then namespace and name) or "fifo" (input order).
 
-use crate::resource::{Gvk, Resource};
+use crate::resource::Resource;
 
 pub const DEFAULT_ORDER_FIRST: &[&str] = &[
     "Namespace",
@@ -53,7 +53,10 @@ pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]
             if ra != rb {
                 return ra.cmp(&rb);
             }
-            let (sa, sb) = (gvk_sort_string(&ga), gvk_sort_string(&gb));
+            let (sa, sb) = (
+                type_text(&ga.group, &ga.version, &ga.kind),
+                type_text(&gb.group, &gb.version, &gb.kind),
+            );
             if ga.kind == "Namespace"
                 && gb.kind == "Namespace"
                 && (ga.group.is_empty() || gb.group.is_empty())
@@ -66,26 +69,22 @@ pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]
     });
 }
 
-/// kustomize's order of types (`Gvk.IsLessThan`): the default priority lists, then the
-/// group, version and kind as text. Its transformer configurations keep their entries in
-/// this order.
-pub(crate) fn gvk_order(a: &Gvk, b: &Gvk) -> std::cmp::Ordering {
-    let rank = |kind: &str| -> i64 {
-        if let Some(i) = DEFAULT_ORDER_LAST.iter().position(|k| *k == kind) {
-            return 1 + i as i64;
-        }
-        if let Some(i) = DEFAULT_ORDER_FIRST.iter().position(|k| *k == kind) {
-            return i as i64 - DEFAULT_ORDER_FIRST.len() as i64;
-        }
+/// The key of kustomize's order of types (`Gvk.IsLessThan`): the default priority lists,
+/// then the group, version and kind as text. Its transformer configurations keep their
+/// entries in this order.
+pub(crate) fn type_order_key(group: &str, version: &str, kind: &str) -> (i64, String) {
+    let rank = if let Some(i) = DEFAULT_ORDER_LAST.iter().position(|k| *k == kind) {
+        1 + i as i64
+    } else if let Some(i) = DEFAULT_ORDER_FIRST.iter().position(|k| *k == kind) {
+        i as i64 - DEFAULT_ORDER_FIRST.len() as i64
+    } else {
         0
     };
-    rank(&a.kind)
-        .cmp(&rank(&b.kind))
-        .then_with(|| gvk_sort_string(a).cmp(&gvk_sort_string(b)))
+    (rank, type_text(group, version, kind))
 }
 
-fn gvk_sort_string(g: &Gvk) -> String {
-    let or = |s: &str, d: &str| {
+fn type_text(group: &str, version: &str, kind: &str) -> String {
+    let or = |s: &str, d: &'static str| {
         if s.is_empty() {
             d.to_string()
         } else {
@@ -94,9 +93,9 @@ fn gvk_sort_string(g: &Gvk) -> String {
     };
     format!(
         "{}_{}_{}",
-        or(&g.group, "~G"),
-        or(&g.version, "~V"),
-        or(&g.kind, "~K")
+        or(group, "~G"),
+        or(version, "~V"),
+        or(kind, "~K")
     )
 }
 

@@ -78,14 +78,6 @@ fn add_specs(dst: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
     }
 }
 
-fn gvk_of(group: &str, version: &str, kind: &str) -> crate::resource::Gvk {
-    crate::resource::Gvk {
-        group: group.to_string(),
-        version: version.to_string(),
-        kind: kind.to_string(),
-    }
-}
-
 impl Lists {
     /// The field spec lists with their keys in a configuration file.
     fn specs_mut(&mut self) -> [(&'static str, &mut Vec<FieldSpec>); 9] {
@@ -118,20 +110,12 @@ impl Lists {
 
     /// Each list in kustomize's order of types (stable, so one type keeps its order).
     fn sort(&mut self) {
+        use crate::sort::type_order_key;
         for (_, list) in self.specs_mut() {
-            list.sort_by(|a, b| {
-                crate::sort::gvk_order(
-                    &gvk_of(&a.group, &a.version, &a.kind),
-                    &gvk_of(&b.group, &b.version, &b.kind),
-                )
-            });
+            list.sort_by_cached_key(|s| type_order_key(&s.group, &s.version, &s.kind));
         }
-        self.name_reference.sort_by(|a, b| {
-            crate::sort::gvk_order(
-                &gvk_of(&a.group, &a.version, &a.kind),
-                &gvk_of(&b.group, &b.version, &b.kind),
-            )
-        });
+        self.name_reference
+            .sort_by_cached_key(|nr| type_order_key(&nr.group, &nr.version, &nr.kind));
     }
 
     /// `self` with `other` merged in, as kustomize merges two configurations: each entry

@@ -459,6 +459,14 @@ const POD_HOLDERS: &[(&str, &str)] = &[
     ("ReplicationController", "spec/template/spec"),
 ];
 
+/// Where a built-in kind holds its pod spec (`spec/template/spec`), if it holds one.
+pub(crate) fn pod_spec_path(kind: &str) -> Option<&'static str> {
+    POD_HOLDERS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, path)| *path)
+}
+
 fn pod_refs(kinds: &[&str], suffixes: &[&str]) -> Vec<FieldSpec> {
     let mut v = Vec::new();
     for (kind, prefix) in POD_HOLDERS.iter().filter(|(k, _)| kinds.contains(k)) {

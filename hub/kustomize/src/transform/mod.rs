@@ -663,9 +663,9 @@ fn images(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     if list.is_empty() {
         return Ok(());
     }
-    let specs = layer.config.lists().images.clone();
+    let specs = &layer.config.lists().images;
     for img in &list {
-        set_image(&mut layer.res, img, &specs, true).map_err(|m| k.field_err("images", m))?;
+        set_image(&mut layer.res, img, specs, true).map_err(|m| k.field_err("images", m))?;
     }
     Ok(())
 }

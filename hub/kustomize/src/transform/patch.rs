@@ -67,9 +67,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) entry: std::cell::Cell<usize>,
 }
 
-/// The transformer that applies a kustomization's patches, as kubectl names it in an
-/// origin annotation: (kustomization or plugin file, kind, plugin name).
 impl Ctx<'_> {
+    /// The transformer that applies a kustomization's patches, as kubectl names it in an
+    /// origin annotation: the kustomization or plugin configuration that configured it.
     fn by(&self, k: &Kustomization, kind: &'static str) -> ConfiguredBy {
         match &self.plugin {
             Some((file, id)) => ConfiguredBy {
@@ -1154,25 +1154,15 @@ fn in_bundled_schema(kind: &str, path: &[String]) -> bool {
         return false;
     };
     let at = |want: &[&str]| parent.iter().map(String::as_str).eq(want.iter().copied());
-    let pod: &[&str] = match kind {
-        "Pod" => &["spec"],
-        "PodTemplate" => &["template", "spec"],
-        "Deployment"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "DaemonSet"
-        | "StatefulSet"
-        | "Job" => &["spec", "template", "spec"],
-        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
-        _ => &[],
-    };
+    let pod = super::fieldspec::pod_spec_path(kind);
+    let at_pod =
+        |keys: &[String]| pod.is_some_and(|p| keys.iter().map(String::as_str).eq(p.split('/')));
     let in_container = || {
         parent.split_last().is_some_and(|(list, above)| {
             matches!(
                 list.as_str(),
                 "containers" | "initContainers" | "ephemeralContainers"
-            ) && !pod.is_empty()
-                && above.iter().map(String::as_str).eq(pod.iter().copied())
+            ) && at_pod(above)
         })
     };
     match field.as_str() {
@@ -1181,13 +1171,9 @@ fn in_bundled_schema(kind: &str, path: &[String]) -> bool {
         | "ephemeralContainers"
         | "volumes"
         | "hostAliases"
-        | "topologySpreadConstraints"
-            if kind != "ServiceAccount" =>
-        {
-            !pod.is_empty() && at(pod)
-        }
+        | "topologySpreadConstraints" => at_pod(parent),
         "imagePullSecrets" if kind == "ServiceAccount" => at(&[]),
-        "imagePullSecrets" => !pod.is_empty() && at(pod),
+        "imagePullSecrets" => at_pod(parent),
         "env" | "volumeMounts" | "volumeDevices" => in_container(),
         "ports" if kind == "Service" => at(&["spec"]),
         "ports" => in_container(),

@@ -179,14 +179,17 @@ fn source_value(
     };
     // kubectl copies a scalar's text as written (`0644`, `1.50`), where we have it.
     // A plain date reads as a timestamp here, and is copied as written too.
+    let place = place_of(&obj, &segs);
     // A folded scalar is copied as read, without the fold kubectl's writing back adds.
-    let value = match place_of(&obj, &segs).and_then(|at| r.folded_as_read(&at, &value)) {
+    let value = match place.as_ref().and_then(|at| r.folded_as_read(at, &value)) {
         Some(read) => Value::String(read.to_string()),
         None => value,
     };
     let text = if !matches!(value, Value::Array(_) | Value::Object(_)) {
         created(&value).or_else(|| {
-            place_of(&obj, &segs).and_then(|at| r.source_text(&at, &value).map(str::to_string))
+            place
+                .as_ref()
+                .and_then(|at| r.source_text(at, &value).map(str::to_string))
         })
     } else {
         None

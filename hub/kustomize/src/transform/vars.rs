@@ -179,17 +179,13 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
             values.insert(v.name.clone(), value);
         }
     }
-    let specs = layer.config.lists().var_reference.clone();
+    let specs = &layer.config.lists().var_reference;
     for r in layer.res.iter_mut() {
         let origin = r.origin.clone();
         let untyped = std::mem::take(&mut r.untyped);
-        let folded = r
-            .texts
-            .as_ref()
-            .map(|t| t.folded.clone())
-            .unwrap_or_default();
-        fieldspec::apply(r, &specs, None, &mut |v, steps| {
-            substitute(v, &mut fieldspec::keys(steps), (&untyped, &folded), &values)
+        let texts = r.texts.clone();
+        fieldspec::apply(r, specs, None, &mut |v, steps| {
+            substitute(v, &mut fieldspec::keys(steps), (&untyped, &texts), &values)
         })
         .map_err(|message| Error::Invalid {
             path: origin,
@@ -207,31 +203,22 @@ pub(crate) fn resolve(layer: &mut Layer) -> Result<()> {
 fn substitute(
     v: &mut Value,
     at: &mut Vec<String>,
-    (untyped, folded): (&[Untyped], &HashMap<String, String>),
+    (untyped, texts): (&[Untyped], &crate::resource::Texts),
     values: &HashMap<String, Value>,
 ) -> std::result::Result<(), String> {
     let as_string = |v: &mut Value, at: &[String]| {
         if let Some(u) = untyped.iter().find(|u| u.at == at && u.value == *v) {
             *v = Value::String(u.text.clone());
         }
-        if let (false, Value::String(now)) = (folded.is_empty(), &*v) {
-            if let Some(read) = folded.get(&crate::yaml::parse::json_pointer(at)) {
-                if crate::yaml::parse::folded_round_trip(read) == *now {
-                    *v = Value::String(read.clone());
-                }
+        if texts.as_ref().is_some_and(|t| !t.folded.is_empty()) {
+            let pointer = crate::yaml::parse::json_pointer(at);
+            if let Some(read) = crate::resource::folded_at(texts, &pointer, v) {
+                *v = Value::String(read.to_string());
             }
         }
     };
     match v {
-        Value::Number(_) | Value::Bool(_) => {
-            as_string(v, at);
-            if let Value::String(s) = v {
-                if let Some(new) = expand(s, values) {
-                    *v = new;
-                }
-            }
-        }
-        Value::String(_) => {
+        Value::Number(_) | Value::Bool(_) | Value::String(_) => {
             as_string(v, at);
             if let Value::String(s) = v {
                 if let Some(new) = expand(s, values) {

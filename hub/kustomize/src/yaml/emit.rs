@@ -683,9 +683,11 @@ fn resolves_as_string_v2(s: &str) -> bool {
     let first = s.as_bytes()[0];
     if first == b'.' {
         // Go's float reader, which takes `_` between digits.
+        if !super::parse::underscores_between_digits(s) {
+            return true;
+        }
         let plain: String = s.chars().filter(|&c| c != '_').collect();
-        return !(super::parse::underscores_between_digits(s)
-            && super::parse::is_yaml_float(&plain)
+        return !(super::parse::is_yaml_float(&plain)
             && plain.parse::<f64>().is_ok_and(f64::is_finite));
     }
     if !(first.is_ascii_digit() || first == b'-' || first == b'+') {
