@@ -130,18 +130,10 @@ impl Lists {
             }
         }
         for nr in &other.name_reference {
-            let same = |e: &&mut NameRef| {
-                (&e.group, &e.version, &e.kind) == (&nr.group, &nr.version, &nr.kind)
-            };
-            match out.name_reference.iter_mut().find(same) {
-                Some(existing) => {
-                    for spec in &nr.specs {
-                        merge_spec(&mut existing.specs, spec.clone())
-                            .map_err(|m| format!("failed to merge nameReference: {m}"))?;
-                    }
-                }
-                None => out.name_reference.push(nr.clone()),
-            }
+            join_name_ref(&mut out.name_reference, nr, |specs, spec| {
+                merge_spec(specs, spec.clone())
+                    .map_err(|m| format!("failed to merge nameReference: {m}"))
+            })?;
         }
         out.sort();
         Ok(out)
@@ -453,13 +445,31 @@ fn name_ref(v: &Value) -> Result<NameRef, String> {
 
 /// Adds a name reference, joining the field specs of one already there for the same kind.
 pub(crate) fn add_name_ref(list: &mut Vec<NameRef>, nr: NameRef) {
-    if let Some(existing) = list
-        .iter_mut()
-        .find(|e| e.group == nr.group && e.version == nr.version && e.kind == nr.kind)
-    {
-        add_specs(&mut existing.specs, &nr.specs);
-    } else {
-        list.push(nr);
+    let added = join_name_ref(list, &nr, |specs, spec| {
+        add_specs(specs, std::slice::from_ref(spec));
+        Ok(())
+    });
+    debug_assert!(added.is_ok());
+}
+
+/// Adds `nr` to `list`: to the one already there for the very same type, each of its
+/// specs by `add`, or else whole.
+fn join_name_ref(
+    list: &mut Vec<NameRef>,
+    nr: &NameRef,
+    mut add: impl FnMut(&mut Vec<FieldSpec>, &FieldSpec) -> Result<(), String>,
+) -> Result<(), String> {
+    let same =
+        |e: &&mut NameRef| (&e.group, &e.version, &e.kind) == (&nr.group, &nr.version, &nr.kind);
+    match list.iter_mut().find(same) {
+        Some(existing) => nr
+            .specs
+            .iter()
+            .try_for_each(|spec| add(&mut existing.specs, spec)),
+        None => {
+            list.push(nr.clone());
+            Ok(())
+        }
     }
 }
 
