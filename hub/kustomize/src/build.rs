@@ -656,10 +656,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
             Some(value) => vec![crate::yaml::Document {
                 value,
                 line: 1,
-                texts: Vec::new(),
-                quoted: Vec::new(),
-                flow: Vec::new(),
-                folded: Vec::new(),
+                ..Default::default()
             }],
             None => {
                 return Err(Error::Yaml {
@@ -679,8 +676,7 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
                 let before = out.len();
                 let list = obj.contains_key("items");
                 collect_objects(obj, path, doc.line, 0, &mut out)?;
-                let texts =
-                    crate::resource::SourceTexts::new(doc.texts, doc.quoted, doc.flow, doc.folded);
+                let texts = crate::resource::SourceTexts::from(doc.notes);
                 if !list && out.len() == before + 1 && !texts.is_blank() {
                     if let Some(r) = out.last_mut() {
                         r.texts = Some(std::sync::Arc::new(texts));

@@ -120,23 +120,20 @@ pub(crate) struct SourceTexts {
     pub(crate) folded: std::collections::HashMap<String, String>,
 }
 
-impl SourceTexts {
-    pub(crate) fn new(
-        doc_texts: Vec<(String, String)>,
-        quoted: Vec<String>,
-        flow: Vec<String>,
-        folded: Vec<(String, String)>,
-    ) -> SourceTexts {
+impl From<crate::yaml::SourceNotes> for SourceTexts {
+    fn from(notes: crate::yaml::SourceNotes) -> SourceTexts {
         SourceTexts {
-            plain: doc_texts.into_iter().collect(),
-            quoted: quoted.into_iter().collect(),
+            plain: notes.texts.into_iter().collect(),
+            quoted: notes.quoted.into_iter().collect(),
             retyped: std::collections::HashMap::new(),
             unquoted: std::collections::HashSet::new(),
-            flow: flow.into_iter().collect(),
-            folded: folded.into_iter().collect(),
+            flow: notes.flow.into_iter().collect(),
+            folded: notes.folded.into_iter().collect(),
         }
     }
+}
 
+impl SourceTexts {
     pub(crate) fn is_empty(&self) -> bool {
         self.plain.is_empty()
             && self.quoted.is_empty()

@@ -99,12 +99,7 @@ fn patch_docs(
     let (docs, texts) = docs
         .into_iter()
         .filter(|d| !d.value.is_null())
-        .map(|d| {
-            (
-                d.value,
-                PatchTexts::new(d.texts, d.quoted, d.flow, d.folded),
-            )
-        })
+        .map(|d| (d.value, PatchTexts::from(d.notes)))
         .unzip();
     Ok(PatchDocs {
         docs,
@@ -136,10 +131,7 @@ fn or_json(
         Ok(value) => Ok(vec![crate::yaml::Document {
             value,
             line: 1,
-            texts: Vec::new(),
-            quoted: Vec::new(),
-            flow: Vec::new(),
-            folded: Vec::new(),
+            ..Default::default()
         }]),
         Err(_) => Err(err),
     }

@@ -15,22 +15,29 @@ pub struct ParseError {
 }
 
 /// One document of a YAML stream and the line it starts on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Document {
     pub value: Value,
     pub line: usize,
-    /// For manifests and patches: the source text of each plain scalar that did not read
-    /// as a string and is not written as it would be written back (`0644`, `1.50`, `True`,
-    /// but not `80`), by JSON pointer, as kubectl copies a scalar's text.
+    pub notes: SourceNotes,
+}
+
+/// How a manifest's or a patch's scalars and collections were written, by JSON pointer:
+/// kubectl keeps a node's style through its edits, so the output depends on it.
+#[derive(Debug, Clone, Default)]
+pub struct SourceNotes {
+    /// The source text of each plain scalar that did not read as a string and is not
+    /// written as it would be written back (`0644`, `1.50`, `True`, but not `80`), as
+    /// kubectl copies a scalar's text.
     pub texts: Vec<(String, String)>,
-    /// For manifests and patches: where a string was written quoted or as a block scalar,
-    /// by JSON pointer (kubectl keeps that style for a plain scalar a patch puts there).
+    /// Where a string was written quoted or as a block scalar (kubectl keeps that style
+    /// for a plain scalar a patch puts there).
     pub quoted: Vec<String>,
-    /// For manifests: the maps and lists written in flow style (`{a: b}`), by JSON
-    /// pointer. kubectl writes them back so, where an empty value reads as `""`.
+    /// Manifests only: the maps and lists written in flow style (`{a: b}`). kubectl writes
+    /// them back so, where an empty value reads as `""`.
     pub flow: Vec<String>,
-    /// For manifests: folded (`>`) scalars that kubectl's writing back changes, with the
-    /// value as read, by JSON pointer (a transformer that sets the string clears the fold).
+    /// Manifests only: folded (`>`) scalars that kubectl's writing back changes, with the
+    /// value as read (a transformer that sets the string clears the fold).
     pub folded: Vec<(String, String)>,
 }
 
@@ -298,10 +305,7 @@ fn parse_text(
         annotations_as_text,
         patch,
         keys: Vec::new(),
-        texts: Vec::new(),
-        quoted: Vec::new(),
-        flow: Vec::new(),
-        folded: Vec::new(),
+        notes: SourceNotes::default(),
         parser: Parser::new_from_str_with_options(text, options()),
         anchors: HashMap::new(),
         expanded: 0,
@@ -365,30 +369,14 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
                     docs.push(Document {
                         value: Value::Null,
                         line: first_line,
-                        texts: Vec::new(),
-                        quoted: Vec::new(),
-                        flow: Vec::new(),
-                        folded: Vec::new(),
+                        notes: SourceNotes::default(),
                     });
                     continue;
                 }
-                b.texts.clear();
-                b.quoted.clear();
-                b.flow.clear();
-                b.folded.clear();
+                b.notes = SourceNotes::default();
                 let value = b.node(first, 0)?;
-                let texts = std::mem::take(&mut b.texts);
-                let quoted = std::mem::take(&mut b.quoted);
-                let flow = std::mem::take(&mut b.flow);
-                let folded = std::mem::take(&mut b.folded);
-                docs.push(Document {
-                    value,
-                    line,
-                    texts,
-                    quoted,
-                    flow,
-                    folded,
-                });
+                let notes = std::mem::take(&mut b.notes);
+                docs.push(Document { value, line, notes });
             }
             _ => {}
         }
@@ -405,14 +393,8 @@ struct Builder<'a> {
     patch: bool,
     /// Mapping keys (and sequence indexes) from the document root to the node being read.
     keys: Vec<String>,
-    /// Source texts of non-string plain scalars (manifests only), by JSON pointer.
-    texts: Vec<(String, String)>,
-    /// Strings written quoted or as block scalars (manifests and patches), by JSON pointer.
-    quoted: Vec<String>,
-    /// Maps and lists written in flow style (manifests), by JSON pointer.
-    flow: Vec<String>,
-    /// Folded scalars changed by kubectl's writing back, with the value as read.
-    folded: Vec<(String, String)>,
+    /// How the document being read was written (manifests and patches).
+    notes: SourceNotes,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     expanded: usize,
@@ -496,7 +478,7 @@ impl<'a> Builder<'a> {
     /// Records a flow collection of a manifest starting here.
     fn note_flow(&mut self, flow: bool) {
         if flow && self.annotations_as_text && !self.as_text && !self.patch {
-            self.flow.push(json_pointer(&self.keys));
+            self.notes.flow.push(json_pointer(&self.keys));
         }
     }
 
@@ -608,7 +590,8 @@ impl<'a> Builder<'a> {
                 } else if style == ScalarStyle::Folded {
                     let round = folded_round_trip(&text);
                     if round != *text && self.annotations_as_text && !self.as_text && !self.patch {
-                        self.folded
+                        self.notes
+                            .folded
                             .push((json_pointer(&self.keys), text.to_string()));
                     }
                     resolve_scalar(&round, style, tag.as_deref())
@@ -644,7 +627,8 @@ impl<'a> Builder<'a> {
                 {
                     // An empty value reads as `~` here; its text is nothing.
                     let written = if self.empty_span { "" } else { &text };
-                    self.texts
+                    self.notes
+                        .texts
                         .push((json_pointer(&self.keys), written.to_string()));
                 }
                 if self.annotations_as_text
@@ -652,7 +636,7 @@ impl<'a> Builder<'a> {
                     && style != ScalarStyle::Plain
                     && v.is_string()
                 {
-                    self.quoted.push(json_pointer(&self.keys));
+                    self.notes.quoted.push(json_pointer(&self.keys));
                 }
                 // kubectl reads kustomization files without timestamps: a date stays text.
                 if self.yaml11
@@ -825,7 +809,7 @@ impl<'a> Builder<'a> {
                         }
                         None => key_string(&key?),
                     };
-                    let texts_before = self.texts.len();
+                    let texts_before = self.notes.texts.len();
                     let (vev, _) = self.next_node_event()?;
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
@@ -863,7 +847,7 @@ impl<'a> Builder<'a> {
                     if let Some(text) = null_text.filter(|_| value.is_null()) {
                         let mut at = self.keys.clone();
                         at.push(key.clone());
-                        self.texts.push((json_pointer(&at), text));
+                        self.notes.texts.push((json_pointer(&at), text));
                     }
                     if annotation && !(value.is_null() && self.patch) {
                         if let Some(text) = source_text {
@@ -875,7 +859,7 @@ impl<'a> Builder<'a> {
                             {
                                 let mut at = self.keys.clone();
                                 at.push(key.clone());
-                                self.texts.push((json_pointer(&at), text.clone()));
+                                self.notes.texts.push((json_pointer(&at), text.clone()));
                             }
                             value = Value::String(text);
                         } else if !value.is_string() {
@@ -908,7 +892,7 @@ impl<'a> Builder<'a> {
                     // key replaces the earlier value. kubectl reads a patch as YAML nodes,
                     // where the first of repeated keys is the one found.
                     if map.contains_key(&key) && self.patch {
-                        self.texts.truncate(texts_before);
+                        self.notes.texts.truncate(texts_before);
                         continue;
                     }
                     if map.contains_key(&key) && !self.yaml11 {
