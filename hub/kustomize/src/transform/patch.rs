@@ -534,7 +534,11 @@ fn odd_merge_key(
             Value::Object(m) => {
                 for (k, x) in m {
                     at.push(k.clone());
-                    if k == key && x == value {
+                    // `8080.0` reads as a float, which the merge still takes for 8080.
+                    let same = x == value
+                        || matches!((x, value), (Value::Number(a), Value::Number(b))
+                            if a.as_f64() == b.as_f64());
+                    if k == key && same {
                         out.push(crate::yaml::parse::json_pointer(at));
                     }
                     find(x, key, value, at, out);
