@@ -694,7 +694,8 @@ pub(crate) fn set_image(
         s("tagSuffix")?,
     );
     let matcher = ImageMatcher::new(&name)?;
-    let mut update = |v: &mut Value| -> std::result::Result<(), String> {
+    // `quoted`: whether the image was written quoted, a style kubectl keeps.
+    let update = |v: &mut Value, quoted: bool| -> std::result::Result<(), String> {
         let cur = match v {
             Value::String(cur) => cur,
             Value::Array(_) | Value::Object(_) => {
@@ -731,7 +732,14 @@ pub(crate) fn set_image(
             out.push('@');
             out.push_str(&digest);
         }
-        *v = Value::String(out);
+        // kubectl sets the text of the image's node, which has no type: unless quoted,
+        // it reads back as a number, a boolean or null where it looks like one (`1.10`
+        // is 1.1).
+        *v = if quoted || out.is_empty() {
+            Value::String(out)
+        } else {
+            crate::yaml::parse::resolve_plain(&out)
+        };
         Ok(())
     };
     // kubectl leaves CustomResourceDefinitions alone here.
@@ -739,56 +747,78 @@ pub(crate) fn set_image(
         .iter_mut()
         .filter(|r| r.kind() != "CustomResourceDefinition")
     {
+        let texts = r.texts.clone();
+        let quoted = |path: &[String]| {
+            texts.as_ref().is_some_and(|t| {
+                !t.quoted.is_empty() && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
+            })
+        };
         if walk {
             let mut obj = Value::Object(std::mem::take(&mut r.obj));
-            let walked = for_each_container_image(&mut obj, &mut update);
+            let walked = for_each_container_image(&mut obj, &mut Vec::new(), &mut |v, path| {
+                update(v, quoted(path))
+            });
             if let Value::Object(m) = obj {
                 r.obj = m;
             }
             walked.map_err(|e| format!("{}: {e}", r.describe()))?;
         }
-        fieldspec::apply(r, specs, None, &mut |v, _| update(v))?;
+        fieldspec::apply(r, specs, None, &mut |v, steps| {
+            update(v, quoted(&fieldspec::keys(steps)))
+        })?;
     }
     Ok(())
 }
 
+/// What sees each container image and its path.
+type ImageVisitor<'f> = dyn FnMut(&mut Value, &[String]) -> std::result::Result<(), String> + 'f;
+
 /// Calls `f` on the `image` of every element of every `containers` or `initContainers`
-/// list anywhere in `v`, as kubectl's image transformer walks an object: an element that
-/// is not a map (null aside) is an error.
+/// list anywhere in `v`, with its path, as kubectl's image transformer walks an object:
+/// an element that is not a map (null aside) is an error.
 fn for_each_container_image(
     v: &mut Value,
-    f: &mut dyn FnMut(&mut Value) -> std::result::Result<(), String>,
+    path: &mut Vec<String>,
+    f: &mut ImageVisitor<'_>,
 ) -> std::result::Result<(), String> {
     match v {
         Value::Object(m) => {
             for (key, child) in m.iter_mut() {
-                for_each_container_image(child, f)?;
-                let Value::Array(items) = child else { continue };
-                if key != "containers" && key != "initContainers" {
-                    continue;
-                }
-                for item in items.iter_mut() {
-                    match item {
-                        Value::Object(c) => {
-                            if let Some(img) = c.get_mut("image") {
-                                f(img)?;
+                path.push(key.clone());
+                for_each_container_image(child, path, f)?;
+                if let (Value::Array(items), "containers" | "initContainers") =
+                    (&mut *child, key.as_str())
+                {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        match item {
+                            Value::Object(c) => {
+                                if let Some(img) = c.get_mut("image") {
+                                    path.extend([i.to_string(), "image".to_string()]);
+                                    let done = f(img, path);
+                                    path.truncate(path.len() - 2);
+                                    done?;
+                                }
                             }
-                        }
-                        Value::Null => {}
-                        other => {
-                            return Err(format!(
-                                "{key}: expected a map, found {}",
-                                fieldspec::kind_name(other)
-                            ))
+                            Value::Null => {}
+                            other => {
+                                return Err(format!(
+                                    "{key}: expected a map, found {}",
+                                    fieldspec::kind_name(other)
+                                ))
+                            }
                         }
                     }
                 }
+                path.pop();
             }
             Ok(())
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .try_for_each(|item| for_each_container_image(item, f)),
+        Value::Array(items) => items.iter_mut().enumerate().try_for_each(|(i, item)| {
+            path.push(i.to_string());
+            let done = for_each_container_image(item, path, f);
+            path.pop();
+            done
+        }),
         _ => Ok(()),
     }
 }
