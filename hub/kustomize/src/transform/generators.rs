@@ -366,6 +366,11 @@ pub(crate) fn generate(
                             m.extend(new);
                         }
                     }
+                    // kubectl sets the merged map anew, and an empty one not at all.
+                    let empty = |m: &Value| m.as_object().is_none_or(Map::is_empty);
+                    if base.obj.get(key).is_none_or(empty) {
+                        base.obj.remove(key);
+                    }
                 } else {
                     base.obj.remove(key);
                     if let Some(new) = new {
@@ -514,19 +519,27 @@ pub fn content_hash(r: &Resource) -> String {
         Some(Value::Object(m)) => Some(Value::Object(m)),
         _ => None,
     };
-    let or_empty = |v: Option<Value>| match v {
+    let text = |k: &str| {
+        let t = r.texts.as_ref()?;
+        t.plain.get(&format!("/{k}")).cloned()
+    };
+    let or_empty = |k: &str| match get(k) {
         Some(Value::Object(m)) => Value::Object(m),
         Some(Value::String(s)) => Value::String(s),
-        Some(Value::Null) | None => Value::String(String::new()),
+        None => Value::String(String::new()),
+        // A null is its text (`~`, or `null` as a JSON patch writes it).
+        Some(Value::Null) => Value::String(text(k).unwrap_or_else(|| "null".into())),
+        // kustomize decodes a collection here into a map: a list comes out as no map.
+        Some(Value::Array(_)) => Value::Null,
         Some(other) => Value::String(crate::yaml::emit::scalar_text(&other).unwrap_or_default()),
     };
     // kustomize looks the name up under a literal "metadata/name" key, which never exists.
     let mut m = Map::new();
     m.insert("kind".into(), Value::String(r.kind().into()));
     m.insert("name".into(), Value::String(String::new()));
-    m.insert("data".into(), or_empty(get("data")));
+    m.insert("data".into(), or_empty("data"));
     if r.kind() == "Secret" {
-        m.insert("type".into(), or_empty(get("type")));
+        m.insert("type".into(), or_empty("type"));
         if let Some(sd) = as_map(get("stringData")) {
             m.insert("stringData".into(), sd);
         }
@@ -562,7 +575,10 @@ fn write_json(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (None, None, Some(f)) => out.push_str(&crate::yaml::emit::go_json_float(f)),
+            _ => out.push_str(&n.to_string()),
+        },
         Value::String(s) => write_str(s, out),
         Value::Array(a) => {
             out.push('[');

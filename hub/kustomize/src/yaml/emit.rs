@@ -150,34 +150,68 @@ pub fn number_text(n: &Number) -> String {
     go_format_g(f)
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
-pub(crate) fn go_format_g(f: f64) -> String {
-    let sci = format!("{f:e}"); // e.g. "-1.2345e6", shortest round-trip digits
+/// The shortest decimal digits that read back as `f`, with the power of ten of the
+/// first: 1234.5 is ("12345", 3).
+fn shortest_digits(f: f64) -> (String, i32) {
+    let sci = format!("{:e}", f.abs()); // e.g. "1.2345e3", shortest round-trip digits
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    let sign = if neg { "-" } else { "" };
-    if !(-4..6).contains(&exp) {
-        let rest = &digits[1..];
-        let m = if rest.is_empty() {
-            digits[..1].to_string()
-        } else {
-            format!("{}.{rest}", &digits[..1])
-        };
-        let es = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{m}e{es}{:02}", exp.abs());
-    }
+    let digits = mant.chars().filter(char::is_ascii_digit).collect();
+    (digits, exp.parse().unwrap_or(0))
+}
+
+/// Digits and a point without an exponent, as Go's `'f'` format writes them.
+fn positional(digits: &str, exp: i32) -> String {
     if exp < 0 {
         let zeros = "0".repeat((-exp - 1) as usize);
-        return format!("{sign}0.{zeros}{digits}");
+        return format!("0.{zeros}{digits}");
     }
     let point = exp as usize + 1;
     if digits.len() <= point {
-        format!("{sign}{digits}{}", "0".repeat(point - digits.len()))
+        format!("{digits}{}", "0".repeat(point - digits.len()))
     } else {
-        format!("{sign}{}.{}", &digits[..point], &digits[point..])
+        format!("{}.{}", &digits[..point], &digits[point..])
     }
+}
+
+/// `d.ddd` and the exponent, as Go's `'e'` format writes them (`1e+06`, `1.5e-07`).
+fn exponential(digits: &str, exp: i32) -> String {
+    let rest = &digits[1..];
+    let m = if rest.is_empty() {
+        digits[..1].to_string()
+    } else {
+        format!("{}.{rest}", &digits[..1])
+    };
+    let es = if exp < 0 { '-' } else { '+' };
+    format!("{m}e{es}{:02}", exp.abs())
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
+pub(crate) fn go_format_g(f: f64) -> String {
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    let (digits, exp) = shortest_digits(f);
+    if !(-4..6).contains(&exp) {
+        return format!("{sign}{}", exponential(&digits, exp));
+    }
+    format!("{sign}{}", positional(&digits, exp))
+}
+
+/// A float as Go's `encoding/json` writes it: positional from 1e-6 up to 1e21,
+/// exponential beyond with no leading zero in a negative exponent (`1e-7`, `1e+21`).
+pub(crate) fn go_json_float(f: f64) -> String {
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0");
+    }
+    let (digits, exp) = shortest_digits(f);
+    if (1e-6..1e21).contains(&f.abs()) {
+        return format!("{sign}{}", positional(&digits, exp));
+    }
+    let e = exponential(&digits, exp);
+    let e = match e.split_once("e-0") {
+        Some((m, x)) => format!("{m}e-{x}"),
+        None => e,
+    };
+    format!("{sign}{e}")
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -787,6 +821,20 @@ mod tests {
             keys,
             vec!["_x", "B", "a9", "a10", "apiVersion", "kind", "z"]
         );
+    }
+
+    #[test]
+    fn floats_print_as_go_json() {
+        assert_eq!(go_json_float(1.0), "1");
+        assert_eq!(go_json_float(-0.0), "-0");
+        assert_eq!(go_json_float(1e3), "1000");
+        assert_eq!(go_json_float(1e20), "100000000000000000000");
+        assert_eq!(go_json_float(1e21), "1e+21");
+        assert_eq!(go_json_float(0.000001), "0.000001");
+        assert_eq!(go_json_float(1e-7), "1e-7");
+        assert_eq!(go_json_float(-2.5e-10), "-2.5e-10");
+        assert_eq!(go_json_float(-1234.5), "-1234.5");
+        assert_eq!(go_json_float(664018444972623360.0), "664018444972623400");
     }
 
     #[test]
