@@ -85,6 +85,9 @@ pub(crate) fn run(
     Ok(())
 }
 
+/// Runs one generator over `acc`: creates its object, or merges it into or replaces the
+/// one of that name. Gives the index of the object now made by this generator (created
+/// or replaced; a merged one keeps its origin).
 pub(crate) fn generate(
     fsys: &dyn crate::FileSystem,
     k: &Kustomization,
@@ -93,7 +96,7 @@ pub(crate) fn generate(
     g: &Map<String, Value>,
     global: &Options,
     acc: &mut Vec<Resource>,
-) -> Result<()> {
+) -> Result<Option<usize>> {
     // As kubectl reads these into strings: another kind of value is an error.
     for key in ["name", "namespace", "behavior", "type"] {
         if g.get(key).is_some_and(|v| !v.is_string() && !v.is_null()) {
@@ -333,8 +336,11 @@ pub(crate) fn generate(
         }
         found.first().copied()
     };
-    match (behavior.as_str(), existing) {
-        ("" | "create", None) => acc.push(r),
+    let made = match (behavior.as_str(), existing) {
+        ("" | "create", None) => {
+            acc.push(r);
+            Some(acc.len() - 1)
+        }
         ("" | "create", Some(_)) => {
             return Err(k.field_err(
                 &field_name,
@@ -400,6 +406,13 @@ pub(crate) fn generate(
             if disable_hash {
                 base.needs_hash = false;
             }
+            // A replacement comes from this generator, which its origin then names.
+            if !merge {
+                base.origin = r.origin;
+                base.generated_by = r.generated_by;
+                base.generator_config = r.generator_config;
+                base.origin_by = None;
+            }
             // kubectl rebuilds the object from the generated fields: anything else the
             // original held (`stringData`, other top-level fields, metadata beyond name,
             // namespace, labels and annotations) is dropped.
@@ -427,6 +440,7 @@ pub(crate) fn generate(
                 });
             }
             base.quote_as_written_out();
+            (!merge).then_some(i)
         }
         (other, _) => {
             return Err(k.field_err(
@@ -434,8 +448,8 @@ pub(crate) fn generate(
                 format!("unknown behavior {other:?}; use create, merge or replace"),
             ))
         }
-    }
-    Ok(())
+    };
+    Ok(made)
 }
 
 /// Whether kubectl fails on this ConfigMap value: a value with a line break is written

@@ -157,8 +157,7 @@ fn run_one(
             } else {
                 ("configMapGenerator", "ConfigMap")
             };
-            let before = layer.res.len();
-            generators::generate(
+            let made = generators::generate(
                 b.fsys,
                 k,
                 gen_field,
@@ -167,9 +166,9 @@ fn run_one(
                 &generators::Options::default(),
                 &mut layer.res,
             )?;
-            // A new object records the plugin configuration that made it.
-            if layer.res.len() > before {
-                if let Some(r) = layer.res.last_mut() {
+            // A new or replaced object records the plugin configuration that made it.
+            if let Some(i) = made {
+                if let Some(r) = layer.res.get_mut(i) {
                     if !c.origin.ends_with(&format!(" ({field})")) {
                         r.origin = c.origin.clone();
                     }
