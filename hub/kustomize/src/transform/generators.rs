@@ -668,12 +668,17 @@ fn as_text_maps(r: &mut Resource) {
             continue;
         };
         for (k, v) in m.iter_mut() {
+            let mut at: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+            at.push(k.clone());
+            // A scalar a replacement created is the text it was copied as.
+            if let Some(u) = r.untyped.iter().find(|u| u.at == at && u.value == *v) {
+                *v = Value::String(u.text.clone());
+                continue;
+            }
             let text = match &*v {
                 Value::Null => String::new(),
                 // A plain timestamp too keeps its text.
                 Value::Number(_) | Value::Bool(_) | Value::String(_) => {
-                    let mut at: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-                    at.push(k.clone());
                     let pointer = crate::yaml::parse::json_pointer(&at);
                     match crate::resource::text_at(&texts, &pointer, v) {
                         Some(t) => t.to_string(),

@@ -361,6 +361,11 @@ fn apply_target(
                 }
                 if fresh && !annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
                     if let Some(t) = written() {
+                        if crate::yaml::parse::is_inf_or_nan(&t) {
+                            return Err(format!(
+                                "{t:?} reads as a float JSON cannot hold, so kubectl cannot write it out"
+                            ));
+                        }
                         untyped.push(crate::resource::Untyped {
                             at: at.to_vec(),
                             value: node.clone(),

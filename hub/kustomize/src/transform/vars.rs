@@ -356,6 +356,12 @@ fn field_value(r: &Resource, path: &str) -> Option<Value> {
     let obj = Value::Object(r.obj.clone());
     let mut hits = Vec::new();
     super::replacements::lookup(&obj, &segs, &mut hits).ok()?;
+    // A scalar a replacement created is untagged in kubectl: the var reads its text.
+    if let [one] = hits.as_slice() {
+        if let Some(u) = r.untyped.iter().find(|u| u.at == segs && u.value == **one) {
+            return Some(Value::String(u.text.clone()));
+        }
+    }
     let value = match hits.as_slice() {
         [one] if !one.is_null() => (*one).clone(),
         // An explicit null is its text to kubectl's var (`null`, `~`, or nothing).

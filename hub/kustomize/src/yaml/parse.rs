@@ -1144,7 +1144,8 @@ fn plain_kind(text: &str) -> &'static str {
     }
 }
 
-fn is_inf_or_nan(text: &str) -> bool {
+/// Whether a plain scalar reads as an infinite or not-a-number float.
+pub(crate) fn is_inf_or_nan(text: &str) -> bool {
     let t = text.strip_prefix(['+', '-']).unwrap_or(text);
     matches!(t, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN")
 }
