@@ -479,6 +479,18 @@ fn set_value(
             {
                 return Err(format!("cannot decode {s:?} as a boolean"));
             }
+            // A map or list has no scalar text: an empty one is no number or boolean.
+            (Value::Number(_) | Value::Bool(_), Value::Array(_) | Value::Object(_)) => {
+                return Err(format!(
+                    "cannot copy {} into a {} field: only its (empty) text would be copied",
+                    crate::transform::fieldspec::kind_name(value),
+                    if node.is_boolean() {
+                        "boolean"
+                    } else {
+                        "number"
+                    },
+                ));
+            }
             _ => {}
         }
         *node = match (&*node, value) {
