@@ -114,6 +114,10 @@ fn build_inner(
     layer.res.retain(|r| !is_local_config(r));
     // kubectl clears its own bookkeeping annotations last, whoever set them.
     for r in layer.res.iter_mut() {
+        settle_annotations(r).map_err(|message| Error::Invalid {
+            path: k.file.clone(),
+            message: format!("{}: {message}", r.describe()),
+        })?;
         drop_build_annotations(&mut r.obj);
     }
     if track {
@@ -792,6 +796,63 @@ fn drop_build_annotations(obj: &mut serde_json::Map<String, Value>) {
             && k != "config.kubernetes.io/origin"
             && k != "alpha.config.kubernetes.io/transformations"
     });
+}
+
+/// Makes annotations that are no map of texts what kubectl's last pass over them leaves.
+/// It reads whatever node holds them as a mapping's key and value pairs: a scalar there
+/// holds none and goes, a list's elements pair up as keys and their texts (none at all
+/// where a key is a collection), and a value that is a collection becomes "".
+fn settle_annotations(r: &mut Resource) -> std::result::Result<(), String> {
+    let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
+        return Ok(());
+    };
+    let Some(notes) = meta.get_mut("annotations") else {
+        return Ok(());
+    };
+    let text = |v: &Value| Value::String(crate::yaml::emit::value_text(v).unwrap_or_default());
+    let settled = match notes {
+        Value::Object(m) => {
+            for v in m.values_mut() {
+                if v.is_array() || v.is_object() {
+                    *v = Value::String(String::new());
+                }
+            }
+            return Ok(());
+        }
+        Value::Null => return Ok(()),
+        Value::Array(items) if items.len() % 2 == 1 => {
+            return Err("metadata.annotations is a list of an odd length, which kubectl cannot read as key and value pairs (it fails)".into());
+        }
+        Value::Array(items) => {
+            let mut m = serde_json::Map::new();
+            for pair in items.chunks(2) {
+                match &pair[0] {
+                    Value::String(key) => {
+                        m.insert(key.clone(), text(&pair[1]));
+                    }
+                    // kubectl reads none of them then.
+                    Value::Array(_) | Value::Object(_) => {
+                        m.clear();
+                        break;
+                    }
+                    other => {
+                        return Err(format!(
+                            "metadata.annotations is a list whose key {} is no string, which kubectl cannot write out",
+                            crate::yaml::emit::scalar_text(other).unwrap_or_default()
+                        ))
+                    }
+                }
+            }
+            m
+        }
+        _ => serde_json::Map::new(),
+    };
+    if settled.is_empty() {
+        meta.shift_remove("annotations");
+    } else {
+        *notes = Value::Object(settled);
+    }
+    Ok(())
 }
 
 /// Removes the annotations `drop` names, and the map if that empties it.
