@@ -286,6 +286,8 @@ fn apply_target(
         let mut untyped = Vec::new();
         // Created scalars written again, which get a new record.
         let mut rewritten = Vec::new();
+        // The texts of numbers and booleans written, by pointer.
+        let mut copied_texts = Vec::new();
         for p in &paths {
             let segs = split_path(p);
             // kubectl writes annotations back as strings at the end of a build, so a new
@@ -373,6 +375,14 @@ fn apply_target(
                         });
                     }
                 }
+                // A number or boolean keeps the text it was copied as (`0x1`), which
+                // a var or a later copy reads.
+                if !fresh && !annotation && matches!(node, Value::Number(_) | Value::Bool(_)) {
+                    let canonical = crate::yaml::emit::scalar_text(node);
+                    if let Some(t) = written().filter(|t| canonical.as_ref() != Some(t)) {
+                        copied_texts.push((crate::yaml::parse::json_pointer(at), t));
+                    }
+                }
                 unfit = false;
                 Ok(())
             });
@@ -417,6 +427,10 @@ fn apply_target(
             r.untyped.remove(i);
         }
         r.untyped.extend(untyped);
+        if !copied_texts.is_empty() {
+            let texts = std::sync::Arc::make_mut(r.texts.get_or_insert_with(Default::default));
+            texts.plain.extend(copied_texts);
+        }
         // A replacement renames without keeping the old name, as in kubectl: an object
         // never renamed before is known by its new name only.
         if r.prev_names.is_empty() {
