@@ -109,8 +109,22 @@ fn patch_docs(
 }
 
 /// JSON 6902 operations, which kubectl reads as it reads kustomization files (YAML 1.1,
-/// no timestamps).
+/// no timestamps), but for a text that starts with `[`: that one is JSON alone.
 fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('[') {
+        let ops: Value = serde_json::from_str(trimmed).map_err(|e| Error::Invalid {
+            path: origin.into(),
+            message: format!(
+                "a JSON 6902 patch that starts with `[` is read as strict JSON, as kubectl reads it: {e}"
+            ),
+        })?;
+        return Ok(PatchDocs {
+            docs: vec![ops],
+            texts: vec![PatchTexts::default()],
+            leading_empty: false,
+        });
+    }
     patch_docs(
         or_json(crate::yaml::parse_documents_with(text, true), text),
         origin,
