@@ -30,12 +30,8 @@ impl BuildMetadata {
                 "originAnnotations" => out.origin = true,
                 "managedByLabel" => out.managed_by = true,
                 "transformerAnnotations" => out.transformers = true,
-                other => {
-                    return Err(k.field_err(
-                        "buildMetadata",
-                        format!("invalid option {other:?}; use originAnnotations, managedByLabel or transformerAnnotations"),
-                    ))
-                }
+                // kubectl looks for these three only and builds on past any other value.
+                _ => {}
             }
         }
         Ok(out)
