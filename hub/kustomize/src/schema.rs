@@ -181,6 +181,16 @@ pub(crate) const KUSTOMIZATION: Ty = Obj(&[
     ("helmChartInflationGenerator", Any),
 ]);
 
+/// A whole number as kubectl decodes one into a Go int: the YAML goes through JSON,
+/// where a whole float (`3.0`, `1e3`) is written as an integer.
+pub(crate) fn go_int(v: &Value) -> Option<i64> {
+    if let Some(i) = v.as_i64() {
+        return Some(i);
+    }
+    let f = v.as_f64().filter(|f| f.fract() == 0.0)?;
+    crate::yaml::emit::go_json_float(f).parse().ok()
+}
+
 /// Checks `v` against `ty`; the error names the field by its path from `at`.
 pub(crate) fn check(v: &Value, ty: &Ty, at: &str) -> Result<(), String> {
     if v.is_null() {
@@ -203,7 +213,8 @@ pub(crate) fn check(v: &Value, ty: &Ty, at: &str) -> Result<(), String> {
         Str => wrong("a string (quote it)"),
         Bool if v.is_boolean() => Ok(()),
         Bool => wrong("true or false"),
-        Int if v.is_i64() || v.is_u64() => Ok(()),
+        Int if go_int(v).is_some() => Ok(()),
+        Int if v.is_number() => wrong("a whole number within 64-bit range"),
         Int => wrong("a whole number"),
         StrMap | BoolMap => {
             let Value::Object(m) = v else {

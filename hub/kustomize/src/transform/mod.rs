@@ -612,11 +612,13 @@ pub(crate) fn set_replicas(
     specs: &[FieldSpec],
 ) -> std::result::Result<(), String> {
     let name = rep.get("name").and_then(Value::as_str).unwrap_or("");
-    let count = rep
-        .get("count")
-        .cloned()
-        .filter(Value::is_number)
-        .ok_or_else(|| format!("{name}: count must be a number"))?;
+    // kubectl reads no count as 0.
+    let count = match rep.get("count") {
+        None | Some(Value::Null) => Value::from(0),
+        Some(c) => crate::schema::go_int(c)
+            .map(Value::from)
+            .ok_or_else(|| format!("{name}: count must be a whole number"))?,
+    };
     let mut matched = false;
     for r in acc.iter_mut().filter(|r| {
         r.name() == name || r.orig_name == name || r.prev_names.iter().any(|(n, _)| n == name)

@@ -226,7 +226,7 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
             .get("delimiter")
             .and_then(Value::as_str)
             .map(str::to_string),
-        index: m.get("index").and_then(Value::as_i64).unwrap_or(0),
+        index: m.get("index").and_then(crate::schema::go_int).unwrap_or(0),
         create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
     })
 }
