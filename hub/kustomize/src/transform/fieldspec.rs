@@ -57,6 +57,12 @@ impl FieldSpec {
 /// and makes an error where the walk reaches it; a leading `/` is nothing.
 fn split_spec_path(path: &str) -> Vec<String> {
     let mut out = split_segments(path.strip_prefix('/').unwrap_or(path));
+    // kubectl looks each segment up with the blanks around it trimmed.
+    for seg in &mut out {
+        if seg.starts_with(char::is_whitespace) || seg.ends_with(char::is_whitespace) {
+            *seg = seg.trim().to_string();
+        }
+    }
     if out.len() == 1 && out[0].is_empty() {
         out.clear();
     }
