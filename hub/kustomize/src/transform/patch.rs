@@ -289,6 +289,13 @@ fn metadata_as_strings<'a>(
 /// A strategic merge patch is read as an object, so it needs a kind and a name (even when
 /// a target selects what it patches), as kustomize requires.
 fn check_smp_doc(k: &Kustomization, field: &str, doc: &Value) -> Result<()> {
+    // kubectl reads every patch before it looks for targets: a scalar is neither kind.
+    if matches!(doc, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+        return Err(k.field_err(
+            field,
+            "a patch must be a map (a strategic merge patch) or a list of JSON 6902 operations, not a scalar",
+        ));
+    }
     if !doc.is_object() {
         return Ok(());
     }
@@ -1664,6 +1671,8 @@ enum Tok {
     Not,
     Eq,
     NotEq,
+    Gt,
+    Lt,
     Open,
     Close,
     Comma,
@@ -1675,6 +1684,8 @@ impl Tok {
             Tok::Ident(t) => format!("'{t}'"),
             Tok::Not => "'!'".into(),
             Tok::Eq => "'='".into(),
+            Tok::Gt => "'>'".into(),
+            Tok::Lt => "'<'".into(),
             Tok::NotEq => "'!='".into(),
             Tok::Open => "'('".into(),
             Tok::Close => "')'".into(),
@@ -1692,6 +1703,8 @@ fn selector_tokens(s: &str) -> Vec<Tok> {
             ',' => out.push(Tok::Comma),
             '(' => out.push(Tok::Open),
             ')' => out.push(Tok::Close),
+            '>' => out.push(Tok::Gt),
+            '<' => out.push(Tok::Lt),
             '=' => {
                 if chars.peek() == Some(&'=') {
                     chars.next();
@@ -1709,7 +1722,7 @@ fn selector_tokens(s: &str) -> Vec<Tok> {
             c => {
                 let mut t = String::from(c);
                 while let Some(&n) = chars.peek() {
-                    if n.is_whitespace() || ",()=!".contains(n) {
+                    if n.is_whitespace() || ",()=!<>".contains(n) {
                         break;
                     }
                     t.push(n);
@@ -1776,6 +1789,9 @@ enum Req {
     NotIn(Vec<String>),
     Exists,
     NotExists,
+    /// The label's value read as a whole number is greater (less) than this.
+    Gt(i64),
+    Lt(i64),
 }
 
 impl LabelSelector {
@@ -1835,6 +1851,22 @@ impl LabelSelector {
                         Req::NotEq(value)
                     }
                 }
+                Some(op @ (Tok::Gt | Tok::Lt)) => {
+                    let value = ident(i + 1, "a whole number")?;
+                    check_value(&value).map_err(&err)?;
+                    let n = value.parse::<i64>().map_err(|_| {
+                        err(format!(
+                            "{value:?}: '>' and '<' compare with a whole number"
+                        ))
+                    })?;
+                    let req = if *op == Tok::Gt {
+                        Req::Gt(n)
+                    } else {
+                        Req::Lt(n)
+                    };
+                    i += 2;
+                    req
+                }
                 Some(Tok::Ident(op)) if op == "in" || op == "notin" => {
                     let not = op == "notin";
                     if toks.get(i + 1) != Some(&Tok::Open) {
@@ -1884,6 +1916,12 @@ impl LabelSelector {
                 Req::NotIn(set) => !v.is_some_and(|v| set.iter().any(|s| s == v)),
                 Req::Exists => m.is_some_and(|m| m.contains_key(k)),
                 Req::NotExists => !m.is_some_and(|m| m.contains_key(k)),
+                Req::Gt(n) => v
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|v| v > *n),
+                Req::Lt(n) => v
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|v| v < *n),
             }
         })
     }
@@ -1992,8 +2030,14 @@ fn json6902(
                 "test" => {
                     // Numbers compare by value (1 is 1.0), and a missing value is null.
                     let want = value()?;
+                    let have = get(&doc, path);
+                    if have.is_none() && !o.contains_key("value") {
+                        return Err(format!(
+                            "test {path}: no value to compare the missing field with (kubectl fails)"
+                        ));
+                    }
                     let same = !path.is_empty()
-                        && match get(&doc, path) {
+                        && match have {
                             Some(have) => json_equal(have, &want),
                             None => want.is_null(),
                         };
