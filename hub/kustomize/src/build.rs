@@ -745,8 +745,21 @@ fn collect_objects(
                     }
                 }
             }
-            // kubectl reads `items` that are no list as an empty list.
-            Some(_) => {}
+            // kubectl reads a `List`'s `items` that are a scalar or an empty map as an
+            // empty list; any other kind of list must hold a list.
+            Some(Value::Object(m)) if kind == "List" && !m.is_empty() => {
+                return Err(err(
+                    "items of List must be a list; kubectl finds no object metadata in a map"
+                        .into(),
+                ))
+            }
+            Some(_) if kind == "List" => {}
+            Some(other) => {
+                return Err(err(format!(
+                    "items of {kind} must be a list, found {}",
+                    crate::transform::fieldspec::kind_name(other)
+                )))
+            }
         }
         return Ok(());
     }
