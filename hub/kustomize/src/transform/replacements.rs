@@ -289,6 +289,11 @@ fn apply_target(
         // The texts of numbers and booleans written, by pointer.
         let mut copied_texts = Vec::new();
         for p in &paths {
+            // kubectl finds nothing at an empty segment past the first.
+            if path_pieces(p).iter().skip(1).any(String::is_empty) || p.is_empty() {
+                result = Err(format!("fieldPath {p:?} has an empty segment"));
+                break;
+            }
             let segs = split_path(p);
             // kubectl writes annotations back as strings at the end of a build, so a new
             // annotation keeps the text it was given (`1_000`).
@@ -430,6 +435,14 @@ fn apply_target(
         if !copied_texts.is_empty() {
             let texts = std::sync::Arc::make_mut(r.texts.get_or_insert_with(Default::default));
             texts.plain.extend(copied_texts);
+        }
+        let named = r
+            .obj
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .is_some_and(Value::is_string);
+        if result.is_ok() && !named {
+            result = Err("the replacement leaves the object without metadata.name".into());
         }
         // A replacement renames without keeping the old name, as in kubectl: an object
         // never renamed before is known by its new name only.
@@ -618,6 +631,13 @@ fn wrong_kind(want: &str, seg: &str, v: &Value) -> String {
 /// segment, and a bracketed segment holding dots without `=` (`[x.y/z]`) is the map key
 /// `x.y/z`. A bracketed segment without dots (`[w]`) stays a (refused) list selector.
 pub(crate) fn split_path(path: &str) -> Vec<String> {
+    let mut out = path_pieces(path);
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// The segments of a dotted field path, empty ones included.
+fn path_pieces(path: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     // `\.` is a dot inside a segment (`labels.app\.kubernetes\.io/name`).
     let mut split = Vec::new();
@@ -654,7 +674,6 @@ pub(crate) fn split_path(path: &str) -> Vec<String> {
             out.push(piece.to_string());
         }
     }
-    out.retain(|s| !s.is_empty());
     out
 }
 
