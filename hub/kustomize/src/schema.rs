@@ -15,7 +15,7 @@ pub(crate) enum Ty {
     /// A map of strings to booleans.
     BoolMap,
     List(&'static Ty),
-    /// An object with these typed fields (others are checked elsewhere, if at all).
+    /// An object with these typed fields and no others.
     Obj(&'static [(&'static str, Ty)]),
     /// Not checked here.
     Any,
@@ -107,6 +107,8 @@ const GENERATOR: Ty = Obj(&[
     ("env", Str),
     ("type", Str),
     ("options", GENERATOR_OPTIONS),
+    // Refused as not supported where generators run.
+    ("kvSources", Any),
 ]);
 
 /// The fields of a Kustomization or Component.
@@ -175,8 +177,19 @@ pub(crate) const KUSTOMIZATION: Ty = Obj(&[
     ("transformers", STRINGS),
     ("validators", STRINGS),
     ("buildMetadata", STRINGS),
-    ("metadata", Any),
-    ("helmGlobals", Any),
+    (
+        "metadata",
+        Obj(&[
+            ("name", Str),
+            ("namespace", Str),
+            ("labels", StrMap),
+            ("annotations", StrMap),
+        ]),
+    ),
+    (
+        "helmGlobals",
+        Obj(&[("chartHome", Str), ("configHome", Str)]),
+    ),
     ("helmCharts", Any),
     ("helmChartInflationGenerator", Any),
 ]);
@@ -241,8 +254,9 @@ pub(crate) fn check(v: &Value, ty: &Ty, at: &str) -> Result<(), String> {
             };
             let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
             for (k, x) in m {
+                // kubectl decodes every field strictly.
                 let Some(name) = crate::kustomization::canonical(k, &names) else {
-                    continue;
+                    return Err(format!("{at}: unknown field {k:?}"));
                 };
                 let Some((_, ty)) = fields.iter().find(|(n, _)| *n == name) else {
                     continue;

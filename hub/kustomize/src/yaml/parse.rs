@@ -286,6 +286,31 @@ fn unescape_quotes_in_scalar(text: &str, at: usize) -> Option<String> {
     Some(out)
 }
 
+/// go-yaml v2 (kustomization files) knows two directives, `%YAML 1.1` and `%TAG`.
+fn check_yaml11_directives(text: &str) -> Result<(), ParseError> {
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("---") {
+            break;
+        }
+        let Some(directive) = line.strip_prefix('%') else {
+            continue;
+        };
+        let mut words = directive.split_whitespace();
+        let fits = match words.next() {
+            Some("YAML") => words.next() == Some("1.1"),
+            Some("TAG") => true,
+            _ => false,
+        };
+        if !fits {
+            return Err(ParseError {
+                line: i + 1,
+                message: format!("{line:?}: kubectl reads kustomization files as YAML 1.1, with no other directive"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Reads `text`; the flags are `parse_with`'s, and whether `text` holds marked breaks.
 fn parse_text(
     text: &str,
@@ -293,6 +318,7 @@ fn parse_text(
     refusal: &mut Option<Refusal>,
 ) -> Result<Vec<Document>, ParseError> {
     let separators = if yaml11 {
+        check_yaml11_directives(text)?;
         Vec::new()
     } else {
         check_named_tag_handles(text)?;
