@@ -50,6 +50,8 @@ struct PatchDocs {
     /// The source texts of each document's scalars (as `Document::texts`), by document.
     texts: Vec<PatchTexts>,
     leading_empty: bool,
+    /// Whether documents were read that hold no patch (`{}`, a list of no items).
+    emptied: bool,
 }
 
 /// Source texts of a patch's scalars, by JSON pointer into the patch.
@@ -105,6 +107,7 @@ fn patch_docs(
         docs,
         texts,
         leading_empty,
+        emptied: false,
     })
 }
 
@@ -123,6 +126,7 @@ fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
             docs: vec![ops],
             texts: vec![PatchTexts::default()],
             leading_empty: false,
+            emptied: false,
         });
     }
     patch_docs(
@@ -186,12 +190,14 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
         }
     }
     let parsed = patch_docs(or_json(crate::yaml::parse_patches(text), text), origin)?;
+    let read_some = !parsed.docs.is_empty();
     let mut out = Vec::new();
     for (doc, texts) in parsed.docs.into_iter().zip(parsed.texts) {
         expand(doc, texts, &mut out);
     }
-    let (docs, texts) = out.into_iter().unzip();
+    let (docs, texts): (Vec<_>, _) = out.into_iter().unzip();
     Ok(PatchDocs {
+        emptied: read_some && docs.is_empty(),
         docs,
         texts,
         leading_empty: parsed.leading_empty,
@@ -1397,6 +1403,7 @@ pub(crate) fn patches_field(
             docs,
             texts,
             leading_empty,
+            emptied,
         } = parse_docs(&text, &origin)?;
         // An empty first document reads (for kubectl) as an empty JSON 6902 patch: nothing
         // to do when the rest is a list of operations, ambiguous when it is an object.
@@ -1418,7 +1425,12 @@ pub(crate) fn patches_field(
         // Nothing at all reads as an empty JSON 6902 patch; blank lines, comments or
         // separators read as both kinds of patch.
         if docs.is_empty() {
-            if !text.is_empty() {
+            // Documents that hold nothing fail only where the patch applies to an object.
+            let applies = !emptied
+                || target
+                    .as_ref()
+                    .is_none_or(|t| acc.iter().any(|r| t.matches(r)));
+            if !text.is_empty() && applies {
                 return Err(k.field_err(
                     "patches",
                     format!(
