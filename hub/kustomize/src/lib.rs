@@ -19,6 +19,7 @@
 mod build;
 mod cache;
 mod fs;
+mod goregex;
 mod kustomization;
 mod openapi;
 mod resource;

@@ -841,7 +841,7 @@ impl ImageMatcher {
             return Ok(ImageMatcher::All);
         }
         let tag = "[a-zA-Z0-9_.{}-]*";
-        regex::Regex::new(&format!("^{name}(:{tag})?(@sha256:{tag})?$"))
+        crate::goregex::compile(&format!("^{name}(:{tag})?(@sha256:{tag})?$"))
             .map(ImageMatcher::Pattern)
             .map_err(|e| format!("name {name:?} is not a valid pattern: {e}"))
     }

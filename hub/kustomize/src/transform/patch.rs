@@ -1632,8 +1632,10 @@ impl Target {
                 .map(str::to_string)
         };
         let re = |k: &str| -> std::result::Result<Option<Regex>, String> {
-            s(k).map(|p| Regex::new(&format!("^(?:{p})$")).map_err(|e| format!("{k}: {e}")))
-                .transpose()
+            s(k).map(|p| {
+                crate::goregex::compile(&format!("^(?:{p})$")).map_err(|e| format!("{k}: {e}"))
+            })
+            .transpose()
         };
         Ok(Target {
             group: re("group")?,

@@ -841,7 +841,7 @@ fn set_at(
         (Seg::Match(k, want), Value::Array(items)) => {
             // In a target, kubectl reads the value as an unanchored pattern: `[name=app]`
             // also selects `app-sidecar`.
-            let pattern = regex::Regex::new(want).ok();
+            let pattern = crate::goregex::compile(want).ok();
             let selects = |i: &Value| match &pattern {
                 Some(re) => {
                     let text = if k.is_empty() {
