@@ -511,6 +511,7 @@ pub(crate) fn name_defaults() -> Vec<FieldSpec> {
 /// Where `vars` are substituted by default.
 pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
     let mut v = Vec::new();
+    // kustomize v5.5 gives a CronJob no NFS server of its pod volumes.
     let containers = |prefix: &str, kind: &str, v: &mut Vec<FieldSpec>| {
         for c in ["containers", "initContainers"] {
             for leaf in ["args", "command", "env/value", "volumeMounts/mountPath"] {
@@ -522,12 +523,14 @@ pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
                 ));
             }
         }
-        v.push(FieldSpec::new(
-            "",
-            kind,
-            &format!("{prefix}/volumes/nfs/server"),
-            false,
-        ));
+        if kind != "CronJob" {
+            v.push(FieldSpec::new(
+                "",
+                kind,
+                &format!("{prefix}/volumes/nfs/server"),
+                false,
+            ));
+        }
     };
     containers("spec/jobTemplate/spec/template/spec", "CronJob", &mut v);
     containers("spec/template/spec", "DaemonSet", &mut v);
