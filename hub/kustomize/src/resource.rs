@@ -116,7 +116,8 @@ pub(crate) struct SourceTexts {
     /// Maps and lists written in flow style, which kubectl writes back so.
     pub(crate) flow: std::collections::HashSet<String>,
     /// Folded scalars as read, before kubectl's writing back changed them: a transformer
-    /// that sets such a string starts from this.
+    /// that sets such a string starts from this, and a replacement's text is folded
+    /// again there.
     pub(crate) folded: std::collections::HashMap<String, String>,
 }
 

@@ -288,6 +288,8 @@ fn apply_target(
         let mut rewritten = Vec::new();
         // The texts of numbers and booleans written, by pointer.
         let mut copied_texts = Vec::new();
+        // Folded strings written, as written, by pointer.
+        let mut folded_texts = Vec::new();
         for p in &paths {
             // kubectl finds nothing at an empty segment past the first.
             if path_pieces(p).iter().skip(1).any(String::is_empty) || p.is_empty() {
@@ -338,6 +340,18 @@ fn apply_target(
                     (None, false) => Held::Typed,
                 };
                 let joined = set_value(node, value, text, held, &opts)?;
+                // A folded target keeps its style: kubectl's writing back folds the text.
+                if let (Value::String(new), false) = (&mut *node, fresh) {
+                    let pointer = crate::yaml::parse::json_pointer(at);
+                    if r.texts
+                        .as_ref()
+                        .is_some_and(|t| t.folded.contains_key(&pointer))
+                    {
+                        let read = std::mem::take(new);
+                        *new = crate::yaml::parse::folded_round_trip(&read);
+                        folded_texts.push((pointer, read));
+                    }
+                }
                 let written = || {
                     joined
                         .clone()
@@ -432,9 +446,10 @@ fn apply_target(
             r.untyped.remove(i);
         }
         r.untyped.extend(untyped);
-        if !copied_texts.is_empty() {
+        if !copied_texts.is_empty() || !folded_texts.is_empty() {
             let texts = std::sync::Arc::make_mut(r.texts.get_or_insert_with(Default::default));
             texts.plain.extend(copied_texts);
+            texts.folded.extend(folded_texts);
         }
         let named = r
             .obj

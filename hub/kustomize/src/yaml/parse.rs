@@ -36,8 +36,9 @@ pub struct SourceNotes {
     /// Manifests only: the maps and lists written in flow style (`{a: b}`). kubectl writes
     /// them back so, where an empty value reads as `""`.
     pub flow: Vec<String>,
-    /// Manifests only: folded (`>`) scalars that kubectl's writing back changes, with the
-    /// value as read (a transformer that sets the string clears the fold).
+    /// Manifests only: folded (`>`) scalars, with the value as read (kubectl's writing
+    /// back may change it; a transformer that sets the string clears the fold, a
+    /// replacement keeps it).
     pub folded: Vec<(String, String)>,
 }
 
@@ -615,7 +616,8 @@ impl<'a> Builder<'a> {
                     Value::String(String::new())
                 } else if style == ScalarStyle::Folded {
                     let round = folded_round_trip(&text);
-                    if round != *text && self.annotations_as_text && !self.as_text && !self.patch {
+                    // Every one, as a replacement writing there keeps the style.
+                    if self.annotations_as_text && !self.as_text && !self.patch {
                         self.notes
                             .folded
                             .push((json_pointer(&self.keys), text.to_string()));
