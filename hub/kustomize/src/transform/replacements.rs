@@ -252,8 +252,9 @@ fn apply_target(
             )?);
         }
     }
+    // No field paths, an empty list too, is the name.
     let paths: Vec<String> = match m.get("fieldPaths") {
-        Some(Value::Array(p)) => p
+        Some(Value::Array(p)) if !p.is_empty() => p
             .iter()
             .map(|v| {
                 v.as_str()
@@ -538,6 +539,8 @@ fn set_value(
         *node = match (&*node, value) {
             // A map or list has no scalar text: a string target becomes empty.
             (Value::String(_), v) => Value::String(text_of(v).unwrap_or_default()),
+            // A map or list target takes the source's node whole, type and all.
+            (Value::Array(_) | Value::Object(_), v) => v.clone(),
             (_, Value::String(s)) => crate::yaml::parse::resolve_plain(s),
             (_, v) => v.clone(),
         };
