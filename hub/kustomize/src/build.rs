@@ -112,6 +112,15 @@ fn build_inner(
     let mut layer = b.kustomization(&k, 0)?;
     crate::transform::finish(&mut layer)?;
     layer.res.retain(|r| !is_local_config(r));
+    // kubectl gathers the output by id once more: two objects that transformers gave
+    // one id (hash suffixes and all) fail there.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twin) = layer.res.iter().find(|r| !seen.insert(r.id_key())) {
+        return Err(Error::Conflict {
+            path: k.file.clone(),
+            message: format!("two objects end up with one id: {}", twin.describe()),
+        });
+    }
     // kubectl clears its own bookkeeping annotations last, whoever set them.
     for r in layer.res.iter_mut() {
         settle_annotations(r).map_err(|message| Error::Invalid {

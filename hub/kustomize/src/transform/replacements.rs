@@ -320,6 +320,12 @@ fn apply_target(
                     rewritten.push(i);
                     *node = Value::Null;
                 }
+                // kubectl creates a missing target of the source's kind: a map or list,
+                // which a delimiter cannot be used with.
+                let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
+                if fresh && delimited && matches!(value, Value::Array(_) | Value::Object(_)) {
+                    return Err("delimiter option can only be used with scalar nodes".into());
+                }
                 let fresh = fresh || untagged.is_some();
                 // An existing null keeps its null type in kubectl: only a null text fits.
                 let was_null = node.is_null() && !fresh;
@@ -329,7 +335,6 @@ fn apply_target(
                 }
                 // A plain date is split by the text it was written as, and must still read
                 // as a date when joined again, as kubectl keeps its type.
-                let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
                 let date = (delimited && !fresh)
                     .then(|| r.source_text(at, node))
                     .flatten()
