@@ -661,25 +661,11 @@ fn relative_to(dir: &str, target: &str) -> String {
 
 /// Parses manifest text; `path` names it in errors.
 pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
-    let docs = match crate::yaml::parse_manifests(text) {
-        Ok(docs) => docs,
-        // kubectl reads text that is not YAML but starts with a JSON object as that one
-        // object, ignoring what follows it.
-        Err(e) => match first_json_object(text) {
-            Some(value) => vec![crate::yaml::Document {
-                value,
-                line: 1,
-                ..Default::default()
-            }],
-            None => {
-                return Err(Error::Yaml {
-                    path: path.into(),
-                    line: e.line,
-                    message: e.message,
-                })
-            }
-        },
-    };
+    let docs = crate::yaml::parse_manifests(text).map_err(|e| Error::Yaml {
+        path: path.into(),
+        line: e.line,
+        message: e.message,
+    })?;
     let mut out = Vec::new();
     for doc in docs {
         match doc.value {
@@ -706,18 +692,6 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
         }
     }
     Ok(out)
-}
-
-fn first_json_object(text: &str) -> Option<Value> {
-    if !text.trim_start().starts_with('{') {
-        return None;
-    }
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    let first = stream.next()?.ok().filter(Value::is_object)?;
-    // Only text that goes on after the object: one object alone is read as YAML, so its
-    // YAML errors (escapes JSON allows and YAML does not) stand.
-    let rest = &text[stream.byte_offset()..];
-    (!rest.trim().is_empty()).then_some(first)
 }
 
 /// Adds an object, or the items of a List (Lists nest), skipping empty objects and those

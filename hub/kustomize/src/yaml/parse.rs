@@ -60,7 +60,109 @@ pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, P
 /// (a scalar keeps its source text, a collection becomes ""), as kubectl prints them.
 /// Patches are not read this way: a `null` there deletes.
 pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
-    parse(text, false, true)
+    parse(text, false, true).or_else(|e| leading_flow_documents(text).ok_or(e))
+}
+
+/// kubectl reads one document from each piece of a manifest file (cut at `---` lines)
+/// and never looks past it: a piece that opens with a flow collection (`{...}`, as JSON
+/// is) followed by text YAML cannot read is that collection. `None` unless every piece
+/// reads so, and at least one needed it.
+fn leading_flow_documents(text: &str) -> Option<Vec<Document>> {
+    let mut docs = Vec::new();
+    let mut cut_short = false;
+    for (first_line, piece) in pieces(text) {
+        let read = match parse(piece, false, true) {
+            Ok(read) => read,
+            Err(_) => {
+                cut_short = true;
+                let end = flow_extent(piece)?;
+                // A `:` after it on its line would make it a key, which fails.
+                let line = piece[end..].split('\n').next().unwrap_or("");
+                let line = match line.find(" #") {
+                    Some(i) => &line[..i],
+                    None => line,
+                };
+                if line.contains(": ") || line.contains(":\t") || line.trim_end().ends_with(':') {
+                    return None;
+                }
+                parse(&piece[..end], false, true).ok()?
+            }
+        };
+        docs.extend(read.into_iter().take(1).map(|mut d| {
+            d.line += first_line - 1;
+            d
+        }));
+    }
+    cut_short.then_some(docs)
+}
+
+/// The pieces kubectl cuts a manifest file into, each with the line it starts on.
+fn pieces(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let (mut start, mut start_line, mut offset) = (0, 1, 0);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let cut = i > 0
+            && i + 1 < lines.len()
+            && line.strip_prefix("---").is_some_and(|rest| {
+                let rest = rest.trim();
+                rest.is_empty() || rest.starts_with('#')
+            });
+        if cut {
+            out.push((start_line, &text[start..offset]));
+            start = offset + line.len();
+            start_line = i + 2;
+        }
+        offset += line.len();
+    }
+    out.push((start_line, &text[start..]));
+    out
+}
+
+/// Where the flow collection a piece opens with (past blank and comment lines) ends.
+fn flow_extent(piece: &str) -> Option<usize> {
+    let mut chars = piece.char_indices().peekable();
+    // Leading blanks and comment lines.
+    while let Some(&(_, c)) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '#' => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
+            _ => break,
+        }
+    }
+    if !matches!(chars.peek(), Some((_, '{' | '['))) {
+        return None;
+    }
+    let mut depth = 0usize;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            '"' => loop {
+                match chars.next()?.1 {
+                    '\\' => {
+                        chars.next()?;
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            },
+            '\'' => loop {
+                if chars.next()?.1 == '\'' && chars.next_if(|&(_, c)| c == '\'').is_none() {
+                    break;
+                }
+            },
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A byte-order mark where a token would begin is content, as go-yaml reads it.
