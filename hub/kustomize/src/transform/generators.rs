@@ -440,6 +440,13 @@ pub(crate) fn generate(
                 });
             }
             base.quote_as_written_out();
+            // kubectl writes the merged object as YAML and reads it back.
+            if let Some(at) = tab_led_block_in(&Value::Object(base.obj.clone())) {
+                return Err(k.field_err(
+                    &field_name,
+                    format!("{at}: a string that starts with a tab and spans lines, which kubectl cannot write out and read back after a {behavior}"),
+                ));
+            }
             (!merge).then_some(i)
         }
         (other, _) => {
@@ -456,6 +463,34 @@ pub(crate) fn generate(
 /// as a literal block, and a block whose first line starts with a tab cannot be read back.
 /// Values a block cannot hold (a space before a line break or at the end, characters YAML
 /// must escape) are written quoted instead and pass.
+/// The JSON pointer of the first string under `v` that `leading_tab_block` finds.
+pub(crate) fn tab_led_block_in(v: &Value) -> Option<String> {
+    fn walk(v: &Value, at: &mut Vec<String>) -> bool {
+        match v {
+            Value::String(s) => leading_tab_block(s),
+            Value::Array(items) => items.iter().enumerate().any(|(i, x)| {
+                at.push(i.to_string());
+                let found = walk(x, at);
+                if !found {
+                    at.pop();
+                }
+                found
+            }),
+            Value::Object(m) => m.iter().any(|(k, x)| {
+                at.push(k.clone());
+                let found = walk(x, at);
+                if !found {
+                    at.pop();
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut at = Vec::new();
+    walk(v, &mut at).then(|| crate::yaml::parse::json_pointer(&at))
+}
+
 fn leading_tab_block(s: &str) -> bool {
     let printable = |c: char| {
         matches!(c, '\t' | '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')

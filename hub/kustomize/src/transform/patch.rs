@@ -2064,6 +2064,13 @@ fn json6902(
         }
         Ok(())
     })();
+    // kubectl writes the patched object as YAML and reads it back.
+    let result = result.and_then(|()| match super::generators::tab_led_block_in(&doc) {
+        Some(at) => Err(format!(
+            "{at}: a string that starts with a tab and spans lines, which kubectl cannot write out and read back after a JSON patch"
+        )),
+        None => Ok(()),
+    });
     if let Value::Object(mut m) = doc {
         m.values_mut().for_each(through_float);
         r.obj = m;
