@@ -721,8 +721,9 @@ fn collect_objects(
             Some(Value::Array(items)) => {
                 for item in items {
                     match item {
-                        // kubectl passes over a null item.
+                        // kubectl passes over a null item, and an empty list.
                         Value::Null => {}
+                        Value::Array(a) if a.is_empty() => {}
                         Value::Object(m) => collect_objects(m.clone(), path, line, depth + 1, out)?,
                         _ => return Err(err(format!("items of {kind} must be objects"))),
                     }
