@@ -531,6 +531,17 @@ impl Resource {
             || self.generated_by.is_some()
     }
 
+    /// Records that the scalar at `at` was written as `text` on a node of no type (as a
+    /// replacement creates one, or the image and name transformers write one): a later
+    /// replacement's text there is read again as plain YAML.
+    pub(crate) fn mark_untagged(&mut self, at: Vec<String>, text: String) {
+        let Some(value) = value_at(&self.obj, &at).cloned() else {
+            return;
+        };
+        self.untyped.retain(|u| u.at != at);
+        self.untyped.push(Untyped { at, value, text });
+    }
+
     /// Makes the numbers and booleans a replacement created in maps strings of the text
     /// they were copied as, as kubectl's strategic merge walk writes them back (list
     /// items stay as they are).

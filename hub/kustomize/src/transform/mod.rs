@@ -388,6 +388,8 @@ pub(crate) fn prefix_suffix(
                 r.prev_names.push(halfway);
             }
             r.set_name(&new);
+            // kubectl writes the new name as a node of no type.
+            r.mark_untagged(vec!["metadata".into(), "name".into()], new);
             if !prefix.is_empty() {
                 r.prefixes.push(prefix.to_string());
             }
@@ -697,7 +699,7 @@ pub(crate) fn set_image(
     );
     let matcher = ImageMatcher::new(&name)?;
     // `quoted`: whether the image was written quoted, a style kubectl keeps.
-    let update = |v: &mut Value, quoted: bool| -> std::result::Result<(), String> {
+    let update = |v: &mut Value, quoted: bool| -> std::result::Result<Option<String>, String> {
         let cur = match v {
             Value::String(cur) => cur,
             Value::Array(_) | Value::Object(_) => {
@@ -706,10 +708,10 @@ pub(crate) fn set_image(
                     fieldspec::kind_name(v)
                 ))
             }
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         if !matcher.matches(cur) {
-            return Ok(());
+            return Ok(None);
         }
         let (n, tag, old_digest) = split_image(cur);
         let base = if new_name.is_empty() {
@@ -737,12 +739,17 @@ pub(crate) fn set_image(
         // kubectl sets the text of the image's node, which has no type: unless quoted,
         // it reads back as a number, a boolean or null where it looks like one (`1.10`
         // is 1.1).
-        *v = if quoted || out.is_empty() {
-            Value::String(out)
+        // Its text then stays untagged for a later replacement: `untagged` gives it.
+        if quoted {
+            *v = Value::String(out);
+            return Ok(None);
+        }
+        *v = if out.is_empty() {
+            Value::String(String::new())
         } else {
             crate::yaml::parse::resolve_plain(&out)
         };
-        Ok(())
+        Ok(Some(out))
     };
     // kubectl leaves CustomResourceDefinitions alone here.
     for r in acc
@@ -755,10 +762,14 @@ pub(crate) fn set_image(
                 !t.quoted.is_empty() && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
             })
         };
+        let mut untagged = Vec::new();
         if walk {
             let mut obj = Value::Object(std::mem::take(&mut r.obj));
             let walked = for_each_container_image(&mut obj, &mut Vec::new(), &mut |v, path| {
-                update(v, quoted(path))
+                if let Some(text) = update(v, quoted(path))? {
+                    untagged.push((path.to_vec(), text));
+                }
+                Ok(())
             });
             if let Value::Object(m) = obj {
                 r.obj = m;
@@ -766,8 +777,15 @@ pub(crate) fn set_image(
             walked.map_err(|e| format!("{}: {e}", r.describe()))?;
         }
         fieldspec::apply(r, specs, None, &mut |v, steps| {
-            update(v, quoted(&fieldspec::keys(steps)))
+            let path = fieldspec::keys(steps);
+            if let Some(text) = update(v, quoted(&path))? {
+                untagged.push((path, text));
+            }
+            Ok(())
         })?;
+        for (path, text) in untagged {
+            r.mark_untagged(path, text);
+        }
     }
     Ok(())
 }

@@ -457,13 +457,18 @@ fn apply_target(
             texts.plain.extend(copied_texts);
             texts.folded.extend(folded_texts);
         }
-        let named = r
-            .obj
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .is_some_and(Value::is_string);
-        if result.is_ok() && !named {
-            result = Err("the replacement leaves the object without metadata.name".into());
+        let name = r.obj.get("metadata").and_then(|m| m.get("name"));
+        if result.is_ok() {
+            match name {
+                Some(Value::String(_)) => {}
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => {
+                    result = Err(format!(
+                        "the replacement makes metadata.name {}, no string: a numeric or boolean name is not supported",
+                        text_of(v).unwrap_or_default()
+                    ))
+                }
+                _ => result = Err("the replacement leaves the object without metadata.name".into()),
+            }
         }
         // A replacement renames without keeping the old name, as in kubectl: an object
         // never renamed before is known by its new name only.
