@@ -433,6 +433,17 @@ fn class_char(chars: &[char]) -> Result<(char, usize), String> {
 #[cfg(test)]
 mod tests {
     use super::compile;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Patterns come from users' files: any text compiles or fails, never panics.
+        #[test]
+        fn any_pattern_compiles_or_fails(p in r"[a-z\\\[\](){}^$.*+?|:,<>=!PQE0-9x\-&~ é]{0,40}") {
+            if let Ok(re) = compile(&p) {
+                let _ = re.is_match("web-1.é{}");
+            }
+        }
+    }
 
     fn matches(pattern: &str, text: &str) -> bool {
         compile(&format!("^(?:{pattern})$"))
