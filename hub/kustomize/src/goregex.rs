@@ -19,6 +19,10 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
 /// Go's largest repetition count.
 const MAX_REPEAT: u32 = 1000;
 
+/// Patterns longer than this are refused: they come from users' files, and a few scans
+/// here look ahead as Go's parser does.
+const MAX_PATTERN: usize = 10_000;
+
 const DIGIT: &str = "0-9";
 const SPACE: &str = r"\t\n\x0C\r ";
 const WORD: &str = "0-9A-Za-z_";
@@ -27,97 +31,313 @@ const POSIX: &[&str] = &[
     "space", "upper", "word", "xdigit",
 ];
 
+/// The Unicode tables Go's `\p{...}` knows: general categories, `Any`, and scripts.
+const UNICODE_CATEGORIES: &[&str] = &[
+    "Any", "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn",
+    "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc", "Sk", "Sm",
+    "So", "Z", "Zl", "Zp", "Zs",
+];
+const UNICODE_SCRIPTS: &[&str] = &[
+    "Adlam",
+    "Ahom",
+    "Anatolian_Hieroglyphs",
+    "Arabic",
+    "Armenian",
+    "Avestan",
+    "Balinese",
+    "Bamum",
+    "Bassa_Vah",
+    "Batak",
+    "Bengali",
+    "Bhaiksuki",
+    "Bopomofo",
+    "Brahmi",
+    "Braille",
+    "Buginese",
+    "Buhid",
+    "Canadian_Aboriginal",
+    "Carian",
+    "Caucasian_Albanian",
+    "Chakma",
+    "Cham",
+    "Cherokee",
+    "Chorasmian",
+    "Common",
+    "Coptic",
+    "Cuneiform",
+    "Cypriot",
+    "Cypro_Minoan",
+    "Cyrillic",
+    "Deseret",
+    "Devanagari",
+    "Dives_Akuru",
+    "Dogra",
+    "Duployan",
+    "Egyptian_Hieroglyphs",
+    "Elbasan",
+    "Elymaic",
+    "Ethiopic",
+    "Georgian",
+    "Glagolitic",
+    "Gothic",
+    "Grantha",
+    "Greek",
+    "Gujarati",
+    "Gunjala_Gondi",
+    "Gurmukhi",
+    "Han",
+    "Hangul",
+    "Hanifi_Rohingya",
+    "Hanunoo",
+    "Hatran",
+    "Hebrew",
+    "Hiragana",
+    "Imperial_Aramaic",
+    "Inherited",
+    "Inscriptional_Pahlavi",
+    "Inscriptional_Parthian",
+    "Javanese",
+    "Kaithi",
+    "Kannada",
+    "Katakana",
+    "Kawi",
+    "Kayah_Li",
+    "Kharoshthi",
+    "Khitan_Small_Script",
+    "Khmer",
+    "Khojki",
+    "Khudawadi",
+    "Lao",
+    "Latin",
+    "Lepcha",
+    "Limbu",
+    "Linear_A",
+    "Linear_B",
+    "Lisu",
+    "Lycian",
+    "Lydian",
+    "Mahajani",
+    "Makasar",
+    "Malayalam",
+    "Mandaic",
+    "Manichaean",
+    "Marchen",
+    "Masaram_Gondi",
+    "Medefaidrin",
+    "Meetei_Mayek",
+    "Mende_Kikakui",
+    "Meroitic_Cursive",
+    "Meroitic_Hieroglyphs",
+    "Miao",
+    "Modi",
+    "Mongolian",
+    "Mro",
+    "Multani",
+    "Myanmar",
+    "Nabataean",
+    "Nag_Mundari",
+    "Nandinagari",
+    "New_Tai_Lue",
+    "Newa",
+    "Nko",
+    "Nushu",
+    "Nyiakeng_Puachue_Hmong",
+    "Ogham",
+    "Ol_Chiki",
+    "Old_Hungarian",
+    "Old_Italic",
+    "Old_North_Arabian",
+    "Old_Permic",
+    "Old_Persian",
+    "Old_Sogdian",
+    "Old_South_Arabian",
+    "Old_Turkic",
+    "Old_Uyghur",
+    "Oriya",
+    "Osage",
+    "Osmanya",
+    "Pahawh_Hmong",
+    "Palmyrene",
+    "Pau_Cin_Hau",
+    "Phags_Pa",
+    "Phoenician",
+    "Psalter_Pahlavi",
+    "Rejang",
+    "Runic",
+    "Samaritan",
+    "Saurashtra",
+    "Sharada",
+    "Shavian",
+    "Siddham",
+    "SignWriting",
+    "Sinhala",
+    "Sogdian",
+    "Sora_Sompeng",
+    "Soyombo",
+    "Sundanese",
+    "Syloti_Nagri",
+    "Syriac",
+    "Tagalog",
+    "Tagbanwa",
+    "Tai_Le",
+    "Tai_Tham",
+    "Tai_Viet",
+    "Takri",
+    "Tamil",
+    "Tangsa",
+    "Tangut",
+    "Telugu",
+    "Thaana",
+    "Thai",
+    "Tibetan",
+    "Tifinagh",
+    "Tirhuta",
+    "Toto",
+    "Ugaritic",
+    "Vai",
+    "Vithkuqi",
+    "Wancho",
+    "Warang_Citi",
+    "Yezidi",
+    "Yi",
+    "Zanabazar_Square",
+];
+
+/// The translation as it is written, with what a repetition needs to know.
+struct Out {
+    text: String,
+    /// Where each open group starts in `text`.
+    groups: Vec<usize>,
+    /// Where the last thing that can be repeated starts, if there is one.
+    operand: Option<usize>,
+    /// Whether that thing is itself a repetition, and whether it was the last token
+    /// read (Go refuses `a**`, but not `a*(?i)*`).
+    repeated: bool,
+    just_repeated: bool,
+    /// A flag group just read: Go repeats what came before it, so a repetition right
+    /// after it is written before it.
+    pending: String,
+}
+
+impl Out {
+    /// Starts a thing that can be repeated.
+    fn operand(&mut self) {
+        self.flush();
+        self.operand = Some(self.text.len());
+        self.repeated = false;
+        self.just_repeated = false;
+    }
+
+    /// Starts a token that cannot be repeated.
+    fn other(&mut self) {
+        self.flush();
+        self.operand = None;
+        self.repeated = false;
+        self.just_repeated = false;
+    }
+
+    fn flush(&mut self) {
+        self.text.push_str(&std::mem::take(&mut self.pending));
+    }
+}
+
 /// Rewrites a Go pattern into the `regex` crate's syntax with the same meaning.
 fn translate(pattern: &str) -> Result<String, String> {
     let fail = |what: &str| format!("error parsing regexp {pattern:?}: {what}");
     let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::with_capacity(pattern.len() + 8);
+    if chars.len() > MAX_PATTERN {
+        return Err(fail(&format!(
+            "a pattern longer than {MAX_PATTERN} characters is not supported"
+        )));
+    }
+    let mut out = Out {
+        text: String::with_capacity(pattern.len() + 8),
+        groups: Vec::new(),
+        operand: None,
+        repeated: false,
+        just_repeated: false,
+        pending: String::new(),
+    };
     let mut i = 0;
-    // Whether the last thing written can be repeated, and whether it is a repetition.
-    let mut operand = false;
-    let mut repeated = false;
-    // A flag group `(?i)` just read: Go repeats what came before it, so a repetition
-    // right after it is written before it.
-    let mut pending = String::new();
     while i < chars.len() {
         let c = chars[i];
-        let repetition = matches!(c, '*' | '+' | '?')
-            || (c == '{' && matches!(repeat_count(&chars[i..]), Some(Ok(_))));
-        if !repetition {
-            out.push_str(&std::mem::take(&mut pending));
+        let count = if c == '{' {
+            repeat_count(&chars[i..])
+        } else {
+            None
+        };
+        if matches!(c, '*' | '+' | '?') || count.is_some() {
+            let (op, len) = match count {
+                Some(Ok(found)) => found,
+                Some(Err(e)) => return Err(fail(&e)),
+                None => (c.to_string(), 1),
+            };
+            if out.just_repeated {
+                return Err(fail("invalid nested repetition operator"));
+            }
+            let Some(start) = out.operand else {
+                return Err(fail("missing argument to repetition operator"));
+            };
+            if out.pending.contains('U') {
+                return Err(fail(
+                    "a flag group with U right before a repetition is not supported",
+                ));
+            }
+            // A repetition of a repetition (past a flag group) is grouped first.
+            if out.repeated {
+                out.text.insert_str(start, "(?:");
+                out.text.push(')');
+            }
+            out.text.push_str(&op);
+            i += len;
+            if chars.get(i) == Some(&'?') {
+                out.text.push('?');
+                i += 1;
+            }
+            out.flush();
+            out.repeated = true;
+            out.just_repeated = true;
+            continue;
         }
         match c {
-            '*' | '+' | '?' | '{' => {
-                let (op, len) = if c == '{' {
-                    match repeat_count(&chars[i..]) {
-                        Some(Ok((op, len))) => (op, len),
-                        Some(Err(e)) => return Err(fail(&e)),
-                        // No count: a plain brace.
-                        None => {
-                            push_literal(&mut out, '{');
-                            i += 1;
-                            operand = true;
-                            repeated = false;
-                            continue;
-                        }
-                    }
-                } else {
-                    (c.to_string(), 1)
-                };
-                if repeated {
-                    return Err(fail("invalid nested repetition operator"));
-                }
-                if !operand {
-                    return Err(fail("missing argument to repetition operator"));
-                }
-                if pending.contains('U') {
-                    return Err(fail(
-                        "a flag group with U right before a repetition is not supported",
-                    ));
-                }
-                out.push_str(&op);
-                i += len;
-                if chars.get(i) == Some(&'?') {
-                    out.push('?');
-                    i += 1;
-                }
-                out.push_str(&std::mem::take(&mut pending));
-                repeated = true;
-            }
             '(' => {
                 let (head, len) = group_head(&chars[i..]).map_err(|e| fail(&e))?;
                 i += len;
-                if head.ends_with(')') {
-                    // Flags alone: what comes before is still there to repeat.
-                    pending.push_str(&head);
-                } else {
-                    out.push_str(&head);
-                    operand = false;
-                    repeated = false;
+                match head {
+                    // Flags alone: what came before is still there to repeat.
+                    Head::Flags(flags) => {
+                        out.pending.push_str(&flags);
+                        out.just_repeated = false;
+                    }
+                    Head::Group(open) => {
+                        out.other();
+                        out.groups.push(out.text.len());
+                        out.text.push_str(&open);
+                    }
                 }
             }
             ')' => {
-                out.push(')');
+                out.flush();
+                let start = out.groups.pop().ok_or_else(|| fail("unexpected )"))?;
+                out.text.push(')');
+                out.operand = Some(start);
+                out.repeated = false;
+                out.just_repeated = false;
                 i += 1;
-                operand = true;
-                repeated = false;
             }
-            '|' | '^' | '$' => {
-                out.push(c);
+            '|' => {
+                out.other();
+                out.text.push('|');
                 i += 1;
-                operand = c != '|';
-                repeated = false;
             }
-            '.' => {
-                out.push('.');
+            '^' | '$' | '.' => {
+                out.operand();
+                out.text.push(c);
                 i += 1;
-                operand = true;
-                repeated = false;
             }
             '[' => {
-                i += class(&chars[i..], &mut out).map_err(|e| fail(&e))?;
-                operand = true;
-                repeated = false;
+                out.operand();
+                i += class(&chars[i..], &mut out.text).map_err(|e| fail(&e))?;
             }
             '\\' => {
                 let Some(&e) = chars.get(i + 1) else {
@@ -125,58 +345,60 @@ fn translate(pattern: &str) -> Result<String, String> {
                 };
                 match e {
                     'Q' => {
-                        // Everything up to `\E` (or the end) is literal text.
-                        let start = i + 2;
-                        let mut j = start;
+                        // Everything up to `\E` (or the end) is literal text, each
+                        // character one thing to repeat.
+                        let mut j = i + 2;
                         while j < chars.len()
                             && !(chars[j] == '\\' && chars.get(j + 1) == Some(&'E'))
                         {
-                            push_literal(&mut out, chars[j]);
+                            out.operand();
+                            push_literal(&mut out.text, chars[j]);
                             j += 1;
                         }
-                        if j > start {
-                            operand = true;
-                            repeated = false;
-                        }
+                        out.just_repeated = false;
                         i = (j + 2).min(chars.len());
-                        continue;
                     }
-                    'A' | 'z' => out.push_str(&format!("\\{e}")),
-                    'b' => out.push_str(r"(?-u:\b)"),
-                    'B' => out.push_str(r"(?-u:\B)"),
-                    'd' | 'D' | 's' | 'S' | 'w' | 'W' => out.push_str(&perl_class(e, false)),
+                    'A' | 'z' => {
+                        out.operand();
+                        out.text.push_str(&format!("\\{e}"));
+                        i += 2;
+                    }
+                    'b' | 'B' => {
+                        out.operand();
+                        out.text.push_str(&format!("(?-u:\\{e})"));
+                        i += 2;
+                    }
+                    'd' | 'D' | 's' | 'S' | 'w' | 'W' => {
+                        out.operand();
+                        out.text.push_str(&perl_class(e, false));
+                        i += 2;
+                    }
                     'p' | 'P' => {
                         let (class, len) = unicode_class(&chars[i..]).map_err(|e| fail(&e))?;
-                        out.push_str(&class);
+                        out.operand();
+                        out.text.push_str(&class);
                         i += len;
-                        operand = true;
-                        repeated = false;
-                        continue;
                     }
-                    'C' => out.push_str("(?s:.)"),
                     _ => {
                         let (ch, len) = escaped_char(&chars[i..]).map_err(|e| fail(&e))?;
-                        push_literal(&mut out, ch);
+                        out.operand();
+                        push_literal(&mut out.text, ch);
                         i += len;
-                        operand = true;
-                        repeated = false;
-                        continue;
                     }
                 }
-                i += 2;
-                operand = true;
-                repeated = false;
             }
             c => {
-                push_literal(&mut out, c);
+                out.operand();
+                push_literal(&mut out.text, c);
                 i += 1;
-                operand = true;
-                repeated = false;
             }
         }
     }
-    out.push_str(&pending);
-    Ok(out)
+    if !out.groups.is_empty() {
+        return Err(fail("missing closing )"));
+    }
+    out.flush();
+    Ok(out.text)
 }
 
 /// A character as the `regex` crate reads it literally, in or out of a class.
@@ -191,65 +413,117 @@ fn push_literal(out: &mut String, c: char) {
 /// `{n}`, `{n,}` or `{n,m}` at the start of `chars`, as the operator to write and its
 /// length; `None` where the brace starts no count (Go then reads a plain brace).
 fn repeat_count(chars: &[char]) -> Option<Result<(String, usize), String>> {
-    let close = chars.iter().position(|&c| c == '}')?;
-    let body: String = chars[1..close].iter().collect();
-    let (min, max) = match body.split_once(',') {
-        Some((min, max)) => (min, Some(max)),
-        None => (body.as_str(), None),
-    };
-    // Go takes digits with no leading zero for a count.
-    fn number(s: &str) -> Option<&str> {
-        let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        (digits && !(s.len() > 1 && s.starts_with('0'))).then_some(s)
+    // Digits with no leading zero (more than 8 are too many), and where they end.
+    fn number(chars: &[char], at: usize) -> Option<(Option<u32>, usize)> {
+        let len = chars[at..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if len == 0 || (len > 1 && chars[at] == '0') {
+            return None;
+        }
+        let digits: String = chars[at..at + len].iter().collect();
+        let n = digits
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= MAX_REPEAT && len <= 8);
+        Some((n, at + len))
     }
-    let min = number(min)?;
-    let max = match max {
-        Some("") => None,
-        Some(m) => Some(number(m)?),
-        None => Some(min),
+    let (min, mut at) = number(chars, 1)?;
+    let max = match chars.get(at)? {
+        ',' if chars.get(at + 1) == Some(&'}') => {
+            at += 1;
+            None
+        }
+        ',' => {
+            let (max, end) = number(chars, at + 1)?;
+            at = end;
+            Some(max)
+        }
+        _ => Some(min),
     };
-    let read = |s: &str| s.parse::<u32>().ok().filter(|n| *n <= MAX_REPEAT);
-    let (Some(lo), hi) = (read(min), max.map(read)) else {
-        return Some(Err("invalid repeat count".into()));
-    };
-    match hi {
-        Some(None) => Some(Err("invalid repeat count".into())),
-        Some(Some(hi)) if hi < lo => Some(Err("invalid repeat count".into())),
-        _ => Some(Ok((chars[..=close].iter().collect(), close + 1))),
+    if chars.get(at) != Some(&'}') {
+        return None;
     }
+    let bad = || Some(Err("invalid repeat count".to_string()));
+    let Some(lo) = min else { return bad() };
+    match max {
+        Some(None) => return bad(),
+        Some(Some(hi)) if hi < lo => return bad(),
+        _ => {}
+    }
+    Some(Ok((chars[..=at].iter().collect(), at + 1)))
 }
 
-/// The opening of a group: `(`, `(?:`, `(?P<name>`, `(?<name>` or flags `(?i)`, `(?s-m:`.
-fn group_head(chars: &[char]) -> Result<(String, usize), String> {
+/// What a `(` opens.
+enum Head {
+    /// A group, with the text that opens it.
+    Group(String),
+    /// Flags alone (`(?i)`), as the text that sets them (empty for none).
+    Flags(String),
+}
+
+/// The opening of a group at the start of `chars` and its length. A named group is
+/// written unnamed (Go accepts names the `regex` crate does not, and nothing reads
+/// them), and flags are written once each (Go accepts `(?ii)`, `(?i-i)` and `(?)`).
+fn group_head(chars: &[char]) -> Result<(Head, usize), String> {
     if chars.get(1) != Some(&'?') {
-        return Ok(("(".into(), 1));
+        return Ok((Head::Group("(".into()), 1));
     }
-    let rest: String = chars[2..].iter().collect();
-    for prefix in ["P<", "<"] {
-        if let Some(after) = rest.strip_prefix(prefix) {
-            let name: String = after.chars().take_while(|&c| c != '>').collect();
-            if name.is_empty()
-                || name.len() == after.len()
-                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err("invalid named capture".into());
-            }
-            let len = 2 + prefix.chars().count() + name.chars().count() + 1;
-            return Ok((format!("(?P<{name}>"), len));
+    let name_at = match (chars.get(2), chars.get(3)) {
+        (Some('P'), Some('<')) => Some(4),
+        (Some('<'), _) => Some(3),
+        _ => None,
+    };
+    if let Some(at) = name_at {
+        let len = chars[at..].iter().take_while(|&&c| c != '>').count();
+        let name = &chars[at..at + len];
+        let word = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+        if len == 0 || at + len == chars.len() || !name.iter().all(word) {
+            return Err("invalid named capture".into());
         }
+        return Ok((Head::Group("(".into()), at + len + 1));
     }
-    let flags: String = rest.chars().take_while(|&c| c != ')' && c != ':').collect();
-    let end = rest.chars().nth(flags.chars().count());
-    let valid = end.is_some()
-        && (!flags.is_empty() || end == Some(':'))
-        && flags.chars().all(|c| "imsU-".contains(c))
-        && flags.matches('-').count() <= 1
-        && !flags.ends_with('-');
-    if !valid {
-        return Err("invalid or unsupported Perl syntax".into());
+    let bad = || Err("invalid or unsupported Perl syntax".to_string());
+    // Each of imsU on or off, as its last mention says.
+    let mut on = String::new();
+    let mut off = String::new();
+    let mut negated = false;
+    let mut flag_since_minus = false;
+    let mut at = 2;
+    loop {
+        match chars.get(at) {
+            Some(&f @ ('i' | 'm' | 's' | 'U')) => {
+                on.retain(|c| c != f);
+                off.retain(|c| c != f);
+                if negated { &mut off } else { &mut on }.push(f);
+                flag_since_minus = true;
+            }
+            Some('-') if !negated => {
+                negated = true;
+                flag_since_minus = false;
+            }
+            Some(&end @ (')' | ':')) => {
+                if negated && !flag_since_minus {
+                    return bad();
+                }
+                let flags = if off.is_empty() {
+                    on
+                } else {
+                    format!("{on}-{off}")
+                };
+                let head = match (end, flags.is_empty()) {
+                    (')', true) => Head::Flags(String::new()),
+                    (')', false) => Head::Flags(format!("(?{flags})")),
+                    (_, true) => Head::Group("(?:".into()),
+                    (_, false) => Head::Group(format!("(?{flags}:")),
+                };
+                return Ok((head, at + 1));
+            }
+            _ => return bad(),
+        }
+        at += 1;
     }
-    let len = 2 + flags.chars().count() + 1;
-    Ok((format!("(?{flags}{}", end.unwrap_or(')')), len))
 }
 
 /// `\d`, `\s`, `\w` and their negations as ASCII classes, alone or inside a class.
@@ -266,32 +540,37 @@ fn perl_class(c: char, inside: bool) -> String {
     }
 }
 
-/// `\pL`, `\p{Greek}`, `\p{^L}`, `\PL` at the start of `chars`, with its length.
+/// `\pL`, `\p{Greek}`, `\p{^L}`, `\PL` at the start of `chars`, with its length. Only
+/// the names Go knows, spelled as Go spells them.
 fn unicode_class(chars: &[char]) -> Result<(String, usize), String> {
+    let bad = || Err("invalid character class range".to_string());
     let mut negated = chars[1] == 'P';
-    let (name, len) = match chars.get(2) {
+    let (mut name, len) = match chars.get(2) {
         Some('{') => {
-            let close = chars
-                .iter()
-                .position(|&c| c == '}')
-                .ok_or("invalid character class range")?;
-            let mut name: String = chars[3..close].iter().collect();
-            if let Some(rest) = name.strip_prefix('^') {
-                negated = !negated;
-                name = rest.to_string();
+            let len = chars[3..].iter().take_while(|&&c| c != '}').count();
+            if 3 + len == chars.len() {
+                return bad();
             }
-            (name, close + 1)
+            (chars[3..3 + len].iter().collect::<String>(), 3 + len + 1)
         }
-        Some(&c) if c.is_alphabetic() => (c.to_string(), 3),
-        _ => return Err("invalid character class range".into()),
+        Some(&c) => (c.to_string(), 3),
+        None => return bad(),
     };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err("invalid character class range".into());
+    if let Some(rest) = name.strip_prefix('^') {
+        negated = !negated;
+        name = rest.to_string();
     }
-    Ok((
-        format!("\\{}{{{name}}}", if negated { 'P' } else { 'p' }),
-        len,
-    ))
+    let single = len == 3;
+    let known = if single {
+        UNICODE_CATEGORIES.contains(&name.as_str()) && name.len() == 1
+    } else {
+        UNICODE_CATEGORIES.contains(&name.as_str()) || UNICODE_SCRIPTS.contains(&name.as_str())
+    };
+    if !known {
+        return bad();
+    }
+    let p = if negated { 'P' } else { 'p' };
+    Ok((format!("\\{p}{{{name}}}"), len))
 }
 
 /// A character written with a backslash, at the start of `chars`: Go's single-letter
@@ -327,11 +606,14 @@ fn escaped_char(chars: &[char]) -> Result<(char, usize), String> {
         }
         'x' => {
             let (digits, len): (String, usize) = if chars.get(2) == Some(&'{') {
-                let close = chars
+                let n = chars[3..]
                     .iter()
-                    .position(|&c| c == '}')
-                    .ok_or("invalid escape sequence")?;
-                (chars[3..close].iter().collect(), close + 1)
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .count();
+                if chars.get(3 + n) != Some(&'}') {
+                    return bad();
+                }
+                (chars[3..3 + n].iter().collect(), 3 + n + 1)
             } else {
                 let two: String = chars.iter().skip(2).take(2).collect();
                 if two.chars().count() != 2 {
@@ -374,16 +656,17 @@ fn class(chars: &[char], out: &mut String) -> Result<usize, String> {
             return Ok(i + 1);
         }
         first = false;
-        // A POSIX class `[:alpha:]` or `[:^alpha:]`.
+        // A POSIX class `[:alpha:]` or `[:^alpha:]`: Go takes everything up to the next
+        // `:]` for its name.
         if c == '[' && chars.get(i + 1) == Some(&':') {
-            let rest: String = chars[i + 2..].iter().collect();
-            if let Some(end) = rest.find(":]") {
-                let name = &rest[..end];
-                if !POSIX.contains(&name.trim_start_matches('^')) {
+            let end = chars[i + 2..].windows(2).position(|w| w == [':', ']']);
+            if let Some(end) = end {
+                let name: String = chars[i + 2..i + 2 + end].iter().collect();
+                if !POSIX.contains(&name.strip_prefix('^').unwrap_or(&name)) {
                     return Err(range_err());
                 }
                 out.push_str(&format!("[:{name}:]"));
-                i += 2 + name.chars().count() + 2;
+                i += 2 + end + 2;
                 continue;
             }
         }
@@ -495,6 +778,13 @@ mod tests {
         assert!(matches("(?i)WEB", "web"));
         assert!(matches("(?P<n>a)(?<m>b)", "ab"));
         assert!(matches("a(?i)*B", "aaab"));
+        assert!(matches("a*(?i)*b", "aaB"));
+        assert!(!matches("a*(?i)*b", "aAb"));
+        assert!(matches(r"a*\Q\E*b", "aab"));
+        assert!(matches("(?)(?ii)(?i-i)A", "A"));
+        assert!(!matches("(?i-i)A", "a"));
+        assert!(matches("(?P<1a>x)(?P<1a>y)", "xy"));
+        assert!(matches(r"\p{Greek}\pL", "αb"));
         assert!(compile("(?i)*").is_err());
     }
 
@@ -516,7 +806,14 @@ mod tests {
             r"\8",
             r"\é",
             "[z-a]",
-            "(?)",
+            r"\C",
+            "(?-)",
+            "(?i-)",
+            r"\p{greek}",
+            r"\p{Alphabetic}",
+            r"\pX",
+            "(a",
+            "a)",
         ] {
             assert!(compile(bad).is_err(), "{bad} compiled");
         }
