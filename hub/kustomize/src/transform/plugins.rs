@@ -380,10 +380,11 @@ fn run_one(
                 if path.is_empty() {
                     return Err(err("fieldPath cannot be empty".into()));
                 }
-                let position = t
-                    .get("filePathPosition")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
+                let position = match t.get("filePathPosition") {
+                    None | Some(Value::Null) => 0,
+                    Some(p) => crate::schema::go_int(p)
+                        .ok_or_else(|| err("filePathPosition: expected a whole number".into()))?,
+                };
                 if position < 0 {
                     return Err(err(format!(
                         "value of FilePathPosition ({position}) cannot be negative"

@@ -18,15 +18,40 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
     };
     let mut reps = Vec::new();
     for item in items {
-        let path = item
-            .as_object()
-            .filter(|m| m.len() == 1)
-            .and_then(|m| m.get("path"))
-            .and_then(Value::as_str);
+        // An entry names a file when its path is set, and holds a replacement otherwise.
+        let path_key = item.as_object().and_then(|m| {
+            m.keys()
+                .find(|key| crate::kustomization::canonical(key, &["path"]).is_some())
+                .cloned()
+        });
+        let path = path_key
+            .as_ref()
+            .and_then(|key| item.get(key))
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty());
         let Some(path) = path else {
-            reps.push(item.clone());
+            let mut inline = item.clone();
+            if let (Some(key), Value::Object(m)) = (&path_key, &mut inline) {
+                m.remove(key);
+            }
+            reps.push(inline);
             continue;
         };
+        let inline_too = item.as_object().is_some_and(|m| {
+            m.iter().any(|(key, v)| {
+                match crate::kustomization::canonical(key, &["source", "targets"]) {
+                    Some("source") => !v.is_null(),
+                    Some(_) => v.as_array().is_some_and(|t| !t.is_empty()),
+                    None => false,
+                }
+            })
+        });
+        if inline_too {
+            return Err(k.field_err(
+                "replacements",
+                format!("{path}: cannot specify both path and inline replacement"),
+            ));
+        }
         let (text, file) = crate::build::read_local_text(fsys, k, "replacements", path)?;
         let docs = crate::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
             path: file.clone(),
@@ -51,7 +76,7 @@ fn known_fields_only(mut rep: Value) -> Value {
             m.retain(|k, _| crate::kustomization::canonical(k, known).is_some());
         }
     }
-    const OPTIONS: &[&str] = &["delimiter", "index", "create"];
+    const OPTIONS: &[&str] = &["delimiter", "index", "create", "encoding"];
     keep(&mut rep, &["source", "targets"]);
     if let Some(source) = rep.get_mut("source") {
         keep(source, SOURCE_FIELDS);
@@ -219,14 +244,18 @@ struct Options {
 fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
     let m = match v {
         None | Some(Value::Null) => Map::new(),
-        Some(v) => canonical_object(v, &["delimiter", "index", "create"])?,
+        // `encoding` is known and read by nothing.
+        Some(v) => canonical_object(v, &["delimiter", "index", "create", "encoding"])?,
     };
     Ok(Options {
         delimiter: m
             .get("delimiter")
             .and_then(Value::as_str)
             .map(str::to_string),
-        index: m.get("index").and_then(crate::schema::go_int).unwrap_or(0),
+        index: match m.get("index") {
+            None | Some(Value::Null) => 0,
+            Some(i) => crate::schema::go_int(i).ok_or("options.index: expected a whole number")?,
+        },
         create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
     })
 }
