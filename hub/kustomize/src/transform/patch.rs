@@ -1540,7 +1540,7 @@ pub(crate) fn json6902_field(
 ) -> Result<()> {
     let by = ctx.by(k, "PatchJson6902Transformer");
     for (i, p) in k
-        .obj_list("patchesJson6902", &["path", "patch", "target"])?
+        .obj_list("patchesJson6902", &["path", "patch", "target", "options"])?
         .into_iter()
         .enumerate()
     {
