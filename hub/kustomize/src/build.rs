@@ -194,6 +194,12 @@ fn apply_sort(out: &mut [Resource], k: &Kustomization) -> Result<()> {
                             Some(Value::Array(a)) => a
                                 .iter()
                                 .map(|v| {
+                                    // Go decodes a null element as "".
+                                    let v = if v.is_null() {
+                                        &Value::String(String::new())
+                                    } else {
+                                        v
+                                    };
                                     v.as_str().map(str::to_string).ok_or_else(|| {
                                         k.field_err(
                                             "sortOptions.legacySortOptions",
@@ -263,8 +269,12 @@ impl Builder<'_> {
             });
         }
         for (field, what) in UNSUPPORTED {
-            // An empty list or map asks for nothing.
+            // An empty list or map asks for nothing, nor do empty validator paths (null
+            // ones included), which kubectl passes over.
             let empty = |v: &Value| match v {
+                Value::Array(a) if *field == "validators" => {
+                    a.iter().all(|p| p.is_null() || p.as_str() == Some(""))
+                }
                 Value::Array(a) => a.is_empty(),
                 Value::Object(m) => m.is_empty(),
                 _ => false,

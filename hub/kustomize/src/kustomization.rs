@@ -102,11 +102,17 @@ impl Kustomization {
 
     /// Decodes kustomization text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
-        let docs = crate::yaml::parse_documents_with(text, true).map_err(|e| Error::Yaml {
-            path: file.to_string(),
-            line: e.line,
-            message: e.message,
-        })?;
+        // kubectl reads the first document alone: what follows it may be anything.
+        let docs = crate::yaml::parse_documents_with(text, true)
+            .or_else(|e| match first_document(text) {
+                Some(first) => crate::yaml::parse_documents_with(first, true),
+                None => Err(e),
+            })
+            .map_err(|e| Error::Yaml {
+                path: file.to_string(),
+                line: e.line,
+                message: e.message,
+            })?;
         // kubectl reads the first document only (an empty one is an empty kustomization).
         let raw = match docs.into_iter().next().map(|d| d.value) {
             None | Some(Value::Null) => Map::new(),
@@ -132,7 +138,7 @@ impl Kustomization {
             }
         };
         let mut fields = Map::new();
-        for (key, value) in raw {
+        for (key, value) in sorted_by_key(raw) {
             let Some(canon) = canonical(&key, FIELDS) else {
                 return Err(Error::Field {
                     path: file.into(),
@@ -140,7 +146,7 @@ impl Kustomization {
                     message: "unknown field".into(),
                 });
             };
-            fields.insert(canon.to_string(), value);
+            decode_into(&mut fields, canon, value);
         }
         crate::schema::check(
             &Value::Object(fields.clone()),
@@ -151,8 +157,17 @@ impl Kustomization {
             path: file.into(),
             message,
         })?;
+        // kubectl moves the deprecated lists into their new fields by appending, so an
+        // empty one leaves nothing behind.
         let blank = |(key, v): (&String, &Value)| {
-            key == "apiVersion" || key == "kind" || v.is_null() || v.as_str() == Some("")
+            key == "apiVersion"
+                || key == "kind"
+                || v.is_null()
+                || v.as_str() == Some("")
+                || (matches!(
+                    key.as_str(),
+                    "bases" | "imageTags" | "helmChartInflationGenerator"
+                ) && v.as_array().is_some_and(Vec::is_empty))
         };
         if fields.iter().all(blank) {
             // kustomize refuses a kustomization that sets nothing, like an empty file.
@@ -232,6 +247,8 @@ impl Kustomization {
                 .iter()
                 .map(|v| match v {
                     Value::String(s) => Ok(s.clone()),
+                    // Go decodes a null element as the zero value.
+                    Value::Null => Ok(String::new()),
                     _ => Err(self.field_err(field, "expected a list of strings")),
                 })
                 .collect(),
@@ -246,7 +263,11 @@ impl Kustomization {
             None => Ok(Vec::new()),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| canonical_object(v, known).map_err(|m| self.field_err(field, m)))
+                .map(|v| match v {
+                    // Go decodes a null element as the zero value.
+                    Value::Null => Ok(Map::new()),
+                    v => canonical_object(v, known).map_err(|m| self.field_err(field, m)),
+                })
                 .collect(),
             Some(_) => Err(self.field_err(field, "expected a list")),
         }
@@ -258,8 +279,63 @@ pub fn canonical<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .find(|k| **k == key)
-        .or_else(|| known.iter().find(|k| k.eq_ignore_ascii_case(key)))
+        .or_else(|| known.iter().find(|k| folds_to(key, k)))
         .copied()
+}
+
+/// Whether `key` is the ASCII `name` under Unicode simple case folding, as Go's JSON
+/// decoder matches field names: ASCII letters by case, and `ſ` (U+017F) and the Kelvin
+/// sign (U+212A), which fold onto `s` and `k`.
+fn folds_to(key: &str, name: &str) -> bool {
+    let fold = |c: char| match c {
+        '\u{17F}' => 's',
+        '\u{212A}' => 'k',
+        c => c.to_ascii_lowercase(),
+    };
+    key.chars()
+        .map(fold)
+        .eq(name.chars().map(|c| c.to_ascii_lowercase()))
+}
+
+/// The text of a YAML stream's first document, where a `---` line starts another.
+fn first_document(text: &str) -> Option<&str> {
+    let mut offset = 0;
+    let mut content = false;
+    for line in text.split_inclusive('\n') {
+        let marker = line.starts_with("---") && line[3..].starts_with(|c: char| c.is_whitespace());
+        if marker && content {
+            return Some(&text[..offset]);
+        }
+        let t = line.trim();
+        content |= !marker && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%');
+        offset += line.len();
+    }
+    None
+}
+
+/// A map's entries in the order Go's JSON encoder writes them: kubectl turns a
+/// kustomization into JSON with sorted keys before it decodes it, so of two keys that
+/// name one field (`namespace`, `Namespace`) the later in that order is decoded last.
+fn sorted_by_key(m: Map<String, Value>) -> Vec<(String, Value)> {
+    let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+}
+
+/// Decodes `value` into the field `name` as Go's decoder does when a second key names a
+/// field already set: a map or struct takes the new entries (merged, recursively for
+/// structs), anything else is replaced.
+fn decode_into(fields: &mut Map<String, Value>, name: &str, value: Value) {
+    match (fields.get_mut(name), value) {
+        (Some(Value::Object(old)), Value::Object(new)) => {
+            for (k, v) in new {
+                decode_into(old, &k, v);
+            }
+        }
+        (_, value) => {
+            fields.insert(name.to_string(), value);
+        }
+    }
 }
 
 /// An object with its keys canonicalized against `known`; an unknown key is an error.
@@ -271,9 +347,9 @@ pub fn canonical_object(
         return Err("expected a mapping".into());
     };
     let mut out = Map::new();
-    for (k, v) in m {
-        let canon = canonical(k, known).ok_or_else(|| format!("unknown field {k:?}"))?;
-        out.insert(canon.to_string(), v.clone());
+    for (k, v) in sorted_by_key(m.clone()) {
+        let canon = canonical(&k, known).ok_or_else(|| format!("unknown field {k:?}"))?;
+        decode_into(&mut out, canon, v);
     }
     Ok(out)
 }

@@ -97,7 +97,7 @@ const GENERATOR_OPTIONS: Ty = Obj(&[
     ("immutable", Bool),
 ]);
 
-const GENERATOR: Ty = Obj(&[
+const SECRET_GENERATOR: Ty = Obj(&[
     ("namespace", Str),
     ("name", Str),
     ("behavior", Str),
@@ -108,6 +108,19 @@ const GENERATOR: Ty = Obj(&[
     ("type", Str),
     ("options", GENERATOR_OPTIONS),
     // Refused as not supported where generators run.
+    ("kvSources", Any),
+]);
+
+/// A ConfigMap generator has no `type`.
+const CONFIG_MAP_GENERATOR: Ty = Obj(&[
+    ("namespace", Str),
+    ("name", Str),
+    ("behavior", Str),
+    ("literals", STRINGS),
+    ("files", STRINGS),
+    ("envs", STRINGS),
+    ("env", Str),
+    ("options", GENERATOR_OPTIONS),
     ("kvSources", Any),
 ]);
 
@@ -169,8 +182,8 @@ pub(crate) const KUSTOMIZATION: Ty = Obj(&[
     ("components", STRINGS),
     ("crds", STRINGS),
     ("bases", STRINGS),
-    ("configMapGenerator", List(&GENERATOR)),
-    ("secretGenerator", List(&GENERATOR)),
+    ("configMapGenerator", List(&CONFIG_MAP_GENERATOR)),
+    ("secretGenerator", List(&SECRET_GENERATOR)),
     ("generatorOptions", GENERATOR_OPTIONS),
     ("configurations", STRINGS),
     ("generators", STRINGS),

@@ -525,7 +525,8 @@ pub(crate) fn set_all(
 fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let acc = &mut layer.res;
     if let Some(Value::Array(items)) = k.get("labels") {
-        for item in items {
+        // A null entry is an empty one, which labels nothing.
+        for item in items.iter().filter(|i| !i.is_null()) {
             let m = canonical_object(
                 item,
                 &["pairs", "includeSelectors", "includeTemplates", "fields"],

@@ -563,17 +563,16 @@ impl<'a> Builder<'a> {
                         ));
                     }
                 }
-                if !self.yaml11 {
-                    if let Event::Anchor(_, name) = &ev {
-                        // go-yaml takes only letters, digits, '-' and '_' in anchor names.
-                        if !name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                        {
-                            return Err(self.err(format!(
-                                "anchor name {name:?} may hold only letters, digits, '-' and '_'"
-                            )));
-                        }
+                if let Event::Anchor(_, name) = &ev {
+                    // go-yaml (v2 and v3) takes only letters, digits, '-' and '_' in
+                    // anchor names.
+                    if !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    {
+                        return Err(self.err(format!(
+                            "anchor name {name:?} may hold only letters, digits, '-' and '_'"
+                        )));
                     }
                 }
                 Ok(Some((ev, self.line)))
@@ -2043,8 +2042,9 @@ mod tests {
             assert_eq!(err.line, line, "{text:?}: {err:?}");
         }
         assert_eq!(one("a: \"it\\'s\"\n"), json!({"a": "it's"}));
-        // Kustomization files (go-yaml v2) are read as before.
-        assert!(parse_documents_with("a: &x.y 1\n", true).is_ok());
+        // Kustomization files (go-yaml v2) take the same anchor names.
+        assert!(parse_documents_with("a: &x.y 1\n", true).is_err());
+        assert!(parse_documents_with("a: &x-y_1 1\n", true).is_ok());
     }
 
     #[test]
