@@ -123,10 +123,6 @@ fn build_inner(
     }
     // kubectl clears its own bookkeeping annotations last, whoever set them.
     for r in layer.res.iter_mut() {
-        settle_annotations(r).map_err(|message| Error::Invalid {
-            path: k.file.clone(),
-            message: format!("{}: {message}", r.describe()),
-        })?;
         drop_build_annotations(&mut r.obj);
     }
     if track {
@@ -704,6 +700,41 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
     Ok(out)
 }
 
+/// The items of an object that is a list as kubectl reads files (a kind ending in `List`,
+/// with `items`): `None` for any other object, else the indexes of the items that are
+/// objects. kubectl passes over null and empty-list items, reads a `List`'s `items` that
+/// are a scalar or an empty map as no items, and refuses anything else.
+pub(crate) fn list_items(
+    obj: &serde_json::Map<String, Value>,
+) -> Option<std::result::Result<Vec<usize>, String>> {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !kind.ends_with("List") {
+        return None;
+    }
+    let items = obj.get("items")?;
+    let found = match items {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !item.is_null() && item.as_array().is_none_or(|a| !a.is_empty()))
+            .map(|(i, item)| match item {
+                Value::Object(_) => Ok(i),
+                _ => Err(format!("items of {kind} must be objects")),
+            })
+            .collect(),
+        Value::Object(m) if kind == "List" && !m.is_empty() => {
+            Err("items of List must be a list; kubectl finds no object metadata in a map".into())
+        }
+        _ if kind == "List" => Ok(Vec::new()),
+        other => Err(format!(
+            "items of {kind} must be a list, found {}",
+            crate::transform::fieldspec::kind_name(other)
+        )),
+    };
+    Some(found)
+}
+
 /// Adds an object, or the items of a List (Lists nest), skipping empty objects and those
 /// marked as local configuration.
 fn collect_objects(
@@ -721,38 +752,16 @@ fn collect_objects(
         line,
         message,
     };
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    if kind.ends_with("List") && obj.contains_key("items") {
+    if let Some(items) = list_items(&obj) {
         if depth >= MAX_DEPTH {
-            return Err(err(format!("{kind} nested too deep")));
+            return Err(err("a List nested too deep".into()));
         }
-        match obj.get("items") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                for item in items {
-                    match item {
-                        // kubectl passes over a null item, and an empty list.
-                        Value::Null => {}
-                        Value::Array(a) if a.is_empty() => {}
-                        Value::Object(m) => collect_objects(m.clone(), path, line, depth + 1, out)?,
-                        _ => return Err(err(format!("items of {kind} must be objects"))),
-                    }
-                }
-            }
-            // kubectl reads a `List`'s `items` that are a scalar or an empty map as an
-            // empty list; any other kind of list must hold a list.
-            Some(Value::Object(m)) if kind == "List" && !m.is_empty() => {
-                return Err(err(
-                    "items of List must be a list; kubectl finds no object metadata in a map"
-                        .into(),
-                ))
-            }
-            Some(_) if kind == "List" => {}
-            Some(other) => {
-                return Err(err(format!(
-                    "items of {kind} must be a list, found {}",
-                    crate::transform::fieldspec::kind_name(other)
-                )))
+        let Value::Array(all) = &obj["items"] else {
+            return items.map(|_| ()).map_err(err);
+        };
+        for i in items.map_err(err)? {
+            if let Value::Object(m) = &all[i] {
+                collect_objects(m.clone(), path, line, depth + 1, out)?;
             }
         }
         return Ok(());
@@ -803,63 +812,6 @@ fn drop_build_annotations(obj: &mut serde_json::Map<String, Value>) {
             && k != "config.kubernetes.io/origin"
             && k != "alpha.config.kubernetes.io/transformations"
     });
-}
-
-/// Makes annotations that are no map of texts what kubectl's last pass over them leaves.
-/// It reads whatever node holds them as a mapping's key and value pairs: a scalar there
-/// holds none and goes, a list's elements pair up as keys and their texts (none at all
-/// where a key is a collection), and a value that is a collection becomes "".
-fn settle_annotations(r: &mut Resource) -> std::result::Result<(), String> {
-    let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
-        return Ok(());
-    };
-    let Some(notes) = meta.get_mut("annotations") else {
-        return Ok(());
-    };
-    let text = |v: &Value| Value::String(crate::yaml::emit::value_text(v).unwrap_or_default());
-    let settled = match notes {
-        Value::Object(m) => {
-            for v in m.values_mut() {
-                if v.is_array() || v.is_object() {
-                    *v = Value::String(String::new());
-                }
-            }
-            return Ok(());
-        }
-        Value::Null => return Ok(()),
-        Value::Array(items) if items.len() % 2 == 1 => {
-            return Err("metadata.annotations is a list of an odd length, which kubectl cannot read as key and value pairs (it fails)".into());
-        }
-        Value::Array(items) => {
-            let mut m = serde_json::Map::new();
-            for pair in items.chunks(2) {
-                match &pair[0] {
-                    Value::String(key) => {
-                        m.insert(key.clone(), text(&pair[1]));
-                    }
-                    // kubectl reads none of them then.
-                    Value::Array(_) | Value::Object(_) => {
-                        m.clear();
-                        break;
-                    }
-                    other => {
-                        return Err(format!(
-                            "metadata.annotations is a list whose key {} is no string, which kubectl cannot write out",
-                            crate::yaml::emit::scalar_text(other).unwrap_or_default()
-                        ))
-                    }
-                }
-            }
-            m
-        }
-        _ => serde_json::Map::new(),
-    };
-    if settled.is_empty() {
-        meta.shift_remove("annotations");
-    } else {
-        *notes = Value::Object(settled);
-    }
-    Ok(())
 }
 
 /// Removes the annotations `drop` names, and the map if that empties it.

@@ -214,6 +214,8 @@ pub(crate) fn go_int(v: &Value) -> Option<i64> {
         return Some(i);
     }
     let f = v.as_f64().filter(|f| f.fract() == 0.0)?;
+    // Go decodes the float's JSON text, which holds its shortest digits: 2^63 - 512 is
+    // 9223372036854775000, and 2^63 is out of range.
     crate::yaml::emit::go_json_float(f).parse().ok()
 }
 

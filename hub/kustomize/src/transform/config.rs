@@ -511,7 +511,6 @@ pub(crate) fn name_defaults() -> Vec<FieldSpec> {
 /// Where `vars` are substituted by default.
 pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
     let mut v = Vec::new();
-    // kustomize v5.5 gives a CronJob no NFS server of its pod volumes.
     let containers = |prefix: &str, kind: &str, v: &mut Vec<FieldSpec>| {
         for c in ["containers", "initContainers"] {
             for leaf in ["args", "command", "env/value", "volumeMounts/mountPath"] {
@@ -523,6 +522,7 @@ pub(crate) fn var_reference_defaults() -> Vec<FieldSpec> {
                 ));
             }
         }
+        // kustomize v5.5 gives a CronJob no NFS server of its pod volumes.
         if kind != "CronJob" {
             v.push(FieldSpec::new(
                 "",

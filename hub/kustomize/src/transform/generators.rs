@@ -459,10 +459,6 @@ pub(crate) fn generate(
     Ok(made)
 }
 
-/// Whether kubectl fails on this ConfigMap value: a value with a line break is written
-/// as a literal block, and a block whose first line starts with a tab cannot be read back.
-/// Values a block cannot hold (a space before a line break or at the end, characters YAML
-/// must escape) are written quoted instead and pass.
 /// The JSON pointer of the first string under `v` that `leading_tab_block` finds.
 pub(crate) fn tab_led_block_in(v: &Value) -> Option<String> {
     fn walk(v: &Value, at: &mut Vec<String>) -> bool {
@@ -491,6 +487,10 @@ pub(crate) fn tab_led_block_in(v: &Value) -> Option<String> {
     walk(v, &mut at).then(|| crate::yaml::parse::json_pointer(&at))
 }
 
+/// Whether kubectl fails on this ConfigMap value: a value with a line break is written
+/// as a literal block, and a block whose first line starts with a tab cannot be read back.
+/// Values a block cannot hold (a space before a line break or at the end, characters YAML
+/// must escape) are written quoted instead and pass.
 fn leading_tab_block(s: &str) -> bool {
     let printable = |c: char| {
         matches!(c, '\t' | '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')

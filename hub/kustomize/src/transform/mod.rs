@@ -890,7 +890,11 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 /// Steps run once over the root build's output: content hashes, name references, vars.
 pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
     // kubectl writes every object's annotations anew at the end, keys unquoted.
-    for r in layer.res.iter() {
+    for r in layer.res.iter_mut() {
+        stringify_annotations(r).map_err(|m| Error::Invalid {
+            path: r.origin.clone(),
+            message: format!("{}: {m}", r.describe()),
+        })?;
         if let Some(key) = r.meta_map("annotations").and_then(|a| {
             a.keys()
                 .find(|k| !crate::yaml::parse::plain_key_reads_as_string(k))
@@ -923,7 +927,8 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
         r.sync_aliases();
-        stringify_annotations(r);
+        // Nothing after the first pass makes annotations that are no map.
+        let _ = stringify_annotations(r);
     }
     Ok(())
 }
@@ -940,28 +945,68 @@ pub(crate) fn hash_names(res: &mut [Resource]) {
 }
 
 /// kubectl prints an object's own annotations as strings whatever put them there: other
-/// scalars as their YAML text, collections as ""; an empty map not at all.
-fn stringify_annotations(r: &mut Resource) {
+/// scalars as their YAML text, collections as ""; an empty map not at all. Annotations
+/// that are no map it reads as a mapping's key and value pairs whatever node holds them:
+/// a scalar there holds none and goes, a list's elements pair up as keys and their texts
+/// (none at all where a key is a collection), and an odd list or a key that is no
+/// string fails.
+fn stringify_annotations(r: &mut Resource) -> std::result::Result<(), String> {
     let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
-        return;
+        return Ok(());
     };
-    // An empty or null annotations map is not printed.
+    let text = |v: &Value| match v {
+        Value::Array(_) | Value::Object(_) | Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
+    };
+    match meta.get("annotations") {
+        Some(Value::Array(items)) if items.len() % 2 == 1 => {
+            return Err("metadata.annotations is a list of an odd length, which kubectl cannot read as key and value pairs (it fails)".into());
+        }
+        Some(Value::Array(items)) => {
+            let mut pairs = Map::new();
+            for pair in items.chunks(2) {
+                match &pair[0] {
+                    Value::String(key) => {
+                        // A pair's null value is its text.
+                        let value = match &pair[1] {
+                            Value::Null => "null".to_string(),
+                            v => text(v),
+                        };
+                        pairs.insert(key.clone(), Value::String(value));
+                    }
+                    Value::Array(_) | Value::Object(_) => {
+                        pairs.clear();
+                        break;
+                    }
+                    other => {
+                        return Err(format!(
+                            "metadata.annotations is a list whose key {} is no string, which kubectl cannot write out",
+                            crate::yaml::emit::scalar_text(other).unwrap_or_default()
+                        ))
+                    }
+                }
+            }
+            meta.insert("annotations".into(), Value::Object(pairs));
+        }
+        Some(Value::Object(_)) | None => {}
+        // A scalar holds no pairs.
+        Some(_) => {
+            meta.remove("annotations");
+        }
+    }
+    // An empty map is not printed.
     if meta
         .get("annotations")
-        .is_some_and(|a| a.is_null() || a.as_object().is_some_and(Map::is_empty))
+        .and_then(Value::as_object)
+        .is_some_and(Map::is_empty)
     {
         meta.remove("annotations");
     }
-    let Some(Value::Object(m)) = meta.get_mut("annotations") else {
-        return;
-    };
-    for v in m.values_mut() {
-        if !v.is_string() {
-            let text = match &*v {
-                Value::Array(_) | Value::Object(_) | Value::Null => String::new(),
-                other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
-            };
-            *v = Value::String(text);
+    if let Some(Value::Object(m)) = meta.get_mut("annotations") {
+        for v in m.values_mut().filter(|v| !v.is_string()) {
+            *v = Value::String(text(v));
         }
     }
+    Ok(())
 }

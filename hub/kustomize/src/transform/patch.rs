@@ -112,11 +112,11 @@ fn patch_docs(
 }
 
 /// JSON 6902 operations, which kubectl reads as it reads kustomization files (YAML 1.1,
-/// no timestamps), but for a text that starts with `[`: that one is JSON alone.
+/// no timestamps), but for a text whose first character is `[`: that one is JSON alone.
 fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
-    let trimmed = text.trim();
-    if trimmed.starts_with('[') {
-        let ops: Value = serde_json::from_str(trimmed).map_err(|e| Error::Invalid {
+    // A file's text is not trimmed first (an inline patch's is, by the caller).
+    if text.starts_with('[') {
+        let ops: Value = serde_json::from_str(text).map_err(|e| Error::Invalid {
             path: origin.into(),
             message: format!(
                 "a JSON 6902 patch that starts with `[` is read as strict JSON, as kubectl reads it: {e}"
@@ -159,18 +159,23 @@ fn or_json(
 /// kubectl reads patches as resources, a List's items are patches of their own and an
 /// empty mapping is no patch.
 fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
-    fn expand(v: Value, texts: PatchTexts, out: &mut Vec<(Value, PatchTexts)>) {
+    // Lists hold patches as they hold objects in manifests.
+    fn expand(
+        v: Value,
+        texts: PatchTexts,
+        out: &mut Vec<(Value, PatchTexts)>,
+    ) -> std::result::Result<(), String> {
         match v {
             Value::Object(m) if m.is_empty() => {}
-            Value::Object(mut m)
-                if m.get("kind")
-                    .and_then(Value::as_str)
-                    .is_some_and(|k| k.ends_with("List"))
-                    && m.get("items").is_some_and(Value::is_array) =>
-            {
-                if let Some(Value::Array(items)) = m.remove("items") {
-                    for (i, item) in items.into_iter().enumerate() {
-                        if item.is_null() {
+            Value::Object(mut m) => match crate::build::list_items(&m) {
+                None => out.push((Value::Object(m), texts)),
+                Some(items) => {
+                    let items = items?;
+                    let Some(Value::Array(all)) = m.remove("items") else {
+                        return Ok(());
+                    };
+                    for (i, item) in all.into_iter().enumerate() {
+                        if !items.contains(&i) {
                             continue;
                         }
                         let prefix = format!("/items/{i}/");
@@ -182,18 +187,22 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
                             quoted: texts.quoted.iter().filter_map(inside).collect(),
                             ..PatchTexts::default()
                         };
-                        expand(item, own, out);
+                        expand(item, own, out)?;
                     }
                 }
-            }
+            },
             other => out.push((other, texts)),
         }
+        Ok(())
     }
     let parsed = patch_docs(or_json(crate::yaml::parse_patches(text), text), origin)?;
     let read_some = !parsed.docs.is_empty();
     let mut out = Vec::new();
     for (doc, texts) in parsed.docs.into_iter().zip(parsed.texts) {
-        expand(doc, texts, &mut out);
+        expand(doc, texts, &mut out).map_err(|message| Error::Invalid {
+            path: origin.into(),
+            message,
+        })?;
     }
     let (docs, texts): (Vec<_>, _) = out.into_iter().unzip();
     Ok(PatchDocs {

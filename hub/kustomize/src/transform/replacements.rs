@@ -322,11 +322,13 @@ fn apply_target(
         let mut folded_texts = Vec::new();
         for p in &paths {
             // kubectl finds nothing at an empty segment past the first.
-            if path_pieces(p).iter().skip(1).any(String::is_empty) || p.is_empty() {
+            let mut segs = path_pieces(p);
+            if segs.iter().skip(1).any(String::is_empty) || p.is_empty() {
                 result = Err(format!("fieldPath {p:?} has an empty segment"));
                 break;
             }
-            let segs = split_path(p);
+            // A leading dot is nothing.
+            segs.retain(|s| !s.is_empty());
             // kubectl writes annotations back as strings at the end of a build, so a new
             // annotation keeps the text it was given (`1_000`).
             let annotation = segs.len() == 3 && segs[0] == "metadata" && segs[1] == "annotations";

@@ -185,8 +185,11 @@ fn exponential(digits: &str, exp: i32) -> String {
     format!("{m}e{es}{:02}", exp.abs())
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, for finite floats.
 pub(crate) fn go_format_g(f: f64) -> String {
+    if !f.is_finite() {
+        return f.to_string();
+    }
     let sign = if f.is_sign_negative() { "-" } else { "" };
     let (digits, exp) = shortest_digits(f);
     if !(-4..6).contains(&exp) {
@@ -197,7 +200,11 @@ pub(crate) fn go_format_g(f: f64) -> String {
 
 /// A float as Go's `encoding/json` writes it: positional from 1e-6 up to 1e21,
 /// exponential beyond with no leading zero in a negative exponent (`1e-7`, `1e+21`).
+/// For finite floats only, as JSON numbers are.
 pub(crate) fn go_json_float(f: f64) -> String {
+    if !f.is_finite() {
+        return f.to_string();
+    }
     let sign = if f.is_sign_negative() { "-" } else { "" };
     if f == 0.0 {
         return format!("{sign}0");

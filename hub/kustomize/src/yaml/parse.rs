@@ -70,19 +70,14 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
 fn leading_flow_documents(text: &str) -> Option<Vec<Document>> {
     let mut docs = Vec::new();
     let mut cut_short = false;
-    for (first_line, piece) in pieces(text) {
+    for (first_line, piece) in pieces(text)? {
         let read = match parse(piece, false, true) {
             Ok(read) => read,
             Err(_) => {
                 cut_short = true;
                 let end = flow_extent(piece)?;
                 // A `:` after it on its line would make it a key, which fails.
-                let line = piece[end..].split('\n').next().unwrap_or("");
-                let line = match line.find(" #") {
-                    Some(i) => &line[..i],
-                    None => line,
-                };
-                if line.contains(": ") || line.contains(":\t") || line.trim_end().ends_with(':') {
+                if key_indicator(piece[end..].split('\n').next().unwrap_or("")) {
                     return None;
                 }
                 parse(&piece[..end], false, true).ok()?
@@ -96,19 +91,14 @@ fn leading_flow_documents(text: &str) -> Option<Vec<Document>> {
     cut_short.then_some(docs)
 }
 
-/// The pieces kubectl cuts a manifest file into, each with the line it starts on.
-fn pieces(text: &str) -> Vec<(usize, &str)> {
+/// The pieces kubectl cuts a manifest file into (at the separator lines
+/// `check_document_chunks` finds), each with the line it starts on.
+fn pieces(text: &str) -> Option<Vec<(usize, &str)>> {
+    let separators = check_document_chunks(text).ok()?;
     let mut out = Vec::new();
     let (mut start, mut start_line, mut offset) = (0, 1, 0);
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    for (i, line) in lines.iter().enumerate() {
-        let cut = i > 0
-            && i + 1 < lines.len()
-            && line.strip_prefix("---").is_some_and(|rest| {
-                let rest = rest.trim();
-                rest.is_empty() || rest.starts_with('#')
-            });
-        if cut {
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if separators.contains(&(i + 1)) {
             out.push((start_line, &text[start..offset]));
             start = offset + line.len();
             start_line = i + 2;
@@ -116,19 +106,59 @@ fn pieces(text: &str) -> Vec<(usize, &str)> {
         offset += line.len();
     }
     out.push((start_line, &text[start..]));
-    out
+    Some(out)
+}
+
+/// Whether go-yaml fails on `line`, the rest of the line a document's root collection
+/// ends on: where it goes on with no collection of its own, a `:` followed by a blank or
+/// the end (outside quotes and a comment) makes a mapping key there.
+fn key_indicator(line: &str) -> bool {
+    if line.trim_start().starts_with(['[', '{']) {
+        return false;
+    }
+    let mut quote = None;
+    let mut prev = ' ';
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => return false,
+            (None, ':') if chars.peek().is_none_or(|n| n.is_whitespace()) => return true,
+            _ => {}
+        }
+        prev = c;
+    }
+    false
 }
 
 /// Where the flow collection a piece opens with (past blank and comment lines) ends.
 fn flow_extent(piece: &str) -> Option<usize> {
     let mut chars = piece.char_indices().peekable();
-    // Leading blanks and comment lines.
-    while let Some(&(_, c)) = chars.peek() {
+    // Leading blanks and comment lines, and a `---` that opens the document.
+    let mut line_start = true;
+    while let Some(&(i, c)) = chars.peek() {
         match c {
+            '\n' => {
+                chars.next();
+                line_start = true;
+            }
             c if c.is_whitespace() => {
                 chars.next();
+                line_start = false;
             }
             '#' => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
+            '-' if line_start
+                && piece[i..].starts_with("---")
+                && piece[i + 3..].starts_with(char::is_whitespace) =>
+            {
+                chars.nth(2);
+                line_start = false;
+            }
             _ => break,
         }
     }
@@ -407,7 +437,7 @@ fn check_yaml11_directives(text: &str) -> Result<(), ParseError> {
         if !fits {
             return Err(ParseError {
                 line: i + 1,
-                message: format!("{line:?}: kubectl reads kustomization files as YAML 1.1, with no other directive"),
+                message: format!("{line:?}: kubectl reads kustomization files and JSON 6902 operations as YAML 1.1, with no other directive"),
             });
         }
     }
