@@ -797,18 +797,21 @@ impl<'a> Builder<'a> {
                 {
                     self.notes.quoted.push(json_pointer(&self.keys));
                 }
-                // kubectl reads kustomization files without timestamps: a date stays text.
+                // kubectl reads kustomization files without timestamps: a date stays text,
+                // explicitly tagged or not.
+                let tagged = |t: &str| tag.as_deref() == Some(t);
+                let plain_or =
+                    |t: &str| (style == ScalarStyle::Plain && tag.is_none()) || tagged(t);
                 if self.yaml11
-                    && style == ScalarStyle::Plain
-                    && tag.is_none()
+                    && plain_or("tag:yaml.org,2002:timestamp")
                     && text.starts_with(|c: char| c.is_ascii_digit())
                     && parse_timestamp(&text).is_some()
                 {
                     v = Value::String(text.to_string());
                 }
+                // go-yaml v2's booleans, also under an explicit `!!bool`.
                 if self.yaml11
-                    && style == ScalarStyle::Plain
-                    && tag.is_none()
+                    && plain_or("tag:yaml.org,2002:bool")
                     && YAML11_BOOLS.contains(&&*text)
                 {
                     v = Value::Bool(matches!(
@@ -959,6 +962,13 @@ impl<'a> Builder<'a> {
                         return Err(ParseError {
                             line: key_line,
                             message: "a mapping key that is an alias of a non-string".into(),
+                        });
+                    }
+                    // go-yaml v2 cannot make a map key of a collection.
+                    if self.yaml11 && key.as_ref().is_ok_and(|k| k.is_array() || k.is_object()) {
+                        return Err(ParseError {
+                            line: key_line,
+                            message: "invalid map key: a collection".into(),
                         });
                     }
                     let key = match top_text {
