@@ -53,52 +53,109 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
             ));
         }
         let (text, file) = crate::build::read_local_text(fsys, k, "replacements", path)?;
-        let docs = crate::yaml::parse_documents(&text).map_err(|e| Error::Yaml {
+        // kubectl reads the file as it reads kustomizations (YAML 1.1), its first
+        // document only, ignoring fields it does not know; an empty one is an error.
+        let docs = crate::yaml::parse_documents_with(&text, true).map_err(|e| Error::Yaml {
             path: file.clone(),
             line: e.line,
             message: e.message,
         })?;
-        // kubectl reads the file's first document only, ignoring fields it does not know;
-        // an empty one is an error.
+        let typed = |rep| {
+            file_replacement(rep).map_err(|m| k.field_err("replacements", format!("{path}: {m}")))
+        };
         match docs.into_iter().next().map(|d| d.value) {
-            Some(Value::Array(list)) => reps.extend(list.into_iter().map(known_fields_only)),
-            Some(other @ Value::Object(_)) => reps.push(known_fields_only(other)),
+            Some(Value::Array(list)) => {
+                for rep in list {
+                    reps.push(typed(rep)?);
+                }
+            }
+            Some(other @ Value::Object(_)) => reps.push(typed(other)?),
             _ => return Err(k.field_err("replacements", format!("{path}: holds no replacement"))),
         }
     }
     apply(&reps, acc).map_err(|m| k.field_err("replacements", m))
 }
 
-/// A replacement from a file, without the fields kubectl ignores there.
-fn known_fields_only(mut rep: Value) -> Value {
+/// A replacement from a file as kubectl decodes it: fields it does not know are dropped,
+/// ids must be strings, and delimiters, selectors and field paths take a number or a
+/// boolean as its text.
+fn file_replacement(mut rep: Value) -> std::result::Result<Value, String> {
     fn keep(v: &mut Value, known: &[&str]) {
         if let Value::Object(m) = v {
             m.retain(|k, _| crate::kustomization::canonical(k, known).is_some());
         }
     }
-    const OPTIONS: &[&str] = &["delimiter", "index", "create", "encoding"];
+    fn strings(
+        v: &mut Value,
+        at: &str,
+        ids: &[&str],
+        texts: &[&str],
+    ) -> std::result::Result<(), String> {
+        let Value::Object(m) = v else {
+            return Ok(());
+        };
+        for (k, x) in m.iter_mut() {
+            let id = crate::kustomization::canonical(k, ids);
+            let Some(name) = id.or_else(|| crate::kustomization::canonical(k, texts)) else {
+                continue;
+            };
+            match x {
+                Value::String(_) | Value::Null => {}
+                Value::Number(_) | Value::Bool(_) if id.is_none() => {
+                    *x = Value::String(text_of(x).unwrap_or_default());
+                }
+                other => {
+                    return Err(format!(
+                        "{at}.{name}: expected a string, found {}",
+                        super::fieldspec::kind_name(other)
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+    fn options(v: Option<&mut Value>, at: &str) -> std::result::Result<(), String> {
+        let Some(o) = v else { return Ok(()) };
+        keep(o, &["delimiter", "index", "create", "encoding"]);
+        strings(o, at, &[], &["delimiter", "encoding"])?;
+        let create = o.as_object().and_then(|m| {
+            m.iter()
+                .find(|(k, _)| crate::kustomization::canonical(k, &["create"]).is_some())
+        });
+        if create.is_some_and(|(_, c)| !c.is_boolean() && !c.is_null()) {
+            return Err(format!("{at}.create: expected true or false"));
+        }
+        Ok(())
+    }
+    const IDS: &[&str] = &["group", "version", "kind", "name", "namespace"];
     keep(&mut rep, &["source", "targets"]);
     if let Some(source) = rep.get_mut("source") {
         keep(source, SOURCE_FIELDS);
-        if let Some(o) = source.get_mut("options") {
-            keep(o, OPTIONS);
-        }
+        strings(source, "source", &[IDS, &["fieldPath"]].concat(), &[])?;
+        options(source.get_mut("options"), "source.options")?;
     }
     if let Some(Value::Array(targets)) = rep.get_mut("targets") {
         for t in targets.iter_mut() {
             keep(t, &["select", "reject", "fieldPaths", "options"]);
             if let Some(sel) = t.get_mut("select") {
                 keep(sel, SELECT_FIELDS);
+                strings(sel, "select", IDS, &["labelSelector", "annotationSelector"])?;
             }
             if let Some(Value::Array(rejects)) = t.get_mut("reject") {
-                rejects.iter_mut().for_each(|r| keep(r, SELECT_FIELDS));
+                for r in rejects.iter_mut() {
+                    keep(r, SELECT_FIELDS);
+                    strings(r, "reject", IDS, &["labelSelector", "annotationSelector"])?;
+                }
             }
-            if let Some(o) = t.get_mut("options") {
-                keep(o, OPTIONS);
+            if let Some(Value::Array(paths)) = t.get_mut("fieldPaths") {
+                for p in paths.iter_mut().filter(|p| p.is_number() || p.is_boolean()) {
+                    *p = Value::String(text_of(p).unwrap_or_default());
+                }
             }
+            options(t.get_mut("options"), "targets.options")?;
         }
     }
-    rep
+    Ok(rep)
 }
 
 /// Applies replacement definitions (each `{source, targets}`) in order.
