@@ -364,7 +364,13 @@ fn apply_target(
         let annotations_path = paths.iter().any(|p| {
             split_path(p).starts_with(&["metadata".to_string(), "annotations".to_string()])
         });
-        if noted && annotations_path {
+        // Annotations written as null are a map to kubectl, which keeps notes there.
+        let null_annotations = r
+            .obj
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .is_some_and(Value::is_null);
+        if (noted || null_annotations) && annotations_path {
             r.metadata_mut()
                 .insert("annotations".into(), Value::Object(Map::new()));
         }
