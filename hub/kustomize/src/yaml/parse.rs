@@ -1064,6 +1064,37 @@ impl<'a> Builder<'a> {
                         self.notes.texts.truncate(texts_before);
                         continue;
                     }
+                    // kubectl reads an object's own annotations through go-yaml as it loads
+                    // it: a key repeated in one block takes its last value, and repeated
+                    // blocks add the keys the earlier ones lack (a null block adds none).
+                    if map.contains_key(&key) && self.annotations_as_text && !self.patch {
+                        if annotation {
+                            map.insert(key, value);
+                            continue;
+                        }
+                        let mut at = self.keys.clone();
+                        at.push(key.clone());
+                        if object_annotations(&at) {
+                            match (map.get_mut(&key), value) {
+                                (Some(Value::Object(old)), Value::Object(new)) => {
+                                    for (k, v) in new {
+                                        old.entry(k).or_insert(v);
+                                    }
+                                }
+                                (Some(_), Value::Null) => {}
+                                (Some(Value::Null), value @ Value::Object(_)) => {
+                                    map.insert(key, value);
+                                }
+                                _ => {
+                                    return Err(ParseError {
+                                        line: key_line,
+                                        message: "metadata.annotations repeated with a scalar or list, which kubectl cannot read".into(),
+                                    })
+                                }
+                            }
+                            continue;
+                        }
+                    }
                     if map.contains_key(&key) && !self.yaml11 {
                         return Err(ParseError {
                             line: key_line,
