@@ -478,6 +478,17 @@ fn smp_resource(
     // The object as it was, to carry source texts over, when there are any.
     let before =
         (r.texts.as_ref().is_some_and(|t| !t.is_empty()) || !texts.is_empty()).then(|| obj.clone());
+    // kubectl's merge walk keeps none of the object's fields left empty (`labels:` with
+    // nothing after it), anywhere in it; a null written out (`null`, `~`), a list item and
+    // what the patch adds stay.
+    let empty = |at: &[String]| {
+        r.texts.as_ref().is_some_and(|t| {
+            t.plain
+                .get(&crate::yaml::parse::json_pointer(at))
+                .is_some_and(String::is_empty)
+        })
+    };
+    drop_null_fields(&mut obj, &mut Vec::new(), &|at| !empty(at));
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
     if deleted {
         return Ok(true);
@@ -527,6 +538,27 @@ fn smp_resource(
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
+}
+
+/// Removes every map entry whose value is null under `v` (at `at`) but those `kept`.
+fn drop_null_fields(v: &mut Value, at: &mut Vec<String>, kept: &dyn Fn(&[String]) -> bool) {
+    match v {
+        Value::Object(m) => m.retain(|k, x| {
+            at.push(k.clone());
+            let keep = !x.is_null() || kept(at);
+            drop_null_fields(x, at, kept);
+            at.pop();
+            keep
+        }),
+        Value::Array(items) => {
+            for (i, x) in items.iter_mut().enumerate() {
+                at.push(i.to_string());
+                drop_null_fields(x, at, kept);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether a strategic merge patch takes an object's whole annotations map away (nulls,
