@@ -393,6 +393,14 @@ pub(crate) fn generate(
                         m.extend(new.clone());
                     }
                 }
+                // kubectl sets the merged map anew, and an empty one not at all.
+                let meta = base.metadata_mut();
+                if meta
+                    .get(key)
+                    .is_some_and(|m| m.is_null() || m.as_object().is_some_and(Map::is_empty))
+                {
+                    meta.shift_remove(key);
+                }
             }
             // The generator's own type and immutability win, defaults included.
             if let Some(t) = r.obj.remove("type") {
