@@ -13,8 +13,15 @@ use regex::Regex;
 /// Compiles a Go regular expression.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
     let translated = translate(pattern)?;
-    Regex::new(&translated).map_err(|e| format!("error parsing regexp {pattern:?}: {e}"))
+    // Go compiles `\p{L}{1,1000}`; the `regex` crate's default limit of 10 MB does not.
+    regex::RegexBuilder::new(&translated)
+        .size_limit(COMPILED_LIMIT)
+        .build()
+        .map_err(|e| format!("error parsing regexp {pattern:?}: {e}"))
 }
+
+/// How large a compiled pattern may grow.
+const COMPILED_LIMIT: usize = 64 << 20;
 
 /// Go's largest repetition count.
 const MAX_REPEAT: u32 = 1000;

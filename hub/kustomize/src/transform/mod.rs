@@ -698,7 +698,8 @@ pub(crate) fn set_image(
         s("digest")?,
         s("tagSuffix")?,
     );
-    let matcher = ImageMatcher::new(&name)?;
+    // kubectl compiles the name's pattern when it first meets an image.
+    let matcher = std::cell::OnceCell::new();
     // `quoted`: whether the image was written quoted, a style kubectl keeps.
     let update = |v: &mut Value, quoted: bool| -> std::result::Result<Option<String>, String> {
         let cur = match v {
@@ -710,6 +711,13 @@ pub(crate) fn set_image(
                 ))
             }
             _ => return Ok(None),
+        };
+        let matcher = match matcher.get() {
+            Some(m) => m,
+            None => {
+                let made = ImageMatcher::new(&name)?;
+                matcher.get_or_init(|| made)
+            }
         };
         if !matcher.matches(cur) {
             return Ok(None);
