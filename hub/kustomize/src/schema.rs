@@ -97,7 +97,8 @@ const GENERATOR_OPTIONS: Ty = Obj(&[
     ("immutable", Bool),
 ]);
 
-const SECRET_GENERATOR: Ty = Obj(&[
+/// A generator entry. A ConfigMap's has no `type`, which `check` refuses there.
+const GENERATOR: Ty = Obj(&[
     ("namespace", Str),
     ("name", Str),
     ("behavior", Str),
@@ -108,19 +109,6 @@ const SECRET_GENERATOR: Ty = Obj(&[
     ("type", Str),
     ("options", GENERATOR_OPTIONS),
     // Refused as not supported where generators run.
-    ("kvSources", Any),
-]);
-
-/// A ConfigMap generator has no `type`.
-const CONFIG_MAP_GENERATOR: Ty = Obj(&[
-    ("namespace", Str),
-    ("name", Str),
-    ("behavior", Str),
-    ("literals", STRINGS),
-    ("files", STRINGS),
-    ("envs", STRINGS),
-    ("env", Str),
-    ("options", GENERATOR_OPTIONS),
     ("kvSources", Any),
 ]);
 
@@ -182,8 +170,8 @@ pub(crate) const KUSTOMIZATION: Ty = Obj(&[
     ("components", STRINGS),
     ("crds", STRINGS),
     ("bases", STRINGS),
-    ("configMapGenerator", List(&CONFIG_MAP_GENERATOR)),
-    ("secretGenerator", List(&SECRET_GENERATOR)),
+    ("configMapGenerator", List(&GENERATOR)),
+    ("secretGenerator", List(&GENERATOR)),
     ("generatorOptions", GENERATOR_OPTIONS),
     ("configurations", STRINGS),
     ("generators", STRINGS),
@@ -221,6 +209,15 @@ pub(crate) fn go_int(v: &Value) -> Option<i64> {
 
 /// Checks `v` against `ty`; the error names the field by its path from `at`.
 pub(crate) fn check(v: &Value, ty: &Ty, at: &str) -> Result<(), String> {
+    if at.starts_with("configMapGenerator[") && !at.contains('.') {
+        let typed = v.as_object().and_then(|m| {
+            m.keys()
+                .find(|k| crate::kustomization::canonical(k, &["type"]).is_some())
+        });
+        if let Some(k) = typed {
+            return Err(format!("{at}: unknown field {k:?}"));
+        }
+    }
     if v.is_null() {
         return Ok(());
     }
