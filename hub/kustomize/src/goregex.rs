@@ -420,7 +420,7 @@ fn push_literal(out: &mut String, c: char) {
 /// `{n}`, `{n,}` or `{n,m}` at the start of `chars`, as the operator to write and its
 /// length; `None` where the brace starts no count (Go then reads a plain brace).
 fn repeat_count(chars: &[char]) -> Option<Result<(String, usize), String>> {
-    // Digits with no leading zero (more than 8 are too many), and where they end.
+    // Digits with no leading zero, and where they end.
     fn number(chars: &[char], at: usize) -> Option<(Option<u32>, usize)> {
         let len = chars[at..]
             .iter()
@@ -430,10 +430,7 @@ fn repeat_count(chars: &[char]) -> Option<Result<(String, usize), String>> {
             return None;
         }
         let digits: String = chars[at..at + len].iter().collect();
-        let n = digits
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n <= MAX_REPEAT && len <= 8);
+        let n = digits.parse::<u32>().ok().filter(|n| *n <= MAX_REPEAT);
         Some((n, at + len))
     }
     let (min, mut at) = number(chars, 1)?;

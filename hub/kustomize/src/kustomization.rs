@@ -297,7 +297,8 @@ fn folds_to(key: &str, name: &str) -> bool {
         .eq(name.chars().map(|c| c.to_ascii_lowercase()))
 }
 
-/// The text of a YAML stream's first document, where a `---` line starts another.
+/// The text of a YAML stream's first document, where a `---` line starts another (a
+/// `...` end marker followed by more is not looked for).
 fn first_document(text: &str) -> Option<&str> {
     let mut offset = 0;
     let mut content = false;
@@ -336,6 +337,18 @@ fn decode_into(fields: &mut Map<String, Value>, name: &str, value: Value) {
             fields.insert(name.to_string(), value);
         }
     }
+}
+
+/// An object with its keys canonicalized against `known` as Go decodes them, the
+/// unknown ones dropped (kubectl's lenient decoding).
+pub fn known_fields(m: &Map<String, Value>, known: &[&str]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in sorted_by_key(m.clone()) {
+        if let Some(canon) = canonical(&k, known) {
+            decode_into(&mut out, canon, v);
+        }
+    }
+    out
 }
 
 /// An object with its keys canonicalized against `known`; an unknown key is an error.

@@ -97,7 +97,7 @@ const GENERATOR_OPTIONS: Ty = Obj(&[
     ("immutable", Bool),
 ]);
 
-/// A generator entry. A ConfigMap's has no `type`, which `check` refuses there.
+/// A generator entry. A ConfigMap's has no `type`, which its generator refuses.
 const GENERATOR: Ty = Obj(&[
     ("namespace", Str),
     ("name", Str),
@@ -209,15 +209,6 @@ pub(crate) fn go_int(v: &Value) -> Option<i64> {
 
 /// Checks `v` against `ty`; the error names the field by its path from `at`.
 pub(crate) fn check(v: &Value, ty: &Ty, at: &str) -> Result<(), String> {
-    if at.starts_with("configMapGenerator[") && !at.contains('.') {
-        let typed = v.as_object().and_then(|m| {
-            m.keys()
-                .find(|k| crate::kustomization::canonical(k, &["type"]).is_some())
-        });
-        if let Some(k) = typed {
-            return Err(format!("{at}: unknown field {k:?}"));
-        }
-    }
     if v.is_null() {
         return Ok(());
     }

@@ -78,7 +78,14 @@ pub(crate) fn run(
         ("configMapGenerator", "ConfigMap"),
         ("secretGenerator", "Secret"),
     ] {
-        for g in k.obj_list(field, GEN_FIELDS)? {
+        for (i, g) in k.obj_list(field, GEN_FIELDS)?.into_iter().enumerate() {
+            // kubectl decodes a ConfigMap generator strictly, and it has no `type`.
+            if kind == "ConfigMap" && g.contains_key("type") {
+                return Err(Error::Invalid {
+                    path: k.file.clone(),
+                    message: format!("{field}[{i}]: unknown field \"type\""),
+                });
+            }
             generate(fsys, k, field, kind, &g, &global, acc)?;
         }
     }

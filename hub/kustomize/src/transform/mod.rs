@@ -899,7 +899,7 @@ fn split_image(image: &str) -> (&str, &str, &str) {
 pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
     // kubectl writes every object's annotations anew at the end, keys unquoted.
     for r in layer.res.iter_mut() {
-        stringify_annotations(r).map_err(|m| Error::Invalid {
+        settle_annotations(r).map_err(|m| Error::Invalid {
             path: r.origin.clone(),
             message: format!("{}: {m}", r.describe()),
         })?;
@@ -935,8 +935,7 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
     vars::resolve(layer)?;
     for r in layer.res.iter_mut() {
         r.sync_aliases();
-        // Nothing after the first pass makes annotations that are no map.
-        let _ = stringify_annotations(r);
+        stringify_annotations(r);
     }
     Ok(())
 }
@@ -952,20 +951,13 @@ pub(crate) fn hash_names(res: &mut [Resource]) {
     }
 }
 
-/// kubectl prints an object's own annotations as strings whatever put them there: other
-/// scalars as their YAML text, collections as ""; an empty map not at all. Annotations
-/// that are no map it reads as a mapping's key and value pairs whatever node holds them:
-/// a scalar there holds none and goes, a list's elements pair up as keys and their texts
-/// (none at all where a key is a collection), and an odd list or a key that is no
-/// string fails.
-fn stringify_annotations(r: &mut Resource) -> std::result::Result<(), String> {
+/// Makes annotations that are no map what kubectl reads them as: it reads whatever node
+/// holds them as a mapping's key and value pairs, so a scalar there holds none and goes,
+/// a list's elements pair up as keys and their texts (none at all where a key is a
+/// collection), and an odd list or a key that is no string fails.
+fn settle_annotations(r: &mut Resource) -> std::result::Result<(), String> {
     let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
         return Ok(());
-    };
-    let text = |v: &Value| match v {
-        Value::Array(_) | Value::Object(_) | Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
     };
     match meta.get("annotations") {
         Some(Value::Array(items)) if items.len() % 2 == 1 => {
@@ -979,7 +971,7 @@ fn stringify_annotations(r: &mut Resource) -> std::result::Result<(), String> {
                         // A pair's null value is its text.
                         let value = match &pair[1] {
                             Value::Null => "null".to_string(),
-                            v => text(v),
+                            v => annotation_text(v),
                         };
                         pairs.insert(key.clone(), Value::String(value));
                     }
@@ -1003,18 +995,34 @@ fn stringify_annotations(r: &mut Resource) -> std::result::Result<(), String> {
             meta.remove("annotations");
         }
     }
-    // An empty map is not printed.
+    Ok(())
+}
+
+/// An annotation's value as kubectl prints it: other scalars as their YAML text,
+/// collections and null as "".
+fn annotation_text(v: &Value) -> String {
+    match v {
+        Value::Array(_) | Value::Object(_) | Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => crate::yaml::emit::scalar_text(other).unwrap_or_default(),
+    }
+}
+
+/// kubectl prints an object's own annotations as strings whatever put them there (see
+/// `annotation_text`); an empty or null map not at all.
+fn stringify_annotations(r: &mut Resource) {
+    let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
+        return;
+    };
     if meta
         .get("annotations")
-        .and_then(Value::as_object)
-        .is_some_and(Map::is_empty)
+        .is_some_and(|a| a.is_null() || a.as_object().is_some_and(Map::is_empty))
     {
         meta.remove("annotations");
     }
     if let Some(Value::Object(m)) = meta.get_mut("annotations") {
         for v in m.values_mut().filter(|v| !v.is_string()) {
-            *v = Value::String(text(v));
+            *v = Value::String(annotation_text(v));
         }
     }
-    Ok(())
 }

@@ -171,13 +171,13 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
                 None => out.push((Value::Object(m), texts)),
                 Some(items) => {
                     let items = items?;
-                    let Some(Value::Array(all)) = m.remove("items") else {
+                    let Some(Value::Array(mut all)) = m.remove("items") else {
                         return Ok(());
                     };
-                    for (i, item) in all.into_iter().enumerate() {
-                        if !items.contains(&i) {
+                    for i in items {
+                        let Some(item) = all.get_mut(i).map(std::mem::take) else {
                             continue;
-                        }
+                        };
                         let prefix = format!("/items/{i}/");
                         let inside = |p: &String| Some(format!("/{}", p.strip_prefix(&prefix)?));
                         let own = PatchTexts {
@@ -488,7 +488,13 @@ fn smp_resource(
                 .is_some_and(String::is_empty)
         })
     };
-    drop_null_fields(&mut obj, &mut Vec::new(), &|at| !empty(at));
+    let any_empty = r
+        .texts
+        .as_ref()
+        .is_some_and(|t| t.plain.values().any(String::is_empty));
+    if any_empty {
+        drop_null_fields(&mut obj, &mut Vec::new(), &|at| !empty(at));
+    }
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
     if deleted {
         return Ok(true);

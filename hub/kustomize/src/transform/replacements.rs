@@ -10,43 +10,27 @@ use serde_json::{Map, Value};
 
 /// Runs the `replacements` field of `k`.
 pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
-    let Some(v) = k.get("replacements") else {
-        return Ok(());
-    };
-    let Value::Array(items) = v else {
-        return Err(k.field_err("replacements", "expected a list"));
-    };
     let mut reps = Vec::new();
-    for item in items {
+    // Each entry decoded as kubectl decodes it (fields folded, repeats merged, a null
+    // entry empty).
+    for entry in k.obj_list("replacements", &["path", "source", "targets"])? {
         // An entry names a file when its path is set, and holds a replacement otherwise.
-        let path_key = item.as_object().and_then(|m| {
-            m.keys()
-                .find(|key| crate::kustomization::canonical(key, &["path"]).is_some())
-                .cloned()
-        });
-        let path = path_key
-            .as_ref()
-            .and_then(|key| item.get(key))
+        let path = entry
+            .get("path")
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty());
         let Some(path) = path else {
-            let mut inline = item.clone();
-            if let (Some(key), Value::Object(m)) = (&path_key, &mut inline) {
-                m.remove(key);
-            }
-            reps.push(inline);
+            let mut inline = entry;
+            inline.remove("path");
+            reps.push(Value::Object(inline));
             continue;
         };
-        let inline_too = item.as_object().is_some_and(|m| {
-            m.iter().any(|(key, v)| {
-                match crate::kustomization::canonical(key, &["source", "targets"]) {
-                    Some("source") => !v.is_null(),
-                    Some(_) => v.as_array().is_some_and(|t| !t.is_empty()),
-                    None => false,
-                }
-            })
-        });
-        if inline_too {
+        let source = entry.get("source").is_some_and(|s| !s.is_null());
+        let targets = entry
+            .get("targets")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
+        if source || targets {
             return Err(k.field_err(
                 "replacements",
                 format!("{path}: cannot specify both path and inline replacement"),
@@ -82,7 +66,7 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
 fn file_replacement(mut rep: Value) -> std::result::Result<Value, String> {
     fn keep(v: &mut Value, known: &[&str]) {
         if let Value::Object(m) = v {
-            m.retain(|k, _| crate::kustomization::canonical(k, known).is_some());
+            *m = crate::kustomization::known_fields(m, known);
         }
     }
     fn strings(

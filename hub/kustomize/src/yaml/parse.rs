@@ -94,7 +94,8 @@ fn leading_flow_documents(text: &str) -> Option<Vec<Document>> {
 /// The pieces kubectl cuts a manifest file into (at the separator lines
 /// `check_document_chunks` finds), each with the line it starts on.
 fn pieces(text: &str) -> Option<Vec<(usize, &str)>> {
-    let separators = check_document_chunks(text).ok()?;
+    let separators: std::collections::HashSet<usize> =
+        check_document_chunks(text).ok()?.into_iter().collect();
     let mut out = Vec::new();
     let (mut start, mut start_line, mut offset) = (0, 1, 0);
     for (i, line) in text.split_inclusive('\n').enumerate() {
