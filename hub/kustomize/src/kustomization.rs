@@ -297,14 +297,17 @@ fn folds_to(key: &str, name: &str) -> bool {
         .eq(name.chars().map(|c| c.to_ascii_lowercase()))
 }
 
-/// The text of a YAML stream's first document, where a `---` line starts another (a
-/// `...` end marker followed by more is not looked for).
+/// The text of a YAML stream's first document, where a `---` line starts another or a
+/// `...` line ends it.
 fn first_document(text: &str) -> Option<&str> {
     let mut offset = 0;
     let mut content = false;
+    let starts = |line: &str, m: &str| {
+        line.starts_with(m) && line[m.len()..].starts_with(|c: char| c.is_whitespace())
+    };
     for line in text.split_inclusive('\n') {
-        let marker = line.starts_with("---") && line[3..].starts_with(|c: char| c.is_whitespace());
-        if marker && content {
+        let marker = starts(line, "---");
+        if (marker || starts(line, "...")) && content {
             return Some(&text[..offset]);
         }
         let t = line.trim();

@@ -812,8 +812,9 @@ pub(crate) fn lookup<'a>(
                         lookup(item, rest, out)?;
                     }
                 }
+                // kubectl's lookup takes the first element that matches.
                 Seg::Match(k, want) => {
-                    for item in items.iter().filter(|i| element_matches(i, k, want)) {
+                    if let Some(item) = items.iter().find(|i| element_matches(i, k, want)) {
                         lookup(item, rest, out)?;
                     }
                 }
@@ -829,8 +830,8 @@ pub(crate) fn lookup<'a>(
     }
 }
 
-/// The map keys and list indexes of the one value `segs` selects under `v`, if it selects
-/// exactly one.
+/// The map keys and list indexes of the value `segs` selects under `v` (the first
+/// element that an element selector matches), if there is one.
 fn place_of(v: &Value, segs: &[String]) -> Option<Vec<String>> {
     let mut at = Vec::with_capacity(segs.len());
     let mut cur = v;
@@ -845,14 +846,10 @@ fn place_of(v: &Value, segs: &[String]) -> Option<Vec<String>> {
                 items.get(i)?
             }
             (Seg::Match(k, want), Value::Array(items)) => {
-                let mut hits = items
+                let (i, item) = items
                     .iter()
                     .enumerate()
-                    .filter(|(_, item)| element_matches(item, k, want));
-                let (i, item) = hits.next()?;
-                if hits.next().is_some() {
-                    return None;
-                }
+                    .find(|(_, item)| element_matches(item, k, want))?;
                 at.push(i.to_string());
                 item
             }
