@@ -455,11 +455,7 @@ fn apply_target(
                 {
                     *node = Value::String(String::new());
                 }
-                if fresh
-                    && annotation
-                    && !delimited
-                    && !matches!(node, Value::Array(_) | Value::Object(_))
-                {
+                if fresh && annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
                     if let Some(t) = written() {
                         *node = Value::String(t);
                     }
