@@ -1796,6 +1796,49 @@ fn selector_tokens(s: &str) -> Vec<Tok> {
     out
 }
 
+/// Reads the values of `in (...)` from `toks[i]` into `values`, token by token as
+/// Kubernetes reads them, empty values and their quirks (`(5,,)` fails where `(5,,,)`
+/// does not) included; gives the index past the `)`.
+fn value_list(
+    toks: &[Tok],
+    mut i: usize,
+    values: &mut Vec<String>,
+) -> std::result::Result<usize, String> {
+    loop {
+        match toks.get(i) {
+            Some(Tok::Ident(v)) => {
+                check_value(v)?;
+                values.push(v.clone());
+                i += 1;
+                match toks.get(i) {
+                    Some(Tok::Comma) => {}
+                    Some(Tok::Close) => return Ok(i + 1),
+                    _ => return Err("expected ',' or ')' in a value list".into()),
+                }
+            }
+            Some(Tok::Comma) => {
+                i += 1;
+                if values.is_empty() {
+                    values.push(String::new());
+                }
+                match toks.get(i) {
+                    Some(Tok::Close) => {
+                        values.push(String::new());
+                        return Ok(i + 1);
+                    }
+                    Some(Tok::Comma) => {
+                        i += 1;
+                        values.push(String::new());
+                    }
+                    _ => {}
+                }
+            }
+            Some(Tok::Close) => return Err("found ')', expected ',' or a value".into()),
+            _ => return Err("unterminated value list".into()),
+        }
+    }
+}
+
 /// A label value: empty, or up to 63 of `[A-Za-z0-9_.-]` starting and ending alphanumeric.
 fn check_value(v: &str) -> std::result::Result<(), String> {
     let ok = v.is_empty()
@@ -1934,25 +1977,15 @@ impl LabelSelector {
                         return Err(err(format!("expected '(' after {op}")));
                     }
                     i += 2;
+                    // Read token by token as Kubernetes reads a value list, empty values
+                    // and its quirks (`(5,,)` fails where `(5,,,)` does not) included.
                     let mut values = Vec::new();
-                    loop {
-                        match toks.get(i) {
-                            Some(Tok::Ident(v)) => {
-                                check_value(v).map_err(&err)?;
-                                values.push(v.clone());
-                                i += 1;
-                            }
-                            Some(Tok::Comma) | Some(Tok::Close) => values.push(String::new()),
-                            _ => return Err(err("unterminated value list".into())),
-                        }
-                        match toks.get(i) {
-                            Some(Tok::Comma) => i += 1,
-                            Some(Tok::Close) => {
-                                i += 1;
-                                break;
-                            }
-                            _ => return Err(err("expected ',' or ')' in a value list".into())),
-                        }
+                    if toks.get(i) == Some(&Tok::Close) {
+                        // `()` holds the empty value.
+                        values.push(String::new());
+                        i += 1;
+                    } else {
+                        i = value_list(&toks, i, &mut values).map_err(&err)?;
                     }
                     if not {
                         Req::NotIn(values)
