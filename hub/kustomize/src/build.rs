@@ -756,11 +756,10 @@ fn collect_objects(
         if depth >= MAX_DEPTH {
             return Err(err("a List nested too deep".into()));
         }
-        let Value::Array(all) = &obj["items"] else {
-            return items.map(|_| ()).map_err(err);
-        };
-        for i in items.map_err(err)? {
-            if let Value::Object(m) = &all[i] {
+        let items = items.map_err(err)?;
+        let all = obj.get("items").and_then(Value::as_array);
+        for i in items {
+            if let Some(Value::Object(m)) = all.and_then(|a| a.get(i)) {
                 collect_objects(m.clone(), path, line, depth + 1, out)?;
             }
         }
