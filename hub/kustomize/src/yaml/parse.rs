@@ -1060,8 +1060,19 @@ impl<'a> Builder<'a> {
                     }
                     // Kustomization files are read as go-yaml v2 reads them: a repeated
                     // key replaces the earlier value. kubectl reads a patch as YAML nodes,
-                    // where the first of repeated keys is the one found.
+                    // where the first of repeated keys is the one found, except in its
+                    // labels and annotations, where the kind of patch decides (mostly the
+                    // last wins): a patch may not repeat a key there.
                     if map.contains_key(&key) && self.patch {
+                        if patch_metadata_map(&self.keys) {
+                            return Err(ParseError {
+                                line: key_line,
+                                message: format!(
+                                    "metadata.{} repeats {key:?}, which is not supported in a patch",
+                                    self.keys[1]
+                                ),
+                            });
+                        }
                         self.notes.texts.truncate(texts_before);
                         continue;
                     }
