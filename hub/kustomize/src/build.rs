@@ -880,10 +880,38 @@ fn checked(mut obj: serde_json::Map<String, Value>, path: &str, line: usize) -> 
     }
     let mut obj = Value::Object(obj);
     crate::roundtrip::json_round_trip(&mut obj).map_err(|m| err(&m))?;
-    let Value::Object(obj) = obj else {
+    let Value::Object(mut obj) = obj else {
         unreachable!("an object stays an object")
     };
-    Ok(Resource::new(obj, path))
+    let wants_hash = take_hash_note(&mut obj).map_err(|m| err(&m))?;
+    let mut r = Resource::new(obj, path);
+    r.needs_hash = wants_hash;
+    Ok(r)
+}
+
+/// The note kustomize puts on what its generators make, written in a manifest: kubectl
+/// takes it off, and with `enabled` names the object by its content hash as it names a
+/// generated one. A generated object's hash covers a ConfigMap's or Secret's data; what
+/// kubectl hashes for other kinds holds its own notes, so those are refused.
+fn take_hash_note(obj: &mut serde_json::Map<String, Value>) -> std::result::Result<bool, String> {
+    const NEEDS_HASH: &str = "internal.config.kubernetes.io/needsHashSuffix";
+    let note = obj
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(NEEDS_HASH))
+        .cloned();
+    let Some(note) = note else {
+        return Ok(false);
+    };
+    drop_annotations(obj, |k| k == NEEDS_HASH);
+    let enabled = note.as_str() == Some("enabled");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if enabled && kind != "ConfigMap" && kind != "Secret" {
+        return Err(format!(
+            "metadata.annotations: {NEEDS_HASH} on a {kind} is not supported (only on a ConfigMap or Secret)"
+        ));
+    }
+    Ok(enabled)
 }
 
 /// The kustomization Flux's kustomize-controller generates for a path without one.
