@@ -113,6 +113,10 @@ pub(crate) struct SourceTexts {
     /// scalar: kubectl keeps that node plain, so a number a transformer writes there later
     /// is a number.
     pub(crate) unquoted: std::collections::HashSet<String>,
+    /// Strings written with an explicit `!!str` tag that read as no string without it
+    /// (`!!str 3`): kubectl keeps the tag on the node, and a number a transformer writes
+    /// there is a number.
+    pub(crate) tagged: std::collections::HashSet<String>,
     /// Maps and lists written in flow style, which kubectl writes back so.
     pub(crate) flow: std::collections::HashSet<String>,
     /// Folded scalars as read, before kubectl's writing back changed them: a transformer
@@ -128,6 +132,7 @@ impl From<crate::yaml::SourceNotes> for SourceTexts {
             quoted: notes.quoted.into_iter().collect(),
             retyped: std::collections::HashMap::new(),
             unquoted: std::collections::HashSet::new(),
+            tagged: notes.tagged.into_iter().collect(),
             flow: notes.flow.into_iter().collect(),
             folded: notes.folded.into_iter().collect(),
         }
@@ -140,6 +145,7 @@ impl SourceTexts {
             && self.quoted.is_empty()
             && self.retyped.is_empty()
             && self.unquoted.is_empty()
+            && self.tagged.is_empty()
     }
 
     /// Whether nothing at all is recorded, flow collections and folded scalars included

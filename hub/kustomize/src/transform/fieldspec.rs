@@ -278,9 +278,10 @@ pub fn set_scalar(
     let texts = r.texts.clone();
     let plain_node = |steps: &[Step<'_>]| {
         texts.as_ref().is_some_and(|t| {
-            !t.unquoted.is_empty()
-                && t.unquoted
-                    .contains(&crate::yaml::parse::json_pointer(&keys(steps)))
+            (!t.unquoted.is_empty() || !t.tagged.is_empty()) && {
+                let pointer = crate::yaml::parse::json_pointer(&keys(steps));
+                t.unquoted.contains(&pointer) || t.tagged.contains(&pointer)
+            }
         })
     };
     apply(r, specs, Some(&Value::Null), &mut |v, steps| {

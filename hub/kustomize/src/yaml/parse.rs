@@ -33,6 +33,9 @@ pub struct SourceNotes {
     /// Where a string was written quoted or as a block scalar (kubectl keeps that style
     /// for a plain scalar a patch puts there).
     pub quoted: Vec<String>,
+    /// Manifests only: scalars tagged as strings that read as no string untagged
+    /// (`!!str 3`): a number a transformer writes over such a node is a number in kubectl.
+    pub tagged: Vec<String>,
     /// Manifests only: the maps and lists written in flow style (`{a: b}`). kubectl writes
     /// them back so, where an empty value reads as `""`.
     pub flow: Vec<String>,
@@ -791,7 +794,11 @@ impl<'a> Builder<'a> {
                         .texts
                         .push((json_pointer(&self.keys), written.to_string()));
                 }
-                if self.annotations_as_text
+                let tagged_string =
+                    tag.is_some() && v.as_str().is_some_and(|s| !resolve_plain(s).is_string());
+                if self.annotations_as_text && !self.as_text && tagged_string {
+                    self.notes.tagged.push(json_pointer(&self.keys));
+                } else if self.annotations_as_text
                     && !self.as_text
                     && style != ScalarStyle::Plain
                     && v.is_string()

@@ -244,6 +244,9 @@ impl Walk<'_> {
             if texts.quoted.contains(&pointer) || texts.unquoted.contains(&pointer) {
                 self.out.quoted.insert(json_pointer(&at.new));
             }
+            if texts.tagged.contains(&pointer) {
+                self.out.tagged.insert(json_pointer(&at.new));
+            }
             if let Some(typed) = texts.retyped.get(&pointer) {
                 self.out
                     .retyped
