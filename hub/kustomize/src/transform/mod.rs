@@ -161,11 +161,16 @@ pub(crate) fn run(
     }
     let prefix = k.str_field("namePrefix")?.unwrap_or_default();
     let suffix = k.str_field("nameSuffix")?.unwrap_or_default();
-    // Two transformers, each with its own field specs.
+    // Two transformers, each with its own field specs, and only for an affix given.
     let lists = layer.config.lists();
-    prefix_suffix(&mut layer.res, &prefix, "", &lists.name_prefix)
-        .and_then(|()| prefix_suffix(&mut layer.res, "", &suffix, &lists.name_suffix))
-        .map_err(|e| k.field_err("namePrefix", e))?;
+    if !prefix.is_empty() {
+        prefix_suffix(&mut layer.res, &prefix, "", &lists.name_prefix)
+            .map_err(|e| k.field_err("namePrefix", e))?;
+    }
+    if !suffix.is_empty() {
+        prefix_suffix(&mut layer.res, "", &suffix, &lists.name_suffix)
+            .map_err(|e| k.field_err("nameSuffix", e))?;
+    }
     note(layer, "PrefixTransformer", usize::from(!prefix.is_empty()));
     note(layer, "SuffixTransformer", usize::from(!suffix.is_empty()));
     labels(k, layer)?;
@@ -351,14 +356,15 @@ pub(crate) fn prefix_suffix(
     suffix: &str,
     specs: &[FieldSpec],
 ) -> std::result::Result<(), String> {
-    if prefix.is_empty() && suffix.is_empty() {
-        return Ok(());
-    }
     let extra: Vec<FieldSpec> = specs
         .iter()
         .filter(|s| s.path != ["metadata", "name"])
         .cloned()
         .collect();
+    let no_affix = prefix.is_empty() && suffix.is_empty();
+    if no_affix && extra.is_empty() {
+        return Ok(());
+    }
     for r in acc.iter_mut() {
         let gvk = r.gvk();
         // kubectl never renames a CustomResourceDefinition or a Namespace of any
@@ -369,6 +375,10 @@ pub(crate) fn prefix_suffix(
             _ => false,
         };
         if skipped {
+            continue;
+        }
+        if no_affix {
+            set_to_own_value(r, &extra)?;
             continue;
         }
         // The specs are applied one by one, so each that selects the name renames.
@@ -429,6 +439,30 @@ pub(crate) fn prefix_suffix(
                 });
                 Ok(())
             })?;
+        }
+    }
+    Ok(())
+}
+
+/// Affixes that are both empty still set each scalar the field specs reach to its own
+/// text in kubectl, creating nulls where the specs say so: the value is read anew from
+/// that text (`0x1F` is written back as 31, `~` as null).
+fn set_to_own_value(r: &mut Resource, specs: &[FieldSpec]) -> std::result::Result<(), String> {
+    let mut reset = Vec::new();
+    fieldspec::apply(r, specs, Some(&Value::Null), &mut |v, steps| {
+        if v.is_array() || v.is_object() {
+            return Err(format!(
+                "expected a scalar, found {}",
+                fieldspec::kind_name(v)
+            ));
+        }
+        reset.push(fieldspec::pointer(steps));
+        Ok(())
+    })?;
+    if let Some(texts) = r.texts.as_mut().filter(|t| !t.plain.is_empty()) {
+        let texts = std::sync::Arc::make_mut(texts);
+        for pointer in &reset {
+            texts.plain.remove(pointer);
         }
     }
     Ok(())
