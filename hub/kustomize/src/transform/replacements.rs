@@ -544,6 +544,14 @@ fn apply_target(
                 _ => result = Err("the replacement leaves the object without metadata.name".into()),
             }
         }
+        let namespace = r.obj.get("metadata").and_then(|m| m.get("namespace"));
+        if let Some(v @ (Value::Number(_) | Value::Bool(_))) = namespace.filter(|_| result.is_ok())
+        {
+            result = Err(format!(
+                "the replacement makes metadata.namespace {}, no string: a numeric or boolean namespace is not supported",
+                text_of(v).unwrap_or_default()
+            ));
+        }
         // A replacement renames without keeping the old name, as in kubectl: an object
         // never renamed before is known by its new name only.
         if r.prev_names.is_empty() {
