@@ -382,111 +382,124 @@ fn apply_target(
             let mut found = false;
             // Set when the field was found but the value does not fit it.
             let mut unfit = false;
-            let res = set_all(&mut obj, &segs, opts.create, &mut |node, fresh, at| {
-                found = true;
-                unfit = true;
-                let Some(node) = node else { return Ok(()) };
-                // A scalar an earlier replacement created is untagged in kubectl: any text
-                // fits it, read again as plain YAML.
-                let untagged = r
-                    .untyped
-                    .iter()
-                    .position(|u| u.at == at && u.value == *node)
-                    .filter(|_| !fresh);
-                let created_text = untagged.map(|i| r.untyped[i].text.clone());
-                if let Some(i) = untagged {
-                    rewritten.push(i);
-                    *node = Value::Null;
-                }
-                // kubectl creates a missing target of the source's kind: a map or list,
-                // which a delimiter cannot be used with.
-                let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
-                if fresh && delimited && matches!(value, Value::Array(_) | Value::Object(_)) {
-                    return Err("delimiter option can only be used with scalar nodes".into());
-                }
-                let fresh = fresh || untagged.is_some();
-                // An existing null keeps its null type in kubectl: only a null text fits.
-                let was_null = node.is_null() && !fresh;
-                if was_null && matches!(value, Value::Array(_) | Value::Object(_)) {
-                    // A map or list has no scalar text: the null stays.
-                    return Ok(());
-                }
-                // A plain date is split by the text it was written as, and must still read
-                // as a date when joined again, as kubectl keeps its type.
-                let date = (delimited && !fresh)
-                    .then(|| r.source_text(at, node))
-                    .flatten()
-                    .filter(|t| crate::yaml::parse::parse_timestamp(t).is_some())
-                    .map(str::to_string);
-                let held = match (&date, fresh) {
-                    (Some(d), _) => Held::Date(d),
-                    (None, true) => Held::Untagged(created_text.as_deref().unwrap_or_default()),
-                    (None, false) => Held::Typed,
-                };
-                let joined = set_value(node, value, text, held, &opts)?;
-                // A folded target keeps its style: kubectl's writing back folds the text.
-                if let (Value::String(new), false) = (&mut *node, fresh) {
-                    let pointer = crate::yaml::parse::json_pointer(at);
-                    if r.texts
-                        .as_ref()
-                        .is_some_and(|t| t.folded.contains_key(&pointer))
+            let texts = r.texts.clone();
+            let quoted = |path: &[String]| {
+                texts.as_ref().is_some_and(|t| {
+                    !t.quoted.is_empty()
+                        && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
+                })
+            };
+            let res = set_all(
+                &mut obj,
+                &segs,
+                opts.create,
+                &mut |node, fresh, at| {
+                    found = true;
+                    unfit = true;
+                    let Some(node) = node else { return Ok(()) };
+                    // A scalar an earlier replacement created is untagged in kubectl: any text
+                    // fits it, read again as plain YAML.
+                    let untagged = r
+                        .untyped
+                        .iter()
+                        .position(|u| u.at == at && u.value == *node)
+                        .filter(|_| !fresh);
+                    let created_text = untagged.map(|i| r.untyped[i].text.clone());
+                    if let Some(i) = untagged {
+                        rewritten.push(i);
+                        *node = Value::Null;
+                    }
+                    // kubectl creates a missing target of the source's kind: a map or list,
+                    // which a delimiter cannot be used with.
+                    let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
+                    if fresh && delimited && matches!(value, Value::Array(_) | Value::Object(_)) {
+                        return Err("delimiter option can only be used with scalar nodes".into());
+                    }
+                    let fresh = fresh || untagged.is_some();
+                    // An existing null keeps its null type in kubectl: only a null text fits.
+                    let was_null = node.is_null() && !fresh;
+                    if was_null && matches!(value, Value::Array(_) | Value::Object(_)) {
+                        // A map or list has no scalar text: the null stays.
+                        return Ok(());
+                    }
+                    // A plain date is split by the text it was written as, and must still read
+                    // as a date when joined again, as kubectl keeps its type.
+                    let date = (delimited && !fresh)
+                        .then(|| r.source_text(at, node))
+                        .flatten()
+                        .filter(|t| crate::yaml::parse::parse_timestamp(t).is_some())
+                        .map(str::to_string);
+                    let held = match (&date, fresh) {
+                        (Some(d), _) => Held::Date(d),
+                        (None, true) => Held::Untagged(created_text.as_deref().unwrap_or_default()),
+                        (None, false) => Held::Typed,
+                    };
+                    let joined = set_value(node, value, text, held, &opts)?;
+                    // A folded target keeps its style: kubectl's writing back folds the text.
+                    if let (Value::String(new), false) = (&mut *node, fresh) {
+                        let pointer = crate::yaml::parse::json_pointer(at);
+                        if r.texts
+                            .as_ref()
+                            .is_some_and(|t| t.folded.contains_key(&pointer))
+                        {
+                            let read = std::mem::take(new);
+                            *new = crate::yaml::parse::folded_round_trip(&read);
+                            folded_texts.push((pointer, read));
+                        }
+                    }
+                    let written = || {
+                        joined
+                            .clone()
+                            .or_else(|| text.map(str::to_string))
+                            .or_else(|| text_of(value))
+                    };
+                    if was_null && !node.is_null() {
+                        let shown = text_of(node).or_else(written).unwrap_or_default();
+                        return Err(format!("cannot decode {shown:?} as null"));
+                    }
+                    // kubectl writes a created empty text back empty, which reads as `""` in a
+                    // flow collection and as null elsewhere.
+                    if fresh
+                        && node.is_null()
+                        && written().is_some_and(|t| t.is_empty())
+                        && r.in_flow(at)
                     {
-                        let read = std::mem::take(new);
-                        *new = crate::yaml::parse::folded_round_trip(&read);
-                        folded_texts.push((pointer, read));
+                        *node = Value::String(String::new());
                     }
-                }
-                let written = || {
-                    joined
-                        .clone()
-                        .or_else(|| text.map(str::to_string))
-                        .or_else(|| text_of(value))
-                };
-                if was_null && !node.is_null() {
-                    let shown = text_of(node).or_else(written).unwrap_or_default();
-                    return Err(format!("cannot decode {shown:?} as null"));
-                }
-                // kubectl writes a created empty text back empty, which reads as `""` in a
-                // flow collection and as null elsewhere.
-                if fresh
-                    && node.is_null()
-                    && written().is_some_and(|t| t.is_empty())
-                    && r.in_flow(at)
-                {
-                    *node = Value::String(String::new());
-                }
-                if fresh && annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
-                    if let Some(t) = written() {
-                        *node = Value::String(t);
+                    if fresh && annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
+                        if let Some(t) = written() {
+                            *node = Value::String(t);
+                        }
                     }
-                }
-                if fresh && !annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
-                    if let Some(t) = written() {
-                        if crate::yaml::parse::is_inf_or_nan(&t) {
-                            return Err(format!(
+                    if fresh && !annotation && !matches!(node, Value::Array(_) | Value::Object(_)) {
+                        if let Some(t) = written() {
+                            if crate::yaml::parse::is_inf_or_nan(&t) {
+                                return Err(format!(
                                 "{t:?} reads as a float JSON cannot hold, so kubectl cannot write it out"
                             ));
+                            }
+                            untyped.push(crate::resource::Untyped {
+                                at: at.to_vec(),
+                                value: node.clone(),
+                                text: t,
+                            });
                         }
-                        untyped.push(crate::resource::Untyped {
-                            at: at.to_vec(),
-                            value: node.clone(),
-                            text: t,
-                        });
                     }
-                }
-                // A number or boolean keeps the text it was copied as (`0x1`), which
-                // a var or a later copy reads.
-                if !fresh && !annotation && matches!(node, Value::Number(_) | Value::Bool(_)) {
-                    let canonical = crate::yaml::emit::scalar_text(node);
-                    if let Some(t) = written().filter(|t| canonical.as_ref() != Some(t)) {
-                        copied_texts.push((crate::yaml::parse::json_pointer(at), t));
+                    // A number or boolean keeps the text it was copied as (`0x1`), which
+                    // a var or a later copy reads.
+                    if !fresh && !annotation && matches!(node, Value::Number(_) | Value::Bool(_)) {
+                        let canonical = crate::yaml::emit::scalar_text(node);
+                        if let Some(t) = written().filter(|t| canonical.as_ref() != Some(t)) {
+                            copied_texts.push((crate::yaml::parse::json_pointer(at), t));
+                        }
                     }
-                }
-                unfit = false;
-                Ok(())
-            });
+                    unfit = false;
+                    Ok(())
+                },
+                &quoted,
+            );
             if let Err(e) = res {
-                if unfit {
+                if unfit || e.ends_with(QUOTED_MATCH) {
                     result = Err(format!("replacement target field {p:?}: {e}"));
                     break;
                 }
@@ -875,6 +888,10 @@ fn new_node(next: Option<&String>) -> Value {
 
 /// What `set_all` calls at each target: the value (`None` past an existing null), whether
 /// it was just created, and its place (map keys and list indexes).
+/// The end of the error for a pattern whose answer a quoted value's quotes could change.
+const QUOTED_MATCH: &str =
+    " written quoted is not supported (kubectl matches the pattern against the quoted YAML text)";
+
 type Setter<'f> =
     dyn FnMut(Option<&mut Value>, bool, &[String]) -> std::result::Result<(), String> + 'f;
 
@@ -888,8 +905,9 @@ fn set_all(
     segs: &[String],
     create: bool,
     f: &mut Setter<'_>,
+    quoted: &dyn Fn(&[String]) -> bool,
 ) -> std::result::Result<(), String> {
-    set_at(v, segs, create, false, &mut Vec::new(), f)
+    set_at(v, segs, create, false, &mut Vec::new(), f, quoted)
 }
 
 fn set_at(
@@ -899,6 +917,7 @@ fn set_at(
     fresh: bool,
     at: &mut Vec<String>,
     f: &mut Setter<'_>,
+    quoted: &dyn Fn(&[String]) -> bool,
 ) -> std::result::Result<(), String> {
     let Some((head, rest)) = segs.split_first() else {
         return f(Some(v), fresh, at);
@@ -924,7 +943,7 @@ fn set_at(
             }
             at.push(k.to_string());
             let res = match m.get_mut(k) {
-                Some(child) => set_at(child, rest, create, fresh, at, f),
+                Some(child) => set_at(child, rest, create, fresh, at, f, quoted),
                 None => Ok(()),
             };
             at.pop();
@@ -939,7 +958,7 @@ fn set_at(
             let n = items.len();
             at.push(i.to_string());
             let res = match items.get_mut(i) {
-                Some(item) => set_at(item, rest, create, fresh, at, f),
+                Some(item) => set_at(item, rest, create, fresh, at, f, quoted),
                 None => Err(format!("index {i} specified but only {n} elements found")),
             };
             at.pop();
@@ -948,23 +967,49 @@ fn set_at(
         (Seg::Match(k, want), Value::Array(items)) => {
             // In a target, kubectl reads the value as an unanchored pattern: `[name=app]`
             // also selects `app-sidecar`.
+            // kubectl matches the element's YAML text, quotes and all: where a quoted
+            // value's quotes could change the answer, it is not supported.
             let pattern = crate::goregex::compile(want).ok();
-            let selects = |i: &Value| match &pattern {
+            let selects = |n: usize, i: &Value| match &pattern {
                 Some(re) => {
                     let text = if k.is_empty() {
                         text_of(i)
                     } else {
                         i.get(k).and_then(text_of)
                     };
-                    text.is_some_and(|t| re.is_match(&t))
+                    let Some(t) = text else { return Ok(false) };
+                    let found = re.is_match(&t);
+                    let mut path = at.clone();
+                    path.push(n.to_string());
+                    if !k.is_empty() {
+                        path.push(k.to_string());
+                    }
+                    if quoted(&path)
+                        && [format!("\"{t}\""), format!("'{t}'")]
+                            .iter()
+                            .any(|q| re.is_match(q) != found)
+                    {
+                        return Err(format!("[{k}={want}] against {t:?}{QUOTED_MATCH}"));
+                    }
+                    Ok(found)
                 }
-                None => element_matches(i, k, want),
+                None => Ok(element_matches(i, k, want)),
             };
+            let mut chosen = Vec::new();
+            for (n, item) in items.iter().enumerate() {
+                if selects(n, item)? {
+                    chosen.push(n);
+                }
+            }
             let mut any = false;
-            for (i, item) in items.iter_mut().enumerate().filter(|(_, i)| selects(i)) {
+            for (i, item) in items
+                .iter_mut()
+                .enumerate()
+                .filter(|(n, _)| chosen.contains(n))
+            {
                 any = true;
                 at.push(i.to_string());
-                let res = set_at(item, rest, create, false, at, f);
+                let res = set_at(item, rest, create, false, at, f, quoted);
                 at.pop();
                 res?;
             }
@@ -975,7 +1020,7 @@ fn set_at(
                 items.push(Value::Object(elem));
                 at.push((items.len() - 1).to_string());
                 let res = match items.last_mut() {
-                    Some(item) => set_at(item, rest, create, true, at, f),
+                    Some(item) => set_at(item, rest, create, true, at, f, quoted),
                     None => Ok(()),
                 };
                 at.pop();
@@ -986,7 +1031,7 @@ fn set_at(
         (Seg::Each, Value::Array(items)) => {
             for (i, item) in items.iter_mut().enumerate() {
                 at.push(i.to_string());
-                let res = set_at(item, rest, create, false, at, f);
+                let res = set_at(item, rest, create, false, at, f, quoted);
                 at.pop();
                 res?;
             }
