@@ -734,17 +734,30 @@ pub(crate) fn set_image(
     );
     // kubectl compiles the name's pattern when it first meets an image.
     let matcher = std::cell::OnceCell::new();
-    // `quoted`: whether the image was written quoted, a style kubectl keeps.
-    let update = |v: &mut Value, quoted: bool| -> std::result::Result<Option<String>, String> {
-        let cur = match v {
-            Value::String(cur) => cur,
+    // `quoted`: whether the image was written quoted, a style kubectl keeps; `written`:
+    // the text a number, boolean or null was written as. kubectl matches any scalar's
+    // text (`~`, or nothing for an empty value).
+    let update = |v: &mut Value,
+                  quoted: bool,
+                  written: Option<&str>|
+     -> std::result::Result<Option<String>, String> {
+        let text;
+        let cur = match &*v {
+            Value::String(cur) => cur.as_str(),
             Value::Array(_) | Value::Object(_) => {
                 return Err(format!(
                     "image: expected a scalar, found {}",
                     fieldspec::kind_name(v)
                 ))
             }
-            _ => return Ok(None),
+            Value::Null => written.unwrap_or_default(),
+            other => {
+                text = written
+                    .map(str::to_string)
+                    .or_else(|| crate::yaml::emit::scalar_text(other))
+                    .unwrap_or_default();
+                text.as_str()
+            }
         };
         let matcher = match matcher.get() {
             Some(m) => m,
@@ -783,6 +796,11 @@ pub(crate) fn set_image(
         // it reads back as a number, a boolean or null where it looks like one (`1.10`
         // is 1.1).
         // Its text then stays untagged for a later replacement: `untagged` gives it.
+        if !quoted && crate::yaml::parse::is_inf_or_nan(&out) {
+            return Err(format!(
+                "image {out:?} reads as a number that cannot be written as JSON"
+            ));
+        }
         if quoted {
             *v = Value::String(out);
             return Ok(None);
@@ -805,11 +823,16 @@ pub(crate) fn set_image(
                 !t.quoted.is_empty() && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
             })
         };
+        let written = |path: &[String], v: &Value| {
+            crate::resource::text_at(&texts, &crate::yaml::parse::json_pointer(path), v)
+                .map(str::to_string)
+        };
         let mut untagged = Vec::new();
         if walk {
             let mut obj = Value::Object(std::mem::take(&mut r.obj));
             let walked = for_each_container_image(&mut obj, &mut Vec::new(), &mut |v, path| {
-                if let Some(text) = update(v, quoted(path))? {
+                let text = written(path, v);
+                if let Some(text) = update(v, quoted(path), text.as_deref())? {
                     untagged.push((path.to_vec(), text));
                 }
                 Ok(())
@@ -821,7 +844,8 @@ pub(crate) fn set_image(
         }
         fieldspec::apply(r, specs, None, &mut |v, steps| {
             let path = fieldspec::keys(steps);
-            if let Some(text) = update(v, quoted(&path))? {
+            let text = written(&path, v);
+            if let Some(text) = update(v, quoted(&path), text.as_deref())? {
                 untagged.push((path, text));
             }
             Ok(())
