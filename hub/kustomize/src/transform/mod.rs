@@ -195,7 +195,7 @@ pub(crate) fn run(
     note(layer, "ReplicaCountTransformer", count("replicas"));
     images(k, layer)?;
     note(layer, "ImageTagTransformer", count("images"));
-    replacements::field(b.fsys, k, &mut layer.res)?;
+    replacements::field(b.fsys, k, &mut layer.res, b.track)?;
     sync(layer);
     note(
         layer,

@@ -2185,7 +2185,10 @@ fn json6902(
 /// The annotations kubectl keeps on an object while it builds (its earlier ids, its name
 /// prefixes and suffixes, whether its name takes a hash) and notes just before a JSON
 /// patch: the patch sees them, so an object always has an annotations map there.
-fn bookkeeping_annotations(r: &Resource, with_current_id: bool) -> Vec<(String, String)> {
+pub(crate) fn bookkeeping_annotations(
+    r: &Resource,
+    with_current_id: bool,
+) -> Vec<(String, String)> {
     const INTERNAL: &str = "internal.config.kubernetes.io/";
     let mut ids: Vec<(&str, &str)> = r
         .prev_names

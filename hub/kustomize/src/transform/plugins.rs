@@ -453,7 +453,7 @@ fn run_one(
         }
         "ReplacementTransformer" => {
             let sk = synthetic("replacements", get("replacements"));
-            replacements::field(b.fsys, &sk, &mut layer.res)
+            replacements::field(b.fsys, &sk, &mut layer.res, b.track)
         }
         other => Err(unsupported(format!("the built-in plugin {other}"))),
     }

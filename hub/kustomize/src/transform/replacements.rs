@@ -9,7 +9,14 @@ use crate::{Error, FileSystem, Result};
 use serde_json::{Map, Value};
 
 /// Runs the `replacements` field of `k`.
-pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resource]) -> Result<()> {
+/// `tracked`: whether kubectl keeps build notes (origins, transformations) on every
+/// object while it builds, as `buildMetadata` at the root asks.
+pub(crate) fn field(
+    fsys: &dyn FileSystem,
+    k: &Kustomization,
+    acc: &mut [Resource],
+    tracked: bool,
+) -> Result<()> {
     let mut reps = Vec::new();
     // Each entry decoded as kubectl decodes it (fields folded, repeats merged, a null
     // entry empty).
@@ -57,7 +64,7 @@ pub(crate) fn field(fsys: &dyn FileSystem, k: &Kustomization, acc: &mut [Resourc
             _ => return Err(k.field_err("replacements", format!("{path}: holds no replacement"))),
         }
     }
-    apply(&reps, acc).map_err(|m| k.field_err("replacements", m))
+    apply(&reps, acc, tracked).map_err(|m| k.field_err("replacements", m))
 }
 
 /// A replacement from a file as kubectl decodes it: fields it does not know are dropped,
@@ -143,7 +150,11 @@ fn file_replacement(mut rep: Value) -> std::result::Result<Value, String> {
 }
 
 /// Applies replacement definitions (each `{source, targets}`) in order.
-pub(crate) fn apply(reps: &[Value], acc: &mut [Resource]) -> std::result::Result<(), String> {
+pub(crate) fn apply(
+    reps: &[Value],
+    acc: &mut [Resource],
+    tracked: bool,
+) -> std::result::Result<(), String> {
     for rep in reps {
         let m = canonical_object(rep, &["source", "targets"])?;
         // As kubectl: a replacement without a source or without any target is an error.
@@ -156,9 +167,9 @@ pub(crate) fn apply(reps: &[Value], acc: &mut [Resource]) -> std::result::Result
         let Some(source) = source.filter(|_| !targets.is_empty()) else {
             return Err("a replacement must specify a source and at least one target".into());
         };
-        let (value, text) = source_value(source, acc)?;
+        let (value, text) = source_value(source, acc, tracked)?;
         for t in &targets {
-            apply_target(t, &value, text.as_deref(), acc)?;
+            apply_target(t, &value, text.as_deref(), acc, tracked)?;
         }
     }
     Ok(())
@@ -190,6 +201,7 @@ const SELECT_FIELDS: &[&str] = &[
 fn source_value(
     source: &Value,
     acc: &[Resource],
+    tracked: bool,
 ) -> std::result::Result<(Value, Option<String>), String> {
     let m = canonical_object(source, SOURCE_FIELDS)?;
     let sel = Selector::from_map(&m)?;
@@ -205,7 +217,42 @@ fn source_value(
         .filter(|p| !p.is_empty())
         .unwrap_or("metadata.name");
     let segs = split_path(path);
-    let obj = Value::Object(r.obj.clone());
+    let mut obj = Value::Object(r.obj.clone());
+    // kubectl keeps its notes on an object (earlier names, affixes) among its annotations
+    // while it builds: a source that is the whole map copies them too.
+    if segs.len() <= 2
+        && segs
+            .iter()
+            .zip(["metadata", "annotations"])
+            .all(|(s, w)| s == w)
+    {
+        if let Some(generator) = r.generated_by {
+            return Err(format!(
+                "fieldPath `{path}` of {}, made by a {generator}, is not supported: kubectl copies its generator notes too",
+                r.describe()
+            ));
+        }
+        if tracked || has_build_notes(r) {
+            return Err(format!(
+                "fieldPath `{path}` of {} with build metadata on is not supported: kubectl copies its build notes too",
+                r.describe()
+            ));
+        }
+        let notes = super::patch::bookkeeping_annotations(r, false);
+        if let (false, Some(Value::Object(meta))) = (notes.is_empty(), obj.get_mut("metadata")) {
+            let map = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if map.is_null() {
+                *map = Value::Object(Map::new());
+            }
+            if let Value::Object(map) = map {
+                for (k, v) in notes {
+                    map.insert(k, Value::String(v));
+                }
+            }
+        }
+    }
     let mut hits = Vec::new();
     lookup(&obj, &segs, &mut hits).map_err(|e| {
         format!(
@@ -276,6 +323,14 @@ fn source_value(
     Ok((value, text))
 }
 
+/// Whether the object carries notes `buildMetadata` asked for.
+fn has_build_notes(r: &Resource) -> bool {
+    !r.transformations.is_empty()
+        || r.origin_by.is_some()
+        || r.meta_map("annotations")
+            .is_some_and(|a| a.contains_key("config.kubernetes.io/origin"))
+}
+
 struct Options {
     delimiter: Option<String>,
     index: i64,
@@ -306,6 +361,7 @@ fn apply_target(
     value: &Value,
     text: Option<&str>,
     acc: &mut [Resource],
+    tracked: bool,
 ) -> std::result::Result<(), String> {
     let m = canonical_object(t, &["select", "reject", "fieldPaths", "options"])?;
     let select = match m.get("select") {
@@ -344,6 +400,13 @@ fn apply_target(
         let whole_annotations = paths
             .iter()
             .any(|p| split_path(p) == ["metadata", "annotations"]);
+        let whole_metadata = paths.iter().any(|p| split_path(p) == ["metadata"]);
+        if (whole_annotations || whole_metadata) && (tracked || has_build_notes(r)) {
+            return Err(format!(
+                "writing the whole metadata.annotations of {} with build metadata on is not supported: kubectl's build notes there go with it",
+                r.describe()
+            ));
+        }
         let noted = r.has_bookkeeping() && r.meta_map("annotations").is_none();
         let annotations_path = paths.iter().any(|p| {
             split_path(p).starts_with(&["metadata".to_string(), "annotations".to_string()])
