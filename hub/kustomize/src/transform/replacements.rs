@@ -167,9 +167,11 @@ pub(crate) fn apply(
         let Some(source) = source.filter(|_| !targets.is_empty()) else {
             return Err("a replacement must specify a source and at least one target".into());
         };
-        let (value, text) = source_value(source, acc, tracked)?;
+        let (mut value, mut text) = source_value(source, acc, tracked)?;
+        let own = source_place(source, acc);
         for t in &targets {
-            apply_target(t, &value, text.as_deref(), acc, tracked)?;
+            let own = own.as_ref().map(|(i, segs)| (*i, segs.as_slice()));
+            apply_target(t, &mut value, &mut text, own, acc, tracked)?;
         }
     }
     Ok(())
@@ -356,10 +358,27 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
     })
 }
 
+/// The object a replacement's source is (its index) and the source's path in it.
+fn source_place(source: &Value, acc: &[Resource]) -> Option<(usize, Vec<String>)> {
+    let m = canonical_object(source, SOURCE_FIELDS).ok()?;
+    let sel = Selector::from_map(&m).ok()?;
+    let index = acc.iter().position(|r| sel.matches(r))?;
+    let path = m
+        .get("fieldPath")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("metadata.name");
+    Some((index, split_path(path)))
+}
+
+/// Writes the source's value (with its text as written) to one target's objects.
+/// kubectl holds the source as its node, not a copy: where a delimiter rewrites the
+/// source field itself (`own`), later writes copy the rewritten value.
 fn apply_target(
     t: &Value,
-    value: &Value,
-    text: Option<&str>,
+    own_value: &mut Value,
+    own_text: &mut Option<String>,
+    own: Option<(usize, &[String])>,
     acc: &mut [Resource],
     tracked: bool,
 ) -> std::result::Result<(), String> {
@@ -391,7 +410,7 @@ fn apply_target(
         _ => vec!["metadata.name".to_string()],
     };
     let opts = options(m.get("options"))?;
-    for r in acc.iter_mut() {
+    for (index, r) in acc.iter_mut().enumerate() {
         if !select.matches(r) || rejects.iter().any(|x| x.rejects(r)) {
             continue;
         }
@@ -452,6 +471,17 @@ fn apply_target(
                         && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
                 })
             };
+            let own_segs = own.filter(|(i, _)| *i == index).map(|(_, s)| s);
+            // A collection copied into itself would be a node inside itself in kubectl.
+            if own_segs.is_some_and(|o| o != segs.as_slice() && segs.starts_with(o)) {
+                result = Err(format!(
+                    "fieldPath {p:?} lies inside the source's own field; copying a map or list into itself is not supported"
+                ));
+                break;
+            }
+            let value_now = own_value.clone();
+            let text_now = own_text.clone();
+            let (value, text) = (&value_now, text_now.as_deref());
             let res = set_all(
                 &mut obj,
                 &segs,
@@ -561,6 +591,16 @@ fn apply_target(
                 },
                 &quoted,
             );
+            let delimited = opts.delimiter.as_deref().is_some_and(|d| !d.is_empty());
+            if res.is_ok() && delimited && own_segs == Some(segs.as_slice()) {
+                let mut hits = Vec::new();
+                if lookup(&obj, &segs, &mut hits).is_ok() {
+                    if let [one] = hits.as_slice() {
+                        *own_value = (*one).clone();
+                        *own_text = None;
+                    }
+                }
+            }
             if let Err(e) = res {
                 if unfit || e.ends_with(QUOTED_MATCH) {
                     result = Err(format!("replacement target field {p:?}: {e}"));
