@@ -801,6 +801,16 @@ fn keyless_list(
     if bare("delete") && bare("replace") {
         return unsupported("`$patch: replace` and `$patch: delete` elements together");
     }
+    // kubectl's answer for a directive-only element beside an element replaced on its own
+    // follows neither directive.
+    let own_replace = |v: &Value| {
+        v.get("$patch").and_then(Value::as_str) == Some("replace") && !is_bare_directive(v)
+    };
+    if patch.iter().any(is_bare_directive) && patch.iter().any(own_replace) {
+        return unsupported(
+            "a directive-only element beside an element with its own `$patch: replace`",
+        );
+    }
     if !bare("delete") && loose > 0 && objects > 0 {
         return unsupported("a null or scalar element beside maps");
     }
@@ -1006,7 +1016,7 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
         Some("replace") => {
             let mut clean = p.clone();
             clean.remove("$patch");
-            *dst = added(Value::Object(clean), builtin, path).unwrap_or_default();
+            *dst = added(Value::Object(clean), builtin, path, true).unwrap_or_default();
             return false;
         }
         _ => {}
@@ -1039,7 +1049,7 @@ fn merge(dst: &mut Value, patch: &Value, builtin: Schema<'_>, path: &mut Vec<Str
             }
             // A scalar patched onto a quoted one takes its style (see `texts::carry`).
             (_, _) => {
-                if let Some(v) = added(pv.clone(), builtin, path) {
+                if let Some(v) = added(pv.clone(), builtin, path, false) {
                     d.insert(key.clone(), v);
                 }
             }
@@ -1094,7 +1104,11 @@ fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<Str
 /// Content a patch adds where the object has none (at `path`), as kubectl adds it: nulls
 /// in maps are left out, a map marked `$patch: delete` is no content, and other
 /// directives are dropped. A list without a merge key is taken as it is written.
-fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value> {
+///
+/// `parent_new`: whether the map holding `v` is new to the object too. A lone directive
+/// element in a list merged by key is data where the map holding the list exists; in a
+/// new map kubectl carries it out (a delete takes the list away, others leave it empty).
+fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool) -> Option<Value> {
     match v {
         Value::Object(m) => {
             if m.get("$patch").and_then(Value::as_str) == Some("delete") {
@@ -1106,7 +1120,7 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
                     continue;
                 }
                 path.push(k.clone());
-                let x = added(x, builtin, path);
+                let x = added(x, builtin, path, true);
                 path.pop();
                 if let Some(x) = x {
                     out.insert(k, x);
@@ -1122,14 +1136,22 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>) -> Option<Value>
                     return Some(Value::Array(Vec::new()));
                 }
                 if let [one] = items.as_slice() {
-                    if is_bare_directive(one) {
-                        return Some(Value::Array(items));
+                    match one.get("$patch").and_then(Value::as_str) {
+                        _ if !is_bare_directive(one) => {}
+                        Some("delete") if parent_new => return None,
+                        _ if parent_new => return Some(Value::Array(Vec::new())),
+                        _ => return Some(Value::Array(items)),
                     }
                 }
             }
             // A set of scalars holds each once; a list merged by key is merged into
             // nothing, as kubectl walks the patch's list; any other is taken as written.
+            // Directive elements in it are dropped.
             if is_union(path, builtin) {
+                let items: Vec<Value> = items
+                    .into_iter()
+                    .filter(|i| !is_bare_directive(i))
+                    .collect();
                 let mut out = Vec::new();
                 merge_list(&mut out, &items, builtin, path);
                 return Some(Value::Array(out));
@@ -1305,6 +1327,18 @@ fn is_union(path: &[String], builtin: Schema<'_>) -> bool {
         (Schema::Bundled(g), Some("metadata")) => {
             field == "finalizers" && path.len() == 2 && !g.kind.is_empty()
         }
+        // A pod template's metadata is object metadata too.
+        (Schema::Bundled(g), Some(_)) if field == "finalizers" => {
+            super::fieldspec::pod_spec_path(&g.kind)
+                .and_then(|pod| pod.strip_suffix("/spec"))
+                .is_some_and(|template| {
+                    let (_, parent) = path.split_last().unwrap_or((&String::new(), &[]));
+                    parent.split_last().is_some_and(|(meta, above)| {
+                        meta == "metadata"
+                            && above.iter().map(String::as_str).eq(template.split('/'))
+                    })
+                })
+        }
         (Schema::Bundled(g), Some("spec")) => field == "podCIDRs" && g.kind == "Node",
         _ => false,
     }
@@ -1326,9 +1360,26 @@ fn merge_list(
 ) -> bool {
     // Lists of scalars the schema merges (a set union, the patch's items first).
     if is_union(path, builtin) {
+        // A directive element acts on the whole list: a delete takes it away, a replace
+        // leaves the patch's items alone, a merge is the merge.
+        let directive = |d: &str| {
+            patch
+                .iter()
+                .any(|v| is_bare_directive(v) && v.get("$patch").and_then(Value::as_str) == Some(d))
+        };
+        if directive("delete") {
+            return true;
+        }
+        if directive("replace") {
+            dst.clear();
+        }
         // The patch's items first, then the original items it does not repeat.
         let mut out: Vec<Value> = Vec::new();
-        for v in patch.iter().chain(dst.iter()) {
+        for v in patch
+            .iter()
+            .filter(|v| !is_bare_directive(v))
+            .chain(dst.iter())
+        {
             if !out.contains(v) {
                 out.push(v.clone());
             }

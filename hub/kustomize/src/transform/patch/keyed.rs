@@ -368,7 +368,7 @@ impl Walk<'_, '_, '_> {
             // as new content (the object's, if any, is left as it was).
             (_, Some(p)) => {
                 let v = std::mem::take(&mut self.nodes[p]);
-                self.nodes[p] = added(v, self.schema, self.path)?;
+                self.nodes[p] = added(v, self.schema, self.path, true)?;
                 p
             }
             (Some(o), None) => {
