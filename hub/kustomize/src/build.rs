@@ -334,7 +334,22 @@ impl Builder<'_> {
                 ));
             }
             match OpenApi::parse(&text) {
-                Ok(api) => self.openapi.choose(api),
+                Ok(api) => {
+                    if let Some(why) = api.unsupported() {
+                        return Err(k.field_err("openapi.path", why));
+                    }
+                    if self.openapi.bundled_was_read() {
+                        if let Some(why) = api.meets_bundled() {
+                            return Err(k.field_err(
+                                "openapi.path",
+                                format!(
+                                    "the schema is chosen after kubectl read its bundled one (a strategic merge patch, or an object of a kind it does not know, came first), and {why}: kubectl's precedence between the two is not supported"
+                                ),
+                            ));
+                        }
+                    }
+                    self.openapi.choose(api)
+                }
                 Err(message) => self
                     .openapi
                     .choose_broken(file, format!("invalid OpenAPI schema: {message}")),

@@ -26,6 +26,8 @@ pub(crate) struct OpenApi {
     kinds: HashMap<(String, String), String>,
     /// Whether objects of an apiVersion and kind are namespaced, by the document's `paths`.
     namespaced: HashMap<(String, String), bool>,
+    /// A kind two definitions name (kubectl takes either, at random): the kind, the names.
+    twice: Option<(String, String, String)>,
     /// The document's content hash: builds that used different schemas never share cached
     /// results.
     pub(crate) fingerprint: crate::ContentHash,
@@ -89,7 +91,8 @@ impl OpenApi {
                 ))
             }
         };
-        let mut kinds = HashMap::new();
+        let mut kinds: HashMap<(String, String), String> = HashMap::new();
+        let mut twice = None;
         for (name, def) in &definitions {
             let Value::Object(def) = def else {
                 if def.is_null() {
@@ -116,17 +119,59 @@ impl OpenApi {
                 }
                 let (group, version, kind) = (text("group")?, text("version")?, text("kind")?);
                 let api_version = crate::resource::join_api_version(group, version);
-                // Later definitions of one kind win, as they overwrite earlier ones in
-                // kubectl's index.
-                kinds.insert((api_version, kind.to_string()), name.clone());
+                let key = (api_version, kind.to_string());
+                if let Some(other) = kinds.get(&key).filter(|other| *other != name) {
+                    twice.get_or_insert_with(|| {
+                        (format!("{} {}", key.0, key.1), other.clone(), name.clone())
+                    });
+                }
+                kinds.insert(key, name.clone());
             }
         }
         Ok(OpenApi {
             definitions,
             kinds,
             namespaced,
+            twice,
             fingerprint: crate::cache::sha256(text.as_bytes()),
         })
+    }
+
+    /// What in the document kubectl would not follow as written, whatever the build: a
+    /// kind two definitions name, or a definition named like one of kustomize's own
+    /// (kubectl takes its own).
+    pub(crate) fn unsupported(&self) -> Option<String> {
+        if let Some((kind, a, b)) = &self.twice {
+            return Some(format!(
+                "definitions {a} and {b} are both the schema of {kind}, of which kubectl picks either: not supported"
+            ));
+        }
+        let own = KUSTOMIZE_OWN
+            .iter()
+            .find(|own| self.definitions.contains_key(**own))?;
+        Some(format!(
+            "definition {own} is named like one of kustomize's own, which kubectl takes instead: not supported"
+        ))
+    }
+
+    /// What in the document meets the bundled schema kubectl has already read when the
+    /// document is chosen, where kubectl's precedence between the two is not followed
+    /// here: a kind the bundled schema has, or a `$ref` to a definition the document
+    /// lacks. (A definition named like a bundled one is taken as the document's own.)
+    pub(crate) fn meets_bundled(&self) -> Option<String> {
+        if let Some((api_version, kind)) = self.kinds.keys().find(|(api_version, kind)| {
+            let (group, version) = crate::resource::split_api_version(api_version);
+            crate::transform::bundled_knows_gvk(group, version, kind)
+        }) {
+            return Some(format!(
+                "it defines {api_version} {kind}, a kind the bundled schema has"
+            ));
+        }
+        let mut dangling = None;
+        for def in self.definitions.values() {
+            find_dangling_ref(def, &self.definitions, &mut dangling);
+        }
+        dangling.map(|r| format!("its $ref {r} names no definition in it"))
     }
 
     /// The schema of objects with this apiVersion and kind, if the document has one.
@@ -297,6 +342,46 @@ fn unescape(part: &str) -> String {
     part.replace("~1", "/").replace("~0", "~")
 }
 
+/// The definitions of kustomize's own schema for kustomization files, which kubectl keeps
+/// beside any other.
+const KUSTOMIZE_OWN: &[&str] = &[
+    "io.k8s.api.apps.v1.ConfigMapArgs",
+    "io.k8s.api.apps.v1.SecretArgs",
+    "io.k8s.api.apps.v1.GeneratorArgs",
+    "io.k8s.api.apps.v1.Kustomization",
+    "io.k8s.api.apps.v1.KvPairSources",
+];
+
+/// The first `$ref` under `v` that names no definition of `defs`.
+fn find_dangling_ref(v: &Value, defs: &Map<String, Value>, found: &mut Option<String>) {
+    if found.is_some() {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                let missing = r
+                    .strip_prefix("#/definitions/")
+                    .and_then(|rest| rest.split('/').next())
+                    .is_some_and(|name| !defs.contains_key(&unescape(name)));
+                if missing {
+                    *found = Some(r.clone());
+                    return;
+                }
+            }
+            for x in m.values() {
+                find_dangling_ref(x, defs, found);
+            }
+        }
+        Value::Array(items) => {
+            for x in items {
+                find_dangling_ref(x, defs, found);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The schema state of one build. kubectl keeps one schema per build, chosen by the first
 /// kustomization (the root first, then each as the build reaches it) whose `openapi` field
 /// names one; strategic merges made before that use the bundled schema. A custom schema
@@ -356,6 +441,11 @@ impl Active {
         if self.is_unset() {
             self.bundled_read = true;
         }
+    }
+
+    /// Whether kubectl has read its bundled schema before any choice.
+    pub(crate) fn bundled_was_read(&self) -> bool {
+        self.bundled_read
     }
 
     /// The custom document in effect, if any.
