@@ -224,6 +224,35 @@ struct Out {
     /// A flag group just read: Go repeats what came before it, so a repetition right
     /// after it is written before it.
     pending: String,
+    /// The counted repetitions read so far that no other holds, with where their operand
+    /// starts in `text`.
+    counted: Vec<(usize, Counted)>,
+}
+
+/// A counted repetition (`{n,m}`) and those inside its operand: Go limits how their
+/// counts multiply.
+struct Counted {
+    min: u32,
+    /// `None`: no upper bound.
+    max: Option<u32>,
+    inside: Vec<Counted>,
+}
+
+impl Counted {
+    /// Go's check of a repetition against a budget of `n` copies: each count inside
+    /// divides what the counts within it may be.
+    fn fits(&self, mut n: u32) -> bool {
+        let m = match self.max {
+            Some(0) => return true,
+            Some(max) => max,
+            None => self.min,
+        };
+        if m > n {
+            return false;
+        }
+        n = n.checked_div(m).unwrap_or(n);
+        self.inside.iter().all(|c| c.fits(n))
+    }
 }
 
 impl Out {
@@ -264,6 +293,7 @@ fn translate(pattern: &str) -> Result<String, String> {
         repeated: false,
         just_repeated: false,
         pending: String::new(),
+        counted: Vec::new(),
     };
     let mut i = 0;
     while i < chars.len() {
@@ -289,6 +319,18 @@ fn translate(pattern: &str) -> Result<String, String> {
                 return Err(fail(
                     "a flag group with U right before a repetition is not supported",
                 ));
+            }
+            if let Some((min, max)) = count_bounds(&op) {
+                // The counted repetitions inside the operand are this one's.
+                let first = out.counted.iter().position(|(at, _)| *at >= start);
+                let inside = first
+                    .map(|f| out.counted.drain(f..).map(|(_, c)| c).collect())
+                    .unwrap_or_default();
+                let counted = Counted { min, max, inside };
+                if (min >= 2 || max.is_some_and(|m| m >= 2)) && !counted.fits(MAX_REPEAT) {
+                    return Err(fail(&format!("invalid repeat count: `{op}`")));
+                }
+                out.counted.push((start, counted));
             }
             // A repetition of a repetition (past a flag group) is grouped first.
             if out.repeated {
@@ -457,6 +499,20 @@ fn repeat_count(chars: &[char]) -> Option<Result<(String, usize), String>> {
         _ => {}
     }
     Some(Ok((chars[..=at].iter().collect(), at + 1)))
+}
+
+/// The bounds of a count operator as `repeat_count` writes it (`{2}`, `{2,}`, `{2,5}`);
+/// `None` for `*`, `+` and `?`.
+fn count_bounds(op: &str) -> Option<(u32, Option<u32>)> {
+    let inner = op.strip_prefix('{')?.strip_suffix('}')?;
+    match inner.split_once(',') {
+        None => {
+            let n = inner.parse().ok()?;
+            Some((n, Some(n)))
+        }
+        Some((lo, "")) => Some((lo.parse().ok()?, None)),
+        Some((lo, hi)) => Some((lo.parse().ok()?, Some(hi.parse().ok()?))),
+    }
 }
 
 /// What a `(` opens.
@@ -823,5 +879,34 @@ mod tests {
         }
         assert!(compile("a*?").is_ok());
         assert!(compile("a{2}?").is_ok());
+    }
+
+    #[test]
+    fn nested_counts_multiply_to_at_most_a_thousand() {
+        for bad in [
+            "(w{501}){2}|web",
+            "(a{1,1000}){0,3}",
+            "(a{2}){501}",
+            "((a{10}){10}){11}",
+            "(a{10}|b{200}){6}",
+            "(?:a{2}){600}",
+            "(a{1000}){0,2}",
+            "(x{1,1000}){2,}",
+            "(a{0,}b{2}){501}",
+        ] {
+            let err = compile(bad).expect_err(bad);
+            assert!(err.contains("invalid repeat count"), "{bad}: {err}");
+        }
+        for good in [
+            "(a{500}){2}",
+            "(a{1000})*",
+            "(a{1000}){0,1}",
+            "(a{0}){1000}",
+            "a{1000}b{1000}",
+            "(a{10}){10}(b{10}){10}",
+            "((a{10}){10}){10}",
+        ] {
+            assert!(compile(good).is_ok(), "{good} refused");
+        }
     }
 }
