@@ -402,16 +402,19 @@ fn crd_walk(
             ext("x-kubernetes-object-ref-api-version"),
             ext("x-kubernetes-object-ref-kind"),
         ) {
+            // An empty name key is a key too: a path ending in an empty segment.
             let key = ext("x-kubernetes-object-ref-name-key").unwrap_or("name");
             let mut p = path.clone();
             p.push(key.to_string());
+            let mut ref_spec = spec(path);
+            ref_spec.path = p;
             add_name_ref(
                 &mut out.name_reference,
                 NameRef {
                     group: String::new(),
                     version: version.to_string(),
                     kind: ref_kind.to_string(),
-                    specs: vec![spec(&p)],
+                    specs: vec![ref_spec],
                 },
             );
         }

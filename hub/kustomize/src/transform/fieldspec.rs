@@ -178,8 +178,8 @@ fn visit_at<'p>(
             Ok(())
         }
         Value::Object(m) => {
-            // An empty segment: kubectl cannot walk through it, nor create it.
-            if head.is_empty() && (!rest.is_empty() || create.is_some()) {
+            // An empty segment: kubectl can neither look it up in a map nor create it.
+            if head.is_empty() {
                 return Err("cannot set or create an empty field name".into());
             }
             let (head, is_list) = match head.strip_suffix("[]") {
