@@ -582,10 +582,24 @@ impl<'a> Builder<'a> {
         match self.parser.next_event() {
             None => Ok(None),
             Some(Ok((ev, span))) => {
+                let previous_end = self.end;
                 self.line = span.start.line().max(1);
                 self.empty_span = span.start.index() == span.end.index();
                 self.start = span.start.byte_offset().unwrap_or(0);
                 self.end = span.end.byte_offset().unwrap_or(self.start);
+                if self.flow_depth == 0 {
+                    // An unquoted scalar's own lines count too.
+                    let unquoted = matches!(
+                        &ev,
+                        Event::Scalar(
+                            _,
+                            ScalarStyle::Plain | ScalarStyle::Literal | ScalarStyle::Folded,
+                            ..
+                        )
+                    );
+                    let to = if unquoted { self.end } else { self.start };
+                    self.check_line_start_tabs(previous_end, to)?;
+                }
                 if let Event::Scalar(text, style, ..) = &ev {
                     // go-yaml reads U+2028 and U+2029 as line breaks outside quotes.
                     let quoted =
@@ -658,7 +672,9 @@ impl<'a> Builder<'a> {
         if !self.yaml11 {
             self.check_source(&ev)?;
         } else {
-            // go-yaml v2, which reads kustomization files, knows the same escapes.
+            // go-yaml v2, which reads kustomization files, knows the same escapes, and
+            // its scanner takes no tab after a block indicator either.
+            self.check_indicator_tab()?;
             self.check_quoted_escapes(&ev)?;
         }
         match ev {
@@ -1200,10 +1216,57 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// In block context go-yaml takes no tab at the very start of a line (blank, a
+    /// comment, or within an unquoted scalar; after spaces it may): granit skips some of
+    /// those. `from..to`: the text since the last event, and an unquoted scalar's own.
+    fn check_line_start_tabs(&self, from: usize, to: usize) -> Result<(), ParseError> {
+        let src = self.src;
+        let to = to.min(src.len());
+        let from = from.min(to);
+        if !src.is_char_boundary(from) || !src.is_char_boundary(to) {
+            return Ok(());
+        }
+        let text = &src[from..to];
+        if !text.contains('\t') {
+            return Ok(());
+        }
+        let at_line_start = from == 0 || src[..from].ends_with('\n');
+        let mut offset = from;
+        for (n, line) in text.split('\n').enumerate() {
+            if (n > 0 || at_line_start) && line.starts_with('\t') {
+                let line_no = src[..offset].matches('\n').count() + 1;
+                return Err(ParseError {
+                    line: line_no,
+                    message: "found a tab character that violates indentation".into(),
+                });
+            }
+            offset += line.len() + 1;
+        }
+        Ok(())
+    }
+
     /// Source-level checks go-yaml's scanner makes that granit does not: a tab after a
     /// block sequence `-` or explicit key `?`, a tab in the indentation of a block scalar's
     /// first line, escapes go-yaml does not know in double-quoted scalars.
     fn check_source(&self, ev: &Event<'_>) -> Result<(), ParseError> {
+        self.check_indicator_tab()?;
+        let start = self.start.min(self.src.len());
+        if !self.src.is_char_boundary(start) {
+            return Ok(());
+        }
+        match ev {
+            Event::Scalar(text, ScalarStyle::Literal | ScalarStyle::Folded, ..)
+                if text.contains('\t') =>
+            {
+                self.check_block_scalar_tabs(start)
+            }
+            _ => self.check_quoted_escapes(ev),
+        }
+    }
+
+    /// A tab right after a block sequence `-` or an explicit key `?` is no separator to
+    /// go-yaml's scanner.
+    fn check_indicator_tab(&self) -> Result<(), ParseError> {
         let src = self.src;
         let start = self.start.min(src.len());
         if !src.is_char_boundary(start) {
@@ -1225,14 +1288,7 @@ impl<'a> Builder<'a> {
                 return Err(self.err("found a tab after a block indicator ('-' or '?'), where go-yaml cannot start a token"));
             }
         }
-        match ev {
-            Event::Scalar(text, ScalarStyle::Literal | ScalarStyle::Folded, ..)
-                if text.contains('\t') =>
-            {
-                self.check_block_scalar_tabs(start)
-            }
-            _ => self.check_quoted_escapes(ev),
-        }
+        Ok(())
     }
 
     /// A double-quoted scalar's escapes must be ones go-yaml knows.
