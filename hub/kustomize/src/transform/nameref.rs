@@ -353,6 +353,24 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
                 path: origin.clone(),
                 message,
             };
+            let ordered = name_before_its_map(nr);
+            if !ordered.is_empty() {
+                let ordered: Vec<FieldSpec> = ordered.into_iter().cloned().collect();
+                let ordered = if rekinded { as_read(&ordered) } else { ordered };
+                fieldspec::apply(r, &ordered, None, &mut |v, _| {
+                    let Some(Value::String(old)) = v.get("name") else {
+                        return Ok(());
+                    };
+                    match lookup.select(old, (None, false), false)? {
+                        Some((new, _)) if new != *old => Err(format!(
+                            "the name reference configuration for {} lists this map's `name` before the map itself, so kubectl looks the map up by the name it already changed from {old:?}: not supported; list the map first",
+                            nr.kind
+                        )),
+                        _ => Ok(()),
+                    }
+                })
+                .map_err(fail_here)?;
+            }
             fieldspec::apply(r, objects, None, &mut |v, _| match v {
                 Value::String(s) => rename(s, false),
                 // A list holds names or name reference maps (binding subjects).
@@ -385,6 +403,25 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
         }
     }
     Ok(())
+}
+
+/// The map paths (with kind and group) of one referral's specs for which a spec for the
+/// map's `name` comes first: kubectl follows the specs in their order, so it looks the map
+/// up by the name the first already changed, and resolves that in ways of its own (the
+/// namespace set or dropped). This engine resolves the map from the name as it was, so a
+/// rename there is refused.
+fn name_before_its_map(nr: &NameRef) -> Vec<&FieldSpec> {
+    nr.specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, leaf)| {
+            let (last, parent) = leaf.path.split_last()?;
+            (last == "name").then_some(())?;
+            nr.specs[i + 1..]
+                .iter()
+                .find(|m| m.path == parent && m.kind == leaf.kind && m.group == leaf.group)
+        })
+        .collect()
 }
 
 /// Splits name-reference specs into those ending in `name` (returned as their parent map's
