@@ -117,6 +117,8 @@ pub(crate) struct SourceTexts {
     /// (`!!str 3`): kubectl keeps the tag on the node, and a number a transformer writes
     /// there is a number.
     pub(crate) tagged: std::collections::HashSet<String>,
+    /// Patches only: the maps where a key repeats, with the key (see `SourceNotes`).
+    pub(crate) repeated: Vec<(String, String)>,
     /// Maps and lists written in flow style, which kubectl writes back so.
     pub(crate) flow: std::collections::HashSet<String>,
     /// Folded scalars as read, before kubectl's writing back changed them: a transformer
@@ -133,6 +135,7 @@ impl From<crate::yaml::SourceNotes> for SourceTexts {
             retyped: std::collections::HashMap::new(),
             unquoted: std::collections::HashSet::new(),
             tagged: notes.tagged.into_iter().collect(),
+            repeated: notes.repeated,
             flow: notes.flow.into_iter().collect(),
             folded: notes.folded.into_iter().collect(),
         }

@@ -410,6 +410,48 @@ fn apply_smp_by_id(
     }
 }
 
+/// A key the patch repeats in a map the object lacks: kubectl copies that map with both
+/// keys and cannot read the object back. In a list, a patch element meets the object's
+/// element of the same `name`; one without a name is not followed here: refused.
+fn repeated_key_copied(r: &Resource, patch: &Value, texts: &PatchTexts) -> Option<String> {
+    if texts.repeated.is_empty() {
+        return None;
+    }
+    let root = Value::Object(r.obj.clone());
+    for (pointer, key) in &texts.repeated {
+        let mut at_patch = patch;
+        let mut at_object = Some(&root);
+        for step in pointer
+            .split('/')
+            .skip(1)
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        {
+            match at_patch {
+                Value::Object(m) => {
+                    at_patch = m.get(&step)?;
+                    at_object = at_object.and_then(|o| o.get(&step));
+                }
+                Value::Array(items) => {
+                    at_patch = items.get(step.parse::<usize>().ok()?)?;
+                    let Some(name) = at_patch.get("name") else {
+                        return Some(format!(
+                            "the patch repeats the key {key:?} in a list element without a name, which is not supported"
+                        ));
+                    };
+                    at_object = at_object
+                        .and_then(Value::as_array)
+                        .and_then(|list| list.iter().find(|e| e.get("name") == Some(name)));
+                }
+                _ => return None,
+            }
+        }
+        if !at_object.is_some_and(Value::is_object) {
+            return Some(format!("mapping key {key:?} already defined"));
+        }
+    }
+    None
+}
+
 /// Applies a strategic merge patch to a resource; returns true when it deletes it.
 fn smp_resource(
     r: &mut Resource,
@@ -417,6 +459,9 @@ fn smp_resource(
     (allow_name, allow_kind): (bool, bool),
     (ctx, by): (&Ctx<'_>, &ConfiguredBy),
 ) -> std::result::Result<bool, String> {
+    if let Some(message) = repeated_key_copied(r, patch, texts) {
+        return Err(message);
+    }
     let schema = ctx.schema;
     let (name, kind, api) = (
         r.name().to_string(),

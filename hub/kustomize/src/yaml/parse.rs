@@ -33,6 +33,9 @@ pub struct SourceNotes {
     /// Where a string was written quoted or as a block scalar (kubectl keeps that style
     /// for a plain scalar a patch puts there).
     pub quoted: Vec<String>,
+    /// Patches only: the maps (by JSON pointer) where a key repeats, with the key. kubectl
+    /// keeps the first where the object has the map, and fails where it copies the map.
+    pub repeated: Vec<(String, String)>,
     /// Manifests only: scalars tagged as strings that read as no string untagged
     /// (`!!str 3`): a number a transformer writes over such a node is a number in kubectl.
     pub tagged: Vec<String>,
@@ -1097,6 +1100,9 @@ impl<'a> Builder<'a> {
                             });
                         }
                         self.notes.texts.truncate(texts_before);
+                        self.notes
+                            .repeated
+                            .push((json_pointer(&self.keys), key.clone()));
                         continue;
                     }
                     // kubectl reads an object's own annotations through go-yaml as it loads
