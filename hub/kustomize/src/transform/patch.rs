@@ -373,8 +373,13 @@ fn apply_smp_by_id(
         .iter()
         .enumerate()
         .filter(|(_, r)| {
+            // An object whose kind a patch changed is still found by its earlier kinds
+            // (with its apiVersion, which such a patch keeps).
             let g = r.gvk();
-            g == gvk
+            let kind_fits = g.kind == gvk.kind || r.prev_kinds.iter().any(|(_, k)| *k == gvk.kind);
+            g.group == gvk.group
+                && g.version == gvk.version
+                && kind_fits
                 && r.any_ids()
                     .any(|(n, ns)| n == want.0 && effective(ns) == want.1)
         })
