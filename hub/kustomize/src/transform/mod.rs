@@ -976,7 +976,7 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
         }
     }
     // A generated object's hash is of its data as generated (a file's NEL unfolded).
-    hash_names(&mut layer.res);
+    hash_names(&mut layer.res)?;
     // What generators and transformers wrote passes kubectl's JSON round trip too.
     for r in layer.res.iter_mut() {
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
@@ -1000,13 +1000,25 @@ pub(crate) fn finish(layer: &mut Layer) -> Result<()> {
 
 /// Appends the content hash to the names of generated objects that want one (at the end
 /// of the build, and also where a HashTransformer plugin runs: kubectl then hashes twice).
-pub(crate) fn hash_names(res: &mut [Resource]) {
+pub(crate) fn hash_names(res: &mut [Resource]) -> Result<()> {
     for r in res.iter_mut().filter(|r| r.needs_hash) {
+        // kubectl hashes other kinds as a whole, its own notes included.
+        if !matches!(r.kind(), "ConfigMap" | "Secret") {
+            return Err(Error::Invalid {
+                path: r.origin.clone(),
+                message: format!(
+                    "{}: the content hash of a generated object a patch made a {} is not supported",
+                    r.describe(),
+                    r.kind()
+                ),
+            });
+        }
         let hash = generators::content_hash(r);
         let new = format!("{}-{hash}", r.name());
         record_rename(r);
         r.set_name(&new);
     }
+    Ok(())
 }
 
 /// Makes annotations that are no map what kubectl reads them as: it reads whatever node

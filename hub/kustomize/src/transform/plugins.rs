@@ -326,10 +326,7 @@ fn run_one(
             let sk = synthetic("patchesJson6902", Value::Array(vec![Value::Object(p)]));
             patch::json6902_field(b.fsys, &sk, &mut layer.res, &super::patch_ctx(b, plugin))
         }
-        "HashTransformer" => {
-            super::hash_names(&mut layer.res);
-            Ok(())
-        }
+        "HashTransformer" => super::hash_names(&mut layer.res),
         "ValueAddTransformer" => {
             // The value, or else the name of the kustomization's folder.
             let mut value = match cfg.get("value") {
