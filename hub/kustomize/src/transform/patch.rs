@@ -1658,6 +1658,7 @@ pub(crate) fn patches_field(
                             }
                             _ => std::borrow::Cow::Borrowed(doc),
                         };
+                        let no_api_version = !acc[i].obj.contains_key("apiVersion");
                         let deleted = smp_resource(
                             &mut acc[i],
                             (&doc, texts),
@@ -1670,6 +1671,10 @@ pub(crate) fn patches_field(
                         if deleted {
                             acc.remove(i);
                         } else {
+                            // The copy's apiVersion is the object's: none, written as null.
+                            if no_api_version {
+                                acc[i].obj.insert("apiVersion".into(), Value::Null);
+                            }
                             i += 1;
                         }
                     }
