@@ -333,6 +333,13 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
             // A map holding a `name` (a binding subject, a webhook's service): the name,
             // and the namespace of a namespaced referral.
             let retarget = |m: &mut Map<String, Value>| -> std::result::Result<(), String> {
+                // kubectl reads a namespace that is no string as none, and fails.
+                if let Some(ns @ (Value::Number(_) | Value::Bool(_))) = m.get("namespace") {
+                    return Err(format!(
+                        "the reference's namespace {} is no string, which kubectl reads as blank; quote it",
+                        crate::yaml::emit::scalar_text(ns).unwrap_or_default()
+                    ));
+                }
                 let ns_field = m
                     .get("namespace")
                     .and_then(Value::as_str)
