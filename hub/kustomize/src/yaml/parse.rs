@@ -373,6 +373,9 @@ enum Refusal {
     /// An unquoted scalar (between these bytes) holding U+2028 or U+2029, which go-yaml
     /// reads as line breaks: they are rewritten to line feeds.
     UnicodeLineBreaks(usize, usize),
+    /// A tab leading a line inside flow collections (this many deep) from the line
+    /// holding this byte: go-yaml takes it for a blank there.
+    FlowTabs(usize, usize),
 }
 
 fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
@@ -385,6 +388,7 @@ fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
                 .replace('\u{2029}', &format!("{PS_MARK}\n"));
             Some(format!("{}{broken}{}", &text[..start], &text[end..]))
         }
+        Refusal::FlowTabs(at, depth) => spaces_for_flow_tabs(text, at, depth),
         Refusal::CommentNotSeparated(at) => {
             let before = text.get(..at)?;
             if !text.get(at..)?.starts_with('#') || !before.ends_with(['"', '\'', ']', '}']) {
@@ -393,6 +397,72 @@ fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
             Some(format!("{before} {}", &text[at..]))
         }
     }
+}
+
+/// Turns the tabs leading each line into spaces, from the line holding byte `at` to
+/// where the `depth` flow collections around it close (blanks either way to go-yaml,
+/// inside quoted scalars too, where a line's leading blanks fold away); `None` where no
+/// such tab is there, or where one follows a plain scalar's line (go-yaml reads that
+/// line as the scalar's going on, where a tab may not indent it).
+fn spaces_for_flow_tabs(text: &str, at: usize, depth: usize) -> Option<String> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let mut bytes = text.as_bytes().to_vec();
+    let mut depth = depth as isize;
+    let mut quote: Option<u8> = None;
+    let mut line_start = true;
+    let mut changed = false;
+    // The last byte of content before here, outside comments: a plain scalar's, or an
+    // indicator or closing quote (`#` for a comment).
+    let mut last = text
+        .get(..start)?
+        .trim_end()
+        .bytes()
+        .next_back()
+        .unwrap_or(b'{');
+    let mut i = start;
+    while i < bytes.len() && depth > 0 {
+        let b = bytes[i];
+        if line_start && b == b'\t' {
+            if quote.is_none() && !matches!(last, b',' | b'[' | b'{' | b':' | b'"' | b'\'' | b'#') {
+                return None;
+            }
+            bytes[i] = b' ';
+            changed = true;
+            i += 1;
+            continue;
+        }
+        line_start = b == b'\n' || (line_start && b == b' ');
+        if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            last = b;
+        }
+        match (quote, b) {
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(q), _) if b == q => {
+                // `''` inside single quotes is a quote.
+                if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                    i += 1;
+                } else {
+                    quote = None;
+                }
+            }
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
+                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
+                    i += 1;
+                }
+                last = b'#';
+            }
+            (None, b'[' | b'{') => depth += 1,
+            (None, b']' | b'}') => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    if !changed {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// Rewrites each `\'` of the double-quoted scalar opening at byte `at` to `'`; `None`
@@ -636,6 +706,9 @@ impl<'a> Builder<'a> {
                     }
                     granit_parser::ErrorKind::CommentNotSeparated => {
                         at.map(Refusal::CommentNotSeparated)
+                    }
+                    granit_parser::ErrorKind::TabInBlockIndentation if self.flow_depth > 0 => {
+                        at.map(|at| Refusal::FlowTabs(at, self.flow_depth))
                     }
                     _ => None,
                 };
