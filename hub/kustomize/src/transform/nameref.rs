@@ -225,7 +225,15 @@ fn same_affixes(a: &[String], b: &[String], allow_empty: bool) -> bool {
 
 /// A name reference's specs: (the reference, `roleRef` names, other paths ending in a
 /// name, paths to names or to maps holding one).
-type RefSpecs<'a> = (&'a NameRef, Vec<FieldSpec>, Vec<FieldSpec>, Vec<FieldSpec>);
+/// One referral's specs: role refs, other `name` leaves, the rest, and the maps whose
+/// `name` is listed before them (see [`name_before_its_map`]).
+type RefSpecs<'a> = (
+    &'a NameRef,
+    Vec<FieldSpec>,
+    Vec<FieldSpec>,
+    Vec<FieldSpec>,
+    Vec<FieldSpec>,
+);
 
 /// Points every name reference at what its object is called now.
 pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Result<()> {
@@ -265,7 +273,8 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
             let (role_refs, other_leaves) = leaves
                 .into_iter()
                 .partition(|s| s.path.last().is_some_and(|p| p == "roleRef"));
-            (nr, role_refs, other_leaves, objects)
+            let ordered = name_before_its_map(nr).into_iter().cloned().collect();
+            (nr, role_refs, other_leaves, objects, ordered)
         })
         .collect();
     for r in out.iter_mut() {
@@ -289,7 +298,7 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
             .flat_map(|(_, orig)| orig.iter().cloned())
             .collect();
         let rekinded = gvk.kind != r.kind();
-        for (nr, role_refs, other_leaves, objects) in &specs_by_ref {
+        for (nr, role_refs, other_leaves, objects, ordered) in &specs_by_ref {
             if !nr.specs.iter().any(|s| s.matches(&gvk)) {
                 continue;
             }
@@ -360,10 +369,12 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
                 path: origin.clone(),
                 message,
             };
-            let ordered = name_before_its_map(nr);
             if !ordered.is_empty() {
-                let ordered: Vec<FieldSpec> = ordered.into_iter().cloned().collect();
-                let ordered = if rekinded { as_read(&ordered) } else { ordered };
+                let ordered = if rekinded {
+                    as_read(ordered)
+                } else {
+                    ordered.clone()
+                };
                 fieldspec::apply(r, &ordered, None, &mut |v, _| {
                     let Some(Value::String(old)) = v.get("name") else {
                         return Ok(());
