@@ -338,16 +338,6 @@ impl Builder<'_> {
                     if let Some(why) = api.unsupported() {
                         return Err(k.field_err("openapi.path", why));
                     }
-                    if self.openapi.bundled_was_read() {
-                        if let Some(why) = api.meets_bundled() {
-                            return Err(k.field_err(
-                                "openapi.path",
-                                format!(
-                                    "the schema is chosen after kubectl read its bundled one (a strategic merge patch, or an object of a kind it does not know, came first), and {why}: kubectl's precedence between the two is not supported"
-                                ),
-                            ));
-                        }
-                    }
                     self.openapi.choose(api)
                 }
                 Err(message) => self

@@ -154,26 +154,6 @@ impl OpenApi {
         ))
     }
 
-    /// What in the document meets the bundled schema kubectl has already read when the
-    /// document is chosen, where kubectl's precedence between the two is not followed
-    /// here: a kind the bundled schema has, or a `$ref` to a definition the document
-    /// lacks. (A definition named like a bundled one is taken as the document's own.)
-    pub(crate) fn meets_bundled(&self) -> Option<String> {
-        if let Some((api_version, kind)) = self.kinds.keys().find(|(api_version, kind)| {
-            let (group, version) = crate::resource::split_api_version(api_version);
-            crate::transform::bundled_knows_gvk(group, version, kind)
-        }) {
-            return Some(format!(
-                "it defines {api_version} {kind}, a kind the bundled schema has"
-            ));
-        }
-        let mut dangling = None;
-        for def in self.definitions.values() {
-            find_dangling_ref(def, &self.definitions, &mut dangling);
-        }
-        dangling.map(|r| format!("its $ref {r} names no definition in it"))
-    }
-
     /// The schema of objects with this apiVersion and kind, if the document has one.
     pub(crate) fn kind(&self, api_version: &str, kind: &str) -> Option<&Value> {
         let name = self
@@ -352,36 +332,6 @@ const KUSTOMIZE_OWN: &[&str] = &[
     "io.k8s.api.apps.v1.KvPairSources",
 ];
 
-/// The first `$ref` under `v` that names no definition of `defs`.
-fn find_dangling_ref(v: &Value, defs: &Map<String, Value>, found: &mut Option<String>) {
-    if found.is_some() {
-        return;
-    }
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get("$ref") {
-                let missing = r
-                    .strip_prefix("#/definitions/")
-                    .and_then(|rest| rest.split('/').next())
-                    .is_some_and(|name| !defs.contains_key(&unescape(name)));
-                if missing {
-                    *found = Some(r.clone());
-                    return;
-                }
-            }
-            for x in m.values() {
-                find_dangling_ref(x, defs, found);
-            }
-        }
-        Value::Array(items) => {
-            for x in items {
-                find_dangling_ref(x, defs, found);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// The schema state of one build. kubectl keeps one schema per build, chosen by the first
 /// kustomization (the root first, then each as the build reaches it) whose `openapi` field
 /// names one; strategic merges made before that use the bundled schema. A custom schema
@@ -441,11 +391,6 @@ impl Active {
         if self.is_unset() {
             self.bundled_read = true;
         }
-    }
-
-    /// Whether kubectl has read its bundled schema before any choice.
-    pub(crate) fn bundled_was_read(&self) -> bool {
-        self.bundled_read
     }
 
     /// The custom document in effect, if any.
