@@ -741,7 +741,7 @@ fn unmergeable(
             Value::Object(p) => unmergeable(dv.and_then(Value::as_object), p, builtin, path),
             Value::Array(pl) => {
                 let dl = dv.and_then(Value::as_array).map(Vec::as_slice);
-                keyless_list(dl, pl, builtin, path)
+                keyless_list(dl, pl, dst.is_none(), builtin, path)
             }
             _ => None,
         };
@@ -815,10 +815,12 @@ fn misplaced_element(v: &Value, builtin: Schema<'_>, path: &mut Vec<String>) -> 
     }
 }
 
-/// `dst` is the object's list, `None` where the patch adds one.
+/// `dst` is the object's list, `None` where the patch adds one; `parent_new`: the map
+/// holding the list is new to the object too.
 fn keyless_list(
     dst: Option<&[Value]>,
     patch: &[Value],
+    parent_new: bool,
     builtin: Schema<'_>,
     path: &mut Vec<String>,
 ) -> Option<String> {
@@ -833,8 +835,17 @@ fn keyless_list(
         Some(dst) => dst,
         None => {
             // kubectl keeps a list that is only one directive as data; beside other
-            // elements its result is neither a merge nor that data.
-            let odd = |v: &Value| !v.is_object() || is_bare_directive(v);
+            // elements its result is neither a merge nor that data, but in a new map,
+            // where it merges into nothing, a replace or merge leaves the others.
+            let carried = |v: &Value| {
+                parent_new
+                    && is_bare_directive(v)
+                    && matches!(
+                        v.get("$patch").and_then(Value::as_str),
+                        Some("replace" | "merge")
+                    )
+            };
+            let odd = |v: &Value| (!v.is_object() || is_bare_directive(v)) && !carried(v);
             if patch.len() > 1 && patch.iter().any(odd) && !patch.iter().all(Value::is_null) {
                 return unsupported("a null, scalar or directive-only element beside others");
             }
@@ -1178,7 +1189,7 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool
             }
             Some(Value::Object(out))
         }
-        Value::Array(items) => {
+        Value::Array(mut items) => {
             if !is_union(path, builtin) && merge_key(path, &[], builtin).is_some() {
                 // Of a list kubectl would merge by key, nulls are nothing and a lone
                 // directive is data.
@@ -1192,6 +1203,10 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool
                         _ if parent_new => return Some(Value::Array(Vec::new())),
                         _ => return Some(Value::Array(items)),
                     }
+                }
+                // In a new map a replace or merge beside others leaves the others.
+                if parent_new && items.len() > 1 {
+                    items.retain(|i| !is_bare_directive(i));
                 }
             }
             // A set of scalars holds each once; a list merged by key is merged into
