@@ -219,9 +219,9 @@ fn source_value(
         .filter(|p| !p.is_empty())
         .unwrap_or("metadata.name");
     let segs = split_path(path);
-    let mut obj = Value::Object(r.obj.clone());
+    let obj = Value::Object(r.obj.clone());
     // kubectl keeps its notes on an object (earlier names, affixes) among its annotations
-    // while it builds: a source that is the whole map copies them too.
+    // while it builds: a source that is the whole map would copy them too.
     if segs.len() <= 2
         && segs
             .iter()
@@ -240,19 +240,13 @@ fn source_value(
                 r.describe()
             ));
         }
-        let notes = super::patch::bookkeeping_annotations(r, false);
-        if let (false, Some(Value::Object(meta))) = (notes.is_empty(), obj.get_mut("metadata")) {
-            let map = meta
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if map.is_null() {
-                *map = Value::Object(Map::new());
-            }
-            if let Value::Object(map) = map {
-                for (k, v) in notes {
-                    map.insert(k, Value::String(v));
-                }
-            }
+        // kubectl lists an id there at every step that may rename (repeats included) and
+        // reads the notes back wherever they land: not followed here.
+        if !super::patch::bookkeeping_annotations(r, false).is_empty() {
+            return Err(format!(
+                "fieldPath `{path}` of {}, which kubectl holds its notes of earlier names in, is not supported",
+                r.describe()
+            ));
         }
     }
     let mut hits = Vec::new();
