@@ -276,7 +276,17 @@ fn source_value(
                 ))
             }
         },
-        // A null source (`~`, `null`) counts as missing, as in kubectl.
+        // A null source (`~`, `null`) counts as missing, as in kubectl, and so does an
+        // empty map or list.
+        [one]
+            if matches!(one, Value::Object(m) if m.is_empty())
+                || matches!(one, Value::Array(a) if a.is_empty()) =>
+        {
+            return Err(format!(
+                "fieldPath `{path}` is missing for replacement source {}",
+                r.describe()
+            ))
+        }
         [one] => (*one).clone(),
         [] => {
             return Err(format!(
