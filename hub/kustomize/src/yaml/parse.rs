@@ -655,7 +655,7 @@ impl<'a> Builder<'a> {
         match self.parser.next_event() {
             None => Ok(None),
             Some(Ok((ev, span))) => {
-                let previous_end = self.end;
+                let (previous_start, previous_end) = (self.start, self.end);
                 self.line = span.start.line().max(1);
                 self.empty_span = span.start.index() == span.end.index();
                 self.start = span.start.byte_offset().unwrap_or(0);
@@ -671,7 +671,7 @@ impl<'a> Builder<'a> {
                         )
                     );
                     let to = if unquoted { self.end } else { self.start };
-                    self.check_line_start_tabs(previous_end, to)?;
+                    self.check_line_start_tabs(previous_start, previous_end, to)?;
                 }
                 if let Event::Scalar(text, style, ..) = &ev {
                     // go-yaml reads U+2028 and U+2029 as line breaks outside quotes.
@@ -1295,31 +1295,59 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// In block context go-yaml takes no tab at the very start of a line (blank, a
-    /// comment, or within an unquoted scalar; after spaces it may): granit skips some of
-    /// those. `from..to`: the text since the last event, and an unquoted scalar's own.
-    fn check_line_start_tabs(&self, from: usize, to: usize) -> Result<(), ParseError> {
+    /// go-yaml's tab rules at line starts in block context, which granit does not make:
+    /// between the last event and this one, a tab in a line's leading blanks at a column
+    /// no deeper than the block the last event is in (taken as the indentation of its
+    /// line) fails, but on a comment line right after another comment line; within an
+    /// unquoted scalar's own lines (`from`: where the last event started, `gap` its end,
+    /// `to` this event's end or start), a tab leading a line fails.
+    fn check_line_start_tabs(&self, from: usize, gap: usize, to: usize) -> Result<(), ParseError> {
         let src = self.src;
         let to = to.min(src.len());
-        let from = from.min(to);
-        if !src.is_char_boundary(from) || !src.is_char_boundary(to) {
+        let gap = gap.min(to);
+        let from = from.min(gap);
+        if ![from, gap, to].iter().all(|&at| src.is_char_boundary(at))
+            || !src[gap..to].contains('\t')
+        {
             return Ok(());
         }
-        let text = &src[from..to];
-        if !text.contains('\t') {
-            return Ok(());
-        }
-        let at_line_start = from == 0 || src[..from].ends_with('\n');
-        let mut offset = from;
-        for (n, line) in text.split('\n').enumerate() {
-            if (n > 0 || at_line_start) && line.starts_with('\t') {
-                let line_no = src[..offset].matches('\n').count() + 1;
-                return Err(ParseError {
-                    line: line_no,
-                    message: "found a tab character that violates indentation".into(),
-                });
+        let fail = |at: usize| {
+            Err(ParseError {
+                line: src[..at].matches('\n').count() + 1,
+                message: "found a tab character that violates indentation".into(),
+            })
+        };
+        let line_of = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
+        let indent =
+            src[line_of(from)..].len() - src[line_of(from)..].trim_start_matches(' ').len();
+        let in_gap = self.start.clamp(gap, to);
+        let mut at = gap;
+        while at < to {
+            let end = src[at..to].find('\n').map_or(to, |i| at + i);
+            let line_start = at == 0 || src.as_bytes()[at - 1] == b'\n';
+            if line_start {
+                // The whole line, past this event's start too.
+                let line = &src[at..src[at..].find('\n').map_or(src.len(), |i| at + i)];
+                let blanks = line.len() - line.trim_start_matches([' ', '\t']).len();
+                let tab = line[..blanks].find('\t');
+                if at >= in_gap {
+                    // Within the scalar itself.
+                    if line.starts_with('\t') {
+                        return fail(at);
+                    }
+                } else if tab.is_some_and(|column| column <= indent) {
+                    let comment = line[blanks..].starts_with('#');
+                    let after_comment = at > 0 && {
+                        let before = &src[..at - 1];
+                        let previous = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+                        previous.trim_start().starts_with('#')
+                    };
+                    if !(comment && after_comment) {
+                        return fail(at);
+                    }
+                }
             }
-            offset += line.len() + 1;
+            at = end + 1;
         }
         Ok(())
     }
