@@ -774,11 +774,15 @@ impl<'a> Builder<'a> {
                     .map(|t| format!("{}{}", t.handle(), t.suffix()))
                     .filter(|t| t != "!");
                 // A block scalar cut off by the end of the text, with no line break after
-                // its last line, has no final line break in go-yaml.
+                // its last line, has no final line break in go-yaml (blanks alone after
+                // the last break are no line).
                 let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                let src = self.src;
+                let last_line = &src[src.rfind('\n').map_or(0, |i| i + 1)..];
                 if block
-                    && self.end == self.src.len()
-                    && !self.src.ends_with(['\n', '\r'])
+                    && self.end == src.len()
+                    && !src.ends_with(['\n', '\r'])
+                    && !last_line.trim_matches([' ', '\t', '\r']).is_empty()
                     && text.ends_with('\n')
                 {
                     let mut owned = text.into_owned();
