@@ -755,6 +755,16 @@ impl<'a> Builder<'a> {
         }
         match ev {
             Event::Scalar(mut text, style, anchor, tag) => {
+                // go-yaml's scanner ends a plain scalar at a `?` inside a flow collection,
+                // and reads the `?` as a key indicator there.
+                if style == ScalarStyle::Plain && self.flow_depth > 0 {
+                    let written = self.src.get(self.start..self.end).unwrap_or_default();
+                    if written.contains('?') {
+                        return Err(self.err(format!(
+                            "{written:?}: a `?` in an unquoted value inside a flow collection is a key indicator to go-yaml, which cannot read it; quote the value"
+                        )));
+                    }
+                }
                 if self.marked && text.contains([LS_MARK, PS_MARK]) {
                     text = unmark(&text, style == ScalarStyle::Literal).into();
                 }
