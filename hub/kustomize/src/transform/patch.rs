@@ -90,6 +90,7 @@ impl Ctx<'_> {
 
 fn patch_docs(
     parsed: std::result::Result<Vec<crate::yaml::Document>, crate::yaml::ParseError>,
+    text: &str,
     origin: &str,
 ) -> Result<PatchDocs> {
     let docs = parsed.map_err(|e| Error::Yaml {
@@ -97,7 +98,7 @@ fn patch_docs(
         line: e.line,
         message: e.message,
     })?;
-    let leading_empty = docs.len() > 1 && docs[0].value.is_null();
+    let leading_empty = first_document_empty(text) && docs.iter().any(|d| !d.value.is_null());
     let (docs, texts) = docs
         .into_iter()
         .filter(|d| !d.value.is_null())
@@ -109,6 +110,30 @@ fn patch_docs(
         leading_empty,
         emptied: false,
     })
+}
+
+/// Whether the first document go-yaml finds in `text` is empty: the text opens (past
+/// blank and comment lines) with a `---` line that only another separator or the end
+/// follows, past more blank and comment lines. kubectl reads a patch's first document
+/// alone to see whether it is a JSON 6902 patch.
+fn first_document_empty(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    // `---` alone, or with blanks and a comment after it.
+    let is_separator = |l: &str| {
+        l.strip_prefix("---").is_some_and(|rest| {
+            rest.trim().is_empty()
+                || (rest.starts_with([' ', '\t']) && rest.trim_start().starts_with('#'))
+        })
+    };
+    match lines.next() {
+        Some(first) if is_separator(first) => lines
+            .next()
+            .is_none_or(|next| is_separator(next) || next == "..."),
+        _ => false,
+    }
 }
 
 /// JSON 6902 operations, which kubectl reads as it reads kustomization files (YAML 1.1,
@@ -131,6 +156,7 @@ fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
     }
     patch_docs(
         or_json(crate::yaml::parse_documents_with(text, true), text),
+        text,
         origin,
     )
 }
@@ -195,7 +221,11 @@ fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
         }
         Ok(())
     }
-    let parsed = patch_docs(or_json(crate::yaml::parse_patches(text), text), origin)?;
+    let parsed = patch_docs(
+        or_json(crate::yaml::parse_patches(text), text),
+        text,
+        origin,
+    )?;
     let read_some = !parsed.docs.is_empty();
     let mut out = Vec::new();
     for (doc, texts) in parsed.docs.into_iter().zip(parsed.texts) {
