@@ -1106,6 +1106,25 @@ impl<'a> Builder<'a> {
                         Event::Scalar(t, ..) if annotation => Some(t.to_string()),
                         _ => None,
                     };
+                    if let (
+                        true,
+                        Event::Scalar(
+                            value,
+                            style @ (ScalarStyle::Literal | ScalarStyle::Folded),
+                            ..,
+                        ),
+                    ) = (annotation, &vev)
+                    {
+                        if let Some(what) = block_scalar_read_otherwise(
+                            self.src,
+                            (self.start, self.end),
+                            (value, *style == ScalarStyle::Folded),
+                        ) {
+                            return Err(self.err(format!(
+                                "annotation {key:?}: a block scalar with {what}, which kubectl reads as go-yaml v2 reads it, is not supported"
+                            )));
+                        }
+                    }
                     let plain = matches!(&vev, Event::Scalar(_, ScalarStyle::Plain, _, None));
                     // A patch's null label or annotation keeps its text: kubectl may read
                     // the patch's labels and annotations back as strings (see `patch`).
@@ -1551,6 +1570,43 @@ pub(crate) fn is_inf_or_nan(text: &str) -> bool {
 /// Whether `keys` lead to an object's own annotations: `metadata/annotations` of a
 /// document or of an item of a List (Lists nest).
 /// Whether `keys` lead to a patch's own labels or annotations.
+/// What in a block scalar (its content at `start..end` of `src`, the indicator on a line
+/// before) go-yaml v2, which reads an object's annotations for kubectl, reads other than
+/// this reader does: keep chomping (`+`) with empty lines at the end, which count
+/// otherwise, and, folded, a line indented deeper than the first or led by a tab (v2 adds no empty
+/// line before it).
+fn block_scalar_read_otherwise(
+    src: &str,
+    (start, end): (usize, usize),
+    (value, folded): (&str, bool),
+) -> Option<&'static str> {
+    let before = src.get(..start)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    // The header: the last `|` or `>` before the content, and what follows it.
+    let header_at = before.rfind(['|', '>'])?;
+    let indicators: String = before[header_at + 1..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '#')
+        .collect();
+    let trailing_empty_lines = value.trim_end_matches('\n').len() + 1 < value.len();
+    if indicators.contains('+') && (trailing_empty_lines || value.trim_matches('\n').is_empty()) {
+        return Some("keep chomping (`+`) and empty lines at its end");
+    }
+    if !folded {
+        return None;
+    }
+    let content = src.get(line_start..end)?;
+    let mut first_indent = None;
+    for line in content.split('\n').filter(|l| !l.trim().is_empty()) {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let first = *first_indent.get_or_insert(indent);
+        if indent > first || line[indent..].starts_with('\t') {
+            return Some("a line indented deeper than the first in a folded scalar");
+        }
+    }
+    None
+}
+
 fn patch_metadata_map(keys: &[String]) -> bool {
     matches!(keys, [m, f] if m == "metadata" && (f == "labels" || f == "annotations"))
 }
