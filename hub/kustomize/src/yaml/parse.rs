@@ -271,7 +271,11 @@ fn parse_with(
     // marked line break, unless the text holds the marks itself.
     let can_mark = !text.contains([LS_MARK, PS_MARK]);
     let mut marked = false;
-    for _ in 0..MAX_REWRITE_RETRIES {
+    // Each flow collection holding tab-led lines is one rewrite: those have a budget of
+    // their own.
+    let mut flow_tab_rewrites = 0;
+    let mut retries = 0;
+    while retries < MAX_REWRITE_RETRIES && flow_tab_rewrites < MAX_FLOW_TAB_REWRITES {
         let mut refusal = None;
         let read = parse_text(
             &text,
@@ -285,6 +289,11 @@ fn parse_with(
             {
                 Some(fixed) => {
                     marked |= matches!(refusal, Some(Refusal::UnicodeLineBreaks(..)));
+                    if matches!(refusal, Some(Refusal::FlowTabs(..))) {
+                        flow_tab_rewrites += 1;
+                    } else {
+                        retries += 1;
+                    }
                     text = fixed;
                 }
                 None => return Err(e),
@@ -300,6 +309,7 @@ fn parse_with(
 }
 
 const MAX_REWRITE_RETRIES: usize = 32;
+const MAX_FLOW_TAB_REWRITES: usize = 256;
 
 /// Marks left before the line feed that stands for a U+2028 (U+2029) in an unquoted
 /// scalar: go-yaml breaks the line there but keeps the separator itself in the value
@@ -553,6 +563,8 @@ fn parse_text(
         as_text: false,
         refusal: None,
         marked,
+        plain_open: false,
+        columns: Vec::new(),
     };
     let mut docs = Vec::new();
     let result = read_documents(&mut b, &mut docs);
@@ -648,6 +660,13 @@ struct Builder<'a> {
     refusal: Option<Refusal>,
     /// Whether the text holds marked line breaks (see `LS_MARK`).
     marked: bool,
+    /// The last event was a plain scalar with only blanks after it on its line: go-yaml
+    /// scans the blank lines after such a scalar as its own (see
+    /// `check_line_start_tabs`).
+    plain_open: bool,
+    /// The columns where the open collections start, `None` for flow ones: go-yaml's
+    /// indentation is the innermost block one's.
+    columns: Vec<Option<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -660,7 +679,13 @@ impl<'a> Builder<'a> {
                 self.empty_span = span.start.index() == span.end.index();
                 self.start = span.start.byte_offset().unwrap_or(0);
                 self.end = span.end.byte_offset().unwrap_or(self.start);
-                if self.flow_depth == 0 {
+                // Anchors and comments come as events of their own, after or between
+                // the nodes: the text checks below look from node to node.
+                let node = !skip_event(&ev);
+                if !node {
+                    (self.start, self.end) = (previous_start, previous_end);
+                }
+                if self.flow_depth == 0 && node {
                     // An unquoted scalar's own lines count too.
                     let unquoted = matches!(
                         &ev,
@@ -671,7 +696,44 @@ impl<'a> Builder<'a> {
                         )
                     );
                     let to = if unquoted { self.end } else { self.start };
-                    self.check_line_start_tabs(previous_start, previous_end, to)?;
+                    self.check_line_start_tabs(previous_end, to)?;
+                }
+                match &ev {
+                    Event::MappingStart(..) | Event::SequenceStart(..) => {
+                        // Where the collection's first entry starts (its span may begin
+                        // at the end of the line before).
+                        let src = self.src;
+                        let from = self.start.min(src.len());
+                        let first = src[from..]
+                            .find(|c: char| !c.is_whitespace())
+                            .map_or(src.len(), |i| from + i);
+                        let line_start = src[..first].rfind('\n').map_or(0, |i| i + 1);
+                        let flow = src[first..].starts_with(['[', '{']);
+                        // A block sequence starts at its dash (the leftmost of a line of
+                        // them, as nested ones cannot be told apart here).
+                        let mut column = first - line_start;
+                        if matches!(ev, Event::SequenceStart(..)) {
+                            let lead = &src[line_start..first];
+                            if let Some(dash) = lead
+                                .find('-')
+                                .filter(|_| lead.trim_start().starts_with('-'))
+                            {
+                                column = dash;
+                            }
+                        }
+                        self.columns.push((!flow).then_some(column));
+                    }
+                    Event::MappingEnd | Event::SequenceEnd => {
+                        self.columns.pop();
+                    }
+                    _ => {}
+                }
+                if node {
+                    self.plain_open = matches!(&ev, Event::Scalar(_, ScalarStyle::Plain, ..)) && {
+                        let rest = self.src.get(self.end..).unwrap_or_default();
+                        let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+                        line.trim_matches([' ', '\t', '\r']).is_empty()
+                    };
                 }
                 if let Event::Scalar(text, style, ..) = &ev {
                     // go-yaml reads U+2028 and U+2029 as line breaks outside quotes.
@@ -788,12 +850,21 @@ impl<'a> Builder<'a> {
                 // the last break are no line).
                 let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
                 let src = self.src;
-                let last_line = &src[src.rfind('\n').map_or(0, |i| i + 1)..];
+                let cut_off = || {
+                    let last_line = &src[src.rfind('\n').map_or(0, |i| i + 1)..];
+                    let first_line = &src[src[..self.start.min(src.len())]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1)..];
+                    let indent = first_line.len() - first_line.trim_start_matches(' ').len();
+                    // Blanks no deeper than the block's indentation are no line.
+                    !last_line.trim_matches([' ', '\t', '\r']).is_empty()
+                        || last_line.len() > indent
+                };
                 if block
                     && self.end == src.len()
                     && !src.ends_with(['\n', '\r'])
-                    && !last_line.trim_matches([' ', '\t', '\r']).is_empty()
                     && text.ends_with('\n')
+                    && cut_off()
                 {
                     let mut owned = text.into_owned();
                     owned.pop();
@@ -1328,20 +1399,23 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// go-yaml's tab rules at line starts in block context, which granit does not make:
-    /// between the last event and this one, a tab in a line's leading blanks at a column
-    /// no deeper than the block the last event is in (taken as the indentation of its
-    /// line) fails, but on a comment line right after another comment line; within an
-    /// unquoted scalar's own lines (`from`: where the last event started, `gap` its end,
-    /// `to` this event's end or start), a tab leading a line fails.
-    fn check_line_start_tabs(&self, from: usize, gap: usize, to: usize) -> Result<(), ParseError> {
+    /// go-yaml's tab rules at line starts in block context, which granit does not make.
+    /// Between the last node event (ending at `gap`) and this one: a tab after a block `-`
+    /// or `?` fails, up to a comment too; on the blank lines right after an open plain
+    /// scalar (which go-yaml reads as the scalar's) a tab fails only at a column no deeper
+    /// than the innermost block collection's; elsewhere a tab in a line's leading blanks
+    /// fails, but in a run of comment lines (from after a full-line comment to the last of
+    /// the run). Within an unquoted scalar's own lines (up to `to`), a tab leading a line
+    /// fails.
+    fn check_line_start_tabs(&self, gap: usize, to: usize) -> Result<(), ParseError> {
         let src = self.src;
         let to = to.min(src.len());
         let gap = gap.min(to);
-        let from = from.min(gap);
-        if ![from, gap, to].iter().all(|&at| src.is_char_boundary(at))
-            || !src[gap..to].contains('\t')
-        {
+        if ![gap, to].iter().all(|&at| src.is_char_boundary(at)) {
+            return Ok(());
+        }
+        let gap_line = src[..gap].rfind('\n').map_or(0, |i| i + 1);
+        if !src[gap_line..to].contains('\t') {
             return Ok(());
         }
         let fail = |at: usize| {
@@ -1350,10 +1424,33 @@ impl<'a> Builder<'a> {
                 message: "found a tab character that violates indentation".into(),
             })
         };
-        let line_of = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
-        let indent =
-            src[line_of(from)..].len() - src[line_of(from)..].trim_start_matches(' ').len();
+        // go-yaml's indentation: the innermost block collection's column.
+        let indent = self
+            .columns
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or(0);
         let in_gap = self.start.clamp(gap, to);
+        // After a block `-` or `?`, go-yaml skips spaces only, up to a comment too.
+        let mut at = gap_line;
+        while at < in_gap {
+            let end = src[at..].find('\n').map_or(src.len(), |i| at + i);
+            let line = &src[at..end];
+            let lead = line.trim_start_matches([' ', '-', '?']);
+            let marks = &line[..line.len() - lead.len()];
+            let blanks = lead.len() - lead.trim_start_matches([' ', '\t']).len();
+            let rest = lead[blanks..].trim_end_matches('\r');
+            if marks.trim_end_matches(' ').ends_with(['-', '?'])
+                && lead[..blanks].contains('\t')
+                && (rest.is_empty() || rest.starts_with('#'))
+            {
+                return fail(at);
+            }
+            at = end + 1;
+        }
         let mut at = gap;
         while at < to {
             let end = src[at..to].find('\n').map_or(to, |i| at + i);
@@ -1368,14 +1465,20 @@ impl<'a> Builder<'a> {
                     if line.starts_with('\t') {
                         return fail(at);
                     }
-                } else if tab.is_some_and(|column| column <= indent) {
-                    let comment = line[blanks..].starts_with('#');
-                    let after_comment = at > 0 && {
-                        let before = &src[..at - 1];
-                        let previous = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
-                        previous.trim_start().starts_with('#')
+                } else if let Some(column) = tab {
+                    // Blank lines right after an open plain scalar are the scalar's to
+                    // go-yaml, where a tab fails only as indentation; elsewhere a tab
+                    // before content fails at any column, but in a run of comments.
+                    let scalar_blanks = self.plain_open
+                        && src[gap..at]
+                            .trim_matches([' ', '\t', '\r', '\n'])
+                            .is_empty();
+                    let fails = if scalar_blanks {
+                        column <= indent
+                    } else {
+                        !(self.comment_before(at) && self.comment_from(at))
                     };
-                    if !(comment && after_comment) {
+                    if fails {
                         return fail(at);
                     }
                 }
@@ -1383,6 +1486,28 @@ impl<'a> Builder<'a> {
             at = end + 1;
         }
         Ok(())
+    }
+
+    /// Whether a full-line comment comes before the line at `at`, past blank and comment
+    /// lines only: go-yaml's comment scanning then reads the lines from there up to the
+    /// last comment of the run, tabs and all.
+    fn comment_before(&self, at: usize) -> bool {
+        self.src[..at]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .take_while(|l| l.is_empty() || l.starts_with('#'))
+            .any(|l| l.starts_with('#'))
+    }
+
+    /// Whether the line at `at`, or one after it past blank and comment lines only, is a
+    /// full-line comment.
+    fn comment_from(&self, at: usize) -> bool {
+        self.src[at..]
+            .lines()
+            .map(str::trim)
+            .take_while(|l| l.is_empty() || l.starts_with('#'))
+            .any(|l| l.starts_with('#'))
     }
 
     /// Source-level checks go-yaml's scanner makes that granit does not: a tab after a
