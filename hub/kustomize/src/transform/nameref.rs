@@ -495,6 +495,14 @@ fn check_name_reference_paths(out: &mut [Resource], refs: &[fieldspec::NameRef])
                             r.describe()
                         )));
                     }
+                    // kubectl reads a namespace that is no string as none, and fails.
+                    if let Some(ns @ (Value::Number(_) | Value::Bool(_))) = s.get("namespace") {
+                        return Err(invalid(format!(
+                            "{}: subjects: the namespace {} is no string, which kubectl reads as blank; quote it",
+                            r.describe(),
+                            crate::yaml::emit::scalar_text(ns).unwrap_or_default()
+                        )));
+                    }
                 }
             }
         }

@@ -446,9 +446,15 @@ fn apply_smp_by_id(
 }
 
 /// A key the patch repeats in a map the object lacks: kubectl copies that map with both
-/// keys and cannot read the object back. In a list, a patch element meets the object's
-/// element of the same `name`; one without a name is not followed here: refused.
-fn repeated_key_copied(r: &Resource, patch: &Value, texts: &PatchTexts) -> Option<String> {
+/// keys and cannot read the object back. In a list merged by key, a patch element meets
+/// the object's element with the same merge key; in other lists it is not followed here:
+/// refused.
+fn repeated_key_copied(
+    r: &Resource,
+    patch: &Value,
+    texts: &PatchTexts,
+    builtin: Schema<'_>,
+) -> Option<String> {
     if texts.repeated.is_empty() {
         return None;
     }
@@ -456,6 +462,7 @@ fn repeated_key_copied(r: &Resource, patch: &Value, texts: &PatchTexts) -> Optio
     for (pointer, key) in &texts.repeated {
         let mut at_patch = patch;
         let mut at_object = Some(&root);
+        let mut path: Vec<String> = Vec::new();
         for step in pointer
             .split('/')
             .skip(1)
@@ -465,17 +472,24 @@ fn repeated_key_copied(r: &Resource, patch: &Value, texts: &PatchTexts) -> Optio
                 Value::Object(m) => {
                     at_patch = m.get(&step)?;
                     at_object = at_object.and_then(|o| o.get(&step));
+                    path.push(step);
                 }
                 Value::Array(items) => {
+                    let all: Vec<&Value> = items.iter().collect();
+                    let merge_key = merge_key(&path, &all, builtin);
                     at_patch = items.get(step.parse::<usize>().ok()?)?;
-                    let Some(name) = at_patch.get("name") else {
+                    let Some((key_name, key_value)) = merge_key
+                        .as_ref()
+                        .and_then(|k| Some((k.as_str(), at_patch.get(k)?)))
+                    else {
                         return Some(format!(
-                            "the patch repeats the key {key:?} in a list element without a name, which is not supported"
+                            "the patch repeats the key {key:?} in a list element it has no merge key for, which is not supported"
                         ));
                     };
-                    at_object = at_object
-                        .and_then(Value::as_array)
-                        .and_then(|list| list.iter().find(|e| e.get("name") == Some(name)));
+                    at_object = at_object.and_then(Value::as_array).and_then(|list| {
+                        list.iter()
+                            .find(|e| e.get(key_name).is_some_and(|v| same_key(v, key_value)))
+                    });
                 }
                 _ => return None,
             }
@@ -494,9 +508,6 @@ fn smp_resource(
     (allow_name, allow_kind): (bool, bool),
     (ctx, by): (&Ctx<'_>, &ConfiguredBy),
 ) -> std::result::Result<bool, String> {
-    if let Some(message) = repeated_key_copied(r, patch, texts) {
-        return Err(message);
-    }
     let schema = ctx.schema;
     let (name, kind, api) = (
         r.name().to_string(),
@@ -520,6 +531,9 @@ fn smp_resource(
         Schema::Unknown => schema_of(schema, &api, &patch_gvk),
         known => known,
     };
+    if let Some(message) = repeated_key_copied(r, patch, texts, builtin) {
+        return Err(message);
+    }
     // A patch that deletes the object meets nothing of it.
     let deletes = patch.get("$patch").and_then(Value::as_str) == Some("delete");
     if let (false, Value::Object(p)) = (deletes, patch) {

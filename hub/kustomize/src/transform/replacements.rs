@@ -993,12 +993,12 @@ fn new_node(next: Option<&String>) -> Value {
     }
 }
 
-/// What `set_all` calls at each target: the value (`None` past an existing null), whether
-/// it was just created, and its place (map keys and list indexes).
 /// The end of the error for a pattern whose answer a quoted value's quotes could change.
 const QUOTED_MATCH: &str =
     " written quoted is not supported (kubectl matches the pattern against the quoted YAML text)";
 
+/// What `set_all` calls at each target: the value (`None` past an existing null), whether
+/// it was just created, and its place (map keys and list indexes).
 type Setter<'f> =
     dyn FnMut(Option<&mut Value>, bool, &[String]) -> std::result::Result<(), String> + 'f;
 
@@ -1102,18 +1102,12 @@ fn set_at(
                 }
                 None => Ok(element_matches(i, k, want)),
             };
-            let mut chosen = Vec::new();
+            let mut chosen = Vec::with_capacity(items.len());
             for (n, item) in items.iter().enumerate() {
-                if selects(n, item)? {
-                    chosen.push(n);
-                }
+                chosen.push(selects(n, item)?);
             }
             let mut any = false;
-            for (i, item) in items
-                .iter_mut()
-                .enumerate()
-                .filter(|(n, _)| chosen.contains(n))
-            {
+            for (i, item) in items.iter_mut().enumerate().filter(|(n, _)| chosen[*n]) {
                 any = true;
                 at.push(i.to_string());
                 let res = set_at(item, rest, create, false, at, f, quoted);

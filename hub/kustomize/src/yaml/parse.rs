@@ -1690,11 +1690,6 @@ pub(crate) fn is_inf_or_nan(text: &str) -> bool {
     matches!(t, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN")
 }
 
-/// An explicit `!!bool`, `!!int`, `!!float`, `!!null` or `!!timestamp` tag must match what
-/// the text resolves to, as go-yaml insists.
-/// Whether `keys` lead to an object's own annotations: `metadata/annotations` of a
-/// document or of an item of a List (Lists nest).
-/// Whether `keys` lead to a patch's own labels or annotations.
 /// What in a block scalar (its content at `start..end` of `src`, the indicator on a line
 /// before) go-yaml v2, which reads an object's annotations for kubectl, reads other than
 /// this reader does: keep chomping (`+`) with empty lines at the end, which count
@@ -1707,11 +1702,12 @@ fn block_scalar_read_otherwise(
 ) -> Option<&'static str> {
     let before = src.get(..start)?;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    // The header: the last `|` or `>` before the content, and what follows it.
-    let header_at = before.rfind(['|', '>'])?;
-    let indicators: String = before[header_at + 1..]
+    // The header: the last non-blank line before the content, its comment left out.
+    let header = before.lines().rev().find(|l| !l.trim().is_empty())?;
+    let header = header.split(" #").next().unwrap_or(header);
+    let indicators: String = header[header.rfind(['|', '>'])? + 1..]
         .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '#')
+        .take_while(|c| !c.is_whitespace())
         .collect();
     let trailing_empty_lines = value.trim_end_matches('\n').len() + 1 < value.len();
     if indicators.contains('+') && (trailing_empty_lines || value.trim_matches('\n').is_empty()) {
@@ -1725,17 +1721,23 @@ fn block_scalar_read_otherwise(
     for line in content.split('\n').filter(|l| !l.trim().is_empty()) {
         let indent = line.len() - line.trim_start_matches(' ').len();
         let first = *first_indent.get_or_insert(indent);
-        if indent > first || line[indent..].starts_with('\t') {
+        if indent > first {
             return Some("a line indented deeper than the first in a folded scalar");
+        }
+        if line[indent..].starts_with('\t') {
+            return Some("a line led by a tab in a folded scalar");
         }
     }
     None
 }
 
+/// Whether `keys` lead to a patch's own labels or annotations.
 fn patch_metadata_map(keys: &[String]) -> bool {
     matches!(keys, [m, f] if m == "metadata" && (f == "labels" || f == "annotations"))
 }
 
+/// Whether `keys` lead to an object's own annotations: `metadata/annotations` of a
+/// document or of an item of a List (Lists nest).
 fn object_annotations(keys: &[String]) -> bool {
     let Some(items) = keys.strip_suffix(&["metadata".to_string(), "annotations".to_string()])
     else {
@@ -1747,6 +1749,8 @@ fn object_annotations(keys: &[String]) -> bool {
             .all(|p| p[0] == "items" && p[1].parse::<usize>().is_ok())
 }
 
+/// An explicit `!!bool`, `!!int`, `!!float`, `!!null` or `!!timestamp` tag must match what
+/// the text resolves to, as go-yaml insists.
 fn check_core_tag(text: &str, tag: &str) -> Result<(), String> {
     let Some(want) = tag.strip_prefix("tag:yaml.org,2002:") else {
         return Ok(());
