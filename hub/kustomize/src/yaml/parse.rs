@@ -728,12 +728,16 @@ impl<'a> Builder<'a> {
                     }
                     _ => {}
                 }
+                // Only block context needs it (and a long flow line is not scanned again
+                // for each of its scalars).
                 if node {
-                    self.plain_open = matches!(&ev, Event::Scalar(_, ScalarStyle::Plain, ..)) && {
-                        let rest = self.src.get(self.end..).unwrap_or_default();
-                        let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
-                        line.trim_matches([' ', '\t', '\r']).is_empty()
-                    };
+                    self.plain_open = self.flow_depth == 0
+                        && matches!(&ev, Event::Scalar(_, ScalarStyle::Plain, ..))
+                        && {
+                            let rest = self.src.get(self.end..).unwrap_or_default();
+                            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+                            line.trim_matches([' ', '\t', '\r']).is_empty()
+                        };
                 }
                 if let Event::Scalar(text, style, ..) = &ev {
                     // go-yaml reads U+2028 and U+2029 as line breaks outside quotes.
