@@ -167,10 +167,13 @@ pub(crate) fn apply(
         let Some(source) = source.filter(|_| !targets.is_empty()) else {
             return Err("a replacement must specify a source and at least one target".into());
         };
-        let (mut value, mut text) = source_value(source, acc, tracked)?;
-        let own = source_place(source, acc);
+        let Source {
+            mut value,
+            mut text,
+            place: (index, segs),
+        } = source_value(source, acc, tracked)?;
         for t in &targets {
-            let own = own.as_ref().map(|(i, segs)| (*i, segs.as_slice()));
+            let own = (index, segs.as_slice());
             apply_target(t, &mut value, &mut text, own, acc, tracked)?;
         }
     }
@@ -199,16 +202,28 @@ const SELECT_FIELDS: &[&str] = &[
     "annotationSelector",
 ];
 
-/// The source's value and, for a number or boolean, its text as written.
+/// What a replacement copies: the value, for a number or boolean its text as written,
+/// and where it is (the object's index, the path) for a target that is the same field.
+struct Source {
+    value: Value,
+    text: Option<String>,
+    place: (usize, Vec<String>),
+}
+
+/// The replacement source's value and place.
 fn source_value(
     source: &Value,
     acc: &[Resource],
     tracked: bool,
-) -> std::result::Result<(Value, Option<String>), String> {
+) -> std::result::Result<Source, String> {
     let m = canonical_object(source, SOURCE_FIELDS)?;
     let sel = Selector::from_map(&m)?;
-    let found: Vec<&Resource> = acc.iter().filter(|r| sel.matches(r)).collect();
-    let r = match found.as_slice() {
+    let found: Vec<(usize, &Resource)> = acc
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| sel.matches(r))
+        .collect();
+    let (index, r) = match found.as_slice() {
         [one] => *one,
         [] => return Err(format!("nothing selected by {}", sel.describe())),
         _ => return Err(format!("multiple matches for selector {}", sel.describe())),
@@ -268,7 +283,13 @@ fn source_value(
     };
     let value = match hits.as_slice() {
         [one] if one.is_null() => match created(one) {
-            Some(text) => return Ok((Value::Null, Some(text))),
+            Some(text) => {
+                return Ok(Source {
+                    value: Value::Null,
+                    text: Some(text),
+                    place: (index, segs.clone()),
+                })
+            }
             None => {
                 return Err(format!(
                     "fieldPath `{path}` is missing for replacement source {}",
@@ -324,9 +345,17 @@ fn source_value(
         if i < 0 || i as usize >= parts.len() {
             return Err(format!("options.index {i} is out of bounds for value {s}"));
         }
-        return Ok((Value::String(parts[i as usize].to_string()), None));
+        return Ok(Source {
+            value: Value::String(parts[i as usize].to_string()),
+            text: None,
+            place: (index, segs),
+        });
     }
-    Ok((value, text))
+    Ok(Source {
+        value,
+        text,
+        place: (index, segs),
+    })
 }
 
 /// Whether the object carries notes `buildMetadata` asked for.
@@ -362,19 +391,6 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
     })
 }
 
-/// The object a replacement's source is (its index) and the source's path in it.
-fn source_place(source: &Value, acc: &[Resource]) -> Option<(usize, Vec<String>)> {
-    let m = canonical_object(source, SOURCE_FIELDS).ok()?;
-    let sel = Selector::from_map(&m).ok()?;
-    let index = acc.iter().position(|r| sel.matches(r))?;
-    let path = m
-        .get("fieldPath")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("metadata.name");
-    Some((index, split_path(path)))
-}
-
 /// Writes the source's value (with its text as written) to one target's objects.
 /// kubectl holds the source as its node, not a copy: where a delimiter rewrites the
 /// source field itself (`own`), later writes copy the rewritten value.
@@ -382,7 +398,7 @@ fn apply_target(
     t: &Value,
     own_value: &mut Value,
     own_text: &mut Option<String>,
-    own: Option<(usize, &[String])>,
+    own: (usize, &[String]),
     acc: &mut [Resource],
     tracked: bool,
 ) -> std::result::Result<(), String> {
@@ -475,7 +491,7 @@ fn apply_target(
                         && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
                 })
             };
-            let own_segs = own.filter(|(i, _)| *i == index).map(|(_, s)| s);
+            let own_segs = (own.0 == index).then_some(own.1);
             // A collection copied into itself would be a node inside itself in kubectl.
             if own_segs.is_some_and(|o| o != segs.as_slice() && segs.starts_with(o)) {
                 result = Err(format!(
