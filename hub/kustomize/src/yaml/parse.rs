@@ -565,6 +565,7 @@ fn parse_text(
         marked,
         plain_open: false,
         columns: Vec::new(),
+        block_open: None,
     };
     let mut docs = Vec::new();
     let result = read_documents(&mut b, &mut docs);
@@ -667,6 +668,8 @@ struct Builder<'a> {
     /// The columns where the open collections start, `None` for flow ones: go-yaml's
     /// indentation is the innermost block one's.
     columns: Vec<Option<usize>>,
+    /// The last node event was a block scalar: where its first content line starts.
+    block_open: Option<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -697,6 +700,9 @@ impl<'a> Builder<'a> {
                     );
                     let to = if unquoted { self.end } else { self.start };
                     self.check_line_start_tabs(previous_end, to)?;
+                    if let Some(first_line) = self.block_open.take() {
+                        self.check_block_scalar_end_tabs(first_line)?;
+                    }
                 }
                 match &ev {
                     Event::MappingStart(..) | Event::SequenceStart(..) => {
@@ -731,6 +737,15 @@ impl<'a> Builder<'a> {
                 // Only block context needs it (and a long flow line is not scanned again
                 // for each of its scalars).
                 if node {
+                    self.block_open = match &ev {
+                        Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..)
+                            if self.flow_depth == 0 =>
+                        {
+                            let at = self.start.min(self.src.len());
+                            Some(self.src[..at].rfind('\n').map_or(0, |i| i + 1))
+                        }
+                        _ => None,
+                    };
                     self.plain_open = self.flow_depth == 0
                         && matches!(&ev, Event::Scalar(_, ScalarStyle::Plain, ..))
                         && {
@@ -1480,7 +1495,9 @@ impl<'a> Builder<'a> {
                     let fails = if scalar_blanks {
                         column <= indent
                     } else {
-                        !(self.comment_before(at) && self.comment_from(at))
+                        // go-yaml v2, which reads kustomization files, reads comments
+                        // token by token: no run of them is free.
+                        self.yaml11 || !(self.comment_before(at) && self.comment_from(at))
                     };
                     if fails {
                         return fail(at);
@@ -1488,6 +1505,42 @@ impl<'a> Builder<'a> {
                 }
             }
             at = end + 1;
+        }
+        Ok(())
+    }
+
+    /// go-yaml reads a block scalar's lines up to the first one less indented than its
+    /// content (which starts at `first_line`): a tab where such a line's indentation
+    /// would still be, blank lines and the line that ends it included, fails.
+    fn check_block_scalar_end_tabs(&self, first_line: usize) -> Result<(), ParseError> {
+        let src = self.src;
+        let until = self.start.min(src.len());
+        if first_line >= until || !src.is_char_boundary(first_line) || !src.is_char_boundary(until)
+        {
+            return Ok(());
+        }
+        let region = &src[first_line..until];
+        if !region.contains('\t') {
+            return Ok(());
+        }
+        let mut lines = region.split('\n');
+        let Some(first) = lines.next() else {
+            return Ok(());
+        };
+        let indent = first.len() - first.trim_start_matches(' ').len();
+        let mut at = first_line + first.len() + 1;
+        for line in lines {
+            let spaces = line.len() - line.trim_start_matches(' ').len();
+            if spaces < indent && line[spaces..].starts_with('\t') {
+                return Err(ParseError {
+                    line: src[..at].matches('\n').count() + 1,
+                    message: "found a tab character where an indentation space is expected".into(),
+                });
+            }
+            if spaces < indent && !line.trim().is_empty() {
+                break;
+            }
+            at += line.len() + 1;
         }
         Ok(())
     }
