@@ -1600,14 +1600,16 @@ impl<'a> Builder<'a> {
             let line = &before[line_start..];
             let gap = line.trim_end_matches([' ', '\t']);
             let blanks = &line[gap.len()..];
+            // A complex key's `:` leads its line.
+            let complex_value = gap.trim_start_matches(' ') == ":";
             if blanks.contains('\t')
-                && (gap.ends_with('-') || gap.ends_with('?'))
+                && (gap.ends_with('-') || gap.ends_with('?') || complex_value)
                 && gap[..gap.len() - 1]
                     .chars()
                     .next_back()
                     .is_none_or(|c| c == ' ' || c == '\t')
             {
-                return Err(self.err("found a tab after a block indicator ('-' or '?'), where go-yaml cannot start a token"));
+                return Err(self.err("found a tab after a block indicator ('-', '?' or a complex key's ':'), where go-yaml cannot start a token"));
             }
         }
         Ok(())
