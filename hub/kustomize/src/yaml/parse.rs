@@ -143,6 +143,25 @@ fn key_indicator(line: &str) -> bool {
     false
 }
 
+/// Where a line's leading block indicators (`-` and `?`, each followed by a blank, and a
+/// complex key's `:` first on the line) end; 0 where there are none.
+fn indicators_end(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    let blank_after = |i: usize| matches!(bytes.get(i + 1), None | Some(b' ' | b'\t'));
+    let mut end = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' => {}
+            b'-' | b'?' if blank_after(i) => end = i + 1,
+            b':' if end == 0 && blank_after(i) => end = i + 1,
+            _ => break,
+        }
+        i += 1;
+    }
+    end
+}
+
 /// Where the flow collection a piece opens with (past blank and comment lines) ends.
 fn flow_extent(piece: &str) -> Option<usize> {
     let mut chars = piece.char_indices().peekable();
@@ -829,9 +848,7 @@ impl<'a> Builder<'a> {
         if !self.yaml11 {
             self.check_source(&ev)?;
         } else {
-            // go-yaml v2, which reads kustomization files, knows the same escapes, and
-            // its scanner takes no tab after a block indicator either.
-            self.check_indicator_tab()?;
+            // go-yaml v2, which reads kustomization files, knows the same escapes.
             self.check_quoted_escapes(&ev)?;
         }
         match ev {
@@ -1419,8 +1436,8 @@ impl<'a> Builder<'a> {
     }
 
     /// go-yaml's tab rules at line starts in block context, which granit does not make.
-    /// Between the last node event (ending at `gap`) and this one: a tab after a block `-`
-    /// or `?` fails, up to a comment too; on the blank lines right after an open plain
+    /// Between the last node event (ending at `gap`) and this one: a tab after a block
+    /// indicator fails (see `check_indicator_tabs`); on the blank lines right after an open plain
     /// scalar (which go-yaml reads as the scalar's) a tab fails only at a column no deeper
     /// than the innermost block collection's; elsewhere a tab in a line's leading blanks
     /// fails, but in a run of comment lines (from after a full-line comment to the last of
@@ -1453,23 +1470,7 @@ impl<'a> Builder<'a> {
             .copied()
             .unwrap_or(0);
         let in_gap = self.start.clamp(gap, to);
-        // After a block `-` or `?`, go-yaml skips spaces only, up to a comment too.
-        let mut at = gap_line;
-        while at < in_gap {
-            let end = src[at..].find('\n').map_or(src.len(), |i| at + i);
-            let line = &src[at..end];
-            let lead = line.trim_start_matches([' ', '-', '?']);
-            let marks = &line[..line.len() - lead.len()];
-            let blanks = lead.len() - lead.trim_start_matches([' ', '\t']).len();
-            let rest = lead[blanks..].trim_end_matches('\r');
-            if marks.trim_end_matches(' ').ends_with(['-', '?'])
-                && lead[..blanks].contains('\t')
-                && (rest.is_empty() || rest.starts_with('#'))
-            {
-                return fail(at);
-            }
-            at = end + 1;
-        }
+        self.check_indicator_tabs(gap_line, in_gap)?;
         let mut at = gap;
         while at < to {
             let end = src[at..to].find('\n').map_or(to, |i| at + i);
@@ -1567,11 +1568,10 @@ impl<'a> Builder<'a> {
             .any(|l| l.starts_with('#'))
     }
 
-    /// Source-level checks go-yaml's scanner makes that granit does not: a tab after a
-    /// block sequence `-` or explicit key `?`, a tab in the indentation of a block scalar's
-    /// first line, escapes go-yaml does not know in double-quoted scalars.
+    /// Source-level checks go-yaml's scanner makes that granit does not: a tab in the
+    /// indentation of a block scalar's first line, escapes go-yaml does not know in
+    /// double-quoted scalars.
     fn check_source(&self, ev: &Event<'_>) -> Result<(), ParseError> {
-        self.check_indicator_tab()?;
         let start = self.start.min(self.src.len());
         if !self.src.is_char_boundary(start) {
             return Ok(());
@@ -1586,31 +1586,29 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// A tab right after a block sequence `-` or an explicit key `?` is no separator to
-    /// go-yaml's scanner.
-    fn check_indicator_tab(&self) -> Result<(), ParseError> {
+    /// After a block `-`, `?` or a complex key's `:` (each followed by a blank), go-yaml
+    /// skips spaces only: a tab there fails before a comment, the line's end, or the node
+    /// that starts at `start`. Looks at the lines from `from` (a line start) to `start`'s.
+    fn check_indicator_tabs(&self, from: usize, start: usize) -> Result<(), ParseError> {
         let src = self.src;
-        let start = self.start.min(src.len());
-        if !src.is_char_boundary(start) {
-            return Ok(());
-        }
-        if self.flow_depth == 0 {
-            let before = &src[..start];
-            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-            let line = &before[line_start..];
-            let gap = line.trim_end_matches([' ', '\t']);
-            let blanks = &line[gap.len()..];
-            // A complex key's `:` leads its line.
-            let complex_value = gap.trim_start_matches(' ') == ":";
-            if blanks.contains('\t')
-                && (gap.ends_with('-') || gap.ends_with('?') || complex_value)
-                && gap[..gap.len() - 1]
-                    .chars()
-                    .next_back()
-                    .is_none_or(|c| c == ' ' || c == '\t')
-            {
-                return Err(self.err("found a tab after a block indicator ('-', '?' or a complex key's ':'), where go-yaml cannot start a token"));
+        let mut at = from;
+        while at <= start && at < src.len() {
+            let end = src[at..].find('\n').map_or(src.len(), |i| at + i);
+            let line = src[at..end].trim_end_matches('\r');
+            let content = indicators_end(line);
+            if content > 0 {
+                let blanks = &line[content..];
+                let rest = blanks.trim_start_matches([' ', '\t']);
+                let tab = blanks[..blanks.len() - rest.len()].contains('\t');
+                let node_here = at + line.len() - rest.len() == start;
+                if tab && (rest.is_empty() || rest.starts_with('#') || node_here) {
+                    return Err(ParseError {
+                        line: src[..at].matches('\n').count() + 1,
+                        message: "found a tab after a block indicator ('-', '?' or a complex key's ':'), where go-yaml cannot start a token".into(),
+                    });
+                }
             }
+            at = end + 1;
         }
         Ok(())
     }
