@@ -188,37 +188,91 @@ fn flow_extent(piece: &str) -> Option<usize> {
             _ => break,
         }
     }
-    if !matches!(chars.peek(), Some((_, '{' | '['))) {
-        return None;
-    }
+    let (open, _) = chars.next_if(|&(_, c)| matches!(c, '{' | '['))?;
     let mut depth = 0usize;
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '{' | '[' => depth += 1,
-            '}' | ']' => {
-                depth = depth.checked_sub(1)?;
+    let mut end = None;
+    scan_flow(piece.as_bytes(), open, |i, byte| {
+        match byte {
+            FlowByte::Open => depth += 1,
+            FlowByte::Close => {
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    return Some(i + 1);
+                    end = Some(i + 1);
+                    return false;
                 }
             }
-            '"' => loop {
-                match chars.next()?.1 {
-                    '\\' => {
-                        chars.next()?;
-                    }
-                    '"' => break,
-                    _ => {}
-                }
-            },
-            '\'' => loop {
-                if chars.next()?.1 == '\'' && chars.next_if(|&(_, c)| c == '\'').is_none() {
-                    break;
-                }
-            },
             _ => {}
         }
+        true
+    });
+    end
+}
+
+/// What a byte is to go-yaml reading a flow collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlowByte {
+    /// `{` or `[` outside quotes and comments.
+    Open,
+    /// `}` or `]` outside quotes and comments.
+    Close,
+    /// Inside a quoted scalar, its quotes included.
+    Quoted,
+    /// A comment: a `#` after a blank (or first in the text), to the line's end.
+    Comment,
+    /// Anything else.
+    Other,
+}
+
+/// Walks `bytes` from `from`, telling `visit` what each byte is, until `visit` answers
+/// `false`: quoted scalars (with `\` escapes in double quotes, `''` in single ones),
+/// comments, and brackets outside both.
+fn scan_flow(bytes: &[u8], from: usize, mut visit: impl FnMut(usize, FlowByte) -> bool) {
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        let byte = match (quote, b) {
+            (Some(b'"'), b'\\') => {
+                if !visit(i, FlowByte::Quoted) {
+                    return;
+                }
+                i += 1;
+                FlowByte::Quoted
+            }
+            (Some(q), _) if b == q => {
+                if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                    if !visit(i, FlowByte::Quoted) {
+                        return;
+                    }
+                    i += 1;
+                } else {
+                    quote = None;
+                }
+                FlowByte::Quoted
+            }
+            (Some(_), _) => FlowByte::Quoted,
+            (None, b'\n') => {
+                comment = false;
+                FlowByte::Other
+            }
+            _ if comment => FlowByte::Comment,
+            (None, b'#') if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
+                comment = true;
+                FlowByte::Comment
+            }
+            (None, b'"' | b'\'') => {
+                quote = Some(b);
+                FlowByte::Quoted
+            }
+            (None, b'[' | b'{') => FlowByte::Open,
+            (None, b']' | b'}') => FlowByte::Close,
+            _ => FlowByte::Other,
+        };
+        if i >= bytes.len() || !visit(i, byte) {
+            return;
+        }
+        i += 1;
     }
-    None
 }
 
 /// A byte-order mark where a token would begin is content, as go-yaml reads it.
@@ -435,11 +489,9 @@ fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
 /// line as the scalar's going on, where a tab may not indent it).
 fn spaces_for_flow_tabs(text: &str, at: usize, depth: usize) -> Option<String> {
     let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
-    let mut bytes = text.as_bytes().to_vec();
     let mut depth = depth as isize;
-    let mut quote: Option<u8> = None;
     let mut line_start = true;
-    let mut changed = false;
+    let mut tabs = Vec::new();
     // The last byte of content before here, outside comments: a plain scalar's, or an
     // indicator or closing quote (`#` for a comment).
     let mut last = text
@@ -448,48 +500,38 @@ fn spaces_for_flow_tabs(text: &str, at: usize, depth: usize) -> Option<String> {
         .bytes()
         .next_back()
         .unwrap_or(b'{');
-    let mut i = start;
-    while i < bytes.len() && depth > 0 {
-        let b = bytes[i];
+    let mut plain_tab = false;
+    scan_flow(text.as_bytes(), start, |i, byte| {
+        let b = text.as_bytes()[i];
         if line_start && b == b'\t' {
-            if quote.is_none() && !matches!(last, b',' | b'[' | b'{' | b':' | b'"' | b'\'' | b'#') {
-                return None;
+            if byte != FlowByte::Quoted
+                && !matches!(last, b',' | b'[' | b'{' | b':' | b'"' | b'\'' | b'#')
+            {
+                plain_tab = true;
+                return false;
             }
-            bytes[i] = b' ';
-            changed = true;
-            i += 1;
-            continue;
+            tabs.push(i);
+            return true;
         }
         line_start = b == b'\n' || (line_start && b == b' ');
-        if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            last = b;
-        }
-        match (quote, b) {
-            (Some(b'"'), b'\\') => i += 1,
-            (Some(q), _) if b == q => {
-                // `''` inside single quotes is a quote.
-                if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
-                    i += 1;
-                } else {
-                    quote = None;
-                }
-            }
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'#') if i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n') => {
-                while i + 1 < bytes.len() && bytes[i + 1] != b'\n' {
-                    i += 1;
-                }
-                last = b'#';
-            }
-            (None, b'[' | b'{') => depth += 1,
-            (None, b']' | b'}') => depth -= 1,
+        match byte {
+            FlowByte::Comment => last = b'#',
+            _ if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') => last = b,
             _ => {}
         }
-        i += 1;
-    }
-    if !changed {
+        match byte {
+            FlowByte::Open => depth += 1,
+            FlowByte::Close => depth -= 1,
+            _ => {}
+        }
+        depth > 0
+    });
+    if plain_tab || tabs.is_empty() {
         return None;
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for i in tabs {
+        bytes[i] = b' ';
     }
     String::from_utf8(bytes).ok()
 }
