@@ -2,6 +2,7 @@
 //! then by group/version/kind, then namespace and name) or "fifo" (input order).
 
 use crate::resource::Resource;
+use std::cmp::Ordering;
 
 pub const DEFAULT_ORDER_FIRST: &[&str] = &[
     "Namespace",
@@ -46,7 +47,9 @@ pub fn legacy_sort(resources: &mut [Resource], first: &[String], last: &[String]
         }
         0
     };
-    resources.sort_by(|a, b| {
+    // The Namespace rule below makes no total order where Namespaces of several groups
+    // meet.
+    sort_by_any(resources, |a, b| {
         let (ga, gb) = (a.gvk(), b.gvk());
         if ga != gb {
             let (ra, rb) = (rank(&ga.kind), rank(&gb.kind));
@@ -107,4 +110,72 @@ fn id_sort_string(r: &Resource) -> String {
     };
     let name = if r.name().is_empty() { "~N" } else { r.name() };
     format!("{ns}|{name}")
+}
+
+/// Sorts `items` stably by `cmp`, which need not be a total order: some of kubectl's
+/// orders are not (go-yaml's key order, the legacy order's Namespace rule), and the
+/// standard sorts may panic on such an order. A merge sort of indexes takes any answer.
+pub(crate) fn sort_by_any<T>(items: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    let n = items.len();
+    if n < 2 {
+        return;
+    }
+    // Bottom-up merge sort of the indexes.
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut merged = Vec::with_capacity(n);
+    let mut width = 1;
+    while width < n {
+        merged.clear();
+        for start in (0..n).step_by(2 * width) {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut l, mut r) = (start, mid);
+            while l < mid && r < end {
+                if cmp(&items[order[r]], &items[order[l]]) == Ordering::Less {
+                    merged.push(order[r]);
+                    r += 1;
+                } else {
+                    merged.push(order[l]);
+                    l += 1;
+                }
+            }
+            merged.extend_from_slice(&order[l..mid]);
+            merged.extend_from_slice(&order[r..end]);
+        }
+        std::mem::swap(&mut order, &mut merged);
+        width *= 2;
+    }
+    // Move each item to its place: `order[k]` is the original index of the k-th.
+    let mut position: Vec<usize> = (0..n).collect(); // original index -> where it is now
+    let mut holder: Vec<usize> = (0..n).collect(); // place -> original index there now
+    for (k, &wanted) in order.iter().enumerate() {
+        let from = position[wanted];
+        items.swap(k, from);
+        let displaced = holder[k];
+        holder[from] = displaced;
+        position[displaced] = from;
+        holder[k] = wanted;
+        position[wanted] = k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_stably_and_survives_orders_with_cycles() {
+        let mut v = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')];
+        sort_by_any(&mut v, |a, b| a.0.cmp(&b.0));
+        assert_eq!(v, [(1, 'b'), (1, 'e'), (2, 'd'), (3, 'a'), (3, 'c')]);
+        // Rock, paper, scissors: every order answers, none panics, nothing is lost.
+        let mut v: Vec<u32> = (0..300).map(|i| i % 3).collect();
+        sort_by_any(&mut v, |a, b| match (a + 3 - b) % 3 {
+            0 => Ordering::Equal,
+            1 => Ordering::Greater,
+            _ => Ordering::Less,
+        });
+        assert_eq!(v.iter().filter(|&&x| x == 0).count(), 100);
+        assert_eq!(v.iter().sum::<u32>(), 300);
+    }
 }

@@ -312,7 +312,10 @@ impl Emitter {
 
     fn mapping(&mut self, m: &Map<String, Value>, indent: i64) {
         let mut keys: Vec<&String> = m.keys().collect();
-        keys.sort_by(|a, b| key_cmp(a, b));
+        // go-yaml compares a run of digits as a number from where two keys first
+        // differ, so its order has cycles (`v2` < `v10` < `v1beta` < `v2`), where
+        // kubectl's order changes from run to run.
+        crate::sort::sort_by_any(&mut keys, |a, b| key_cmp(a, b));
         for k in keys {
             self.write_indent(indent);
             // libyaml writes a key longer than 128 bytes or spanning lines as `? key`
@@ -819,6 +822,26 @@ fn is_base60_float(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_with_no_total_order_sort_without_panicking() {
+        // `v2` < `v10` < `v1beta` < `v2`: go-yaml's order has a cycle here.
+        let names: Vec<String> = (0..40)
+            .flat_map(|i| [format!("v{i}"), format!("v{i}beta"), format!("{i}a")])
+            .collect();
+        let mut keys: Vec<&String> = names.iter().collect();
+        crate::sort::sort_by_any(&mut keys, |a, b| key_cmp(a, b));
+        assert_eq!(keys.len(), names.len());
+        let mut seen: Vec<&String> = keys.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), names.len(), "every key once");
+        // Keys of a consistent order come out in it.
+        let plain: Vec<String> = ["z", "B", "a10", "a9", "_x"].map(String::from).into();
+        let mut keys: Vec<&String> = plain.iter().collect();
+        crate::sort::sort_by_any(&mut keys, |a, b| key_cmp(a, b));
+        assert_eq!(keys, ["_x", "B", "a9", "a10", "z"]);
+    }
 
     #[test]
     fn keys_sort_like_go_yaml_v2() {
