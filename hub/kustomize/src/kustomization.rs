@@ -102,19 +102,14 @@ impl Kustomization {
 
     /// Decodes kustomization text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
-        // kubectl reads the first document alone: what follows it may be anything.
-        let docs = crate::yaml::parse_documents_with(text, true)
-            .or_else(|e| match first_document(text) {
-                Some(first) => crate::yaml::parse_documents_with(first, true),
-                None => Err(e),
-            })
-            .map_err(|e| Error::Yaml {
-                path: file.to_string(),
-                line: e.line,
-                message: e.message,
-            })?;
-        // kubectl reads the first document only (an empty one is an empty kustomization).
-        let raw = match docs.into_iter().next().map(|d| d.value) {
+        // kubectl reads the first document alone: what follows it may be anything (an
+        // empty one is an empty kustomization).
+        let first = crate::yaml::parse_first_document(text).map_err(|e| Error::Yaml {
+            path: file.to_string(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let raw = match first.map(|d| d.value) {
             None | Some(Value::Null) => Map::new(),
             // kubectl reads the file through JSON as it reads objects: a NEL folds.
             Some(Value::Object(m)) => {
@@ -295,26 +290,6 @@ fn folds_to(key: &str, name: &str) -> bool {
     key.chars()
         .map(fold)
         .eq(name.chars().map(|c| c.to_ascii_lowercase()))
-}
-
-/// The text of a YAML stream's first document, where a `---` line starts another or a
-/// `...` line ends it.
-fn first_document(text: &str) -> Option<&str> {
-    let mut offset = 0;
-    let mut content = false;
-    let starts = |line: &str, m: &str| {
-        line.starts_with(m) && line[m.len()..].starts_with(|c: char| c.is_whitespace())
-    };
-    for line in text.split_inclusive('\n') {
-        let marker = starts(line, "---");
-        if (marker || starts(line, "...")) && content {
-            return Some(&text[..offset]);
-        }
-        let t = line.trim();
-        content |= !marker && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%');
-        offset += line.len();
-    }
-    None
 }
 
 /// A map's entries in the order Go's JSON encoder writes them: kubectl turns a

@@ -7,6 +7,7 @@
 
 use super::fieldspec::{self, FieldSpec, NameRef};
 use crate::kustomization::canonical_object;
+use crate::yaml::emit::text_for_string_field;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -239,12 +240,13 @@ impl Config {
         Ok(())
     }
 
-    /// Decodes a `configurations` file.
+    /// Decodes a `configurations` file, whose first document alone kubectl reads (as it
+    /// reads kustomization files).
     pub fn parse(text: &str) -> Result<Lists, String> {
-        let docs = crate::yaml::parse_documents(text)
+        let first = crate::yaml::parse_first_document(text)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?;
         let mut out = Lists::default();
-        for doc in docs.into_iter().filter(|d| !d.value.is_null()) {
+        if let Some(doc) = first.filter(|d| !d.value.is_null()) {
             let m = canonical_object(&doc.value, KEYS)?;
             for (key, v) in &m {
                 if v.is_null() {
@@ -261,7 +263,7 @@ impl Config {
                 }
                 let specs = items
                     .iter()
-                    .map(FieldSpec::from_value)
+                    .map(file_field_spec)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| format!("{key}: {e}"))?;
                 let dst = match key.as_str() {
@@ -429,12 +431,13 @@ fn crd_walk(
 
 fn name_ref(v: &Value) -> Result<NameRef, String> {
     let m = canonical_object(v, &["group", "version", "kind", "fieldSpecs"])?;
+    check_types(&m, &["group", "version", "kind"], "nameReference")?;
     let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let specs = match m.get("fieldSpecs") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
             .iter()
-            .map(FieldSpec::from_value)
+            .map(file_field_spec)
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err("nameReference.fieldSpecs: expected a list".into()),
     };
@@ -444,6 +447,57 @@ fn name_ref(v: &Value) -> Result<NameRef, String> {
         kind: s("kind"),
         specs,
     })
+}
+
+/// A field spec from a `configurations` file as kubectl decodes it: its `path` takes a
+/// number or a boolean as its text (Go's YAML reader converts scalars for a string
+/// field), but its kind, group and version must be strings and `create` a boolean.
+fn file_field_spec(v: &Value) -> Result<FieldSpec, String> {
+    let mut m = canonical_object(
+        v,
+        &["path", "group", "version", "kind", "create", "behavior"],
+    )?;
+    check_types(&m, &["group", "version", "kind"], "fieldSpecs")?;
+    if let Some(path) = m.get_mut("path") {
+        match path {
+            Value::Number(_) | Value::Bool(_) => {
+                *path = Value::String(text_for_string_field(path).unwrap_or_default());
+            }
+            Value::String(_) | Value::Null => {}
+            other => {
+                return Err(format!(
+                    "fieldSpecs.path: expected a string, found {}",
+                    fieldspec::kind_name(other)
+                ))
+            }
+        }
+    }
+    match m.get("create") {
+        None | Some(Value::Null | Value::Bool(_)) => {}
+        Some(other) => {
+            return Err(format!(
+                "fieldSpecs.create: expected a boolean, found {}",
+                fieldspec::kind_name(other)
+            ))
+        }
+    }
+    FieldSpec::from_value(&Value::Object(m))
+}
+
+/// Each of `keys` in `m` is a string, or null.
+fn check_types(m: &Map<String, Value>, keys: &[&str], at: &str) -> Result<(), String> {
+    for key in keys {
+        match m.get(*key) {
+            None | Some(Value::Null | Value::String(_)) => {}
+            Some(other) => {
+                return Err(format!(
+                    "{at}.{key}: expected a string, found {}",
+                    fieldspec::kind_name(other)
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds a name reference, joining the field specs of one already there for the same kind.

@@ -186,6 +186,16 @@ fn visit_at<'p>(
                 Some(h) => (h, true),
                 None => (head.as_str(), false),
             };
+            // kubectl's lookup reads a segment Go reads as an integer as a list index.
+            if reads_as_go_int(head) {
+                let at = match steps.is_empty() {
+                    true => "the object".to_string(),
+                    false => format!("`{}`", shown(steps)),
+                };
+                return Err(format!(
+                    "{at} is a map, where the field name {head} reads as a list index"
+                ));
+            }
             if !m.contains_key(head) {
                 let Some(leaf) = create.filter(|_| !is_list) else {
                     return Ok(());
@@ -224,6 +234,13 @@ fn visit_at<'p>(
             kind_name(v)
         )),
     }
+}
+
+/// Whether Go's `strconv.Atoi` reads `s`: an optional sign, then decimal digits that fit
+/// in 64 bits.
+fn reads_as_go_int(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && s.parse::<i64>().is_ok()
 }
 
 /// `a map`, `a list`, `a string`... for messages.

@@ -4,6 +4,7 @@
 
 use crate::kustomization::{canonical_object, Kustomization};
 use crate::resource::{or_default, Resource};
+use crate::yaml::emit::text_for_string_field;
 use crate::yaml::emit::value_text as text_of;
 use crate::{Error, FileSystem, Result};
 use serde_json::{Map, Value};
@@ -46,7 +47,7 @@ pub(crate) fn field(
         let (text, file) = crate::build::read_local_text(fsys, k, "replacements", path)?;
         // kubectl reads the file as it reads kustomizations (YAML 1.1), its first
         // document only, ignoring fields it does not know; an empty one is an error.
-        let docs = crate::yaml::parse_documents_with(&text, true).map_err(|e| Error::Yaml {
+        let first = crate::yaml::parse_first_document(&text).map_err(|e| Error::Yaml {
             path: file.clone(),
             line: e.line,
             message: e.message,
@@ -54,7 +55,7 @@ pub(crate) fn field(
         let typed = |rep| {
             file_replacement(rep).map_err(|m| k.field_err("replacements", format!("{path}: {m}")))
         };
-        match docs.into_iter().next().map(|d| d.value) {
+        match first.map(|d| d.value) {
             Some(Value::Array(list)) => {
                 for rep in list {
                     reps.push(typed(rep)?);
@@ -93,7 +94,7 @@ fn file_replacement(mut rep: Value) -> std::result::Result<Value, String> {
             match x {
                 Value::String(_) | Value::Null => {}
                 Value::Number(_) | Value::Bool(_) if id.is_none() => {
-                    *x = Value::String(text_of(x).unwrap_or_default());
+                    *x = Value::String(text_for_string_field(x).unwrap_or_default());
                 }
                 other => {
                     return Err(format!(
@@ -140,7 +141,7 @@ fn file_replacement(mut rep: Value) -> std::result::Result<Value, String> {
             }
             if let Some(Value::Array(paths)) = t.get_mut("fieldPaths") {
                 for p in paths.iter_mut().filter(|p| p.is_number() || p.is_boolean()) {
-                    *p = Value::String(text_of(p).unwrap_or_default());
+                    *p = Value::String(text_for_string_field(p).unwrap_or_default());
                 }
             }
             options(t.get_mut("options"), "targets.options")?;

@@ -190,8 +190,40 @@ pub(crate) fn go_format_g(f: f64) -> String {
     if !f.is_finite() {
         return f.to_string();
     }
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    let (digits, exp) = shortest_digits(f);
+    format_g(f.is_sign_negative(), shortest_digits(f))
+}
+
+/// A scalar as kubectl's YAML reader (sigs.k8s.io/yaml) turns it into text for a string
+/// field of a file it decodes: a boolean or an integer as Go prints it, a float as
+/// `strconv.FormatFloat(f, 'g', -1, 32)` does (`1e+06`, `3.1415927`, `+Inf` for what
+/// overflows a 32-bit float). `None` for a string, null, list or map.
+pub(crate) fn text_for_string_field(v: &Value) -> Option<String> {
+    let Value::Number(n) = v else {
+        return v.as_bool().map(|b| b.to_string());
+    };
+    if let Some(i) = n.as_i64() {
+        return Some(i.to_string());
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(u.to_string());
+    }
+    let f = n.as_f64()? as f32;
+    Some(match f {
+        f if f.is_nan() => "NaN".into(),
+        f if f.is_infinite() => if f > 0.0 { "+Inf" } else { "-Inf" }.into(),
+        f => {
+            // Rust writes the shortest digits that read back as the f32, as Go does.
+            let sci = format!("{:e}", f.abs());
+            let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+            let digits = mant.chars().filter(char::is_ascii_digit).collect();
+            format_g(f.is_sign_negative(), (digits, exp.parse().unwrap_or(0)))
+        }
+    })
+}
+
+/// Go's `'g'` format of the shortest digits: exponential below 1e-4 and from 1e6 up.
+fn format_g(negative: bool, (digits, exp): (String, i32)) -> String {
+    let sign = if negative { "-" } else { "" };
     if !(-4..6).contains(&exp) {
         return format!("{sign}{}", exponential(&digits, exp));
     }

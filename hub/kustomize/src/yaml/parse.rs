@@ -69,6 +69,189 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
     parse(text, false, true).or_else(|e| leading_flow_documents(text).ok_or(e))
 }
 
+/// Reads the first document of `text` as go-yaml v2 does (with YAML 1.1's booleans), the
+/// way kubectl reads kustomization files, JSON 6902 operations, replacement and
+/// configurations files: what follows that document is never read (see
+/// `first_document_of_many`). `None` for an empty text.
+pub fn parse_first_document(text: &str) -> Result<Option<Document>, ParseError> {
+    let first = |docs: Vec<Document>| docs.into_iter().next();
+    match parse_documents_with(text, true) {
+        Ok(docs) => Ok(first(docs)),
+        Err(e) => match first_marked_document(text) {
+            Some(text) => parse_documents_with(text, true).map(first),
+            None => match first_document_of_many(text) {
+                Some(text) => parse_documents_with(text, true).map(first).map_err(|_| e),
+                None => Err(e),
+            },
+        },
+    }
+}
+
+/// The text up to the `---` or `...` line that ends the first document with content.
+fn first_marked_document(text: &str) -> Option<&str> {
+    let mut offset = 0;
+    let mut content = false;
+    let starts = |line: &str, m: &str| {
+        line.starts_with(m) && line[m.len()..].starts_with(|c: char| c.is_whitespace())
+    };
+    for line in text.split_inclusive('\n') {
+        let marker = starts(line, "---");
+        if (marker || starts(line, "...")) && content {
+            return Some(&text[..offset]);
+        }
+        let t = line.trim();
+        content |= !marker && !t.is_empty() && !t.starts_with('#') && !t.starts_with('%');
+        offset += line.len();
+    }
+    None
+}
+
+/// go-yaml v2, which reads kustomization files for kubectl, reads the first document and
+/// stops. Where that document's root collection ends with no marker (a line less
+/// indented than a block root, or anything after a flow root), what follows is never
+/// read but for the one token it opens with, which must scan. The first document's
+/// text, where it ends so and that token scans; `None` otherwise (a block root at the
+/// first column ends only at a marker).
+fn first_document_of_many(text: &str) -> Option<&str> {
+    if let Some(end) = flow_extent(text) {
+        let rest = &text[end..];
+        // A `:` after it on its line makes the root a block map with this key.
+        let key = key_indicator(rest.split('\n').next().unwrap_or(""));
+        return (!key && next_token_scans(rest)).then(|| &text[..end]);
+    }
+    let column_of = |at: usize| at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    // Where the first content at or after `at` is.
+    let content_from = |at: usize| {
+        let rest = text.get(at..)?;
+        let mut offset = 0;
+        for line in rest.split_inclusive('\n') {
+            let body = line.trim_start_matches([' ', '\t', '\r', '\n']);
+            if !body.is_empty() && !body.starts_with('#') {
+                return Some(at + offset + line.len() - body.len());
+            }
+            offset += line.len();
+        }
+        None
+    };
+    let mut parser = Parser::new_from_str_with_options(text, options());
+    // The open collections (whether each is a flow one), the root's column, and where
+    // the last node ended.
+    let mut open: Vec<bool> = Vec::new();
+    let mut root_column = 0;
+    let mut last_end = 0;
+    let ended = loop {
+        let Some(Ok((ev, span))) = parser.next_event() else {
+            // The root's end can fail to read past its last node; go-yaml stops at a
+            // line less indented than the root all the same.
+            break !open.is_empty() && !open.contains(&true);
+        };
+        let (start, end) = (span.start.byte_offset()?, span.end.byte_offset()?);
+        match ev {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let first = content_from(start)?;
+                if open.is_empty() {
+                    root_column = column_of(first);
+                }
+                open.push(text[first..].starts_with(['{', '[']));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if open.pop()? {
+                    last_end = end;
+                }
+                if open.is_empty() {
+                    break true;
+                }
+            }
+            Event::Scalar(..) if open.is_empty() => return None,
+            Event::Scalar(..) => last_end = end,
+            Event::DocumentEnd => return None,
+            _ => {}
+        }
+    };
+    if !ended {
+        return None;
+    }
+    let next = content_from(last_end)?;
+    let boundary = text[last_end..next].contains('\n') && column_of(next) < root_column;
+    (boundary && next_token_scans(&text[last_end..])).then(|| &text[..last_end])
+}
+
+/// Whether go-yaml's scanner reads the first token of `rest` (which follows a node, in
+/// block context) without failing: a tab leading a line, a block entry or key on the
+/// node's line, a character no token starts with, a directive it does not know, an empty anchor or alias name, an unclosed
+/// verbatim tag or quoted scalar fail.
+fn next_token_scans(rest: &str) -> bool {
+    let mut line_start = false;
+    let mut column = 1;
+    let mut chars = rest.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        match c {
+            '\n' => {
+                line_start = true;
+                column = 0;
+                chars.next();
+            }
+            '\t' if line_start => return false,
+            ' ' | '\t' | '\r' => {
+                column += 1;
+                chars.next();
+            }
+            '#' => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
+            _ => return token_scans(&rest[i..], line_start, column == 0),
+        }
+    }
+    true
+}
+
+/// Whether go-yaml's scanner reads the token `text` opens with (see `next_token_scans`).
+fn token_scans(text: &str, own_line: bool, first_column: bool) -> bool {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut chars = text.chars();
+    match chars.next() {
+        // No block entry or key starts on the line a node ends on.
+        Some('-' | '?') if !own_line && text[1..].starts_with([' ', '\t', '\r', '\n']) => false,
+        Some('-' | '?') if !own_line && text.len() == 1 => false,
+        Some('@' | '`') => false,
+        Some('%') => {
+            first_column
+                && (text.starts_with("%TAG ")
+                    || text
+                        .strip_prefix("%YAML ")
+                        .map(|v| v.trim_start_matches(' '))
+                        .and_then(|v| v.split_once('.'))
+                        .is_some_and(|(major, minor)| {
+                            !major.is_empty()
+                                && major.bytes().all(|b| b.is_ascii_digit())
+                                && minor.starts_with(|c: char| c.is_ascii_digit())
+                        }))
+        }
+        Some('&' | '*') => chars.next().is_some_and(name_char),
+        Some('!') if text.starts_with("!<") => text[2..]
+            .split(char::is_whitespace)
+            .next()
+            .is_some_and(|t| t.contains('>')),
+        Some('"') => {
+            let mut escaped = false;
+            chars.any(|c| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })
+        }
+        Some('\'') => {
+            let mut chars = chars.peekable();
+            while let Some(c) = chars.next() {
+                // `''` is a quote inside the scalar.
+                if c == '\'' && chars.next_if_eq(&'\'').is_none() {
+                    return true;
+                }
+            }
+            false
+        }
+        _ => true,
+    }
+}
+
 /// kubectl reads one document from each piece of a manifest file (cut at `---` lines)
 /// and never looks past it: a piece that opens with a flow collection (`{...}`, as JSON
 /// is) followed by text YAML cannot read is that collection. `None` unless every piece
