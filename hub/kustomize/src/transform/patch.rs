@@ -453,7 +453,7 @@ fn apply_smp_by_id(
 /// A key the patch repeats in a map the object lacks: kubectl copies that map with both
 /// keys and cannot read the object back. In a list merged by key, a patch element meets
 /// the object's element with the same merge key; in other lists it is not followed here:
-/// refused.
+/// refused, as is a repeated labels or annotations map.
 fn repeated_key_copied(
     r: &Resource,
     patch: &Value,
@@ -501,6 +501,18 @@ fn repeated_key_copied(
         }
         if !at_object.is_some_and(Value::is_object) {
             return Some(format!("mapping key {key:?} already defined"));
+        }
+        // Repeated labels or annotations maps: kubectl merges each in turn (where
+        // other repeated keys keep their first), which this engine's reading of the
+        // patch does not keep.
+        let labels = matches!(key.as_str(), "labels" | "annotations");
+        if labels
+            && pointer.ends_with("metadata")
+            && at_patch.get(key).is_some_and(Value::is_object)
+        {
+            return Some(format!(
+                "the patch repeats its {key} map, which is not supported"
+            ));
         }
     }
     None
