@@ -186,6 +186,9 @@ fn visit_at<'p>(
                 Some(h) => (h, true),
                 None => (head.as_str(), false),
             };
+            if head == "*" {
+                return Err("a `*` in a field spec path is not supported by kubectl".into());
+            }
             // kubectl's lookup reads a segment Go reads as an integer as a list index.
             if reads_as_go_int(head) {
                 let at = match steps.is_empty() {

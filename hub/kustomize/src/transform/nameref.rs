@@ -342,17 +342,11 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
             // A map holding a `name` (a binding subject, a webhook's service): the name,
             // and the namespace of a namespaced referral.
             let retarget = |m: &mut Map<String, Value>| -> std::result::Result<(), String> {
-                // kubectl reads a namespace that is no string as none, and fails.
-                if let Some(ns @ (Value::Number(_) | Value::Bool(_))) = m.get("namespace") {
-                    return Err(format!(
-                        "the reference's namespace {} is no string, which kubectl reads as blank; quote it",
-                        crate::yaml::emit::scalar_text(ns).unwrap_or_default()
-                    ));
-                }
+                // kubectl reads a namespace that is no string (null too) as blank, which
+                // matches no object.
                 let ns_field = m
                     .get("namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
+                    .map(|ns| ns.as_str().unwrap_or("").to_string());
                 let Some(Value::String(old)) = m.get("name") else {
                     return Ok(());
                 };
@@ -495,13 +489,20 @@ fn check_name_reference_paths(out: &mut [Resource], refs: &[fieldspec::NameRef])
                             r.describe()
                         )));
                     }
-                    // kubectl reads a namespace that is no string as none, and fails.
-                    if let Some(ns @ (Value::Number(_) | Value::Bool(_))) = s.get("namespace") {
-                        return Err(invalid(format!(
-                            "{}: subjects: the namespace {} is no string, which kubectl reads as blank; quote it",
-                            r.describe(),
-                            crate::yaml::emit::scalar_text(ns).unwrap_or_default()
-                        )));
+                    // kubectl reads a ServiceAccount's namespace that is no string (null
+                    // too) as blank, and fails.
+                    let service_account =
+                        s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
+                    match s.get("namespace") {
+                        Some(ns) if service_account && !ns.is_string() => {
+                            return Err(invalid(format!(
+                                "{}: subjects: the ServiceAccount {}'s namespace is {}, not a string, which kubectl reads as blank",
+                                r.describe(),
+                                s.get("name").and_then(Value::as_str).unwrap_or(""),
+                                fieldspec::kind_name(ns)
+                            )));
+                        }
+                        _ => {}
                     }
                 }
             }
