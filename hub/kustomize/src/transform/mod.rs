@@ -304,6 +304,7 @@ pub(crate) fn namespace_one(
                 ));
             }
         }
+        let who = r.describe();
         if let Some(Value::Array(list)) = r.obj.get_mut("subjects") {
             for s in list.iter_mut().filter_map(Value::as_object_mut) {
                 let picked = match subjects {
@@ -313,6 +314,12 @@ pub(crate) fn namespace_one(
                     _ => s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"),
                 };
                 if picked && (!unset_only || s.get("namespace").is_none_or(unset)) {
+                    if let Some(found @ (Value::Array(_) | Value::Object(_))) = s.get("namespace") {
+                        return Err(format!(
+                            "{who}: subjects: a subject's namespace is {}, not a string",
+                            fieldspec::kind_name(found)
+                        ));
+                    }
                     s.insert("namespace".into(), Value::String(ns.into()));
                 }
             }
@@ -390,6 +397,16 @@ pub(crate) fn prefix_suffix(
         let named = r.obj.get("metadata").and_then(|m| m.get("name")).is_some();
         for _ in 0..if named { renames } else { 0 } {
             let new = format!("{prefix}{}{suffix}", r.name());
+            // kubectl writes the new name as a node of no type, which its text types
+            // (`1` and `e3` make the number 1000).
+            if crate::yaml::parse::resolve_plain(&new).as_str() != Some(new.as_str())
+                || crate::yaml::parse::is_inf_or_nan(&new)
+            {
+                return Err(format!(
+                    "{}: the prefix and suffix make the name {new}, which reads as another value unquoted (a number, a boolean, a date): not supported",
+                    r.describe()
+                ));
+            }
             record_rename(r);
             // kubectl adds the prefix and the suffix in two steps: the name with only
             // the prefix is an earlier name too.

@@ -353,7 +353,14 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
                 if let Some((new, ns)) = lookup.select(old, (ns_field.as_deref(), true), false)? {
                     m.insert("name".into(), Value::String(new));
                     if !ns.is_empty() {
-                        m.insert("namespace".into(), Value::String(ns));
+                        // kubectl writes the namespace as a node of no type, which its
+                        // text types (`123` is a number).
+                        if crate::yaml::parse::is_inf_or_nan(&ns) {
+                            return Err(format!(
+                                "the reference's new namespace {ns} reads as a number JSON cannot hold"
+                            ));
+                        }
+                        m.insert("namespace".into(), crate::yaml::parse::resolve_plain(&ns));
                     }
                 }
                 Ok(())
