@@ -16,6 +16,19 @@ proptest! {
             .with_file("y.yaml", y);
         let _ = build(&fs, ".", &BuildOptions::default()).map(|r| to_yaml(&r));
     }
+
+    /// Kustomization text after an indented or flow root, which kubectl never reads but
+    /// for its first token.
+    #[test]
+    fn text_after_the_first_document_never_panics(
+        root in prop_oneof![Just(" resources: [r.yaml]\n"), Just("  resources:\n  - r.yaml\n"), Just("{resources: [r.yaml]}")],
+        rest in "[ a-z:\\-\\[\\]{}&*!|>'\" \t\n#0-9.%@`,~?\u{2028}é]{0,120}",
+    ) {
+        let fs = MemFs::new()
+            .with_file("kustomization.yaml", format!("{root}{rest}"))
+            .with_file("r.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n");
+        let _ = build(&fs, ".", &BuildOptions::default()).map(|r| to_yaml(&r));
+    }
 }
 
 /// Values of every shape, for fields that expect one shape.

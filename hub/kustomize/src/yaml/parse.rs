@@ -152,7 +152,7 @@ fn first_document_of_many(text: &str) -> Option<&str> {
                 if open.is_empty() {
                     root_column = column_of(first);
                 }
-                open.push(text[first..].starts_with(['{', '[']));
+                open.push(text.get(first..)?.starts_with(['{', '[']));
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 if open.pop()? {
@@ -172,8 +172,8 @@ fn first_document_of_many(text: &str) -> Option<&str> {
         return None;
     }
     let next = content_from(last_end)?;
-    let boundary = text[last_end..next].contains('\n') && column_of(next) < root_column;
-    (boundary && next_token_scans(&text[last_end..])).then(|| &text[..last_end])
+    let boundary = text.get(last_end..next)?.contains('\n') && column_of(next) < root_column;
+    (boundary && next_token_scans(text.get(last_end..)?)).then(|| &text[..last_end])
 }
 
 /// Whether go-yaml's scanner reads the first token of `rest` (which follows a node, in
