@@ -390,32 +390,65 @@ pub(super) fn fix_name_references(out: &mut [Resource], refs: &[NameRef]) -> Res
                 })
                 .map_err(fail_here)?;
             }
-            fieldspec::apply(r, objects, None, &mut |v, _| match v {
-                Value::String(s) => rename(s, false),
-                // A list holds names or name reference maps (binding subjects).
-                Value::Array(items) => items.iter_mut().try_for_each(|item| match item {
-                    Value::String(s) => rename(s, false),
+            // A number or a boolean is found by its text as written (at `pointer`), and
+            // renamed to a string.
+            let texts = r.texts.clone();
+            let rename_scalar =
+                |v: &mut Value, pointer: &str, role_ref: bool| -> std::result::Result<(), String> {
+                    match v {
+                        Value::String(s) => rename(s, role_ref),
+                        Value::Number(_) | Value::Bool(_) => {
+                            let text = crate::resource::text_at(&texts, pointer, v)
+                                .map(str::to_string)
+                                .or_else(|| crate::yaml::emit::scalar_text(v))
+                                .unwrap_or_default();
+                            if let Some((new, _)) = lookup.select(&text, (None, false), role_ref)? {
+                                *v = Value::String(new);
+                            }
+                            Ok(())
+                        }
+                        _ => Ok(()),
+                    }
+                };
+            fieldspec::apply(r, objects, None, &mut |v, steps| {
+                let at = fieldspec::pointer(steps);
+                match v {
+                    // A list holds names or name reference maps (binding subjects).
+                    Value::Array(items) => {
+                        items
+                            .iter_mut()
+                            .enumerate()
+                            .try_for_each(|(i, item)| match item {
+                                Value::Object(m) => retarget(m),
+                                scalar => rename_scalar(scalar, &format!("{at}/{i}"), false),
+                            })
+                    }
                     Value::Object(m) => retarget(m),
-                    _ => Ok(()),
-                }),
-                Value::Object(m) => retarget(m),
-                _ => Ok(()),
+                    scalar => rename_scalar(scalar, &at, false),
+                }
             })
             .map_err(fail_here)?;
             // A path ending in `name` names the object by that field alone.
             for (leaves, role_ref) in [(role_refs, true), (other_leaves, false)] {
-                let mut at_name = |m: &mut Map<String, Value>| match m.get_mut("name") {
-                    Some(Value::String(s)) => rename(s, role_ref),
-                    _ => Ok(()),
+                let at_name = |m: &mut Map<String, Value>, at: &str| match m.get_mut("name") {
+                    Some(name) => rename_scalar(name, &format!("{at}/name"), role_ref),
+                    None => Ok(()),
                 };
-                fieldspec::apply(r, leaves, None, &mut |v, _| match v {
-                    Value::Object(m) => at_name(m),
-                    // Each map of a list (`imagePullSecrets`).
-                    Value::Array(items) => items
-                        .iter_mut()
-                        .filter_map(Value::as_object_mut)
-                        .try_for_each(&mut at_name),
-                    _ => Ok(()),
+                fieldspec::apply(r, leaves, None, &mut |v, steps| {
+                    let at = fieldspec::pointer(steps);
+                    match v {
+                        Value::Object(m) => at_name(m, &at),
+                        // Each map of a list (`imagePullSecrets`).
+                        Value::Array(items) => {
+                            items.iter_mut().enumerate().try_for_each(|(i, item)| {
+                                match item.as_object_mut() {
+                                    Some(m) => at_name(m, &format!("{at}/{i}")),
+                                    None => Ok(()),
+                                }
+                            })
+                        }
+                        _ => Ok(()),
+                    }
                 })
                 .map_err(fail_here)?;
             }
