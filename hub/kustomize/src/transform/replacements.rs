@@ -171,10 +171,12 @@ pub(crate) fn apply(
         let Source {
             mut value,
             mut text,
-            place: (index, segs),
+            place,
         } = source_value(source, acc, tracked)?;
         for t in &targets {
-            let own = (index, segs.as_slice());
+            let own = place
+                .as_ref()
+                .map(|(index, segs)| (*index, segs.as_slice()));
             apply_target(t, &mut value, &mut text, own, acc, tracked)?;
         }
     }
@@ -208,7 +210,10 @@ const SELECT_FIELDS: &[&str] = &[
 struct Source {
     value: Value,
     text: Option<String>,
-    place: (usize, Vec<String>),
+    /// The object (by index) and field the value is, where kubectl holds that node
+    /// itself (later edits of the field show in later writes); `None` for a part a
+    /// delimiter split off, a new node of its own.
+    place: Option<(usize, Vec<String>)>,
 }
 
 /// The replacement source's value and place.
@@ -288,7 +293,7 @@ fn source_value(
                 return Ok(Source {
                     value: Value::Null,
                     text: Some(text),
-                    place: (index, segs.clone()),
+                    place: Some((index, segs.clone())),
                 })
             }
             None => {
@@ -349,13 +354,13 @@ fn source_value(
         return Ok(Source {
             value: Value::String(parts[i as usize].to_string()),
             text: None,
-            place: (index, segs),
+            place: None,
         });
     }
     Ok(Source {
         value,
         text,
-        place: (index, segs),
+        place: Some((index, segs)),
     })
 }
 
@@ -394,12 +399,13 @@ fn options(v: Option<&Value>) -> std::result::Result<Options, String> {
 
 /// Writes the source's value (with its text as written) to one target's objects.
 /// kubectl holds the source as its node, not a copy: where a delimiter rewrites the
-/// source field itself (`own`), later writes copy the rewritten value.
+/// source field itself (`own`, unless the source was split), later writes copy the
+/// rewritten value.
 fn apply_target(
     t: &Value,
     own_value: &mut Value,
     own_text: &mut Option<String>,
-    own: (usize, &[String]),
+    own: Option<(usize, &[String])>,
     acc: &mut [Resource],
     tracked: bool,
 ) -> std::result::Result<(), String> {
@@ -492,7 +498,7 @@ fn apply_target(
                         && t.quoted.contains(&crate::yaml::parse::json_pointer(path))
                 })
             };
-            let own_segs = (own.0 == index).then_some(own.1);
+            let own_segs = own.filter(|o| o.0 == index).map(|o| o.1);
             // A collection copied into itself would be a node inside itself in kubectl.
             if own_segs.is_some_and(|o| o != segs.as_slice() && segs.starts_with(o)) {
                 result = Err(format!(
