@@ -66,7 +66,7 @@ pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, P
 /// (a scalar keeps its source text, a collection becomes ""), as kubectl prints them.
 /// Patches are not read this way: a `null` there deletes.
 pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
-    parse(text, false, true).or_else(|e| leading_flow_documents(text).ok_or(e))
+    parse(text, false, true).or_else(|e| leading_flow_documents(text, false).ok_or(e))
 }
 
 /// Reads the first document of `text` as go-yaml v2 does (with YAML 1.1's booleans), the
@@ -255,12 +255,13 @@ fn token_scans(text: &str, own_line: bool, first_column: bool) -> bool {
 /// kubectl reads one document from each piece of a manifest file (cut at `---` lines)
 /// and never looks past it: a piece that opens with a flow collection (`{...}`, as JSON
 /// is) followed by text YAML cannot read is that collection. `None` unless every piece
-/// reads so, and at least one needed it.
-fn leading_flow_documents(text: &str) -> Option<Vec<Document>> {
+/// reads so, and at least one needed it. Strategic merge patch files (`patch`) are read
+/// so too.
+fn leading_flow_documents(text: &str, patch: bool) -> Option<Vec<Document>> {
     let mut docs = Vec::new();
     let mut cut_short = false;
     for (first_line, piece) in pieces(text)? {
-        let read = match parse(piece, false, true) {
+        let read = match parse_with(piece, false, true, patch) {
             Ok(read) => read,
             Err(_) => {
                 cut_short = true;
@@ -269,7 +270,7 @@ fn leading_flow_documents(text: &str) -> Option<Vec<Document>> {
                 if key_indicator(piece[end..].split('\n').next().unwrap_or("")) {
                     return None;
                 }
-                parse(&piece[..end], false, true).ok()?
+                parse_with(&piece[..end], false, true, patch).ok()?
             }
         };
         docs.extend(read.into_iter().take(1).map(|mut d| {
@@ -506,7 +507,7 @@ fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
 /// As `parse_manifests`, for strategic merge patches: an annotation's scalar keeps its
 /// source text too, but a null stays null (it deletes).
 pub fn parse_patches(text: &str) -> Result<Vec<Document>, ParseError> {
-    parse_with(text, false, true, true)
+    parse_with(text, false, true, true).or_else(|e| leading_flow_documents(text, true).ok_or(e))
 }
 
 fn parse(text: &str, yaml11: bool, annotations_as_text: bool) -> Result<Vec<Document>, ParseError> {
