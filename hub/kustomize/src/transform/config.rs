@@ -246,6 +246,11 @@ impl Config {
         let first = crate::yaml::parse_first_document(text)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?;
         let mut out = Lists::default();
+        // kubectl decodes the file strictly: a repeated key fails.
+        if let Some((at, key)) = first.as_ref().and_then(|d| d.notes.repeated.first()) {
+            let at = if at.is_empty() { "the file" } else { at };
+            return Err(format!("key {key:?} repeated in {at}"));
+        }
         if let Some(doc) = first.filter(|d| !d.value.is_null()) {
             let m = canonical_object(&doc.value, KEYS)?;
             for (key, v) in &m {

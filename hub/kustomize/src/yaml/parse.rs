@@ -33,8 +33,9 @@ pub struct SourceNotes {
     /// Where a string was written quoted or as a block scalar (kubectl keeps that style
     /// for a plain scalar a patch puts there).
     pub quoted: Vec<String>,
-    /// Patches only: the maps (by JSON pointer) where a key repeats, with the key. kubectl
-    /// keeps the first where the object has the map, and fails where it copies the map.
+    /// Patches and files read as YAML 1.1: the maps (by JSON pointer) where a key repeats,
+    /// with the key. kubectl keeps a patch's first where the object has the map, and fails
+    /// where it copies the map; it reads `configurations` files strictly.
     pub repeated: Vec<(String, String)>,
     /// Manifests only: scalars tagged as strings that read as no string untagged
     /// (`!!str 3`): a number a transformer writes over such a node is a number in kubectl.
@@ -1543,6 +1544,11 @@ impl<'a> Builder<'a> {
                             .repeated
                             .push((json_pointer(&self.keys), key.clone()));
                         continue;
+                    }
+                    if map.contains_key(&key) && self.yaml11 {
+                        self.notes
+                            .repeated
+                            .push((json_pointer(&self.keys), key.clone()));
                     }
                     // kubectl reads an object's own annotations through go-yaml as it loads
                     // it: a key repeated in one block takes its last value, and repeated
