@@ -686,6 +686,13 @@ pub fn name_refs() -> Vec<NameRef> {
             )],
         )
     };
+    // kustomize's Pod specs for ConfigMaps and Secrets name version v1: a Pod of another
+    // version keeps those references.
+    for spec in cm.iter_mut().chain(secret.iter_mut()) {
+        if spec.kind == "Pod" {
+            spec.version = "v1".into();
+        }
+    }
     vec![
         hpa("Deployment"),
         hpa("ReplicationController"),
