@@ -1229,7 +1229,8 @@ fn collapse_repeated_keys(v: &mut Value, builtin: Schema<'_>, path: &mut Vec<Str
 ///
 /// `parent_new`: whether the map holding `v` is new to the object too. A lone directive
 /// element in a list merged by key is data where the map holding the list exists; in a
-/// new map kubectl carries it out (a delete takes the list away, others leave it empty).
+/// new map kubectl carries it out (a delete takes the list away, others leave it empty),
+/// as it carries out a delete among the elements of a set.
 fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool) -> Option<Value> {
     match v {
         Value::Object(m) => {
@@ -1274,6 +1275,14 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool
             // nothing, as kubectl walks the patch's list; any other is taken as written.
             // Directive elements in it are dropped.
             if is_union(path, builtin) {
+                // In a new map a delete directive takes the whole set away.
+                let deletes = |i: &Value| {
+                    is_bare_directive(i)
+                        && i.get("$patch").and_then(Value::as_str) == Some("delete")
+                };
+                if parent_new && items.iter().any(deletes) {
+                    return None;
+                }
                 let items: Vec<Value> = items
                     .into_iter()
                     .filter(|i| !is_bare_directive(i))
