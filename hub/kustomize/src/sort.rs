@@ -114,10 +114,22 @@ fn id_sort_string(r: &Resource) -> String {
 
 /// Sorts `items` stably by `cmp`, which need not be a total order: some of kubectl's
 /// orders are not (go-yaml's key order, the legacy order's Namespace rule), and the
-/// standard sorts may panic on such an order. A merge sort of indexes takes any answer.
+/// standard sorts may panic on such an order. An insertion sort, or for longer lists a
+/// merge sort of indexes, takes any answer.
 pub(crate) fn sort_by_any<T>(items: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
     let n = items.len();
     if n < 2 {
+        return;
+    }
+    // Short lists (most maps' keys): a stable insertion sort in place.
+    if n <= 16 {
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && cmp(&items[j], &items[j - 1]) == Ordering::Less {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
         return;
     }
     // Bottom-up merge sort of the indexes.
@@ -168,14 +180,17 @@ mod tests {
         let mut v = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')];
         sort_by_any(&mut v, |a, b| a.0.cmp(&b.0));
         assert_eq!(v, [(1, 'b'), (1, 'e'), (2, 'd'), (3, 'a'), (3, 'c')]);
-        // Rock, paper, scissors: every order answers, none panics, nothing is lost.
-        let mut v: Vec<u32> = (0..300).map(|i| i % 3).collect();
-        sort_by_any(&mut v, |a, b| match (a + 3 - b) % 3 {
-            0 => Ordering::Equal,
-            1 => Ordering::Greater,
-            _ => Ordering::Less,
-        });
-        assert_eq!(v.iter().filter(|&&x| x == 0).count(), 100);
-        assert_eq!(v.iter().sum::<u32>(), 300);
+        // Rock, paper, scissors: every order answers, none panics, nothing is lost,
+        // short lists and long.
+        for n in [9u32, 300] {
+            let mut v: Vec<u32> = (0..n).map(|i| i % 3).collect();
+            sort_by_any(&mut v, |a, b| match (a + 3 - b) % 3 {
+                0 => Ordering::Equal,
+                1 => Ordering::Greater,
+                _ => Ordering::Less,
+            });
+            assert_eq!(v.iter().filter(|&&x| x == 0).count() as u32, n / 3);
+            assert_eq!(v.iter().sum::<u32>(), n);
+        }
     }
 }
