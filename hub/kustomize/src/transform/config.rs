@@ -20,6 +20,8 @@ pub(crate) struct Lists {
     pub namespace: Vec<FieldSpec>,
     pub common_labels: Vec<FieldSpec>,
     pub template_labels: Vec<FieldSpec>,
+    /// Where each `labels` entry sets its pairs too (none by default).
+    pub labels: Vec<FieldSpec>,
     pub common_annotations: Vec<FieldSpec>,
     pub name_reference: Vec<NameRef>,
     pub var_reference: Vec<FieldSpec>,
@@ -47,6 +49,7 @@ const KEYS: &[&str] = &[
     "namespace",
     "commonLabels",
     "templateLabels",
+    "labels",
     "commonAnnotations",
     "nameReference",
     "varReference",
@@ -81,13 +84,14 @@ fn add_specs(dst: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
 
 impl Lists {
     /// The field spec lists with their keys in a configuration file.
-    fn specs_mut(&mut self) -> [(&'static str, &mut Vec<FieldSpec>); 9] {
+    fn specs_mut(&mut self) -> [(&'static str, &mut Vec<FieldSpec>); 10] {
         [
             ("namePrefix", &mut self.name_prefix),
             ("nameSuffix", &mut self.name_suffix),
             ("namespace", &mut self.namespace),
             ("commonLabels", &mut self.common_labels),
             ("templateLabels", &mut self.template_labels),
+            ("labels", &mut self.labels),
             ("commonAnnotations", &mut self.common_annotations),
             ("varReference", &mut self.var_reference),
             ("images", &mut self.images),
@@ -95,13 +99,14 @@ impl Lists {
         ]
     }
 
-    fn specs(&self) -> [&Vec<FieldSpec>; 9] {
+    fn specs(&self) -> [&Vec<FieldSpec>; 10] {
         [
             &self.name_prefix,
             &self.name_suffix,
             &self.namespace,
             &self.common_labels,
             &self.template_labels,
+            &self.labels,
             &self.common_annotations,
             &self.var_reference,
             &self.images,
@@ -148,6 +153,7 @@ impl Lists {
             namespace: namespace_defaults(),
             common_labels: common_label_defaults(),
             template_labels: template_label_defaults(),
+            labels: Vec::new(),
             common_annotations: fieldspec::annotation_specs(),
             name_reference: fieldspec::name_refs(),
             var_reference: var_reference_defaults(),
@@ -177,6 +183,7 @@ impl Config {
             namespace: Vec::new(),
             common_labels: Vec::new(),
             template_labels: Vec::new(),
+            labels: Vec::new(),
             common_annotations: Vec::new(),
             name_reference: Vec::new(),
             var_reference: Vec::new(),
@@ -252,7 +259,7 @@ impl Config {
             return Err(format!("key {key:?} repeated in {at}"));
         }
         if let Some(doc) = first.filter(|d| !d.value.is_null()) {
-            let m = canonical_object(&doc.value, KEYS)?;
+            let m = strict_object(&doc.value, KEYS)?;
             for (key, v) in &m {
                 if v.is_null() {
                     continue;
@@ -277,6 +284,7 @@ impl Config {
                     "namespace" => &mut out.namespace,
                     "commonLabels" => &mut out.common_labels,
                     "templateLabels" => &mut out.template_labels,
+                    "labels" => &mut out.labels,
                     "commonAnnotations" => &mut out.common_annotations,
                     "varReference" => &mut out.var_reference,
                     "images" => &mut out.images,
@@ -435,7 +443,7 @@ fn crd_walk(
 }
 
 fn name_ref(v: &Value) -> Result<NameRef, String> {
-    let m = canonical_object(v, &["group", "version", "kind", "fieldSpecs"])?;
+    let m = strict_object(v, &["group", "version", "kind", "fieldSpecs"])?;
     check_types(&m, &["group", "version", "kind"], "nameReference")?;
     let s = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let specs = match m.get("fieldSpecs") {
@@ -458,10 +466,7 @@ fn name_ref(v: &Value) -> Result<NameRef, String> {
 /// number or a boolean as its text (Go's YAML reader converts scalars for a string
 /// field), but its kind, group and version must be strings and `create` a boolean.
 fn file_field_spec(v: &Value) -> Result<FieldSpec, String> {
-    let mut m = canonical_object(
-        v,
-        &["path", "group", "version", "kind", "create", "behavior"],
-    )?;
+    let mut m = strict_object(v, &["path", "group", "version", "kind", "create"])?;
     check_types(&m, &["group", "version", "kind"], "fieldSpecs")?;
     if let Some(path) = m.get_mut("path") {
         match path {
@@ -487,6 +492,22 @@ fn file_field_spec(v: &Value) -> Result<FieldSpec, String> {
         }
     }
     FieldSpec::from_value(&Value::Object(m))
+}
+
+/// A map of a `configurations` file, decoded strictly as kubectl decodes the file: an
+/// unknown key fails, and so do two keys naming one field (`path` and `PATH`).
+fn strict_object(v: &Value, known: &[&str]) -> Result<Map<String, Value>, String> {
+    if let Value::Object(m) = v {
+        let mut seen = std::collections::HashSet::new();
+        for key in m.keys() {
+            let field = crate::kustomization::canonical(key, known)
+                .ok_or_else(|| format!("unknown field {key:?}"))?;
+            if !seen.insert(field) {
+                return Err(format!("field {field:?} given twice (as {key:?} too)"));
+            }
+        }
+    }
+    canonical_object(v, known)
 }
 
 /// Each of `keys` in `m` is a string, or null.

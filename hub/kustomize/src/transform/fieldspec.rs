@@ -63,9 +63,6 @@ fn split_spec_path(path: &str) -> Vec<String> {
             *seg = seg.trim().to_string();
         }
     }
-    if out.len() == 1 && out[0].is_empty() {
-        out.clear();
-    }
     out
 }
 

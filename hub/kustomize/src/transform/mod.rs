@@ -614,7 +614,8 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             } else {
                 fieldspec::metadata_label_specs(false)
             };
-            for spec in defaults {
+            // A configuration's `labels` specs serve every entry.
+            for spec in defaults.into_iter().chain(lists.labels.iter().cloned()) {
                 config::merge_spec(&mut specs, spec)
                     .map_err(|e| k.field_err("labels.fields", e))?;
             }

@@ -1632,12 +1632,21 @@ pub(crate) fn patches_field(
         let flag = |key: &str| opts.get(key).and_then(Value::as_bool).unwrap_or(false);
         let allow_name = flag("allowNameChange");
         let allow_kind = flag("allowKindChange");
+        // kubectl tries a JSON 6902 reading first (through go-yaml v2, which takes a
+        // number as a map key): a list of operations the strategic merge reading cannot
+        // take is still one.
         let PatchDocs {
             docs,
             texts,
             leading_empty,
             emptied,
-        } = parse_docs(&text, &origin)?;
+        } = match parse_docs(&text, &origin) {
+            Ok(parsed) => parsed,
+            Err(e) => match parse_ops(&text, &origin) {
+                Ok(ops) if ops.docs.first().is_some_and(Value::is_array) => ops,
+                _ => return Err(e),
+            },
+        };
         // An empty first document reads (for kubectl) as an empty JSON 6902 patch: nothing
         // to do when the rest is a list of operations, ambiguous when it is an object.
         if leading_empty && !docs.is_empty() {
