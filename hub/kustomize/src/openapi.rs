@@ -108,10 +108,12 @@ impl OpenApi {
             };
             let Value::Array(gvks) = gvks else { continue };
             for gvk in gvks {
+                // As kubectl reads it: a group that is missing, null or no string is "";
+                // a version or kind must be a string (kubectl crashes otherwise).
                 let at = format!("definitions.{name}.x-kubernetes-group-version-kind");
                 let text = |field: &str| match gvk.get(field) {
                     Some(Value::String(s)) => Ok(s.as_str()),
-                    None if field == "group" => Ok(""),
+                    _ if field == "group" => Ok(""),
                     _ => Err(format!("{at}: {field} must be a string")),
                 };
                 if !gvk.is_object() {

@@ -129,6 +129,18 @@ fn file_replacement(mut rep: Value) -> std::result::Result<Value, String> {
     if let Some(Value::Array(targets)) = rep.get_mut("targets") {
         for t in targets.iter_mut() {
             keep(t, &["select", "reject", "fieldPaths", "options"]);
+            // Go's decoder takes a list (or null) for these, nothing else.
+            for field in ["reject", "fieldPaths"] {
+                match t.get(field) {
+                    None | Some(Value::Null | Value::Array(_)) => {}
+                    Some(other) => {
+                        return Err(format!(
+                            "targets.{field}: expected a list, found {}",
+                            super::fieldspec::kind_name(other)
+                        ))
+                    }
+                }
+            }
             if let Some(sel) = t.get_mut("select") {
                 keep(sel, SELECT_FIELDS);
                 strings(sel, "select", IDS, &["labelSelector", "annotationSelector"])?;
