@@ -333,9 +333,7 @@ fn run_one(
                 None | Some(Value::Null) => String::new(),
                 Some(Value::String(s)) => s.trim().to_string(),
                 // kubectl reads a number or boolean here as its text.
-                Some(v @ (Value::Number(_) | Value::Bool(_))) => {
-                    crate::yaml::emit::scalar_text(v).unwrap_or_default()
-                }
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => config_text(v).unwrap_or_default(),
                 Some(_) => return Err(err("value: expected a string".into())),
             };
             if value.is_empty() {
@@ -832,12 +830,23 @@ fn conform(v: &mut Value, shape: Shape, at: &str) -> std::result::Result<(), Str
     }
 }
 
+/// A number's or boolean's text where a plugin's config wants a string: kubectl reads the
+/// config back with go-yaml v2, so a whole float is an integer (`1e6` is `1000000`) and
+/// another float a 32-bit one (`20240101.1` is `2.0240102e+07`).
+fn config_text(v: &Value) -> Option<String> {
+    let whole = v
+        .as_f64()
+        .filter(|f| v.as_i64().is_none() && f.fract() == 0.0 && f.abs() < 9.2e18)
+        .map(|f| Value::from(f as i64));
+    crate::yaml::emit::text_for_string_field(whole.as_ref().unwrap_or(v))
+}
+
 /// A string as it is, or (with `text`) a number or boolean as its text.
 fn as_string(v: &mut Value, text: bool, at: &str) -> std::result::Result<(), String> {
     match v {
         Value::String(_) => Ok(()),
         Value::Number(_) | Value::Bool(_) if text => {
-            if let Some(t) = crate::yaml::emit::scalar_text(v) {
+            if let Some(t) = config_text(v) {
                 *v = Value::String(t);
             }
             Ok(())
