@@ -1338,6 +1338,23 @@ impl<'a> Builder<'a> {
                     if skip_event(&ev) {
                         continue;
                     }
+                    // A `:` with no key before it (nor a `?`): go-yaml finds no key there.
+                    let no_key = matches!(&ev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t.is_empty() || t == "~")
+                        && self.empty_span
+                        && self
+                            .src
+                            .get(self.start..)
+                            .is_some_and(|rest| rest.starts_with(':'))
+                        && !self
+                            .src
+                            .get(..self.start)
+                            .is_some_and(|before| before.trim_end().ends_with('?'));
+                    if no_key {
+                        return Err(ParseError {
+                            line: key_line,
+                            message: "did not find expected key".into(),
+                        });
+                    }
                     let tagged = |want: &str| {
                         matches!(&ev, Event::Scalar(t, _, _, Some(tag))
                             if t == "<<" && format!("{}{}", tag.handle(), tag.suffix()) == want)
