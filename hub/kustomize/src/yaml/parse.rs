@@ -76,6 +76,21 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
 /// `first_document_of_many`). `None` for an empty text.
 pub fn parse_first_document(text: &str) -> Result<Option<Document>, ParseError> {
     let first = |docs: Vec<Document>| docs.into_iter().next();
+    // A `...` before any document: go-yaml v2 finds no node where one must start.
+    let lead = text
+        .lines()
+        .map(str::trim_end)
+        .find(|l| !l.trim_start().is_empty() && !l.trim_start().starts_with('#'));
+    if lead.is_some_and(|l| l == "..." || l.starts_with("... ")) {
+        let line = text
+            .lines()
+            .position(|l| l.trim_end() == lead.unwrap_or(""))
+            .unwrap_or(0);
+        return Err(ParseError {
+            line: line + 1,
+            message: "did not find expected node content".into(),
+        });
+    }
     match parse_documents_with(text, true) {
         Ok(docs) => Ok(first(docs)),
         Err(e) => match first_marked_document(text) {
@@ -88,7 +103,8 @@ pub fn parse_first_document(text: &str) -> Result<Option<Document>, ParseError> 
     }
 }
 
-/// The text up to the `---` or `...` line that ends the first document with content.
+/// The text up to the `---`, `...` or directive line that ends the first document with
+/// content.
 fn first_marked_document(text: &str) -> Option<&str> {
     let mut offset = 0;
     let mut content = false;
@@ -97,7 +113,12 @@ fn first_marked_document(text: &str) -> Option<&str> {
     };
     for line in text.split_inclusive('\n') {
         let marker = starts(line, "---");
-        if (marker || starts(line, "...")) && content {
+        // A directive after content ends the document too, where go-yaml reads it.
+        let directive = line.starts_with('%');
+        if (marker || starts(line, "...") || directive) && content {
+            if directive && !token_scans(line, true, true) {
+                return None;
+            }
             return Some(&text[..offset]);
         }
         let t = line.trim();
@@ -1185,7 +1206,17 @@ impl<'a> Builder<'a> {
                             "{text} is not a finite number, which kubectl cannot read in a kustomization; quote it"
                         )));
                     }
-                    resolve_scalar(&text, style, tag.as_deref())
+                    let v = resolve_scalar(&text, style, tag.as_deref());
+                    // go-yaml v2 fails on a number tag its text does not fit.
+                    let kind = match tag.as_deref() {
+                        Some("tag:yaml.org,2002:int") if !(v.is_i64() || v.is_u64()) => "int",
+                        Some("tag:yaml.org,2002:float") if !v.is_number() => "float",
+                        _ => "",
+                    };
+                    if !kind.is_empty() {
+                        return Err(self.err(format!("cannot decode !!str `{text}` as a !!{kind}")));
+                    }
+                    v
                 } else if collection_tag && self.empty_span {
                     // An empty `!!map` or `!!seq` comes out of kubectl as an empty string.
                     Value::String(String::new())
