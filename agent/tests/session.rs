@@ -209,11 +209,14 @@ async fn verdicts_acks_status_and_restart() {
 
 /// Under a paused clock, tokio advances time to the next timer whenever the runtime parks,
 /// even when socket IO is what wakes it; a timer due every millisecond keeps each such jump
-/// to a millisecond, so real network round trips do not skip the clock ahead.
+/// to a millisecond, and a short real pause at each keeps the clock from running far ahead
+/// of real network round trips (at most 20 virtual milliseconds per real one), however
+/// slow the machine.
 fn pace_the_clock() {
     tokio::spawn(async {
         loop {
             tokio::time::sleep(Duration::from_millis(1)).await;
+            std::thread::sleep(Duration::from_micros(50));
         }
     });
 }
