@@ -104,7 +104,7 @@ impl Kustomization {
     pub fn parse(text: &str, file: &str) -> Result<Kustomization> {
         // kubectl reads the first document alone: what follows it may be anything (an
         // empty one is an empty kustomization).
-        let first = crate::yaml::parse_first_document(text).map_err(|e| Error::Yaml {
+        let first = crate::yaml::parse_first_document(text, true).map_err(|e| Error::Yaml {
             path: file.to_string(),
             line: e.line,
             message: e.message,

@@ -66,7 +66,7 @@ impl OpenApi {
         let doc: Value = if text.starts_with('{') {
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?
         } else {
-            let docs = crate::yaml::parse_documents_with(text, true)
+            let docs = crate::yaml::parse_documents_v2(text)
                 .map_err(|e| format!("line {}: {}", e.line, e.message))?;
             docs.into_iter().next().map(|d| d.value).unwrap_or_default()
         };

@@ -250,7 +250,7 @@ impl Config {
     /// Decodes a `configurations` file, whose first document alone kubectl reads (as it
     /// reads kustomization files).
     pub fn parse(text: &str) -> Result<Lists, String> {
-        let first = crate::yaml::parse_first_document(text)
+        let first = crate::yaml::parse_first_document(text, false)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?;
         let mut out = Lists::default();
         // kubectl decodes the file strictly: a repeated key fails.

@@ -156,8 +156,8 @@ fn parse_ops(text: &str, origin: &str) -> Result<PatchDocs> {
     }
     patch_docs(
         or_json(
-            crate::yaml::parse_documents_with(text, true).or_else(|_| {
-                crate::yaml::parse_first_document(text).map(|d| d.into_iter().collect())
+            crate::yaml::parse_documents_v2(text).or_else(|_| {
+                crate::yaml::parse_first_document(text, false).map(|d| d.into_iter().collect())
             }),
             text,
         ),

@@ -47,7 +47,7 @@ pub(crate) fn field(
         let (text, file) = crate::build::read_local_text(fsys, k, "replacements", path)?;
         // kubectl reads the file as it reads kustomizations (YAML 1.1), its first
         // document only, ignoring fields it does not know; an empty one is an error.
-        let first = crate::yaml::parse_first_document(&text).map_err(|e| Error::Yaml {
+        let first = crate::yaml::parse_first_document(&text, false).map_err(|e| Error::Yaml {
             path: file.clone(),
             line: e.line,
             message: e.message,

@@ -7,8 +7,8 @@ pub mod parse;
 
 pub use emit::to_yaml_document;
 pub use parse::{
-    parse_documents, parse_documents_with, parse_first_document, parse_manifests, parse_patches,
-    Document, ParseError, SourceNotes,
+    parse_documents, parse_documents_v2, parse_documents_with, parse_first_document,
+    parse_manifests, parse_patches, Document, ParseError, SourceNotes,
 };
 
 /// A file's bytes as text, as go-yaml reads them: UTF-8, or UTF-16 (either byte order)

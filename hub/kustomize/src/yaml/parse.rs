@@ -58,9 +58,24 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
 }
 
 /// As `parse_documents`; with `yaml11`, plain `yes`/`no`/`on`/`off`/`y`/`n` are booleans,
-/// as sigs.k8s.io/yaml (go-yaml v2) reads kustomization files.
+/// as sigs.k8s.io/yaml (go-yaml v2) reads kustomization files, which fail on a boolean
+/// map key.
 pub fn parse_documents_with(text: &str, yaml11: bool) -> Result<Vec<Document>, ParseError> {
     parse(text, yaml11, false)
+}
+
+/// As `parse_documents_with(text, true)`, for the files other than kustomization files
+/// that kubectl reads through go-yaml v2 (JSON 6902 operations, custom schemas): a map key
+/// that is a boolean or a number reads as its text (`on:` is `"true"`).
+pub fn parse_documents_v2(text: &str) -> Result<Vec<Document>, ParseError> {
+    parse_with(
+        text,
+        ReadAs {
+            yaml11: true,
+            keys_as_text: true,
+            ..ReadAs::default()
+        },
+    )
 }
 
 /// As `parse_documents`, for manifests: each object's own annotations come back as strings
@@ -74,8 +89,20 @@ pub fn parse_manifests(text: &str) -> Result<Vec<Document>, ParseError> {
 /// way kubectl reads kustomization files, JSON 6902 operations, replacement and
 /// configurations files: what follows that document is never read (see
 /// `first_document_of_many`). `None` for an empty text.
-pub fn parse_first_document(text: &str) -> Result<Option<Document>, ParseError> {
+///
+/// A kustomization file (`kustomization`) fails on a boolean map key; the other files
+/// take it as its text.
+pub fn parse_first_document(
+    text: &str,
+    kustomization: bool,
+) -> Result<Option<Document>, ParseError> {
     let first = |docs: Vec<Document>| docs.into_iter().next();
+    let read_as = ReadAs {
+        yaml11: true,
+        keys_as_text: !kustomization,
+        ..ReadAs::default()
+    };
+    let read = |text: &str| parse_with(text, read_as);
     // A `...` before any document: go-yaml v2 finds no node where one must start.
     let lead = text
         .lines()
@@ -91,12 +118,12 @@ pub fn parse_first_document(text: &str) -> Result<Option<Document>, ParseError> 
             message: "did not find expected node content".into(),
         });
     }
-    match parse_documents_with(text, true) {
+    match read(text) {
         Ok(docs) => Ok(first(docs)),
         Err(e) => match first_marked_document(text) {
-            Some(text) => parse_documents_with(text, true).map(first),
+            Some(text) => read(text).map(first),
             None => match first_document_of_many(text) {
-                Some(text) => parse_documents_with(text, true).map(first).map_err(|_| e),
+                Some(text) => read(text).map(first).map_err(|_| e),
                 None => Err(e),
             },
         },
@@ -283,7 +310,12 @@ fn leading_flow_documents(text: &str, patch: bool) -> Option<Vec<Document>> {
     let mut docs = Vec::new();
     let mut cut_short = false;
     for (first_line, piece) in pieces(text)? {
-        let read = match parse_with(piece, false, true, patch) {
+        let read_as = ReadAs {
+            annotations_as_text: true,
+            patch,
+            ..ReadAs::default()
+        };
+        let read = match parse_with(piece, read_as) {
             Ok(read) => read,
             Err(_) => {
                 cut_short = true;
@@ -292,7 +324,7 @@ fn leading_flow_documents(text: &str, patch: bool) -> Option<Vec<Document>> {
                 if key_indicator(piece[end..].split('\n').next().unwrap_or("")) {
                     return None;
                 }
-                parse_with(&piece[..end], false, true, patch).ok()?
+                parse_with(&piece[..end], read_as).ok()?
             }
         };
         docs.extend(read.into_iter().take(1).map(|mut d| {
@@ -529,19 +561,35 @@ fn without_line_start_boms(text: &str) -> std::borrow::Cow<'_, str> {
 /// As `parse_manifests`, for strategic merge patches: an annotation's scalar keeps its
 /// source text too, but a null stays null (it deletes).
 pub fn parse_patches(text: &str) -> Result<Vec<Document>, ParseError> {
-    parse_with(text, false, true, true).or_else(|e| leading_flow_documents(text, true).ok_or(e))
+    let read_as = ReadAs {
+        annotations_as_text: true,
+        patch: true,
+        ..ReadAs::default()
+    };
+    parse_with(text, read_as).or_else(|e| leading_flow_documents(text, true).ok_or(e))
 }
 
 fn parse(text: &str, yaml11: bool, annotations_as_text: bool) -> Result<Vec<Document>, ParseError> {
-    parse_with(text, yaml11, annotations_as_text, false)
+    parse_with(
+        text,
+        ReadAs {
+            yaml11,
+            annotations_as_text,
+            ..ReadAs::default()
+        },
+    )
 }
 
-fn parse_with(
-    text: &str,
+/// How a text is read (see `Builder`'s fields of the same names).
+#[derive(Clone, Copy, Debug, Default)]
+struct ReadAs {
     yaml11: bool,
     annotations_as_text: bool,
     patch: bool,
-) -> Result<Vec<Document>, ParseError> {
+    keys_as_text: bool,
+}
+
+fn parse_with(text: &str, read_as: ReadAs) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
     let mut text = text.into_owned();
     // go-yaml takes `\'` in a double-quoted scalar for a quote, and a comment right after
@@ -556,11 +604,7 @@ fn parse_with(
     let mut retries = 0;
     while retries < MAX_REWRITE_RETRIES && flow_tab_rewrites < MAX_FLOW_TAB_REWRITES {
         let mut refusal = None;
-        let read = parse_text(
-            &text,
-            (yaml11, annotations_as_text, patch, marked),
-            &mut refusal,
-        );
+        let read = parse_text(&text, (read_as, marked), &mut refusal);
         match read {
             Err(e) => match refusal
                 .filter(|r| can_mark || !matches!(r, Refusal::UnicodeLineBreaks(..)))
@@ -580,11 +624,7 @@ fn parse_with(
             ok => return ok,
         }
     }
-    parse_text(
-        &text,
-        (yaml11, annotations_as_text, patch, marked),
-        &mut None,
-    )
+    parse_text(&text, (read_as, marked), &mut None)
 }
 
 const MAX_REWRITE_RETRIES: usize = 32;
@@ -801,9 +841,15 @@ fn check_yaml11_directives(text: &str) -> Result<(), ParseError> {
 /// Reads `text`; the flags are `parse_with`'s, and whether `text` holds marked breaks.
 fn parse_text(
     text: &str,
-    (yaml11, annotations_as_text, patch, marked): (bool, bool, bool, bool),
+    (read_as, marked): (ReadAs, bool),
     refusal: &mut Option<Refusal>,
 ) -> Result<Vec<Document>, ParseError> {
+    let ReadAs {
+        yaml11,
+        annotations_as_text,
+        patch,
+        keys_as_text,
+    } = read_as;
     let separators = if yaml11 {
         check_yaml11_directives(text)?;
         Vec::new()
@@ -814,6 +860,7 @@ fn parse_text(
     };
     let mut b = Builder {
         yaml11,
+        keys_as_text,
         empty_span: false,
         annotations_as_text,
         patch,
@@ -902,6 +949,9 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
 
 struct Builder<'a> {
     yaml11: bool,
+    /// With `yaml11`, for files other than kustomization files: a boolean or number map
+    /// key reads as its text, as sigs.k8s.io/yaml converts it.
+    keys_as_text: bool,
     /// Whether the last event covered no text (an empty scalar, which reads as `~`).
     empty_span: bool,
     annotations_as_text: bool,
@@ -1408,7 +1458,7 @@ impl<'a> Builder<'a> {
                     merge_key_seen |= is_merge || quoted_merge;
                     // kubectl decodes kustomization files with YAML 1.1 rules and then fails
                     // on a boolean map key; say so instead of guessing a string.
-                    if self.yaml11 {
+                    if self.yaml11 && !self.keys_as_text {
                         if let Event::Scalar(t, ScalarStyle::Plain, _, None) = &ev {
                             if matches!(resolve_scalar(t, ScalarStyle::Plain, None), Value::Bool(_))
                                 || YAML11_BOOLS.contains(&&**t)
@@ -1458,6 +1508,13 @@ impl<'a> Builder<'a> {
                         return Err(ParseError {
                             line: key_line,
                             message: "a mapping key that is an alias of a non-string".into(),
+                        });
+                    }
+                    // sigs.k8s.io/yaml cannot make a JSON key of a null.
+                    if self.keys_as_text && key.as_ref().is_ok_and(Value::is_null) {
+                        return Err(ParseError {
+                            line: key_line,
+                            message: "a null map key, which kubectl cannot convert".into(),
                         });
                     }
                     // go-yaml v2 cannot make a map key of a collection.
