@@ -323,12 +323,18 @@ pub fn set_scalar(
 /// Pod-template metadata paths, which labels and annotations also reach.
 fn template_meta(leaf: &str) -> Vec<FieldSpec> {
     let t = |g: &str, k: &str, p: &str| FieldSpec::new(g, k, &format!("{p}/{leaf}"), true);
+    // kustomize's two lists differ in one group: labels go to `apps` StatefulSets only,
+    // annotations to StatefulSets of any group.
+    let stateful_group = if leaf == "labels" { "apps" } else { "" };
     vec![
-        t("", "ReplicationController", "spec/template/metadata"),
+        FieldSpec {
+            version: "v1".into(),
+            ..t("", "ReplicationController", "spec/template/metadata")
+        },
         t("", "Deployment", "spec/template/metadata"),
         t("", "ReplicaSet", "spec/template/metadata"),
         t("", "DaemonSet", "spec/template/metadata"),
-        t("apps", "StatefulSet", "spec/template/metadata"),
+        t(stateful_group, "StatefulSet", "spec/template/metadata"),
         t("batch", "Job", "spec/template/metadata"),
         t("batch", "CronJob", "spec/jobTemplate/metadata"),
         t(
