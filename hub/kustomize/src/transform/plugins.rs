@@ -99,6 +99,19 @@ fn run_one(
             "plugin {api} {kind} (exec, container and Go plugins)"
         )));
     }
+    // Each built-in plugin is either a generator or a transformer, and serves only there.
+    let generator = matches!(
+        kind,
+        "ConfigMapGenerator" | "SecretGenerator" | "IAMPolicyGenerator"
+    );
+    let known = generator || kind == "ValueAddTransformer" || config_shape(kind).is_some();
+    if known && generator != (field == "generators") {
+        let role = if generator { "generator" } else { "transformer" };
+        return Err(k.field_err(
+            field,
+            format!("{kind} {} is a {role}; it cannot serve under {field}", c.name()),
+        ));
+    }
     // kubectl decodes a configuration leniently: fields it does not know are dropped, and
     // some string fields take numbers and booleans as their text.
     let mut conformed = Value::Object(c.obj.clone());
@@ -129,6 +142,11 @@ fn run_one(
         }
     };
     let get = |key: &str| cfg.get(key).cloned().unwrap_or(Value::Null);
+    // A missing or null object field decodes as an empty one.
+    let object = |key: &str| match get(key) {
+        Value::Null => Value::Object(Map::new()),
+        v => v,
+    };
     let string = |key: &str| {
         cfg.get(key)
             .and_then(Value::as_str)
@@ -245,11 +263,11 @@ fn run_one(
             super::set_all(&specs, &mut layer.res, &pairs).map_err(err)
         }
         "ImageTagTransformer" => {
-            let img = canonical_object(&get("imageTag"), super::IMAGE_FIELDS).map_err(err)?;
+            let img = canonical_object(&object("imageTag"), super::IMAGE_FIELDS).map_err(err)?;
             super::set_image(&mut layer.res, &img, &specs, true).map_err(err)
         }
         "ReplicaCountTransformer" => {
-            let rep = canonical_object(&get("replica"), &["name", "count"]).map_err(err)?;
+            let rep = canonical_object(&object("replica"), &["name", "count"]).map_err(err)?;
             super::set_replicas(&mut layer.res, &rep, &specs).map_err(err)
         }
         "PatchTransformer" => {
@@ -443,6 +461,14 @@ fn run_one(
             obj.insert("metadata".into(), Value::Object(meta));
             let mut r = Resource::new(obj, &k.file);
             r.quote_as_written_out();
+            // Its origin is the configuration that made it.
+            if b.origins.is_some() {
+                r.origin_by = Some(crate::resource::ConfiguredBy {
+                    file: config_file.clone(),
+                    kind: "IAMPolicyGenerator",
+                    config: Some(c.config_id()),
+                });
+            }
             layer.res.push(r);
             Ok(())
         }
