@@ -677,32 +677,155 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
         line: e.line,
         message: e.message,
     })?;
+    if let Some(doc) = docs
+        .iter()
+        .find(|d| !matches!(&d.value, Value::Null | Value::Object(_)) && !is_empty_list(&d.value))
+    {
+        return Err(Error::Yaml {
+            path: path.into(),
+            line: doc.line,
+            message: "a resource document must be a mapping".into(),
+        });
+    }
+    let values: Vec<&Value> = docs.iter().map(|d| &d.value).collect();
+    let order = list_order(text, &values).map_err(|(d, message)| Error::Yaml {
+        path: path.into(),
+        line: docs[d].line,
+        message,
+    })?;
+    let mut docs = docs;
+    let mut out = Vec::with_capacity(order.paths.len());
+    for at in order.paths {
+        let doc = &mut docs[at[0]];
+        let Value::Object(obj) = take_at(&mut doc.value, &at[1..]) else {
+            continue;
+        };
+        // An object read as written keeps how its scalars were written; List items that
+        // kubectl reads through JSON do not.
+        let as_written = at.len() == 1 + usize::from(order.whole) && !obj.contains_key("items");
+        let mut r = checked(obj, path, doc.line)?;
+        if as_written {
+            let notes = doc.notes.clone();
+            let texts = crate::resource::SourceTexts::from(notes).inside(&at[1..]);
+            if !texts.is_blank() {
+                r.texts = Some(std::sync::Arc::new(texts));
+            }
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn is_empty_list(v: &Value) -> bool {
+    v.as_array().is_some_and(|a| a.is_empty())
+}
+
+/// Where kubectl finds the objects of a file (`text`, read as `docs`), in the order it
+/// reads them: each a path of indexes, the document's and then an item's at each level of
+/// Lists. Empty documents and items are passed over; an error names the document.
+///
+/// kubectl reads Lists through a queue: the objects of a file come first and the items of
+/// its Lists after them, at the end of the queue, where items that are Lists again are read
+/// in their turn. Two steps open a `List` (or `ResourceList`) on the spot instead: the whole
+/// file, when it is one such document with no `---` line after its first line, and each
+/// item of a List being opened, whose own items take its place (one level only).
+pub(crate) fn list_order(
+    text: &str,
+    docs: &[&Value],
+) -> std::result::Result<ListOrder, (usize, String)> {
+    let mut queue = std::collections::VecDeque::new();
+    let opened = |v: &Value| -> Option<std::result::Result<Vec<usize>, String>> {
+        let obj = v.as_object()?;
+        let kind = obj.get("kind").and_then(Value::as_str)?;
+        let holds = match obj.get("items") {
+            Some(Value::Array(_) | Value::Null) => true,
+            None => obj.contains_key("functionConfig"),
+            Some(_) => false,
+        };
+        if !(holds && (kind == "List" || kind == "ResourceList")) {
+            return None;
+        }
+        Some(list_items(obj).unwrap_or(Ok(Vec::new())))
+    };
+    let whole = match docs {
+        [only] if !has_separator_line(text) => opened(only),
+        _ => None,
+    };
+    let opened_whole = whole.is_some();
+    match whole {
+        Some(items) => queue.extend(items.map_err(|e| (0, e))?.into_iter().map(|i| vec![0, i])),
+        None => queue.extend((0..docs.len()).map(|d| vec![d])),
+    }
     let mut out = Vec::new();
-    for doc in docs {
-        match doc.value {
-            Value::Null => {}
-            Value::Array(items) if items.is_empty() => {}
-            Value::Object(obj) => {
-                let before = out.len();
-                let list = obj.contains_key("items");
-                collect_objects(obj, path, doc.line, 0, &mut out)?;
-                let texts = crate::resource::SourceTexts::from(doc.notes);
-                if !list && out.len() == before + 1 && !texts.is_blank() {
-                    if let Some(r) = out.last_mut() {
-                        r.texts = Some(std::sync::Arc::new(texts));
+    while let Some(at) = queue.pop_front() {
+        let v = value_at(docs[at[0]], &at[1..]);
+        let Some((obj, items)) = v.as_object().and_then(|m| Some((m, list_items(m)?))) else {
+            out.push(at);
+            continue;
+        };
+        if at.len() > MAX_DEPTH {
+            return Err((at[0], "a List nested too deep".into()));
+        }
+        let items = items.map_err(|e| (at[0], e))?;
+        let all = obj.get("items").and_then(Value::as_array);
+        for i in items {
+            let mut item = at.clone();
+            item.push(i);
+            match all.and_then(|a| a.get(i)).and_then(opened) {
+                Some(inner) => {
+                    for j in inner.map_err(|e| (at[0], e))? {
+                        let mut inner = item.clone();
+                        inner.push(j);
+                        queue.push_back(inner);
                     }
                 }
-            }
-            _ => {
-                return Err(Error::Yaml {
-                    path: path.into(),
-                    line: doc.line,
-                    message: "a resource document must be a mapping".into(),
-                })
+                None => queue.push_back(item),
             }
         }
     }
-    Ok(out)
+    // Empty objects are no objects; what is not an object is its reader's to judge.
+    out.retain(|at| match value_at(docs[at[0]], &at[1..]) {
+        Value::Object(m) => !m.is_empty(),
+        v => !v.is_null(),
+    });
+    Ok(ListOrder {
+        paths: out,
+        whole: opened_whole,
+    })
+}
+
+/// Where kubectl finds a file's objects (see `list_order`).
+pub(crate) struct ListOrder {
+    /// Each object's document index, then its `items` index at each level of Lists.
+    pub(crate) paths: Vec<Vec<usize>>,
+    /// Whether the file was one List opened on the spot, whose items kubectl reads as
+    /// written (the items of other Lists it reads back from JSON).
+    pub(crate) whole: bool,
+}
+
+/// Whether a line after the first starts with `---` (and a line follows it): where kubectl
+/// splits a file into documents before it reads them.
+fn has_separator_line(text: &str) -> bool {
+    let text = text.replace("\r\n", "\n");
+    text.match_indices("\n---")
+        .any(|(at, _)| text[at + 4..].contains('\n'))
+}
+
+/// The item at `path` (an index into `items` at each level) inside `v`.
+fn value_at<'v>(v: &'v Value, path: &[usize]) -> &'v Value {
+    path.iter().fold(v, |v, &i| &v["items"][i])
+}
+
+/// Takes the item at `path` out of `v`, leaving null.
+pub(crate) fn take_at(v: &mut Value, path: &[usize]) -> Value {
+    let mut at = v;
+    for &i in path {
+        match at.get_mut("items").and_then(|items| items.get_mut(i)) {
+            Some(next) => at = next,
+            None => return Value::Null,
+        }
+    }
+    std::mem::take(at)
 }
 
 /// The items of an object that is a list as kubectl reads files (a kind ending in `List`,
@@ -738,40 +861,6 @@ pub(crate) fn list_items(
         )),
     };
     Some(found)
-}
-
-/// Adds an object, or the items of a List (Lists nest), skipping empty objects and those
-/// marked as local configuration.
-fn collect_objects(
-    obj: serde_json::Map<String, Value>,
-    path: &str,
-    line: usize,
-    depth: usize,
-    out: &mut Vec<Resource>,
-) -> Result<()> {
-    if obj.is_empty() {
-        return Ok(());
-    }
-    let err = |message: String| Error::Yaml {
-        path: path.into(),
-        line,
-        message,
-    };
-    if let Some(items) = list_items(&obj) {
-        if depth >= MAX_DEPTH {
-            return Err(err("a List nested too deep".into()));
-        }
-        let items = items.map_err(err)?;
-        let all = obj.get("items").and_then(Value::as_array);
-        for i in items {
-            if let Some(Value::Object(m)) = all.and_then(|a| a.get(i)) {
-                collect_objects(m.clone(), path, line, depth + 1, out)?;
-            }
-        }
-        return Ok(());
-    }
-    out.push(checked(obj, path, line)?);
-    Ok(())
 }
 
 /// An object annotated so (with anything but "false") is configuration for the tools, not

@@ -151,6 +151,37 @@ impl SourceTexts {
             && self.tagged.is_empty()
     }
 
+    /// The texts of the List item at `path` (its `items` index at each level), as the
+    /// item's own.
+    pub(crate) fn inside(&self, path: &[usize]) -> SourceTexts {
+        if path.is_empty() {
+            return self.clone();
+        }
+        let prefix: String = path
+            .iter()
+            .map(|i| format!("/items/{i}"))
+            .collect::<String>()
+            + "/";
+        let inside = |p: &String| Some(format!("/{}", p.strip_prefix(&prefix)?));
+        let keyed = |m: &std::collections::HashMap<String, String>| {
+            m.iter()
+                .filter_map(|(p, t)| Some((inside(p)?, t.clone())))
+                .collect()
+        };
+        SourceTexts {
+            plain: keyed(&self.plain),
+            quoted: self.quoted.iter().filter_map(inside).collect(),
+            retyped: std::collections::HashMap::new(),
+            unquoted: std::collections::HashSet::new(),
+            tagged: self.tagged.iter().filter_map(inside).collect(),
+            repeated: (self.repeated.iter())
+                .filter_map(|(p, k)| Some((inside(p)?, k.clone())))
+                .collect(),
+            flow: self.flow.iter().filter_map(inside).collect(),
+            folded: keyed(&self.folded),
+        }
+    }
+
     /// Whether nothing at all is recorded, flow collections and folded scalars included
     /// (which alone ask for no carrying through merges: their places rarely move).
     pub(crate) fn is_blank(&self) -> bool {

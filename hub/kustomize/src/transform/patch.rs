@@ -190,56 +190,28 @@ fn or_json(
 /// kubectl reads patches as resources, a List's items are patches of their own and an
 /// empty mapping is no patch.
 fn parse_docs(text: &str, origin: &str) -> Result<PatchDocs> {
-    // Lists hold patches as they hold objects in manifests.
-    fn expand(
-        v: Value,
-        texts: PatchTexts,
-        out: &mut Vec<(Value, PatchTexts)>,
-    ) -> std::result::Result<(), String> {
-        match v {
-            Value::Object(m) if m.is_empty() => {}
-            Value::Object(mut m) => match crate::build::list_items(&m) {
-                None => out.push((Value::Object(m), texts)),
-                Some(items) => {
-                    let items = items?;
-                    let Some(Value::Array(mut all)) = m.remove("items") else {
-                        return Ok(());
-                    };
-                    for i in items {
-                        let Some(item) = all.get_mut(i).map(std::mem::take) else {
-                            continue;
-                        };
-                        let prefix = format!("/items/{i}/");
-                        let inside = |p: &String| Some(format!("/{}", p.strip_prefix(&prefix)?));
-                        let own = PatchTexts {
-                            plain: (texts.plain.iter())
-                                .filter_map(|(p, t)| Some((inside(p)?, t.clone())))
-                                .collect(),
-                            quoted: texts.quoted.iter().filter_map(inside).collect(),
-                            ..PatchTexts::default()
-                        };
-                        expand(item, own, out)?;
-                    }
-                }
-            },
-            other => out.push((other, texts)),
-        }
-        Ok(())
-    }
     let parsed = patch_docs(
         or_json(crate::yaml::parse_patches(text), text),
         text,
         origin,
     )?;
     let read_some = !parsed.docs.is_empty();
-    let mut out = Vec::new();
-    for (doc, texts) in parsed.docs.into_iter().zip(parsed.texts) {
-        expand(doc, texts, &mut out).map_err(|message| Error::Invalid {
-            path: origin.into(),
-            message,
-        })?;
-    }
-    let (docs, texts): (Vec<_>, _) = out.into_iter().unzip();
+    let values: Vec<&Value> = parsed.docs.iter().collect();
+    let order = crate::build::list_order(text, &values).map_err(|(_, message)| Error::Invalid {
+        path: origin.into(),
+        message,
+    })?;
+    let (mut all, texts) = (parsed.docs, parsed.texts);
+    let (docs, texts): (Vec<_>, _) = order
+        .paths
+        .into_iter()
+        .map(|at| {
+            let doc = crate::build::take_at(&mut all[at[0]], &at[1..]);
+            (doc, texts[at[0]].inside(&at[1..]))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .unzip();
     Ok(PatchDocs {
         emptied: read_some && docs.is_empty(),
         docs,

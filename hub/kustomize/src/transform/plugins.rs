@@ -106,10 +106,17 @@ fn run_one(
     );
     let known = generator || kind == "ValueAddTransformer" || config_shape(kind).is_some();
     if known && generator != (field == "generators") {
-        let role = if generator { "generator" } else { "transformer" };
+        let role = if generator {
+            "generator"
+        } else {
+            "transformer"
+        };
         return Err(k.field_err(
             field,
-            format!("{kind} {} is a {role}; it cannot serve under {field}", c.name()),
+            format!(
+                "{kind} {} is a {role}; it cannot serve under {field}",
+                c.name()
+            ),
         ));
     }
     // kubectl decodes a configuration leniently: fields it does not know are dropped, and
