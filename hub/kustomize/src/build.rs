@@ -934,11 +934,14 @@ fn checked(mut obj: serde_json::Map<String, Value>, path: &str, line: usize) -> 
     match obj.get("kind") {
         Some(Value::String(k)) if !k.is_empty() => {}
         Some(Value::String(_)) | None => return Err(err("missing kind")),
-        Some(_) => return Err(err("kind: expected a string")),
+        // kubectl takes such a kind or apiVersion by its text, which no rule gives.
+        Some(_) => return Err(err("kind: a value other than a string is not supported")),
     }
     if let Some(v) = obj.get("apiVersion") {
         if !v.is_string() {
-            return Err(err("apiVersion: expected a string"));
+            return Err(err(
+                "apiVersion: a value other than a string is not supported",
+            ));
         }
     }
     // kubectl reads a `...List` kind without items as an object that needs no name.

@@ -247,6 +247,7 @@ pub(crate) fn builtin_kind(kind: &str) -> &'static str {
         "PatchJson6902Transformer",
         "ReplacementTransformer",
         "HashTransformer",
+        "ValueAddTransformer",
     ];
     KINDS
         .iter()

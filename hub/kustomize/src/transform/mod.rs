@@ -194,7 +194,11 @@ pub(crate) fn run(
     replicas(k, layer)?;
     note(layer, "ReplicaCountTransformer", count("replicas"));
     images(k, layer)?;
-    note(layer, "ImageTagTransformer", count("images"));
+    note(
+        layer,
+        "ImageTagTransformer",
+        count("images") + count("imageTags"),
+    );
     replacements::field(b.fsys, k, &mut layer.res, b.track)?;
     sync(layer);
     note(
