@@ -126,7 +126,7 @@ fn build_inner(
         drop_build_annotations(&mut r.obj);
     }
     if track {
-        crate::transform::add_transformations(&k.dir, &mut layer.res);
+        crate::transform::add_transformations(&mut layer.res);
     }
     crate::transform::drop_unasked(&mut layer.res, meta.origin, track);
     let mut out = layer.res;
@@ -388,7 +388,13 @@ impl Builder<'_> {
             Some(EntryKind::File) => {
                 let (bytes, path) = read_local(self.fsys, k, field, entry)?;
                 let text = crate::yaml::decode_file(bytes, &path)?;
-                let res = parse_resources(&text, &path)?;
+                let mut res = parse_resources(&text, &path)?;
+                if self.origins.is_some() {
+                    let written = crate::kustomization::written_join(&k.written, entry);
+                    for r in &mut res {
+                        r.written = Some(written.clone());
+                    }
+                }
                 // kubectl reads its bundled schema to learn the scope of a kind it does
                 // not know.
                 if res
@@ -415,7 +421,7 @@ impl Builder<'_> {
             )),
             Some(EntryKind::Dir) => {
                 let (Some(cache), Some(rec)) = (self.cache, self.recorder) else {
-                    return self.directory(k, field, &target, depth);
+                    return self.directory(k, field, entry, &target, depth);
                 };
                 // Objects built for a root that notes transformers carry those notes.
                 // So do objects built under another schema.
@@ -424,7 +430,8 @@ impl Builder<'_> {
                     key.push_str("\0transformations");
                 }
                 if let Some(root) = &self.origins {
-                    key.push_str(&format!("\0origins={root}"));
+                    let written = crate::kustomization::written_join(&k.written, entry);
+                    key.push_str(&format!("\0origins={root}\0written={written}"));
                 }
                 key.push_str(&self.openapi.cache_tag());
                 if let Some(e) = cache.lookup(rec.inner(), &key) {
@@ -438,7 +445,7 @@ impl Builder<'_> {
                     }
                 }
                 rec.open(&target, depth + 1);
-                let built = self.directory(k, field, &target, depth);
+                let built = self.directory(k, field, entry, &target, depth);
                 let frame = rec.close();
                 if let Ok(layer) = &built {
                     cache.store(
@@ -464,15 +471,21 @@ impl Builder<'_> {
         &mut self,
         k: &Kustomization,
         field: &str,
+        entry: &str,
         target: &str,
         depth: usize,
     ) -> Result<Layer> {
+        // kubectl roots a kustomization at its directory's real path: entries of one
+        // reached through a symbolic link are relative to where the link leads.
+        let real = self.fsys.real_path(target);
+        let target = real.as_deref().unwrap_or(target);
         let Some(file) = kustomization::find(self.fsys, target)? else {
             return Err(Error::NoKustomization {
                 path: fs::display(target).to_string(),
             });
         };
-        let sub = Kustomization::load(self.fsys, &file)?;
+        let mut sub = Kustomization::load(self.fsys, &file)?;
+        sub.written = crate::kustomization::written_join(&k.written, entry);
         if sub.is_component() {
             return Err(k.field_err(
                 field,
@@ -515,12 +528,14 @@ impl Builder<'_> {
                 format!("{entry:?}: a directory must be named by a relative path"),
             ));
         }
+        let target = self.fsys.real_path(&target).unwrap_or(target);
         let Some(file) = kustomization::find(self.fsys, &target)? else {
             return Err(Error::NoKustomization {
                 path: fs::display(&target).to_string(),
             });
         };
-        let sub = Kustomization::load(self.fsys, &file)?;
+        let mut sub = Kustomization::load(self.fsys, &file)?;
+        sub.written = crate::kustomization::written_join(&k.written, entry);
         if !sub.is_component() {
             return Err(k.field_err(
                 "components",
@@ -1024,6 +1039,7 @@ fn autodetect(fsys: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
     Ok(Kustomization {
         file,
         dir: dir.to_string(),
+        written: String::new(),
         fields,
     })
 }
@@ -1168,6 +1184,39 @@ mod tests {
         let file = root.join(path);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, text).unwrap();
+    }
+
+    /// A base reached through a linked folder is rooted where the link leads, as kubectl
+    /// roots it: its `../` entries start from there, not from beside the link.
+    #[cfg(unix)]
+    #[test]
+    fn linked_base_entries_start_where_the_link_leads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let cm =
+            |name: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n");
+        write(
+            root,
+            "shared/base/kustomization.yaml",
+            "resources:\n- ../common\n",
+        );
+        write(
+            root,
+            "shared/common/kustomization.yaml",
+            "resources:\n- cm.yaml\n",
+        );
+        write(root, "shared/common/cm.yaml", &cm("shared-common"));
+        write(
+            root,
+            "app/common/kustomization.yaml",
+            "resources:\n- cm.yaml\n",
+        );
+        write(root, "app/common/cm.yaml", &cm("beside-the-link"));
+        write(root, "app/kustomization.yaml", "resources:\n- base\n");
+        std::os::unix::fs::symlink("../shared/base", root.join("app/base")).unwrap();
+        let built = build(&DiskFs::new(root), "app", &BuildOptions::default()).unwrap();
+        let names: Vec<&str> = built.iter().map(|r| r.name()).collect();
+        assert_eq!(names, ["shared-common"]);
     }
 
     /// A kustomization file that is a link to one outside its folder is no kustomization

@@ -54,6 +54,9 @@ pub struct Kustomization {
     pub file: String,
     /// Directory holding the file.
     pub dir: String,
+    /// The directory as kubectl writes it in build notes: the path from the build root
+    /// through the entries that led here, `..` taken lexically (`""` at the root).
+    pub written: String,
     /// Fields by canonical name, in file order.
     pub fields: Map<String, Value>,
 }
@@ -93,6 +96,12 @@ pub fn find(fsys: &dyn FileSystem, dir: &str) -> Result<Option<String>> {
 }
 
 impl Kustomization {
+    /// The kustomization file as kubectl writes it in build notes (see `written`).
+    pub(crate) fn written_file(&self) -> String {
+        let name = self.file.rsplit('/').next().unwrap_or(&self.file);
+        written_join(&self.written, name)
+    }
+
     /// Decodes the kustomization file at `file`.
     pub fn load(fsys: &dyn FileSystem, file: &str) -> Result<Kustomization> {
         let bytes = fsys.read_file(file).map_err(Error::Fs)?;
@@ -175,6 +184,7 @@ impl Kustomization {
         let k = Kustomization {
             file: file.to_string(),
             dir,
+            written: String::new(),
             fields,
         };
         k.check_kind()?;
@@ -343,4 +353,24 @@ pub fn canonical_object(
         decode_into(&mut out, canon, v);
     }
     Ok(out)
+}
+
+/// `entry` joined to `dir` as kubectl joins paths it writes in build notes: lexically,
+/// `.` dropped and `..` taking away the part before it where there is one.
+pub(crate) fn written_join(dir: &str, entry: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in dir.split('/').chain(entry.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
 }

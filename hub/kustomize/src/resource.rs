@@ -29,6 +29,9 @@ pub struct Resource {
     /// The patch transformer that took this object's origin annotation away, which kubectl
     /// then gives it as its origin.
     pub(crate) origin_by: Option<ConfiguredBy>,
+    /// `origin` as kubectl writes it in build notes (see `Kustomization::written`), set
+    /// where the root asks for notes.
+    pub(crate) written: Option<String>,
     /// A patch of the transformer running now took the origin away: kubectl records that
     /// patch as the object's origin, not as a transformation, and the notes of the
     /// transformer's earlier patches went with the annotations. How many of its notes go.
@@ -79,7 +82,8 @@ pub(crate) struct ConfigId {
 }
 
 /// A built-in transformer or generator as build notes name it: the kustomization or plugin
-/// file that configured it, its kind and, for a plugin configuration, its id.
+/// file that configured it (as kubectl writes it, see `Kustomization::written`), its kind
+/// and, for a plugin configuration, its id.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ConfiguredBy {
     pub(crate) file: String,
@@ -291,6 +295,7 @@ impl Resource {
             generated_by: None,
             generator_config: None,
             origin_by: None,
+            written: None,
             origin_taken: 0,
             transformations: Vec::new(),
             ref_vars: Vec::new(),

@@ -299,6 +299,7 @@ pub(crate) fn generate(
         obj.insert("immutable".into(), Value::Bool(true));
     }
     let mut r = Resource::new(obj, &k.file);
+    r.written = Some(k.written_file());
     r.quote_as_written_out();
     r.generated_by = Some(if kind == "Secret" {
         "SecretGenerator"
@@ -424,6 +425,7 @@ pub(crate) fn generate(
             // A replacement comes from this generator, which its origin then names.
             if !merge {
                 base.origin = r.origin;
+                base.written = r.written;
                 base.generated_by = r.generated_by;
                 base.generator_config = r.generator_config;
                 base.origin_by = None;

@@ -54,28 +54,28 @@ pub(crate) fn add_origins(k: &Kustomization, res: &mut [Resource]) {
 /// An object's origin annotation, paths relative to the root `dir`.
 fn origin_text(dir: &str, r: &Resource) -> String {
     if let Some(by) = &r.origin_by {
-        return configured(dir, by, "");
+        return configured(by, "");
     }
+    let file = (r.written.clone()).unwrap_or_else(|| relative(dir, &r.origin));
     match r.generated_by {
         Some(kind) => {
             let by = ConfiguredBy {
-                file: r.origin.clone(),
+                file,
                 kind,
                 config: r.generator_config.clone(),
             };
-            configured(dir, &by, "")
+            configured(&by, "")
         }
-        None => format!("path: {}\n", relative(dir, &r.origin)),
+        None => format!("path: {file}\n"),
     }
 }
 
 /// The `configuredIn` and `configuredBy` lines naming `by`, each line after the first
-/// indented by `indent`, paths relative to the root `dir`.
-fn configured(dir: &str, by: &ConfiguredBy, indent: &str) -> String {
+/// indented by `indent`.
+fn configured(by: &ConfiguredBy, indent: &str) -> String {
     let mut text = format!(
         "configuredIn: {}\n{indent}configuredBy:\n{indent}  apiVersion: builtin\n{indent}  kind: {}\n",
-        relative(dir, &by.file),
-        by.kind,
+        by.file, by.kind,
     );
     if let Some(ConfigId { name, namespace }) = &by.config {
         text.push_str(&format!("{indent}  name: {name}\n"));
@@ -216,8 +216,8 @@ pub(crate) fn drop_unasked(res: &mut [Resource], origins: bool, transformations:
     }
 }
 
-/// Writes each object's noted transformations, paths relative to the root `dir`.
-pub(crate) fn add_transformations(dir: &str, res: &mut [Resource]) {
+/// Writes each object's noted transformations.
+pub(crate) fn add_transformations(res: &mut [Resource]) {
     for r in res.iter_mut() {
         if r.transformations.is_empty() {
             continue;
@@ -225,7 +225,7 @@ pub(crate) fn add_transformations(dir: &str, res: &mut [Resource]) {
         let mut text = String::new();
         for by in &r.transformations {
             text.push_str("- ");
-            text.push_str(&configured(dir, by, "  "));
+            text.push_str(&configured(by, "  "));
         }
         set_meta(r, "annotations", TRANSFORMATIONS, text);
     }

@@ -113,7 +113,7 @@ pub(crate) fn run(
             if track {
                 for _ in taken.min(times)..times {
                     r.transformations.push(crate::resource::ConfiguredBy {
-                        file: k.file.clone(),
+                        file: k.written_file(),
                         kind,
                         config: None,
                     });

@@ -80,7 +80,7 @@ impl Ctx<'_> {
                 config: Some(id.clone()),
             },
             None => ConfiguredBy {
-                file: k.file.clone(),
+                file: k.written_file(),
                 kind,
                 config: None,
             },

@@ -66,12 +66,12 @@ pub(crate) fn run(
 }
 
 /// The file a plugin configuration `c` comes from, as origins and transformation notes
-/// name it: the kustomization's own for an inline one.
+/// write it: the kustomization's own for an inline one.
 fn config_file(k: &Kustomization, field: &str, c: &Resource) -> String {
     if c.origin == format!("{} ({field})", k.file) {
-        k.file.clone()
+        k.written_file()
     } else {
-        c.origin.clone()
+        c.written.clone().unwrap_or_else(|| c.origin.clone())
     }
 }
 
@@ -145,6 +145,7 @@ fn run_one(
         Kustomization {
             file: k.file.clone(),
             dir: k.dir.clone(),
+            written: k.written.clone(),
             fields,
         }
     };
@@ -196,6 +197,7 @@ fn run_one(
                 if let Some(r) = layer.res.get_mut(i) {
                     if !c.origin.ends_with(&format!(" ({field})")) {
                         r.origin = c.origin.clone();
+                        r.written = c.written.clone();
                     }
                     r.generator_config = Some(c.config_id());
                 }
