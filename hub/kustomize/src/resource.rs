@@ -653,6 +653,27 @@ impl Resource {
             .map_or_else(|| self.kind(), |(_, k)| k.as_str())
     }
 
+    /// Every (kind, name, namespace) this object has had: current, original and each one
+    /// before a rename or a change of kind, each name with the kind it had then, as
+    /// kustomize matches an id against "any id" of an object.
+    pub(crate) fn any_kind_ids(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        let kind_at = |j: usize| {
+            (self.prev_kinds.iter())
+                .find(|(at, _)| *at >= j)
+                .map_or_else(|| self.kind(), |(_, k)| k.as_str())
+        };
+        std::iter::once((self.kind(), self.name(), self.namespace()))
+            .chain(std::iter::once((
+                self.original_kind(),
+                self.orig_name.as_str(),
+                self.orig_namespace.as_str(),
+            )))
+            .chain(
+                (self.prev_names.iter().enumerate())
+                    .map(move |(j, (n, ns))| (kind_at(j), n.as_str(), ns.as_str())),
+            )
+    }
+
     /// Every (name, namespace) this object has had: current, original and each one
     /// before a rename, as kustomize matches an id against "any id" of an object.
     pub(crate) fn any_ids(&self) -> impl Iterator<Item = (&str, &str)> {

@@ -380,15 +380,15 @@ fn apply_smp_by_id(
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            // An object whose kind a patch changed is still found by its earlier kinds
-            // (with its apiVersion, which such a patch keeps).
+            // An object whose kind a patch changed is still found by an earlier id, kind
+            // and name as they were together (with its apiVersion, which such a patch
+            // keeps).
             let g = r.gvk();
-            let kind_fits = g.kind == gvk.kind || r.prev_kinds.iter().any(|(_, k)| *k == gvk.kind);
             g.group == gvk.group
                 && g.version == gvk.version
-                && kind_fits
-                && r.any_ids()
-                    .any(|(n, ns)| n == want.0 && effective(ns) == want.1)
+                && r.any_kind_ids().any(|(kind, n, ns)| {
+                    kind == gvk.kind && n == want.0 && effective(ns) == want.1
+                })
         })
         .map(|(i, _)| i)
         .collect();

@@ -1249,13 +1249,12 @@ impl Selector {
         let eq = |want: &str, have: &str| want.is_empty() || want == have;
         eq(&self.group, &g.group)
             && eq(&self.version, &g.version)
-            && (eq(&self.kind, &g.kind) || r.prev_kinds.iter().any(|(_, k)| *k == self.kind))
-            && r.any_ids().any(|(name, ns)| {
+            && r.any_kind_ids().any(|(kind, name, ns)| {
                 // As kubectl: no namespace and `default` are the same namespace here,
                 // whatever the kind's scope.
                 let ns_eq =
                     self.namespace.is_empty() || or_default(&self.namespace) == or_default(ns);
-                eq(&self.name, name) && ns_eq
+                eq(&self.kind, kind) && eq(&self.name, name) && ns_eq
             })
     }
 
