@@ -386,9 +386,8 @@ fn apply_smp_by_id(
             let g = r.gvk();
             g.group == gvk.group
                 && g.version == gvk.version
-                && r.any_kind_ids().any(|(kind, n, ns)| {
-                    kind == gvk.kind && n == want.0 && effective(ns) == want.1
-                })
+                && r.any_kind_ids()
+                    .any(|(kind, n, ns)| kind == gvk.kind && n == want.0 && effective(ns) == want.1)
         })
         .map(|(i, _)| i)
         .collect();

@@ -445,24 +445,43 @@ fn run_one(
                 Some(Value::String(s)) => Ok(s.clone()),
                 Some(_) => Err(err(format!("{outer}.{key}: expected a string"))),
             };
+            // kubectl pastes the values into YAML text unquoted: one that does not read
+            // back as itself there (a comment, a number, a flow collection) takes a shape
+            // no rule gives.
+            let pasted = |what: &str, text: String| {
+                let doc = format!("value: {text}\n");
+                let reads_back = crate::yaml::parse_manifests(&doc).is_ok_and(|docs| {
+                    docs.first().and_then(|d| d.value.get("value"))
+                        == Some(&Value::String(text.clone()))
+                });
+                if reads_back {
+                    Ok(Value::String(text))
+                } else {
+                    Err(unsupported(format!(
+                        "IAMPolicyGenerator {name}: {what} {text:?}, which kubectl writes unquoted into YAML that reads it otherwise,"
+                    )))
+                }
+            };
             let mut meta = Map::new();
             let mut annotations = Map::new();
+            let account = format!(
+                "{}@{}.iam.gserviceaccount.com",
+                part("serviceAccount", "name")?,
+                part("serviceAccount", "projectId")?
+            );
             annotations.insert(
                 "iam.gke.io/gcp-service-account".into(),
-                Value::String(format!(
-                    "{}@{}.iam.gserviceaccount.com",
-                    part("serviceAccount", "name")?,
-                    part("serviceAccount", "projectId")?
-                )),
+                pasted("service account", account)?,
             );
             meta.insert("annotations".into(), Value::Object(annotations));
-            meta.insert(
-                "name".into(),
-                Value::String(part("kubernetesService", "name")?),
-            );
+            let sa_name = part("kubernetesService", "name")?;
+            meta.insert("name".into(), pasted("kubernetesService.name", sa_name)?);
             let ns = part("kubernetesService", "namespace")?;
             if !ns.is_empty() {
-                meta.insert("namespace".into(), Value::String(ns));
+                meta.insert(
+                    "namespace".into(),
+                    pasted("kubernetesService.namespace", ns)?,
+                );
             }
             let mut obj = Map::new();
             obj.insert("apiVersion".into(), Value::String("v1".into()));

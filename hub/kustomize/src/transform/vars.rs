@@ -125,9 +125,8 @@ pub(crate) fn declare(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                 let g = r.gvk();
                 v.group == g.group
                     && v.version == g.version
-                    && r.any_kind_ids().any(|(kind, name, ns)| {
-                        v.kind == kind && v.obj_name == name && fits_ns(ns)
-                    })
+                    && r.any_kind_ids()
+                        .any(|(kind, name, ns)| v.kind == kind && v.obj_name == name && fits_ns(ns))
             })
             .map(|(i, _)| i)
             .collect();
