@@ -763,7 +763,7 @@ pub(crate) fn list_order(
         Some(list_items(obj).unwrap_or(Ok(Vec::new())))
     };
     let whole = match docs {
-        [only] if !has_separator_line(text) => opened(only),
+        [only] => opened(only).filter(|_| !has_separator_line(text)),
         _ => None,
     };
     let opened_whole = whole.is_some();
@@ -821,7 +821,7 @@ pub(crate) struct ListOrder {
 /// Whether a line after the first starts with `---` (and a line follows it): where kubectl
 /// splits a file into documents before it reads them.
 fn has_separator_line(text: &str) -> bool {
-    let text = text.replace("\r\n", "\n");
+    // Line ends of CR LF find the same places.
     text.match_indices("\n---")
         .any(|(at, _)| text[at + 4..].contains('\n'))
 }
