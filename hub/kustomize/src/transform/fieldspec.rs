@@ -291,8 +291,15 @@ pub fn set_scalar(
     unset_only: bool,
 ) -> Result<(), String> {
     // A string that reads as no string sits on a quoted node, which keeps its quotes,
-    // unless a patch put it onto a plain one.
+    // unless a patch put it onto a plain one; so does one written quoted.
     let texts = r.texts.clone();
+    let quoted_node = |steps: &[Step<'_>]| {
+        texts.as_ref().is_some_and(|t| {
+            !t.quoted.is_empty()
+                && t.quoted
+                    .contains(&crate::yaml::parse::json_pointer(&keys(steps)))
+        })
+    };
     let plain_node = |steps: &[Step<'_>]| {
         texts.as_ref().is_some_and(|t| {
             (!t.unquoted.is_empty() || !t.tagged.is_empty()) && {
@@ -310,7 +317,8 @@ pub fn set_scalar(
             (Value::String(s), _) if unset_only && !s.is_empty() => return Ok(()),
             (Value::Number(_) | Value::Bool(_), _) if unset_only => return Ok(()),
             (Value::String(s), Value::Number(_) | Value::Bool(_))
-                if !crate::yaml::parse::resolve_plain(s).is_string() && !plain_node(steps) =>
+                if (!crate::yaml::parse::resolve_plain(s).is_string() || quoted_node(steps))
+                    && !plain_node(steps) =>
             {
                 Value::String(crate::yaml::emit::scalar_text(value).unwrap_or_default())
             }
