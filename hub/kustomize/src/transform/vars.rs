@@ -291,6 +291,10 @@ fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
                         let name = &rest[1..end + 1];
                         match values.get(name) {
                             Some(Value::String(v)) => out.push_str(v),
+                            // Go's `%v`: a float inside a string is `1e+06`, `-0`.
+                            Some(Value::Number(n)) if n.is_f64() => out.push_str(
+                                &crate::yaml::emit::go_format_g(n.as_f64().unwrap_or_default()),
+                            ),
                             Some(v) => {
                                 out.push_str(&crate::yaml::emit::scalar_text(v).unwrap_or_default())
                             }
