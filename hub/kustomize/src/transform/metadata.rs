@@ -66,8 +66,18 @@ fn origin_text(dir: &str, r: &Resource) -> String {
             };
             configured(&by, "")
         }
-        None => format!("path: {file}\n"),
+        None => format!("path: {}\n", scalar(&file)),
     }
+}
+
+/// A string as kubectl writes it as a value in its notes: plain where it reads back as
+/// itself, quoted where not (`"yes"`, `'#1.yaml'`).
+fn scalar(s: &str) -> String {
+    let mut one = serde_json::Map::new();
+    one.insert("v".into(), Value::String(s.to_string()));
+    let text = crate::yaml::emit::to_yaml_document(&Value::Object(one));
+    let text = text.strip_prefix("v: ").unwrap_or(&text);
+    text.strip_suffix('\n').unwrap_or(text).to_string()
 }
 
 /// The `configuredIn` and `configuredBy` lines naming `by`, each line after the first
@@ -75,12 +85,13 @@ fn origin_text(dir: &str, r: &Resource) -> String {
 fn configured(by: &ConfiguredBy, indent: &str) -> String {
     let mut text = format!(
         "configuredIn: {}\n{indent}configuredBy:\n{indent}  apiVersion: builtin\n{indent}  kind: {}\n",
-        by.file, by.kind,
+        scalar(&by.file),
+        by.kind,
     );
     if let Some(ConfigId { name, namespace }) = &by.config {
-        text.push_str(&format!("{indent}  name: {name}\n"));
+        text.push_str(&format!("{indent}  name: {}\n", scalar(name)));
         if !namespace.is_empty() {
-            text.push_str(&format!("{indent}  namespace: {namespace}\n"));
+            text.push_str(&format!("{indent}  namespace: {}\n", scalar(namespace)));
         }
     }
     text
