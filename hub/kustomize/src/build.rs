@@ -909,6 +909,13 @@ const TOOL_ANNOTATIONS: &[&str] = &[
     "internal.config.kubernetes.io/generatorBehavior",
 ];
 
+/// kustomize's notes of an object's earlier ids.
+const PREVIOUS_IDS: &[&str] = &[
+    "internal.config.kubernetes.io/previousNames",
+    "internal.config.kubernetes.io/previousKinds",
+    "internal.config.kubernetes.io/previousNamespaces",
+];
+
 fn drop_tool_annotations(obj: &mut serde_json::Map<String, Value>) {
     drop_annotations(obj, |k| TOOL_ANNOTATIONS.contains(&k));
 }
@@ -940,12 +947,23 @@ fn drop_annotations(obj: &mut serde_json::Map<String, Value>, drop: impl Fn(&str
 }
 
 fn checked(mut obj: serde_json::Map<String, Value>, path: &str, line: usize) -> Result<Resource> {
-    drop_tool_annotations(&mut obj);
     let err = |message: &str| Error::Yaml {
         path: path.into(),
         line,
         message: message.into(),
     };
+    // kubectl takes these notes of its own, written by hand, for the object's earlier ids
+    // (and fails where their lists differ in length).
+    if let Some(note) = (obj.get("metadata"))
+        .and_then(|m| m.get("annotations"))
+        .and_then(Value::as_object)
+        .and_then(|a| a.keys().find(|k| PREVIOUS_IDS.contains(&k.as_str())))
+    {
+        return Err(err(&format!(
+            "metadata.annotations: kustomize's own note {note} written by hand is not supported"
+        )));
+    }
+    drop_tool_annotations(&mut obj);
     match obj.get("kind") {
         Some(Value::String(k)) if !k.is_empty() => {}
         Some(Value::String(_)) | None => return Err(err("missing kind")),

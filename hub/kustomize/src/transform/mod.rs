@@ -653,10 +653,25 @@ fn annotations(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     let pairs = string_pairs(v)
         .ok_or_else(|| k.field_err("commonAnnotations", "expected a map of strings"))?;
     if !pairs.is_empty() {
+        own_notes_refused(&pairs).map_err(|e| k.field_err("commonAnnotations", e))?;
         let specs = &layer.config.lists().common_annotations;
         set_all(specs, &mut layer.res, &pairs).map_err(|e| k.field_err("commonAnnotations", e))?;
     }
     Ok(())
+}
+
+/// Refuses annotations that are kustomize's own notes (a name hash asked for, earlier
+/// ids, a generator's behavior): kubectl acts on them wherever they come from.
+pub(crate) fn own_notes_refused(pairs: &Map<String, Value>) -> std::result::Result<(), String> {
+    match pairs
+        .keys()
+        .find(|k| k.starts_with("internal.config.kubernetes.io/"))
+    {
+        Some(note) => Err(format!(
+            "kustomize's own note {note} set as an annotation is not supported"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn replicas(k: &Kustomization, layer: &mut Layer) -> Result<()> {

@@ -259,6 +259,9 @@ fn run_one(
                 Some(v) => super::string_pairs(v)
                     .ok_or_else(|| err(format!("{key}: expected a map of strings")))?,
             };
+            if key == "annotations" {
+                super::own_notes_refused(&pairs).map_err(err)?;
+            }
             // kubectl cannot set an empty key: an error wherever the field specs reach.
             if pairs.contains_key("") {
                 let created = Value::Object(Map::new());
