@@ -660,13 +660,16 @@ fn annotations(k: &Kustomization, layer: &mut Layer) -> Result<()> {
     Ok(())
 }
 
-/// Refuses annotations that are kustomize's own notes (a name hash asked for, earlier
-/// ids, a generator's behavior): kubectl acts on them wherever they come from.
+/// Refuses annotations that are kustomize's own notes it acts on (a name hash asked for,
+/// earlier ids) wherever they come from.
 pub(crate) fn own_notes_refused(pairs: &Map<String, Value>) -> std::result::Result<(), String> {
-    match pairs
-        .keys()
-        .find(|k| k.starts_with("internal.config.kubernetes.io/"))
-    {
+    const ACTED_ON: &[&str] = &[
+        "internal.config.kubernetes.io/needsHashSuffix",
+        "internal.config.kubernetes.io/previousNames",
+        "internal.config.kubernetes.io/previousKinds",
+        "internal.config.kubernetes.io/previousNamespaces",
+    ];
+    match pairs.keys().find(|k| ACTED_ON.contains(&k.as_str())) {
         Some(note) => Err(format!(
             "kustomize's own note {note} set as an annotation is not supported"
         )),
