@@ -910,7 +910,7 @@ const TOOL_ANNOTATIONS: &[&str] = &[
 ];
 
 /// kustomize's notes of an object's earlier ids.
-const PREVIOUS_IDS: &[&str] = &[
+pub(crate) const PREVIOUS_IDS: &[&str] = &[
     "internal.config.kubernetes.io/previousNames",
     "internal.config.kubernetes.io/previousKinds",
     "internal.config.kubernetes.io/previousNamespaces",

@@ -663,13 +663,11 @@ fn annotations(k: &Kustomization, layer: &mut Layer) -> Result<()> {
 /// Refuses annotations that are kustomize's own notes it acts on (a name hash asked for,
 /// earlier ids) wherever they come from.
 pub(crate) fn own_notes_refused(pairs: &Map<String, Value>) -> std::result::Result<(), String> {
-    const ACTED_ON: &[&str] = &[
-        "internal.config.kubernetes.io/needsHashSuffix",
-        "internal.config.kubernetes.io/previousNames",
-        "internal.config.kubernetes.io/previousKinds",
-        "internal.config.kubernetes.io/previousNamespaces",
-    ];
-    match pairs.keys().find(|k| ACTED_ON.contains(&k.as_str())) {
+    let acted_on = |k: &str| {
+        k == "internal.config.kubernetes.io/needsHashSuffix"
+            || crate::build::PREVIOUS_IDS.contains(&k)
+    };
+    match pairs.keys().find(|k| acted_on(k)) {
         Some(note) => Err(format!(
             "kustomize's own note {note} set as an annotation is not supported"
         )),
