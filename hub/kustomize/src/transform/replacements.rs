@@ -492,7 +492,12 @@ fn apply_target(
             // kubectl finds nothing at an empty segment past the first.
             let mut segs = path_pieces(p);
             if segs.iter().skip(1).any(String::is_empty) || p.is_empty() {
-                result = Err(format!("fieldPath {p:?} has an empty segment"));
+                // Creating through one, kubectl writes what no rule gives.
+                result = Err(if opts.create && !p.is_empty() {
+                    format!("fieldPath {p:?} with an empty segment, where create is on, is not supported")
+                } else {
+                    format!("fieldPath {p:?} has an empty segment")
+                });
                 break;
             }
             // A leading dot is nothing.
