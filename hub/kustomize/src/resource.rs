@@ -268,9 +268,10 @@ pub(crate) fn or_default(ns: &str) -> &str {
     }
 }
 
-/// `group/version` (or just `version` for the core group) as (group, version).
+/// `group/version` (or just `version` for the core group) as (group, version), split at
+/// the first slash as kustomize splits it (`a/v1/x` is group `a`, version `v1/x`).
 pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
-    api_version.rsplit_once('/').unwrap_or(("", api_version))
+    api_version.split_once('/').unwrap_or(("", api_version))
 }
 
 /// The apiVersion of a group and version (the core group has none).
