@@ -2498,7 +2498,12 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
                         .chars()
                         .take_while(|c| !c.is_whitespace())
                         .collect();
-                    if token.contains([',', '[', ']', '{', '}']) {
+                    // A verbatim tag (`!<tag:yaml.org,2002:str>`) holds what it likes.
+                    let after = match token.strip_prefix("!<") {
+                        Some(rest) => rest.split_once('>').map_or("", |(_, after)| after),
+                        None => token.as_str(),
+                    };
+                    if after.contains([',', '[', ']', '{', '}']) {
                         return Err(ParseError {
                             line: i + 1,
                             message: format!(
