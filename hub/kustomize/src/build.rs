@@ -720,7 +720,12 @@ pub(crate) fn parse_resources(text: &str, path: &str) -> Result<Vec<Resource>> {
         let as_written = at.len() == 1 + usize::from(order.whole) && !obj.contains_key("items");
         let mut r = checked(obj, path, doc.line)?;
         if as_written {
-            let notes = doc.notes.clone();
+            // A whole document is read once; the items of an opened List share its notes.
+            let notes = if at.len() == 1 {
+                std::mem::take(&mut doc.notes)
+            } else {
+                doc.notes.clone()
+            };
             let texts = crate::resource::SourceTexts::from(notes).inside(&at[1..]);
             if !texts.is_blank() {
                 r.texts = Some(std::sync::Arc::new(texts));
