@@ -561,8 +561,8 @@ fn smp_resource(
     let before =
         (r.texts.as_ref().is_some_and(|t| !t.is_empty()) || !texts.is_empty()).then(|| obj.clone());
     // kubectl's merge walk keeps none of the object's fields left empty (`labels:` with
-    // nothing after it), anywhere in it; a null written out (`null`, `~`), a list item and
-    // what the patch adds stay.
+    // nothing after it), wherever it walks; a null written out (`null`, `~`), a list item,
+    // what a list it does not merge by key holds and what the patch adds stay.
     let empty = |at: &[String]| {
         r.texts.as_ref().is_some_and(|t| {
             t.plain
@@ -575,7 +575,8 @@ fn smp_resource(
         .as_ref()
         .is_some_and(|t| t.plain.values().any(String::is_empty));
     if any_empty {
-        drop_null_fields(&mut obj, &mut Vec::new(), &|at| !empty(at));
+        let mut at = (Vec::new(), Vec::new());
+        drop_null_fields(&mut obj, &mut at, builtin, &|at| !empty(at));
     }
     let deleted = merge(&mut obj, patch, builtin, &mut Vec::new());
     if deleted {
@@ -628,21 +629,35 @@ fn smp_resource(
     Ok(false)
 }
 
-/// Removes every map entry whose value is null under `v` (at `at`) but those `kept`.
-fn drop_null_fields(v: &mut Value, at: &mut Vec<String>, kept: &dyn Fn(&[String]) -> bool) {
+/// Removes every map entry whose value is null under `v` but those `kept`, as kubectl's
+/// merge walk clears them: it walks maps and the elements of lists it merges by key, and
+/// takes any other list as it is, nulls inside it too. `at` is where `v` is, as a path
+/// with list positions (for `kept`) and as the map keys alone (for the schema).
+fn drop_null_fields(
+    v: &mut Value,
+    at: &mut (Vec<String>, Vec<String>),
+    builtin: Schema<'_>,
+    kept: &dyn Fn(&[String]) -> bool,
+) {
     match v {
         Value::Object(m) => m.retain(|k, x| {
-            at.push(k.clone());
-            let keep = !x.is_null() || kept(at);
-            drop_null_fields(x, at, kept);
-            at.pop();
+            at.0.push(k.clone());
+            at.1.push(k.clone());
+            let keep = !x.is_null() || kept(&at.0);
+            drop_null_fields(x, at, builtin, kept);
+            at.0.pop();
+            at.1.pop();
             keep
         }),
         Value::Array(items) => {
+            let all: Vec<&Value> = items.iter().collect();
+            if merge_key(&at.1, &all, builtin).is_none() {
+                return;
+            }
             for (i, x) in items.iter_mut().enumerate() {
-                at.push(i.to_string());
-                drop_null_fields(x, at, kept);
-                at.pop();
+                at.0.push(i.to_string());
+                drop_null_fields(x, at, builtin, kept);
+                at.0.pop();
             }
         }
         _ => {}
