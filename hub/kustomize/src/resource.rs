@@ -129,6 +129,9 @@ pub(crate) struct SourceTexts {
     /// that sets such a string starts from this, and a replacement's text is folded
     /// again there.
     pub(crate) folded: std::collections::HashMap<String, String>,
+    /// Maps and lists with a comment holding a JSON object, which kubectl reads as the
+    /// field's schema when it merges a patch (see `SourceNotes::schema_comments`).
+    pub(crate) schema_comments: std::collections::BTreeSet<String>,
 }
 
 impl From<crate::yaml::SourceNotes> for SourceTexts {
@@ -142,6 +145,7 @@ impl From<crate::yaml::SourceNotes> for SourceTexts {
             repeated: notes.repeated,
             flow: notes.flow.into_iter().collect(),
             folded: notes.folded.into_iter().collect(),
+            schema_comments: notes.schema_comments.into_iter().collect(),
         }
     }
 }
@@ -183,13 +187,17 @@ impl SourceTexts {
                 .collect(),
             flow: self.flow.iter().filter_map(inside).collect(),
             folded: keyed(&self.folded),
+            schema_comments: self.schema_comments.iter().filter_map(inside).collect(),
         }
     }
 
     /// Whether nothing at all is recorded, flow collections and folded scalars included
     /// (which alone ask for no carrying through merges: their places rarely move).
     pub(crate) fn is_blank(&self) -> bool {
-        self.is_empty() && self.flow.is_empty() && self.folded.is_empty()
+        self.is_empty()
+            && self.flow.is_empty()
+            && self.folded.is_empty()
+            && self.schema_comments.is_empty()
     }
 }
 

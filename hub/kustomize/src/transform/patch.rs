@@ -522,6 +522,9 @@ fn smp_resource(
     if let Some(message) = repeated_key_copied(r, patch, texts, builtin) {
         return Err(message);
     }
+    if let Some(message) = schema_comment(r.texts.as_deref(), texts) {
+        return Err(message);
+    }
     // A patch that deletes the object meets nothing of it.
     let deletes = patch.get("$patch").and_then(Value::as_str) == Some("delete");
     if let (false, Value::Object(p)) = (deletes, patch) {
@@ -627,6 +630,23 @@ fn smp_resource(
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
+}
+
+/// A comment holding a JSON object on a map or list of the object or the patch: kubectl
+/// reads it as that field's schema in its merge walk (`containers: # {"$kpt-set": "c"}`
+/// makes the containers a list it replaces; a map's fields lose theirs), which this
+/// engine does not follow.
+fn schema_comment(object: Option<&PatchTexts>, patch: &PatchTexts) -> Option<String> {
+    let (whose, at) = [("object", object), ("patch", Some(patch))]
+        .into_iter()
+        .find_map(|(whose, t)| Some((whose, t?.schema_comments.first()?)))?;
+    let field = (at.split('/').skip(1))
+        .map(|k| k.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(format!(
+        "the {whose}'s field {field} has a comment holding a JSON object, which kubectl reads as the field's schema when it merges a patch: not supported (make the comment plain text)"
+    ))
 }
 
 /// Removes every map entry whose value is null under `v` but those `kept`, as kubectl's

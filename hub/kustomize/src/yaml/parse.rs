@@ -3,7 +3,7 @@
 //! `1_000` is 1000, an unquoted date becomes an RFC 3339 timestamp string.
 //! Must never panic on any input; every failure is a `ParseError` with a line.
 
-use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+use granit_parser::{Event, Parser, Placement, ScalarStyle, StructureStyle};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
@@ -47,6 +47,9 @@ pub struct SourceNotes {
     /// back may change it; a transformer that sets the string clears the fold, a
     /// replacement keeps it).
     pub folded: Vec<(String, String)>,
+    /// The maps and lists a comment holding a JSON object is on (`containers: # {...}`):
+    /// kubectl reads such a comment as that field's schema when it merges a patch.
+    pub schema_comments: Vec<String>,
 }
 
 const MAX_DEPTH: usize = 200;
@@ -880,6 +883,7 @@ fn parse_text(
         plain_open: false,
         columns: Vec::new(),
         block_open: None,
+        schema_comment: None,
     };
     let mut docs = Vec::new();
     let result = read_documents(&mut b, &mut docs);
@@ -927,6 +931,7 @@ fn read_documents(b: &mut Builder<'_>, docs: &mut Vec<Document>) -> Result<(), P
             Event::DocumentStart(..) => {
                 b.anchors.clear();
                 b.keys.clear();
+                b.schema_comment = None;
                 let (first, first_line) = b.next_node_event()?;
                 if matches!(first, Event::DocumentEnd) {
                     docs.push(Document {
@@ -987,6 +992,10 @@ struct Builder<'a> {
     columns: Vec<Option<usize>>,
     /// The last node event was a block scalar: where its first content line starts.
     block_open: Option<usize>,
+    /// A comment holding a JSON object came since the last map value or list item began:
+    /// where it starts (see `SourceNotes::schema_comments`). It is on the next value or
+    /// item.
+    schema_comment: Option<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -1080,6 +1089,12 @@ impl<'a> Builder<'a> {
                         return Err(self.err(
                             "U+2028 or U+2029 (a line break to kubectl) in an unquoted scalar",
                         ));
+                    }
+                }
+                if let Event::Comment(text, placement) = &ev {
+                    let at = span.start.byte_offset().unwrap_or(0);
+                    if self.flow_depth == 0 && self.comment_is_schema(text, *placement, at) {
+                        self.schema_comment = Some(at);
                     }
                 }
                 if let Event::Anchor(_, name) = &ev {
@@ -1391,6 +1406,9 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     self.keys.push(items.len().to_string());
+                    if self.schema_comment.take().is_some() && is_collection(&ev) {
+                        self.notes.schema_comments.push(json_pointer(&self.keys));
+                    }
                     let item = self.node(ev, depth + 1);
                     self.keys.pop();
                     items.push(item?);
@@ -1416,6 +1434,7 @@ impl<'a> Builder<'a> {
                     if matches!(ev, Event::MappingEnd) {
                         break;
                     }
+                    let key_start = self.start;
                     if skip_event(&ev) {
                         continue;
                     }
@@ -1533,6 +1552,17 @@ impl<'a> Builder<'a> {
                     };
                     let texts_before = self.notes.texts.len();
                     let (vev, _) = self.next_node_event()?;
+                    // A comment on a line after the key's is the first inner field's or
+                    // item's.
+                    let key_line_end = (self.src.get(key_start..))
+                        .and_then(|rest| rest.find('\n'))
+                        .map_or(usize::MAX, |i| key_start + i);
+                    let inner = self.schema_comment.is_some_and(|at| at > key_line_end);
+                    if !inner && self.schema_comment.take().is_some() && is_collection(&vev) {
+                        let mut at = self.keys.clone();
+                        at.push(key.clone());
+                        self.notes.schema_comments.push(json_pointer(&at));
+                    }
                     // An object's own annotations are strings in kubectl's output whatever
                     // the YAML says: a scalar keeps its source text, a collection is "".
                     let annotation =
@@ -2013,6 +2043,48 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Whether a comment (its text after the `#`, `placement` as the parser saw it, at
+    /// byte `at`) may be read by kubectl as the schema of a map or list field: its text,
+    /// past any further `#`s, starts with a JSON object holding something. Such a comment
+    /// counts on its own line before a field or list item (as the first of its lines), or
+    /// after a key or dash whose value starts on a later line; after a value on its line
+    /// it is that value's, and the schema of a scalar changes nothing.
+    fn comment_is_schema(&self, text: &str, placement: Placement, at: usize) -> bool {
+        let src = self.src;
+        let at = at.min(src.len());
+        let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+        match placement {
+            Placement::Last => return false,
+            Placement::Right => {
+                let before = src[line_start..at].trim_end();
+                if !(before.ends_with(':') || before.ends_with('-')) {
+                    return false;
+                }
+            }
+            _ => {
+                // kubectl reads a run of comment lines as one text, from its first line.
+                let above = src[..line_start.saturating_sub(1)]
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default();
+                if line_start > 0 && above.trim_start().starts_with('#') {
+                    return false;
+                }
+            }
+        }
+        let json = text.trim_start_matches('#').trim_start();
+        // Go reads a number too large for a float there as infinity.
+        json.starts_with('{')
+            && match serde_json::Deserializer::from_str(json)
+                .into_iter::<Value>()
+                .next()
+            {
+                Some(Ok(Value::Object(m))) => !m.is_empty(),
+                Some(Err(e)) => e.to_string().starts_with("number out of range"),
+                _ => false,
+            }
+    }
+
     fn next_node_event(&mut self) -> Result<(Event<'a>, usize), ParseError> {
         loop {
             let (ev, line) = self.expect()?;
@@ -2021,6 +2093,10 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+fn is_collection(ev: &Event<'_>) -> bool {
+    matches!(ev, Event::MappingStart(..) | Event::SequenceStart(..))
 }
 
 fn skip_event(ev: &Event<'_>) -> bool {
@@ -2902,5 +2978,32 @@ mod tests {
     fn anchors_and_merge_keys_expand() {
         let v = one("x: &a {p: 1}\ny:\n  <<: *a\n  q: 2\n");
         assert_eq!(v, json!({"x":{"p":1},"y":{"q":2,"p":1}}));
+    }
+
+    #[test]
+    fn json_comments_are_noted_on_the_collection_they_describe() {
+        let noted = |text: &str| {
+            parse_documents(text).unwrap()[0]
+                .notes
+                .schema_comments
+                .clone()
+        };
+        // After a key whose value starts below, on the lines before a key, or before an
+        // inner map's first key: that field's.
+        assert_eq!(noted("a:\n  l: # {\"x\": 1}\n  - 1\n"), ["/a/l"]);
+        assert_eq!(noted("a:\n  k: 1\n  # {\"x\": 1}\n  l:\n  - 1\n"), ["/a/l"]);
+        assert_eq!(noted("a:\n  # {\"x\": 1}\n  l:\n  - 1\n"), ["/a/l"]);
+        assert_eq!(noted("a:\n- # {\"x\": 1}\n  k: 1\n"), ["/a/0"]);
+        // On scalars, empty, not JSON, or a later line of a comment: nothing.
+        for text in [
+            "# {\"x\": 1}\nk: 1\nl: [1]\n",
+            "k: 1 # {\"x\": 1}\n",
+            "l: # {}\n- 1\n",
+            "l: # {{ .Values.l }}\n- 1\n",
+            "# plain\n# {\"x\": 1}\nl:\n- 1\n",
+            "l: {a: 1} # {\"x\": 1}\n",
+        ] {
+            assert!(noted(text).is_empty(), "{text}");
+        }
     }
 }
