@@ -321,12 +321,6 @@ fn check_smp_doc(k: &Kustomization, field: &str, doc: &Value) -> Result<()> {
     if !doc.is_object() {
         return Ok(());
     }
-    if let Some(d) = unknown_directive(doc) {
-        return Err(k.field_err(
-            field,
-            format!("unknown patch strategy {d:?}: use delete, replace or merge"),
-        ));
-    }
     for (pointer, what) in [("/kind", "kind"), ("/metadata/name", "metadata.name")] {
         if doc
             .pointer(pointer)
@@ -470,7 +464,9 @@ fn repeated_key_copied(
                 _ => return None,
             }
         }
-        if !at_object.is_some_and(Value::is_object) {
+        // A map the patch adds to delete it is never copied.
+        let deleted = at_patch.get("$patch").and_then(Value::as_str) == Some("delete");
+        if !at_object.is_some_and(Value::is_object) && !deleted {
             return Some(format!("mapping key {key:?} already defined"));
         }
         // Repeated labels or annotations maps: kubectl merges each in turn (where
@@ -528,6 +524,14 @@ fn smp_resource(
     // A patch that deletes the object meets nothing of it.
     let deletes = patch.get("$patch").and_then(Value::as_str) == Some("delete");
     if let (false, Value::Object(p)) = (deletes, patch) {
+        let object = Value::Object(std::mem::take(&mut r.obj));
+        let unknown = unknown_directive(Some(&object), patch, builtin, &mut Vec::new());
+        if let Value::Object(m) = object {
+            r.obj = m;
+        }
+        if let Some(problem) = unknown {
+            return Err(problem);
+        }
         if let Some(problem) = unmergeable(Some(&r.obj), p, builtin, &mut Vec::new()) {
             return Err(problem);
         }
@@ -786,8 +790,12 @@ fn unmergeable(
             _ => "scalar",
         }
     }
-    // A map the patch replaces takes the patch's content whatever the object held.
-    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+    // A map the patch replaces takes the patch's content whatever the object held, and
+    // one it deletes is not walked.
+    if matches!(
+        patch.get("$patch").and_then(Value::as_str),
+        Some("replace" | "delete")
+    ) {
         return None;
     }
     for (key, pv) in patch {
@@ -1245,7 +1253,9 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool
             }
             let mut out = Map::new();
             for (k, x) in m {
-                if k == "$patch" || x.is_null() {
+                // A directive is no data; an unknown `$patch` value in a map the patch
+                // adds is (deeper ones fail in `unknown_directive`).
+                if (k == "$patch" && known_directive(&x)) || x.is_null() {
                     continue;
                 }
                 path.push(k.clone());
@@ -1311,22 +1321,97 @@ fn added(v: Value, builtin: Schema<'_>, path: &mut Vec<String>, parent_new: bool
     }
 }
 
-/// The first `$patch` directive in a strategic merge patch that is none of `delete`,
-/// `replace` and `merge` (kubectl refuses those).
-fn unknown_directive(v: &Value) -> Option<String> {
-    match v {
+/// Whether a `$patch` value is one of the directives: `delete`, `replace` and `merge`.
+fn known_directive(d: &Value) -> bool {
+    matches!(d.as_str(), Some("delete" | "replace" | "merge"))
+}
+
+/// The first `$patch` value none of the directives where kubectl's merge walk reads it as
+/// a directive, and so refuses it (the message): on a map the object has too, a bare element of a list merged
+/// by key, and anywhere below a map or list the patch adds (kubectl walks added content
+/// again as its own object). A map the patch adds keeps it as data, and so does a list
+/// kubectl does not merge by key. `dst` is the object's value there (`None` if it has none).
+fn unknown_directive(
+    dst: Option<&Value>,
+    patch: &Value,
+    builtin: Schema<'_>,
+    path: &mut Vec<String>,
+) -> Option<String> {
+    let shown = |d: &Value| {
+        crate::yaml::emit::scalar_text(d)
+            .or_else(|| d.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let unknown = |path: &[String], d: &Value| {
+        let at = match path {
+            [] => String::new(),
+            path => format!("{}: ", path.join(".")),
+        };
+        format!(
+            "{at}unknown patch strategy {:?}: use delete, replace or merge",
+            shown(d)
+        )
+    };
+    let dst = dst.filter(|d| !d.is_null());
+    match patch {
         Value::Object(m) => {
             if let Some(d) = m.get("$patch") {
-                if !matches!(d.as_str(), Some("delete" | "replace" | "merge")) {
-                    let shown = crate::yaml::emit::scalar_text(d)
-                        .or_else(|| d.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    return Some(shown);
+                if dst.is_some() && !known_directive(d) {
+                    return Some(unknown(path, d));
+                }
+                // A deleted map is not walked.
+                if dst.is_some() && d.as_str() == Some("delete") {
+                    return None;
                 }
             }
-            m.values().find_map(unknown_directive)
+            m.iter().filter(|(k, _)| *k != "$patch").find_map(|(k, v)| {
+                // Below added content the patch's own value is the object's.
+                let inner = match dst {
+                    Some(d) => d.get(k),
+                    None => Some(v),
+                };
+                path.push(k.clone());
+                let found = unknown_directive(inner, v, builtin, path);
+                path.pop();
+                found
+            })
         }
-        Value::Array(items) => items.iter().find_map(unknown_directive),
+        Value::Array(items) => {
+            if is_union(path, builtin) {
+                return None;
+            }
+            let object_items = dst.and_then(Value::as_array).map(Vec::as_slice);
+            let all: Vec<&Value> = object_items
+                .unwrap_or_default()
+                .iter()
+                .chain(items)
+                .collect();
+            let key = merge_key(path, &all, builtin)?;
+            items.iter().find_map(|item| {
+                if is_bare_directive(item) {
+                    let d = item.get("$patch").filter(|d| !known_directive(d))?;
+                    // In a list the patch adds, kubectl keeps such an element alone.
+                    return Some(match dst {
+                        Some(_) => unknown(path, d),
+                        None => format!(
+                            "{}: an unknown `$patch` value {:?} as an element of a list the patch adds is not supported",
+                            path.join("."),
+                            shown(d)
+                        ),
+                    });
+                }
+                let inner = match dst {
+                    Some(_) => item.get(&key).and_then(|k| {
+                        object_items
+                            .unwrap_or_default()
+                            .iter()
+                            .find(|o| o.get(&key).is_some_and(|ok| same_key(ok, k)))
+                    }),
+                    None => Some(item),
+                };
+                unknown_directive(inner, item, builtin, path)
+            })
+        }
         _ => None,
     }
 }

@@ -18,7 +18,7 @@
 //! An element no tuple names first is never walked, and keeps its nulls and directives as
 //! data.
 
-use super::{added, collapse_repeated_keys, merge, Schema};
+use super::{added, collapse_repeated_keys, known_directive, merge, Schema};
 use serde_json::Value;
 
 /// A key's text (empty for a map or list).
@@ -347,12 +347,16 @@ impl Walk<'_, '_, '_> {
 
     fn merge_nodes(&mut self, object: Option<usize>, patch: Option<usize>) -> Option<usize> {
         // kubectl reads an element's directive as it walks it, and takes it out of the
-        // patch's element: an element walked twice meets its directive once.
+        // patch's element: an element walked twice meets its directive once. Another
+        // `$patch` value stays as data in an element new to the list (anywhere else
+        // `unknown_directive` refused it).
         let directive = patch.and_then(|p| match &mut self.nodes[p] {
-            Value::Object(m) => match m.shift_remove("$patch") {
-                Some(Value::String(d)) => Some(d),
-                _ => None,
-            },
+            Value::Object(m) if m.get("$patch").is_some_and(known_directive) => {
+                match m.shift_remove("$patch") {
+                    Some(Value::String(d)) => Some(d),
+                    _ => None,
+                }
+            }
             _ => None,
         });
         let id = match (object, patch) {
