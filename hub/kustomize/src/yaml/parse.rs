@@ -1321,7 +1321,7 @@ impl<'a> Builder<'a> {
                     && !canonical
                     && (v.is_number()
                         || v.is_boolean()
-                        || (v.is_null() && !self.patch)
+                        || v.is_null()
                         || v.as_str().is_some_and(|s| s != &*text))
                 {
                     // An empty value reads as `~` here; its text is nothing.

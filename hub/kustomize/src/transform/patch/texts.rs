@@ -123,29 +123,39 @@ impl Walk<'_> {
             }
             merge_key(&at.keys, &all, self.builtin)
         });
-        // The first element with each key value, in the old list and in the patch's.
-        let firsts = |list: &[Value], key: &str| {
-            let mut first = std::collections::HashMap::new();
+        // The element with each key value in the old list and in the patch's: the first,
+        // but where the object had no list the patch's is that list, and the last of its
+        // elements with one key takes their place unwalked (see `keyed`).
+        let no_list = old.and_then(Value::as_array).is_none();
+        let positions = |list: &[Value], key: &str, last: bool| {
+            let mut at = std::collections::HashMap::new();
             for (i, x) in list.iter().enumerate() {
                 if let Some(k) = x.get(key).and_then(value_text) {
-                    first.entry(k).or_insert(i);
+                    if last {
+                        at.insert(k, i);
+                    } else {
+                        at.entry(k).or_insert(i);
+                    }
                 }
             }
-            first
+            at
         };
-        let index = key
-            .as_deref()
-            .zip(patch_items)
-            .map(|(key, p)| (key, firsts(old_items, key), firsts(p, key)));
+        let index = key.as_deref().zip(patch_items).map(|(key, p)| {
+            (
+                key,
+                positions(old_items, key, false),
+                positions(p, key, no_list),
+            )
+        });
         for (i, item) in items.iter_mut().enumerate() {
             // Which element of the old list and of the patch list this one is.
             let (o, p) = match (&index, patch_items) {
                 // Merged by key: the first element with the same key in each.
-                (Some((key, old_first, patch_first)), Some(patch_items)) => {
+                (Some((key, old_at, patch_at)), Some(patch_items)) => {
                     match item.get(*key) {
                         None => (None, None),
                         Some(kv) => match value_text(kv) {
-                            Some(k) => (old_first.get(&k).copied(), patch_first.get(&k).copied()),
+                            Some(k) => (old_at.get(&k).copied(), patch_at.get(&k).copied()),
                             // A map or list as a key: compared whole.
                             None => {
                                 let find = |list: &[Value]| {
