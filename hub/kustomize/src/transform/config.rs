@@ -560,7 +560,7 @@ fn join_name_ref(
 /// (where given) are `s`'s.
 fn selects(g: &FieldSpec, s: &FieldSpec) -> bool {
     let sel = |want: &str, have: &str| want.is_empty() || want == have;
-    g.path == s.path
+    g.text == s.text
         && sel(&g.group, &s.group)
         && sel(&g.version, &s.version)
         && sel(&g.kind, &s.kind)

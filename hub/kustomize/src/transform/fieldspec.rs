@@ -12,6 +12,9 @@ pub struct FieldSpec {
     pub version: String,
     pub kind: String,
     pub path: Vec<String>,
+    /// The path as written: kustomize compares field specs by it (`/spec/x` is not
+    /// `spec/x` to it), and its special cases (`metadata/namespace`) too.
+    pub text: String,
     pub create: bool,
 }
 
@@ -22,6 +25,7 @@ impl FieldSpec {
             version: String::new(),
             kind: kind.into(),
             path: split_path(path),
+            text: path.into(),
             create,
         }
     }
@@ -48,6 +52,7 @@ impl FieldSpec {
             version: s("version"),
             kind: s("kind"),
             path: split_spec_path(path),
+            text: path.into(),
             create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
         })
     }
@@ -186,14 +191,16 @@ fn visit_at<'p>(
             if head == "*" {
                 return Err("a `*` in a field spec path is not supported by kubectl".into());
             }
-            // kubectl's lookup reads a segment Go reads as an integer as a list index.
-            if reads_as_go_int(head) {
+            // kubectl's lookup reads a segment Go reads as an integer, a `-` and a
+            // `[...]` as a list position.
+            let position = head == "-" || (head.starts_with('[') && head.ends_with(']'));
+            if reads_as_go_int(head) || position {
                 let at = match steps.is_empty() {
                     true => "the object".to_string(),
                     false => format!("`{}`", shown(steps)),
                 };
                 return Err(format!(
-                    "{at} is a map, where the field name {head} reads as a list index"
+                    "{at} is a map, where the field name {head} reads as a list position"
                 ));
             }
             if !m.contains_key(head) {

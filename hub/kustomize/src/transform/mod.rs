@@ -336,7 +336,7 @@ pub(crate) fn namespace_one(
     let rest: Vec<FieldSpec> = specs
         .iter()
         .filter(|s| {
-            let path = s.path.join("/");
+            let path = s.text.as_str();
             !(path == "metadata/namespace"
                 || (path == "metadata/name" && !core_v1)
                 || (path == "subjects/namespace"
