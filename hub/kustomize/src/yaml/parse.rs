@@ -2545,6 +2545,8 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
     let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
     // The indentation of the line that opened the block scalar being skipped.
     let mut block: Option<usize> = None;
+    // How many flow collections are open.
+    let mut depth = 0usize;
     for (i, line) in text.lines().enumerate() {
         if let Some(opened) = block {
             if line.trim().is_empty() || indent(line) > opened {
@@ -2555,13 +2557,34 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
         let mut quote: Option<char> = None;
         // The last character outside a quoted scalar that was not a blank.
         let mut last: Option<char> = None;
+        // Inside a plain scalar, where `!` and brackets are text (`${{ !a, b }}`).
+        let mut plain = false;
+        // Where a node may start: a tag or a plain scalar.
+        let node_start = |last: Option<char>| {
+            matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?' | '!'))
+        };
         let mut chars = line.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
             let blank_before = at == 0 || line[..at].ends_with([' ', '\t']);
+            let rest = &line[at + c.len_utf8()..];
+            let blank_after = rest.is_empty() || rest.starts_with([' ', '\t']);
             match (quote, c) {
+                (Some('"'), '\\') => {
+                    chars.next();
+                    continue;
+                }
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => continue,
                 (None, '#') if blank_before => break,
+                // A plain scalar ends at `: `, and in a flow collection at its indicators.
+                (None, c) if plain => {
+                    let ends = (c == ':' && blank_after)
+                        || (depth > 0 && matches!(c, ',' | '[' | ']' | '{' | '}'));
+                    if !ends {
+                        continue;
+                    }
+                    plain = false;
+                }
                 (None, '"' | '\'') if !matches!(last, Some(c) if c.is_alphanumeric()) => {
                     quote = Some(c)
                 }
@@ -2593,6 +2616,22 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
                     last = Some('!');
                     continue;
                 }
+                _ => {}
+            }
+            match c {
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth = depth.saturating_sub(1),
+                '-' | '?' | ':' if blank_after => {}
+                // An anchor leaves the node to come; an alias is one.
+                '&' | '*' if node_start(last) => {
+                    while chars.peek().is_some_and(|(_, c)| !c.is_whitespace()) {
+                        chars.next();
+                    }
+                    if c == '&' {
+                        continue;
+                    }
+                }
+                c if !c.is_whitespace() && quote.is_none() && node_start(last) => plain = true,
                 _ => {}
             }
             if !c.is_whitespace() {
