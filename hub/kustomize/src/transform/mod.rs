@@ -146,9 +146,10 @@ pub(crate) fn run(
         "PatchStrategicMergeTransformer",
         usize::from(non_empty("patchesStrategicMerge")),
     );
+    // Two objects a JSON 6902 patch (or a patch found by id) gives one id fail only
+    // where the layer's objects are gathered, as in kubectl (a later transformer may tell
+    // them apart); `patches_field` checks after each targeted strategic merge patch.
     patch::patches_field(b.fsys, k, &mut layer.res, &patch_ctx(b, None))?;
-    // kubectl refuses a patch that gives two objects one id.
-    unique_ids(k, &layer.res, "patches")?;
     sync(layer);
     note(layer, "PatchTransformer", count("patches"));
     if let Some(ns) = k.str_field("namespace")? {
@@ -189,7 +190,6 @@ pub(crate) fn run(
         usize::from(non_empty("commonAnnotations")),
     );
     patch::json6902_field(b.fsys, k, &mut layer.res, &patch_ctx(b, None))?;
-    unique_ids(k, &layer.res, "patchesJson6902")?;
     note(layer, "PatchJson6902Transformer", count("patchesJson6902"));
     replicas(k, layer)?;
     note(layer, "ReplicaCountTransformer", count("replicas"));

@@ -1863,6 +1863,10 @@ pub(crate) fn patches_field(
                             i += 1;
                         }
                     }
+                    // kubectl sets the objects a targeted patch merged into back into its
+                    // list one by one, so two that this patch left with one id fail at
+                    // once, whatever a later patch does.
+                    super::unique_ids(k, acc, "patches")?;
                 }
             }
         }
