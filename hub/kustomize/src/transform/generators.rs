@@ -223,8 +223,8 @@ pub(crate) fn generate(
         if data.contains_key(&key) || binary.contains_key(&key) {
             return Err(k.field_err(&field_name, format!("duplicate key {key:?}")));
         }
-        if !crate::yaml::parse::plain_key_reads_as_string(&key) {
-            return Err(k.field_err(&field_name, crate::yaml::parse::unreadable_key(&key)));
+        if let Some(problem) = unwritable_key(&key) {
+            return Err(k.field_err(&field_name, problem));
         }
         if kind == "Secret" {
             data.insert(key, Value::String(base64_lines(&value)));
@@ -257,12 +257,12 @@ pub(crate) fn generate(
     // A global `true` wins over a local `false`, as kustomize merges the options.
     let disable_hash = local.disable_hash.unwrap_or(false) || global.disable_hash.unwrap_or(false);
     let immutable = local.immutable.unwrap_or(false) || global.immutable.unwrap_or(false);
-    if let Some(key) = labels
+    if let Some(problem) = labels
         .keys()
         .chain(annotations.keys())
-        .find(|key| !crate::yaml::parse::plain_key_reads_as_string(key))
+        .find_map(|k| unwritable_key(k))
     {
-        return Err(k.field_err(&field_name, crate::yaml::parse::unreadable_key(key)));
+        return Err(k.field_err(&field_name, problem));
     }
 
     let mut meta = Map::new();
@@ -477,6 +477,18 @@ pub(crate) fn generate(
 }
 
 /// The JSON pointer of the first string under `v` that `leading_tab_block` finds.
+/// Why kubectl cannot read back a key of a generated object, which it writes out as YAML
+/// unquoted and reads again: one reading as no string, or `<<`, a merge key to it.
+fn unwritable_key(key: &str) -> Option<String> {
+    if key == "<<" {
+        return Some(
+            "key \"<<\" would be written out unquoted and read back as a YAML merge key, which kubectl cannot read".into(),
+        );
+    }
+    (!crate::yaml::parse::plain_key_reads_as_string(key))
+        .then(|| crate::yaml::parse::unreadable_key(key))
+}
+
 pub(crate) fn tab_led_block_in(v: &Value) -> Option<String> {
     fn walk(v: &Value, at: &mut Vec<String>) -> bool {
         match v {
