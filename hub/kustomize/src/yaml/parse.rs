@@ -595,6 +595,11 @@ struct ReadAs {
 fn parse_with(text: &str, read_as: ReadAs) -> Result<Vec<Document>, ParseError> {
     let text = without_line_start_boms(text);
     let mut text = text.into_owned();
+    if !read_as.yaml11 {
+        if let Some(fixed) = rewrite_flow_scalars(&text)? {
+            text = fixed;
+        }
+    }
     // go-yaml takes `\'` in a double-quoted scalar for a quote, and a comment right after
     // a closing quote or bracket; granit refuses both. Each such refusal rewrites that one
     // spot (no line changes) and reads again. An unquoted U+2028 or U+2029 becomes a
@@ -2535,19 +2540,37 @@ fn check_named_tag_handles(text: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// go-yaml reads `,`, `[`, `]`, `{` and `}` as part of a tag (`[!!str, a]` tags `a` with
-/// `!!str,`); this reader ends a tag there. Such a tag is refused rather than read
-/// differently.
-fn check_tag_ends(text: &str) -> Result<(), ParseError> {
-    if !text.contains('!') {
-        return Ok(());
-    }
+/// A token go-yaml's scanner sees where granit's (YAML 1.2) may see another, found by
+/// `scan_tokens`.
+enum Token<'t> {
+    /// A tag where a node starts, up to the next blank (line number, tag text).
+    Tag(usize, &'t str),
+    /// A plain scalar in a flow collection as go-yaml reads it: the line number and its
+    /// byte range in the text, and the byte after it.
+    FlowPlain(usize, std::ops::Range<usize>, Option<u8>),
+    /// An anchor's or alias's name, up to the next blank (its byte range in the text), and
+    /// whether it is in a flow collection.
+    Name(std::ops::Range<usize>, bool),
+}
+
+/// Walks the nodes of `text` line by line as go-yaml's scanner starts them, past quoted
+/// scalars, comments and block scalars, telling `visit` of each `Token`. A plain scalar
+/// holds `!` and brackets as text (`${{ !a, b }}`); it ends at `: `, and in a flow
+/// collection at its indicators, but not at a `:` before one (`[echo ready:]`).
+fn scan_tokens<'t>(
+    text: &'t str,
+    visit: &mut dyn FnMut(Token<'t>) -> Result<(), ParseError>,
+) -> Result<(), ParseError> {
     let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
     // The indentation of the line that opened the block scalar being skipped.
     let mut block: Option<usize> = None;
     // How many flow collections are open.
     let mut depth = 0usize;
-    for (i, line) in text.lines().enumerate() {
+    let mut offset = 0;
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
         if let Some(opened) = block {
             if line.trim().is_empty() || indent(line) > opened {
                 continue;
@@ -2557,11 +2580,18 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
         let mut quote: Option<char> = None;
         // The last character outside a quoted scalar that was not a blank.
         let mut last: Option<char> = None;
-        // Inside a plain scalar, where `!` and brackets are text (`${{ !a, b }}`).
-        let mut plain = false;
+        // Where the plain scalar being read started.
+        let mut plain: Option<usize> = None;
         // Where a node may start: a tag or a plain scalar.
         let node_start = |last: Option<char>| {
             matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?' | '!'))
+        };
+        // The plain scalar from `from` to `to` on this line, where in a flow collection.
+        let flow_plain = |from: usize, to: usize, depth: usize| {
+            let token = line[from..to].trim_end_matches([' ', '\t']);
+            let range = line_start + from..line_start + from + token.len();
+            let next = line.as_bytes().get(to).copied();
+            (depth > 0 && !token.is_empty()).then(|| Token::FlowPlain(i + 1, range, next))
         };
         let mut chars = line.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
@@ -2576,14 +2606,15 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => continue,
                 (None, '#') if blank_before => break,
-                // A plain scalar ends at `: `, and in a flow collection at its indicators.
-                (None, c) if plain => {
+                (None, c) if plain.is_some() => {
                     let ends = (c == ':' && blank_after)
                         || (depth > 0 && matches!(c, ',' | '[' | ']' | '{' | '}'));
                     if !ends {
                         continue;
                     }
-                    plain = false;
+                    if let Some(token) = plain.take().and_then(|from| flow_plain(from, at, depth)) {
+                        visit(token)?;
+                    }
                 }
                 (None, '"' | '\'') if !matches!(last, Some(c) if c.is_alphanumeric()) => {
                     quote = Some(c)
@@ -2593,23 +2624,10 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
                     if matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?'))
                         && (blank_before || matches!(last, Some('[' | '{' | ','))) =>
                 {
-                    let token: String = line[at..]
-                        .chars()
-                        .take_while(|c| !c.is_whitespace())
-                        .collect();
-                    // A verbatim tag (`!<tag:yaml.org,2002:str>`) holds what it likes.
-                    let after = match token.strip_prefix("!<") {
-                        Some(rest) => rest.split_once('>').map_or("", |(_, after)| after),
-                        None => token.as_str(),
-                    };
-                    if after.contains([',', '[', ']', '{', '}']) {
-                        return Err(ParseError {
-                            line: i + 1,
-                            message: format!(
-                                "tag {token:?}: kubectl reads ',', '[', ']', '{{' and '}}' as part of a tag; put a space after the tag"
-                            ),
-                        });
-                    }
+                    let len = line[at..]
+                        .find(char::is_whitespace)
+                        .unwrap_or(line.len() - at);
+                    visit(Token::Tag(i + 1, &line[at..at + len]))?;
                     while chars.peek().is_some_and(|(_, c)| !c.is_whitespace()) {
                         chars.next();
                     }
@@ -2621,9 +2639,13 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
             match c {
                 '[' | '{' => depth += 1,
                 ']' | '}' => depth = depth.saturating_sub(1),
+                ',' => {}
                 '-' | '?' | ':' if blank_after => {}
                 // An anchor leaves the node to come; an alias is one.
                 '&' | '*' if node_start(last) => {
+                    let len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    let name = line_start + at + 1;
+                    visit(Token::Name(name..name + len, depth > 0))?;
                     while chars.peek().is_some_and(|(_, c)| !c.is_whitespace()) {
                         chars.next();
                     }
@@ -2631,11 +2653,17 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
                         continue;
                     }
                 }
-                c if !c.is_whitespace() && quote.is_none() && node_start(last) => plain = true,
+                c if !c.is_whitespace() && quote.is_none() && node_start(last) => plain = Some(at),
                 _ => {}
             }
             if !c.is_whitespace() {
                 last = Some(c);
+            }
+        }
+        if let Some(from) = plain {
+            let to = line.find(" #").filter(|&e| e >= from).unwrap_or(line.len());
+            if let Some(token) = flow_plain(from, to, depth) {
+                visit(token)?;
             }
         }
         // A line ending in a block scalar indicator opens a block.
@@ -2653,6 +2681,103 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+/// go-yaml reads `,`, `[`, `]`, `{` and `}` as part of a tag (`[!!str, a]` tags `a` with
+/// `!!str,`); this reader ends a tag there. Such a tag is refused rather than read
+/// differently.
+fn check_tag_ends(text: &str) -> Result<(), ParseError> {
+    if !text.contains('!') {
+        return Ok(());
+    }
+    scan_tokens(text, &mut |token| {
+        let Token::Tag(line, token) = token else {
+            return Ok(());
+        };
+        // A verbatim tag (`!<tag:yaml.org,2002:str>`) holds what it likes.
+        let after = match token.strip_prefix("!<") {
+            Some(rest) => rest.split_once('>').map_or("", |(_, after)| after),
+            None => token,
+        };
+        if after.contains([',', '[', ']', '{', '}']) {
+            return Err(ParseError {
+                line,
+                message: format!(
+                    "tag {token:?}: kubectl reads ',', '[', ']', '{{' and '}}' as part of a tag; put a space after the tag"
+                ),
+            });
+        }
+        Ok(())
+    })
+}
+
+/// go-yaml's reading of plain scalars in flow collections, where YAML 1.2 reads some
+/// otherwise: a `:` right before a flow indicator is text (`[echo ready:]` holds
+/// `echo ready:`), and so is a lone `-` (`[apply, -f, -]`), so such scalars are quoted
+/// here; a `?` starting one is a key indicator (`[?a]` holds the map `{a: ""}`), given
+/// its blank here; and a scalar cannot start with a `:`, which fails as in kubectl. An
+/// anchor or alias name ends as go-yaml ends it. `None` where nothing needs rewriting.
+fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
+    let flows = text.contains(['[', '{']) && text.contains([':', '-', '?']);
+    if !flows && !text.contains(['&', '*']) {
+        return Ok(None);
+    }
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    scan_tokens(text, &mut |token| {
+        let (line, range, next) = match token {
+            Token::FlowPlain(line, range, next) => (line, range, next),
+            // go-yaml ends an anchor's or alias's name at the first character other than
+            // a letter, digit, `-` or `_` that may follow it (`&a:` anchors an empty
+            // key); YAML 1.2 reads on.
+            Token::Name(range, flow) => {
+                let name = &text[range.clone()];
+                let end = name
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                    .filter(|&i| {
+                        i > 0 && name[i..].starts_with([':', '?', ',', ']', '}', '%', '@', '`'])
+                    });
+                if let Some(i) = end {
+                    let at = range.start + i;
+                    // In a flow collection that `:` is a value indicator whatever follows.
+                    let with = match flow && name[i..].starts_with(':') {
+                        true => (at..at + 1, " : ".to_string()),
+                        false => (at..at, " ".to_string()),
+                    };
+                    edits.push(with);
+                }
+                return Ok(());
+            }
+            Token::Tag(..) => return Ok(()),
+        };
+        let scalar = &text[range.clone()];
+        if scalar.starts_with(':') {
+            return Err(ParseError {
+                line,
+                message: "did not find expected node content (go-yaml reads a `:` starting a value in a flow collection as a key indicator; quote the value)".into(),
+            });
+        }
+        let before_indicator = matches!(next, Some(b',' | b'[' | b']' | b'{' | b'}'));
+        if scalar == "-" || (before_indicator && scalar.ends_with(':')) {
+            edits.push((range, format!("'{}'", scalar.replace('\'', "''"))));
+        } else if let Some(key) =
+            (scalar.strip_prefix('?')).filter(|k| !k.is_empty() && !k.starts_with('?'))
+        {
+            edits.push((range, format!("? {key}")));
+        }
+        Ok(())
+    })?;
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(text.len() + 2 * edits.len());
+    let mut from = 0;
+    for (range, with) in edits {
+        out.push_str(&text[from..range.start]);
+        out.push_str(&with);
+        from = range.end;
+    }
+    out.push_str(&text[from..]);
+    Ok(Some(out))
 }
 
 /// Whether a key kubectl writes out plain (a generated or transformed key) reads back as
