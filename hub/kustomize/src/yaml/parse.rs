@@ -2548,9 +2548,10 @@ enum Token<'t> {
     /// A plain scalar in a flow collection as go-yaml reads it: the line number and its
     /// byte range in the text, and the byte after it.
     FlowPlain(usize, std::ops::Range<usize>, Option<u8>),
-    /// An anchor's or alias's name, up to the next blank (its byte range in the text), and
-    /// whether it is in a flow collection.
-    Name(std::ops::Range<usize>, bool),
+    /// An anchor's or alias's name as go-yaml reads it (letters, digits, `-` and `_`): its
+    /// byte range in the text, whether it is in a flow collection, and the character after
+    /// it.
+    Name(std::ops::Range<usize>, bool, Option<char>),
 }
 
 /// Walks the nodes of `text` line by line as go-yaml's scanner starts them, past quoted
@@ -2566,6 +2567,11 @@ fn scan_tokens<'t>(
     let mut block: Option<usize> = None;
     // How many flow collections are open.
     let mut depth = 0usize;
+    // A quoted scalar goes on over lines.
+    let mut quote: Option<char> = None;
+    // The column of the map key (or list dash) whose plain value goes on over the next
+    // lines: those deeper than it are that value's text.
+    let mut open_plain: Option<usize> = None;
     let mut offset = 0;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
         let line_start = offset;
@@ -2577,11 +2583,19 @@ fn scan_tokens<'t>(
             }
             block = None;
         }
-        let mut quote: Option<char> = None;
+        if let Some(opened) = open_plain.filter(|_| quote.is_none()) {
+            let content = line.trim_start();
+            if content.is_empty() || content.starts_with('#') || indent(line) > opened {
+                continue;
+            }
+            open_plain = None;
+        }
         // The last character outside a quoted scalar that was not a blank.
         let mut last: Option<char> = None;
         // Where the plain scalar being read started.
         let mut plain: Option<usize> = None;
+        // Where the last anchor or alias name ended.
+        let mut name_end: Option<usize> = None;
         // Where a node may start: a tag or a plain scalar.
         let node_start = |last: Option<char>| {
             matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?' | '!'))
@@ -2641,14 +2655,20 @@ fn scan_tokens<'t>(
                 ']' | '}' => depth = depth.saturating_sub(1),
                 ',' => {}
                 '-' | '?' | ':' if blank_after => {}
+                // Right after a name in a flow collection, a value indicator.
+                ':' if depth > 0 && name_end == Some(at) => {}
                 // An anchor leaves the node to come; an alias is one.
                 '&' | '*' if node_start(last) => {
-                    let len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    let len = rest
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                        .unwrap_or(rest.len());
                     let name = line_start + at + 1;
-                    visit(Token::Name(name..name + len, depth > 0))?;
-                    while chars.peek().is_some_and(|(_, c)| !c.is_whitespace()) {
+                    let after = rest[len..].chars().next();
+                    visit(Token::Name(name..name + len, depth > 0, after))?;
+                    for _ in 0..len {
                         chars.next();
                     }
+                    name_end = Some(at + 1 + len);
                     if c == '&' {
                         continue;
                     }
@@ -2664,6 +2684,16 @@ fn scan_tokens<'t>(
             let to = line.find(" #").filter(|&e| e >= from).unwrap_or(line.len());
             if let Some(token) = flow_plain(from, to, depth) {
                 visit(token)?;
+            }
+            // A plain value in a block goes on over the lines deeper than its map's keys
+            // (its list's dashes).
+            let before = line[..from].trim_end();
+            if depth == 0 && before.ends_with([':', '-']) {
+                let dashes = before.trim_start_matches([' ', '-']);
+                open_plain = Some(match before.ends_with(':') {
+                    true => before.len() - dashes.len(),
+                    false => before.len() - 1,
+                });
             }
         }
         // A line ending in a block scalar indicator opens a block.
@@ -2729,27 +2759,25 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
             // go-yaml ends an anchor's or alias's name at the first character other than
             // a letter, digit, `-` or `_` that may follow it (`&a:` anchors an empty
             // key); YAML 1.2 reads on.
-            Token::Name(range, flow) => {
-                let name = &text[range.clone()];
-                let end = name
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-                    .filter(|&i| {
-                        i > 0 && name[i..].starts_with([':', '?', ',', ']', '}', '%', '@', '`'])
-                    });
-                if let Some(i) = end {
-                    let at = range.start + i;
+            Token::Name(range, flow, after) => {
+                let ends = matches!(after, Some(':' | '?' | ',' | ']' | '}' | '%' | '@' | '`'));
+                if !range.is_empty() && ends {
+                    let at = range.end;
                     // In a flow collection that `:` is a value indicator whatever follows.
-                    let with = match flow && name[i..].starts_with(':') {
-                        true => (at..at + 1, " : ".to_string()),
-                        false => (at..at, " ".to_string()),
-                    };
-                    edits.push(with);
+                    edits.push(match (flow, after) {
+                        (true, Some(':')) => (at..at + 1, " : ".to_string()),
+                        _ => (at..at, " ".to_string()),
+                    });
                 }
                 return Ok(());
             }
             Token::Tag(..) => return Ok(()),
         };
         let scalar = &text[range.clone()];
+        // No token starts with a reserved or block indicator: both readers fail.
+        if scalar.starts_with(['|', '>', '@', '`', '%']) {
+            return Ok(());
+        }
         if scalar.starts_with(':') {
             return Err(ParseError {
                 line,
