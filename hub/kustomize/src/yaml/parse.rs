@@ -2572,6 +2572,9 @@ fn scan_tokens<'t>(
     // The column of the map key (or list dash) whose plain value goes on over the next
     // lines: those deeper than it are that value's text.
     let mut open_plain: Option<usize> = None;
+    // A plain scalar in a flow collection reached the end of the last line: the text
+    // starting the next one is more of it.
+    let mut flow_continues = false;
     let mut offset = 0;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
         let line_start = offset;
@@ -2600,12 +2603,15 @@ fn scan_tokens<'t>(
         let node_start = |last: Option<char>| {
             matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?' | '!'))
         };
-        // The plain scalar from `from` to `to` on this line, where in a flow collection.
+        // The plain scalar from `from` to `to` on this line, where in a flow collection
+        // (and not the rest of one from the line before).
+        let continued = std::mem::take(&mut flow_continues).then(|| indent(line));
         let flow_plain = |from: usize, to: usize, depth: usize| {
             let token = line[from..to].trim_end_matches([' ', '\t']);
             let range = line_start + from..line_start + from + token.len();
             let next = line.as_bytes().get(to).copied();
-            (depth > 0 && !token.is_empty()).then(|| Token::FlowPlain(i + 1, range, next))
+            let own = continued != Some(from);
+            (depth > 0 && own && !token.is_empty()).then(|| Token::FlowPlain(i + 1, range, next))
         };
         let mut chars = line.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
@@ -2685,6 +2691,7 @@ fn scan_tokens<'t>(
             if let Some(token) = flow_plain(from, to, depth) {
                 visit(token)?;
             }
+            flow_continues = depth > 0 && to == line.len();
             // A plain value in a block goes on over the lines deeper than its map's keys
             // (its list's dashes).
             let before = line[..from].trim_end();
