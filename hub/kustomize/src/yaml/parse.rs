@@ -2563,6 +2563,17 @@ fn scan_tokens<'t>(
     visit: &mut dyn FnMut(Token<'t>) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
     let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    // The column of a line's map key, past its list dashes (`- - k:` has it at 4).
+    let key_column = |line: &str| {
+        let mut rest = line.trim_start_matches(' ');
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+            rest = after.trim_start_matches([' ', '\t']);
+        }
+        line.len() - rest.len()
+    };
+    // Where a flow collection opened at a line's start (past its indentation) is open: it
+    // may be more of a plain value from the lines before, so nothing in it is rewritten.
+    let mut unsure: Option<usize> = None;
     // The indentation of the line that opened the block scalar being skipped.
     let mut block: Option<usize> = None;
     // How many flow collections are open.
@@ -2575,6 +2586,9 @@ fn scan_tokens<'t>(
     // A plain scalar in a flow collection reached the end of the last line: the text
     // starting the next one is more of it.
     let mut flow_continues = false;
+    // The key column of a line that ends at its key's `:`: its value may start on the
+    // next line, and a plain one goes on over the lines after that.
+    let mut value_below: Option<usize> = None;
     let mut offset = 0;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
         let line_start = offset;
@@ -2593,6 +2607,24 @@ fn scan_tokens<'t>(
             }
             open_plain = None;
         }
+        let content = line.trim_start();
+        if !content.is_empty() && !content.starts_with('#') {
+            // A plain value starting on the line after its key: no indicator starts it,
+            // and it holds no `: ` (which would make it a map).
+            let plain_value = !content.starts_with([
+                '-', '?', ':', '[', '{', '"', '\'', '|', '>', '&', '*', '!', '%', '@', '`',
+            ]) && !content.contains(": ")
+                && !content.trim_end().ends_with(':');
+            if let Some(key) = value_below
+                .take()
+                .filter(|&k| quote.is_none() && indent(line) > k)
+            {
+                if plain_value {
+                    open_plain = Some(key);
+                    continue;
+                }
+            }
+        }
         // The last character outside a quoted scalar that was not a blank.
         let mut last: Option<char> = None;
         // Where the plain scalar being read started.
@@ -2606,11 +2638,11 @@ fn scan_tokens<'t>(
         // The plain scalar from `from` to `to` on this line, where in a flow collection
         // (and not the rest of one from the line before).
         let continued = std::mem::take(&mut flow_continues).then(|| indent(line));
-        let flow_plain = |from: usize, to: usize, depth: usize| {
+        let flow_plain = |from: usize, to: usize, depth: usize, sure: bool| {
             let token = line[from..to].trim_end_matches([' ', '\t']);
             let range = line_start + from..line_start + from + token.len();
             let next = line.as_bytes().get(to).copied();
-            let own = continued != Some(from);
+            let own = continued != Some(from) && sure;
             (depth > 0 && own && !token.is_empty()).then(|| Token::FlowPlain(i + 1, range, next))
         };
         let mut chars = line.char_indices().peekable();
@@ -2625,14 +2657,20 @@ fn scan_tokens<'t>(
                 }
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => continue,
-                (None, '#') if blank_before => break,
+                // go-yaml takes a `#` right after a closing quote or bracket for a comment.
+                (None, '#') if blank_before || matches!(last, Some(']' | '}' | '"' | '\'')) => {
+                    break
+                }
                 (None, c) if plain.is_some() => {
                     let ends = (c == ':' && blank_after)
                         || (depth > 0 && matches!(c, ',' | '[' | ']' | '{' | '}'));
                     if !ends {
                         continue;
                     }
-                    if let Some(token) = plain.take().and_then(|from| flow_plain(from, at, depth)) {
+                    if let Some(token) = plain
+                        .take()
+                        .and_then(|from| flow_plain(from, at, depth, unsure.is_none()))
+                    {
                         visit(token)?;
                     }
                 }
@@ -2657,8 +2695,18 @@ fn scan_tokens<'t>(
                 _ => {}
             }
             match c {
-                '[' | '{' => depth += 1,
-                ']' | '}' => depth = depth.saturating_sub(1),
+                '[' | '{' => {
+                    if depth == 0 && last.is_none() {
+                        unsure = Some(depth);
+                    }
+                    depth += 1;
+                }
+                ']' | '}' => {
+                    depth = depth.saturating_sub(1);
+                    if unsure == Some(depth) {
+                        unsure = None;
+                    }
+                }
                 ',' => {}
                 '-' | '?' | ':' if blank_after => {}
                 // Right after a name in a flow collection, a value indicator.
@@ -2670,7 +2718,11 @@ fn scan_tokens<'t>(
                         .unwrap_or(rest.len());
                     let name = line_start + at + 1;
                     let after = rest[len..].chars().next();
-                    visit(Token::Name(name..name + len, depth > 0, after))?;
+                    // At a line's start it may be more of a plain value, but as a key.
+                    let key = last.is_none() && rest[len..].starts_with(": ");
+                    if unsure.is_none() && (last.is_some() || key || after == Some(':')) {
+                        visit(Token::Name(name..name + len, depth > 0, after))?;
+                    }
                     for _ in 0..len {
                         chars.next();
                     }
@@ -2688,23 +2740,34 @@ fn scan_tokens<'t>(
         }
         if let Some(from) = plain {
             let to = line.find(" #").filter(|&e| e >= from).unwrap_or(line.len());
-            if let Some(token) = flow_plain(from, to, depth) {
+            if let Some(token) = flow_plain(from, to, depth, unsure.is_none()) {
                 visit(token)?;
             }
             flow_continues = depth > 0 && to == line.len();
             // A plain value in a block goes on over the lines deeper than its map's keys
-            // (its list's dashes).
-            let before = line[..from].trim_end();
+            // (its list's dashes); a tag or an anchor may come before it.
+            let mut before = line[..from].trim_end();
+            while let Some((head, last)) = before.rsplit_once([' ', '\t']) {
+                if !last.starts_with(['!', '&']) {
+                    break;
+                }
+                before = head.trim_end();
+            }
             if depth == 0 && before.ends_with([':', '-']) {
-                let dashes = before.trim_start_matches([' ', '-']);
                 open_plain = Some(match before.ends_with(':') {
-                    true => before.len() - dashes.len(),
+                    true => key_column(line),
                     false => before.len() - 1,
                 });
             }
         }
-        // A line ending in a block scalar indicator opens a block.
+        // A line ending in a block scalar indicator opens a block, deeper than its key.
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
         let end = line.split(" #").next().unwrap_or(line).trim_end();
+        if depth == 0 && quote.is_none() && plain.is_none() && end.ends_with(':') {
+            value_below = Some(key_column(line));
+        }
         let indicator = end.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
         if quote.is_none()
             && (indicator.ends_with(" |")
@@ -2714,7 +2777,7 @@ fn scan_tokens<'t>(
                 || indicator.ends_with(":|")
                 || indicator.ends_with(":>"))
         {
-            block = Some(indent(line));
+            block = Some(key_column(line));
         }
     }
     Ok(())
@@ -2792,12 +2855,16 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
             });
         }
         let before_indicator = matches!(next, Some(b',' | b'[' | b']' | b'{' | b'}'));
-        if scalar == "-" || (before_indicator && scalar.ends_with(':')) {
-            edits.push((range, format!("'{}'", scalar.replace('\'', "''"))));
-        } else if let Some(key) =
-            (scalar.strip_prefix('?')).filter(|k| !k.is_empty() && !k.starts_with('?'))
-        {
-            edits.push((range, format!("? {key}")));
+        // A `?` starting it is a key indicator; what follows is read as a scalar.
+        let (indicator, body) = match scalar.strip_prefix('?') {
+            Some(key) if !key.is_empty() && !key.starts_with('?') => ("? ", key),
+            _ => ("", scalar),
+        };
+        let quote = body == "-" || (before_indicator && body.ends_with(':'));
+        if quote {
+            edits.push((range, format!("{indicator}'{}'", body.replace('\'', "''"))));
+        } else if !indicator.is_empty() {
+            edits.push((range, format!("{indicator}{body}")));
         }
         Ok(())
     })?;
