@@ -863,7 +863,6 @@ fn parse_text(
         Vec::new()
     } else {
         check_named_tag_handles(text)?;
-        check_tag_ends(text)?;
         check_document_chunks(text)?
     };
     let mut b = Builder {
@@ -2786,29 +2785,21 @@ fn scan_tokens<'t>(
 /// go-yaml reads `,`, `[`, `]`, `{` and `}` as part of a tag (`[!!str, a]` tags `a` with
 /// `!!str,`); this reader ends a tag there. Such a tag is refused rather than read
 /// differently.
-fn check_tag_ends(text: &str) -> Result<(), ParseError> {
-    if !text.contains('!') {
-        return Ok(());
+fn check_tag_end(line: usize, token: &str) -> Result<(), ParseError> {
+    // A verbatim tag (`!<tag:yaml.org,2002:str>`) holds what it likes.
+    let after = match token.strip_prefix("!<") {
+        Some(rest) => rest.split_once('>').map_or("", |(_, after)| after),
+        None => token,
+    };
+    if after.contains([',', '[', ']', '{', '}']) {
+        return Err(ParseError {
+            line,
+            message: format!(
+                "tag {token:?}: kubectl reads ',', '[', ']', '{{' and '}}' as part of a tag; put a space after the tag"
+            ),
+        });
     }
-    scan_tokens(text, &mut |token| {
-        let Token::Tag(line, token) = token else {
-            return Ok(());
-        };
-        // A verbatim tag (`!<tag:yaml.org,2002:str>`) holds what it likes.
-        let after = match token.strip_prefix("!<") {
-            Some(rest) => rest.split_once('>').map_or("", |(_, after)| after),
-            None => token,
-        };
-        if after.contains([',', '[', ']', '{', '}']) {
-            return Err(ParseError {
-                line,
-                message: format!(
-                    "tag {token:?}: kubectl reads ',', '[', ']', '{{' and '}}' as part of a tag; put a space after the tag"
-                ),
-            });
-        }
-        Ok(())
-    })
+    Ok(())
 }
 
 /// go-yaml's reading of plain scalars in flow collections, where YAML 1.2 reads some
@@ -2816,10 +2807,11 @@ fn check_tag_ends(text: &str) -> Result<(), ParseError> {
 /// `echo ready:`), and so is a lone `-` (`[apply, -f, -]`), so such scalars are quoted
 /// here; a `?` starting one is a key indicator (`[?a]` holds the map `{a: ""}`), given
 /// its blank here; and a scalar cannot start with a `:`, which fails as in kubectl. An
-/// anchor or alias name ends as go-yaml ends it. `None` where nothing needs rewriting.
+/// anchor or alias name ends as go-yaml ends it, and a tag running into a flow indicator
+/// fails (see `check_tag_end`). `None` where nothing needs rewriting.
 fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
     let flows = text.contains(['[', '{']) && text.contains([':', '-', '?']);
-    if !flows && !text.contains(['&', '*']) {
+    if !flows && !text.contains(['&', '*', '!']) {
         return Ok(None);
     }
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
@@ -2841,7 +2833,7 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
                 }
                 return Ok(());
             }
-            Token::Tag(..) => return Ok(()),
+            Token::Tag(line, tag) => return check_tag_end(line, tag),
         };
         let scalar = &text[range.clone()];
         // No token starts with a reserved or block indicator: both readers fail.
