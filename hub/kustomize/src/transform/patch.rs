@@ -523,45 +523,21 @@ fn smp_resource(
     }
     // A patch that deletes the object meets nothing of it.
     let deletes = patch.get("$patch").and_then(Value::as_str) == Some("delete");
-    if let (false, Value::Object(p)) = (deletes, patch) {
-        let object = Value::Object(std::mem::take(&mut r.obj));
-        let unknown = unknown_directive(Some(&object), patch, builtin, &mut Vec::new());
-        if let Value::Object(m) = object {
-            r.obj = m;
-        }
-        if let Some(problem) = unknown {
-            return Err(problem);
-        }
-        if let Some(problem) = unmergeable(Some(&r.obj), p, builtin, &mut Vec::new()) {
-            return Err(problem);
-        }
-    }
-    if !deletes && !matches!(builtin, Schema::Unknown) {
-        let object = Value::Object(std::mem::take(&mut r.obj));
-        let problem = misplaced(&object, builtin).or_else(|| misplaced(patch, builtin));
-        if let Value::Object(m) = object {
-            r.obj = m;
-        }
-        if let Some(problem) = problem {
-            return Err(problem);
-        }
-    }
-    // kubectl applies nothing of a document whose top level says `$patch: replace`.
-    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
-        return Ok(false);
-    }
-    let wipes_bookkeeping = drops_annotations(patch);
     let no_texts = PatchTexts::default();
     let object_texts = r.texts.as_deref().unwrap_or(&no_texts);
     let object = Value::Object(std::mem::take(&mut r.obj));
-    let problem = odd_merge_key((object_texts, &object), (texts, patch))
-        .or_else(|| odd_merge_key((texts, patch), (object_texts, &object)));
+    let problem = merge_problem((object_texts, &object), (texts, patch), builtin, deletes);
     if let Value::Object(m) = object {
         r.obj = m;
     }
     if let Some(problem) = problem {
         return Err(problem);
     }
+    // kubectl applies nothing of a document whose top level says `$patch: replace`.
+    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+        return Ok(false);
+    }
+    let wipes_bookkeeping = drops_annotations(patch);
     let origin = super::metadata::watch_origin(r, ctx.origins);
     let mut obj = Value::Object(std::mem::take(&mut r.obj));
     // The object as it was, to carry source texts over, when there are any.
@@ -634,6 +610,35 @@ fn smp_resource(
     // The patch wrote shared values in place before the next patch reads them.
     r.sync_aliases();
     Ok(false)
+}
+
+/// What in an object and a patch kubectl would merge otherwise than this engine, or
+/// fail on: unknown directives where its walk reads them, values it cannot merge, schema
+/// fields out of place, merge keys written in a form of their own.
+fn merge_problem(
+    (object_texts, object): (&PatchTexts, &Value),
+    (texts, patch): (&PatchTexts, &Value),
+    builtin: Schema<'_>,
+    deletes: bool,
+) -> Option<String> {
+    if let (false, Value::Object(p)) = (deletes, patch) {
+        let problem = unknown_directive(Some(object), patch, builtin, &mut Vec::new())
+            .or_else(|| unmergeable(object.as_object(), p, builtin, &mut Vec::new()));
+        if problem.is_some() {
+            return problem;
+        }
+    }
+    if !deletes && !matches!(builtin, Schema::Unknown) {
+        let problem = misplaced(object, builtin).or_else(|| misplaced(patch, builtin));
+        if problem.is_some() {
+            return problem;
+        }
+    }
+    if patch.get("$patch").and_then(Value::as_str) == Some("replace") {
+        return None;
+    }
+    odd_merge_key((object_texts, object), (texts, patch))
+        .or_else(|| odd_merge_key((texts, patch), (object_texts, object)))
 }
 
 /// A comment holding a JSON object on a map or list of the object or the patch: kubectl
