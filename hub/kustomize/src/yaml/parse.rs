@@ -728,7 +728,8 @@ fn rewrite_refusal(text: &str, refusal: Refusal) -> Option<String> {
         Refusal::FlowTabs(at, depth) => spaces_for_flow_tabs(text, at, depth),
         Refusal::CommentNotSeparated(at) => {
             let before = text.get(..at)?;
-            if !text.get(at..)?.starts_with('#') || !before.ends_with(['"', '\'', ']', '}']) {
+            let indicator = ['"', '\'', ']', '}', ',', '[', '{'];
+            if !text.get(at..)?.starts_with('#') || !before.ends_with(indicator) {
                 return None;
             }
             Some(format!("{before} {}", &text[at..]))
@@ -2545,12 +2546,27 @@ enum Token<'t> {
     /// A tag where a node starts, up to the next blank (line number, tag text).
     Tag(usize, &'t str),
     /// A plain scalar in a flow collection as go-yaml reads it: the line number and its
-    /// byte range in the text, and the byte after it.
-    FlowPlain(usize, std::ops::Range<usize>, Option<u8>),
+    /// byte range in the text, the byte after it, and where it stands.
+    FlowPlain(usize, std::ops::Range<usize>, Option<u8>, FlowPlace),
     /// An anchor's or alias's name as go-yaml reads it (letters, digits, `-` and `_`): its
     /// byte range in the text, whether it is in a flow collection, and the character after
     /// it.
     Name(std::ops::Range<usize>, bool, Option<char>),
+    /// A `:` after an alias in a flow collection (`[*a :x]`), the value indicator of the
+    /// alias as a key, where YAML 1.2 needs a blank after it: the byte after it.
+    Blank(usize),
+}
+
+/// Where a plain scalar in a flow collection stands.
+#[derive(Clone, Copy, Default)]
+struct FlowPlace {
+    /// The innermost collection is a map.
+    in_map: bool,
+    /// Only node properties (an anchor, a tag) or a map's `?` come before it in its
+    /// entry: a `:` starting it is then the value indicator of an empty key.
+    after_properties: bool,
+    /// It starts a map's entry with no `?` or properties before it: a key.
+    key: bool,
 }
 
 /// Walks the nodes of `text` line by line as go-yaml's scanner starts them, past quoted
@@ -2575,8 +2591,9 @@ fn scan_tokens<'t>(
     let mut unsure: Option<usize> = None;
     // The indentation of the line that opened the block scalar being skipped.
     let mut block: Option<usize> = None;
-    // How many flow collections are open.
+    // How many flow collections are open, and whether each is a map.
     let mut depth = 0usize;
+    let mut maps: Vec<bool> = Vec::new();
     // A quoted scalar goes on over lines.
     let mut quote: Option<char> = None;
     // The column of the map key (or list dash) whose plain value goes on over the next
@@ -2585,6 +2602,8 @@ fn scan_tokens<'t>(
     // A plain scalar in a flow collection reached the end of the last line: the text
     // starting the next one is more of it.
     let mut flow_continues = false;
+    // Such a scalar as read so far: its first line, its byte range and where it stands.
+    let mut carried: Option<(usize, std::ops::Range<usize>, FlowPlace)> = None;
     // The key column of a line that ends at its key's `:`: its value may start on the
     // next line, and a plain one goes on over the lines after that.
     let mut value_below: Option<usize> = None;
@@ -2607,6 +2626,10 @@ fn scan_tokens<'t>(
             open_plain = None;
         }
         let content = line.trim_start();
+        // Blank lines are more of a plain scalar in a flow collection.
+        if flow_continues && content.is_empty() {
+            continue;
+        }
         if !content.is_empty() && !content.starts_with('#') {
             // A plain value starting on the line after its key: no indicator starts it,
             // and it holds no `: ` (which would make it a map).
@@ -2628,8 +2651,11 @@ fn scan_tokens<'t>(
         let mut last: Option<char> = None;
         // Where the plain scalar being read started.
         let mut plain: Option<usize> = None;
-        // Where the last anchor or alias name ended.
+        // Where the last anchor or alias name ended, and the last anchor's.
         let mut name_end: Option<usize> = None;
+        let mut anchor_end: Option<usize> = None;
+        // Where the plain scalar being read stands.
+        let mut place = FlowPlace::default();
         // Where a node may start: a tag or a plain scalar.
         let node_start = |last: Option<char>| {
             matches!(last, None | Some('[' | '{' | ',' | ':' | '-' | '?' | '!'))
@@ -2637,12 +2663,34 @@ fn scan_tokens<'t>(
         // The plain scalar from `from` to `to` on this line, where in a flow collection
         // (and not the rest of one from the line before).
         let continued = std::mem::take(&mut flow_continues).then(|| indent(line));
-        let flow_plain = |from: usize, to: usize, depth: usize, sure: bool| {
+        // A line that does not go on with the plain scalar carried to it ends that.
+        if let Some((first, range, place)) = carried.take() {
+            if continued.is_some() && !content.starts_with([',', '[', ']', '{', '}', '#']) {
+                carried = Some((first, range, place));
+            } else {
+                visit(Token::FlowPlain(first, range, None, place))?;
+            }
+        }
+        // A plain scalar that reaches the end of its line in a flow collection is carried
+        // to the next, and told of where it ends.
+        let mut flow_plain = |from: usize, to: usize, depth: usize, sure: bool, place| {
             let token = line[from..to].trim_end_matches([' ', '\t']);
-            let range = line_start + from..line_start + from + token.len();
+            let end = line_start + from + token.len();
             let next = line.as_bytes().get(to).copied();
-            let own = continued != Some(from) && sure;
-            (depth > 0 && own && !token.is_empty()).then(|| Token::FlowPlain(i + 1, range, next))
+            let (first, start, place) = match carried.take() {
+                Some((first, range, place)) if continued == Some(from) => {
+                    (first, range.start, place)
+                }
+                _ if depth > 0 && sure && !token.is_empty() && continued != Some(from) => {
+                    (i + 1, line_start + from, place)
+                }
+                _ => return None,
+            };
+            if to == line.len() {
+                carried = Some((first, start..end, place));
+                return None;
+            }
+            Some(Token::FlowPlain(first, start..end, next, place))
         };
         let mut chars = line.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
@@ -2657,7 +2705,12 @@ fn scan_tokens<'t>(
                 (Some(q), c) if c == q => quote = None,
                 (Some(_), _) => continue,
                 // go-yaml takes a `#` right after a closing quote or bracket for a comment.
-                (None, '#') if blank_before || matches!(last, Some(']' | '}' | '"' | '\'')) => {
+                // And one right after a flow collection's `[`, `{` or `,`.
+                (None, '#')
+                    if blank_before
+                        || matches!(last, Some(']' | '}' | '"' | '\''))
+                        || (depth > 0 && matches!(last, Some('[' | '{' | ','))) =>
+                {
                     break
                 }
                 (None, c) if plain.is_some() => {
@@ -2668,7 +2721,7 @@ fn scan_tokens<'t>(
                     }
                     if let Some(token) = plain
                         .take()
-                        .and_then(|from| flow_plain(from, at, depth, unsure.is_none()))
+                        .and_then(|from| flow_plain(from, at, depth, unsure.is_none(), place))
                     {
                         visit(token)?;
                     }
@@ -2699,17 +2752,41 @@ fn scan_tokens<'t>(
                         unsure = Some(depth);
                     }
                     depth += 1;
+                    maps.push(c == '{');
                 }
                 ']' | '}' => {
                     depth = depth.saturating_sub(1);
+                    maps.pop();
                     if unsure == Some(depth) {
                         unsure = None;
                     }
                 }
                 ',' => {}
+                // An empty explicit key ends a flow sequence's entry, which go-yaml cannot
+                // read (`[? ]`).
+                '?' if blank_after
+                    && unsure.is_none()
+                    && maps.last() == Some(&false)
+                    && rest.trim_start().starts_with([',', ']']) =>
+                {
+                    return Err(ParseError {
+                        line: i + 1,
+                        message:
+                            "did not find expected ',' or ']' (an empty `?` key in a flow sequence)"
+                                .into(),
+                    });
+                }
                 '-' | '?' | ':' if blank_after => {}
                 // Right after a name in a flow collection, a value indicator.
                 ':' if depth > 0 && name_end == Some(at) => {}
+                // After an alias, the value indicator of the alias as a key.
+                ':' if depth > 0
+                    && last == Some('*')
+                    && unsure.is_none()
+                    && name_end.is_some_and(|e| line[e..at].trim().is_empty()) =>
+                {
+                    visit(Token::Blank(line_start + at + 1))?;
+                }
                 // An anchor leaves the node to come; an alias is one.
                 '&' | '*' if node_start(last) => {
                     let len = rest
@@ -2727,10 +2804,22 @@ fn scan_tokens<'t>(
                     }
                     name_end = Some(at + 1 + len);
                     if c == '&' {
+                        anchor_end = name_end;
                         continue;
                     }
                 }
-                c if !c.is_whitespace() && quote.is_none() && node_start(last) => plain = Some(at),
+                c if !c.is_whitespace() && quote.is_none() && node_start(last) => {
+                    let in_map = maps.last() == Some(&true);
+                    let anchored = anchor_end.is_some_and(|e| line[e..at].trim().is_empty());
+                    place = FlowPlace {
+                        in_map,
+                        after_properties: anchored
+                            || last == Some('!')
+                            || (in_map && last == Some('?')),
+                        key: in_map && !anchored && matches!(last, Some('{' | ',')),
+                    };
+                    plain = Some(at);
+                }
                 _ => {}
             }
             if !c.is_whitespace() {
@@ -2739,7 +2828,7 @@ fn scan_tokens<'t>(
         }
         if let Some(from) = plain {
             let to = line.find(" #").filter(|&e| e >= from).unwrap_or(line.len());
-            if let Some(token) = flow_plain(from, to, depth, unsure.is_none()) {
+            if let Some(token) = flow_plain(from, to, depth, unsure.is_none(), place) {
                 visit(token)?;
             }
             flow_continues = depth > 0 && to == line.len();
@@ -2816,8 +2905,8 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
     }
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     scan_tokens(text, &mut |token| {
-        let (line, range, next) = match token {
-            Token::FlowPlain(line, range, next) => (line, range, next),
+        let (line, range, next, place) = match token {
+            Token::FlowPlain(line, range, next, place) => (line, range, next, place),
             // go-yaml ends an anchor's or alias's name at the first character other than
             // a letter, digit, `-` or `_` that may follow it (`&a:` anchors an empty
             // key); YAML 1.2 reads on.
@@ -2834,24 +2923,38 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
                 return Ok(());
             }
             Token::Tag(line, tag) => return check_tag_end(line, tag),
+            Token::Blank(at) => {
+                edits.push((at..at, " ".to_string()));
+                return Ok(());
+            }
         };
         let scalar = &text[range.clone()];
         // No token starts with a reserved or block indicator: both readers fail.
         if scalar.starts_with(['|', '>', '@', '`', '%']) {
             return Ok(());
         }
-        if scalar.starts_with(':') {
-            return Err(ParseError {
-                line,
-                message: "did not find expected node content (go-yaml reads a `:` starting a value in a flow collection as a key indicator; quote the value)".into(),
-            });
-        }
         let before_indicator = matches!(next, Some(b',' | b'[' | b']' | b'{' | b'}'));
-        // A `?` starting it is a key indicator; what follows is read as a scalar.
-        let (indicator, body) = match scalar.strip_prefix('?') {
-            Some(key) if !key.is_empty() && !key.starts_with('?') => ("? ", key),
+        // A `:` right after node properties is the value indicator of an empty key
+        // (`[&a :x]` holds `{"": x}`); a `?` starting a scalar is a key indicator, and a
+        // lone one in a map an empty key (`{?}`); what follows either is read as a scalar.
+        let (indicator, body) = match (scalar.strip_prefix(':'), scalar.strip_prefix('?')) {
+            (Some(value), _) if place.after_properties && !value.starts_with([':', '?']) => {
+                (": ", value)
+            }
+            (Some(_), _) => {
+                return Err(ParseError {
+                    line,
+                    message: "did not find expected node content (go-yaml reads a `:` starting a value in a flow collection as a key indicator; quote the value)".into(),
+                })
+            }
+            (_, Some("")) if place.in_map => ("? ", ""),
+            (_, Some(key)) if !key.is_empty() && !key.starts_with('?') => ("? ", key),
             _ => ("", scalar),
         };
+        // go-yaml reads a key that goes on over lines, where nothing follows it, as an
+        // implicit key; YAML 1.2 needs its `?`.
+        let over_lines = place.key && scalar.contains('\n') && matches!(next, Some(b',' | b'}'));
+        let indicator = if over_lines { "? " } else { indicator };
         let quote = body == "-" || (before_indicator && body.ends_with(':'));
         if quote {
             edits.push((range, format!("{indicator}'{}'", body.replace('\'', "''"))));
