@@ -603,8 +603,9 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
                 .get("includeTemplates")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            // As kustomize: the entry's own fields first, then the defaults merged in, so a
-            // field of its own for one kind takes a default's path over.
+            // As kustomize: the entry's own fields first, then the configuration's and the
+            // defaults merged in, so a field of its own for one kind takes a default's
+            // path over.
             let mut specs = Vec::new();
             if let Some(Value::Array(fields)) = m.get("fields") {
                 for f in fields {
@@ -621,10 +622,13 @@ fn labels(k: &Kustomization, layer: &mut Layer) -> Result<()> {
             } else {
                 fieldspec::metadata_label_specs(false)
             };
-            // A configuration's `labels` specs serve every entry.
-            for spec in defaults.into_iter().chain(lists.labels.iter().cloned()) {
-                config::merge_spec(&mut specs, spec)
-                    .map_err(|e| k.field_err("labels.fields", e))?;
+            // A configuration's `labels` specs serve every entry, merged in before the
+            // defaults: a default conflicts with one only where it selects its type.
+            for spec in lists.labels.iter().cloned().chain(defaults) {
+                config::merge_spec(&mut specs, spec).map_err(|e| {
+                    let e = format!("{e}, merging the entry's fields, the configurations' labels and the defaults");
+                    k.field_err("labels", e)
+                })?;
             }
             // No pairs, nothing set (not even an empty map).
             if !pairs.is_empty() {
