@@ -47,11 +47,15 @@ impl FieldSpec {
             .get("path")
             .and_then(Value::as_str)
             .ok_or("a field spec needs a path")?;
+        let segments = split_spec_path(path);
+        if segments.len() > crate::yaml::MAX_DEPTH {
+            return Err(crate::yaml::too_deep(&format!("path {path:?}")));
+        }
         Ok(FieldSpec {
             group: s("group"),
             version: s("version"),
             kind: s("kind"),
-            path: split_spec_path(path),
+            path: segments,
             text: path.into(),
             create: m.get("create").and_then(Value::as_bool).unwrap_or(false),
         })

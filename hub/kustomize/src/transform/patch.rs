@@ -2364,6 +2364,7 @@ fn json6902(
     let origin = super::metadata::watch_origin(r, ctx.origins);
     let mut doc = Value::Object(std::mem::take(&mut r.obj));
     let result = (|| {
+        let mut copied = 0usize;
         for op in ops {
             let o = op.as_object().ok_or("each operation must be a mapping")?;
             let kind = o
@@ -2378,8 +2379,25 @@ fn json6902(
             let value = || -> std::result::Result<Value, String> {
                 Ok(o.get("value").cloned().unwrap_or(Value::Null))
             };
+            // What an operation puts in place nests no deeper than the limit, and the
+            // patch copies no more than its limit.
+            let mut fits = |v: &Value| {
+                let at = path.matches('/').count();
+                if at + crate::yaml::depth(v) > crate::yaml::MAX_DEPTH {
+                    return Err(crate::yaml::too_deep(&format!("{kind} {path}")));
+                }
+                copied += crate::yaml::approx_size(v);
+                match copied > crate::yaml::MAX_COPIED {
+                    true => Err(crate::yaml::too_big(&format!("{kind} {path}"))),
+                    false => Ok(()),
+                }
+            };
             match kind {
-                "add" => add(&mut doc, path, value()?)?,
+                "add" => {
+                    let v = value()?;
+                    fits(&v)?;
+                    add(&mut doc, path, v)?
+                }
                 "remove" => {
                     remove(&mut doc, path)?;
                 }
@@ -2409,6 +2427,10 @@ fn json6902(
                     if from.is_empty() {
                         return Err(format!("{kind}: cannot {kind} the whole object"));
                     }
+                    // kubectl finds nothing at a `from` that does not start at the root.
+                    if !from.starts_with('/') {
+                        return Err(format!("{kind}: from {from:?} does not start with `/`"));
+                    }
                     let v = if kind == "move" {
                         remove(&mut doc, from)?
                     } else {
@@ -2419,6 +2441,7 @@ fn json6902(
                             None => return Err(format!("copy: {from} not found")),
                         }
                     };
+                    fits(&v)?;
                     add(&mut doc, path, v)?;
                 }
                 "test" => {

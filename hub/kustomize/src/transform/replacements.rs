@@ -449,6 +449,7 @@ fn apply_target(
         _ => vec!["metadata.name".to_string()],
     };
     let opts = options(m.get("options"))?;
+    let mut copied = 0usize;
     for (index, r) in acc.iter_mut().enumerate() {
         if !select.matches(r) || rejects.iter().any(|x| x.rejects(r)) {
             continue;
@@ -526,6 +527,15 @@ fn apply_target(
             let value_now = own_value.clone();
             let text_now = own_text.clone();
             let (value, text) = (&value_now, text_now.as_deref());
+            if segs.len() + crate::yaml::depth(value) > crate::yaml::MAX_DEPTH {
+                result = Err(crate::yaml::too_deep(&format!("fieldPath {p:?}")));
+                break;
+            }
+            copied += crate::yaml::approx_size(value);
+            if copied > crate::yaml::MAX_COPIED {
+                result = Err(crate::yaml::too_big(&format!("fieldPath {p:?}")));
+                break;
+            }
             let res = set_all(
                 &mut obj,
                 &segs,

@@ -220,7 +220,7 @@ fn substitute(
         Value::Number(_) | Value::Bool(_) | Value::String(_) => {
             as_string(v, at);
             if let Value::String(s) = v {
-                if let Some(new) = expand(s, values) {
+                if let Some(new) = expand(s, values)? {
                     *v = new;
                 }
             }
@@ -236,7 +236,7 @@ fn substitute(
                         super::fieldspec::kind_name(item)
                     ));
                 };
-                if let Some(new) = expand(s, values) {
+                if let Some(new) = expand(s, values)? {
                     *item = new;
                 }
             }
@@ -247,7 +247,7 @@ fn substitute(
                 as_string(item, at);
                 at.pop();
                 if let Value::String(s) = item {
-                    if let Some(new) = expand(s, values) {
+                    if let Some(new) = expand(s, values)? {
                         *item = new;
                     }
                 }
@@ -260,15 +260,15 @@ fn substitute(
 
 /// Kubernetes' `$(VAR)` expansion; `None` when nothing changes. A string that is exactly
 /// one reference to a non-string value takes that value.
-fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
+fn expand(s: &str, values: &HashMap<String, Value>) -> std::result::Result<Option<Value>, String> {
     if !s.contains('$') {
-        return None;
+        return Ok(None);
     }
     if let Some(name) = s.strip_prefix("$(").and_then(|r| r.strip_suffix(')')) {
         if !name.contains(')') {
             if let Some(v) = values.get(name) {
                 if !v.is_string() {
-                    return Some(v.clone());
+                    return Ok(Some(v.clone()));
                 }
             }
         }
@@ -311,6 +311,13 @@ fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
                         1
                     }
                 },
+                // kubectl writes the byte after a `$` as a character of its own, which
+                // breaks a character of several bytes.
+                _ if !rest.is_char_boundary(1) => {
+                    return Err(format!(
+                        "{s:?}: a `$` before a non-ASCII character in a field vars expand, which kubectl garbles, is not supported"
+                    ));
+                }
                 _ => {
                     out.push('$');
                     let c = rest.chars().next().map_or(0, char::len_utf8);
@@ -325,7 +332,7 @@ fn expand(s: &str, values: &HashMap<String, Value>) -> Option<Value> {
         }
     }
     out.push_str(&s[checkpoint..]);
-    (out != s).then_some(Value::String(out))
+    Ok((out != s).then_some(Value::String(out)))
 }
 
 /// `[digits]`.
@@ -423,11 +430,24 @@ mod tests {
         let mut values = HashMap::new();
         values.insert("A".to_string(), Value::String("x".into()));
         values.insert("N".to_string(), Value::from(8080));
-        let got = expand(input, &values).map(|v| match v {
+        let got = expand(input, &values).unwrap().map(|v| match v {
             Value::String(s) => s,
             other => format!("<{other}>"),
         });
         assert_eq!(got.as_deref(), expected, "{input}");
+    }
+
+    #[test]
+    fn a_dollar_before_a_multi_byte_character_is_refused() {
+        let err = expand("cost: $é", &HashMap::new()).unwrap_err();
+        assert!(err.contains("not supported"), "{err}");
+        assert_eq!(
+            expand("$$é", &HashMap::new())
+                .unwrap()
+                .as_ref()
+                .and_then(Value::as_str),
+            Some("$é")
+        );
     }
 
     #[test]

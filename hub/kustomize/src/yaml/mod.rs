@@ -37,3 +37,63 @@ pub(crate) fn decode_file(bytes: Vec<u8>, path: &str) -> crate::Result<String> {
         message: "not UTF-8 (or UTF-16 with a byte-order mark) text".into(),
     })
 }
+
+/// How deep documents may nest, read or built by transformers: a safety limit, so no
+/// input can take the stack of the walks over them.
+pub(crate) const MAX_DEPTH: usize = 200;
+
+/// How many maps and lists nest in `v` (0 for a scalar), counted without recursion.
+pub(crate) fn depth(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Object(m) => Box::new(m.values()),
+            Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// The error for a value nested deeper than `MAX_DEPTH` where `what` would put it.
+pub(crate) fn too_deep(what: &str) -> String {
+    format!("{what} would nest the object deeper than {MAX_DEPTH} levels, a safety limit")
+}
+
+/// How much a transformer may copy into objects at one step (a replacement's target,
+/// a JSON 6902 patch), as `approx_size` counts: a safety limit, so no small input can
+/// grow the objects past memory by copying them into themselves over and over.
+pub(crate) const MAX_COPIED: usize = 16 << 20;
+
+/// About how many bytes `v` takes in memory: its texts and keys, and 64 for each node.
+/// Counted without recursion.
+pub(crate) fn approx_size(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut size = 0usize;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        size += 64;
+        match v {
+            Value::Object(m) => {
+                size += m.keys().map(String::len).sum::<usize>();
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::String(t) => size += t.len(),
+            _ => {}
+        }
+    }
+    size
+}
+
+/// The error for copies past `MAX_COPIED`.
+pub(crate) fn too_big(what: &str) -> String {
+    format!(
+        "{what} would copy more than {} MiB into objects, a safety limit",
+        MAX_COPIED >> 20
+    )
+}

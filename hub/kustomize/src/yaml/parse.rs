@@ -52,7 +52,7 @@ pub struct SourceNotes {
     pub schema_comments: Vec<String>,
 }
 
-const MAX_DEPTH: usize = 200;
+use super::MAX_DEPTH;
 const MAX_ALIAS_EXPANSION: usize = 1_000_000;
 
 /// Parses every document of `text`. Empty documents come back as `Value::Null`.
@@ -908,13 +908,14 @@ fn first_of_each_piece(docs: Vec<Document>, separators: &[usize]) -> Vec<Documen
     if docs.len() < 2 {
         return docs;
     }
-    let piece = |line: usize| separators.iter().filter(|&&s| s <= line).count();
+    // The separator lines come in order.
+    let piece = |line: usize| separators.partition_point(|&s| s <= line);
     let mut out: Vec<Document> = Vec::with_capacity(docs.len());
     let mut docs = docs.into_iter().peekable();
     let mut last_piece = None;
     while let Some(doc) = docs.next() {
         let p = piece(doc.line);
-        let opened_by_cut = separators.contains(&doc.line);
+        let opened_by_cut = separators.binary_search(&doc.line).is_ok();
         let more_in_piece = docs.peek().is_some_and(|next| piece(next.line) == p);
         if opened_by_cut && doc.value.is_null() && more_in_piece {
             continue;
@@ -1389,13 +1390,13 @@ impl<'a> Builder<'a> {
                 let v = self
                     .anchors
                     .get(&id)
-                    .cloned()
                     .ok_or_else(|| self.err("unknown anchor"))?;
-                self.expanded += size_of_value(&v);
+                // Counted before it is copied.
+                self.expanded += size_of_value(v);
                 if self.expanded > MAX_ALIAS_EXPANSION {
                     return Err(self.err("too many alias expansions"));
                 }
-                Ok(v)
+                Ok(v.clone())
             }
             Event::SequenceStart(style, anchor, _) => {
                 let flow = style == StructureStyle::Flow;
@@ -2120,10 +2121,16 @@ fn skip_event(ev: &Event<'_>) -> bool {
     )
 }
 
+/// What an alias of `v` costs against `MAX_ALIAS_EXPANSION`: a unit for each node, and
+/// one for each 64 bytes of text, so long strings aliased often are bounded too.
 fn size_of_value(v: &Value) -> usize {
     match v {
         Value::Array(a) => 1 + a.iter().map(size_of_value).sum::<usize>(),
-        Value::Object(m) => 1 + m.values().map(size_of_value).sum::<usize>(),
+        Value::Object(m) => {
+            let keys: usize = m.keys().map(|k| k.len() / 64).sum();
+            1 + keys + m.values().map(size_of_value).sum::<usize>()
+        }
+        Value::String(t) => 1 + t.len() / 64,
         _ => 1,
     }
 }
@@ -2552,8 +2559,8 @@ enum Token<'t> {
     /// byte range in the text, whether it is in a flow collection, and the character after
     /// it.
     Name(std::ops::Range<usize>, bool, Option<char>),
-    /// A `:` after an alias in a flow collection (`[*a :x]`), the value indicator of the
-    /// alias as a key, where YAML 1.2 needs a blank after it: the byte after it.
+    /// A `:` that go-yaml reads as a value indicator in a flow collection where YAML 1.2
+    /// needs a blank after it (`[&a :x]`, `[*a :x]`, `{? :x}`): the byte after it.
     Blank(usize),
 }
 
@@ -2562,9 +2569,6 @@ enum Token<'t> {
 struct FlowPlace {
     /// The innermost collection is a map.
     in_map: bool,
-    /// Only node properties (an anchor, a tag) or a map's `?` come before it in its
-    /// entry: a `:` starting it is then the value indicator of an empty key.
-    after_properties: bool,
     /// It starts a map's entry with no `?` or properties before it: a key.
     key: bool,
 }
@@ -2651,9 +2655,8 @@ fn scan_tokens<'t>(
         let mut last: Option<char> = None;
         // Where the plain scalar being read started.
         let mut plain: Option<usize> = None;
-        // Where the last anchor or alias name ended, and the last anchor's.
+        // Where the last anchor or alias name ended.
         let mut name_end: Option<usize> = None;
-        let mut anchor_end: Option<usize> = None;
         // Where the plain scalar being read stands.
         let mut place = FlowPlace::default();
         // Where a node may start: a tag or a plain scalar.
@@ -2779,11 +2782,15 @@ fn scan_tokens<'t>(
                 '-' | '?' | ':' if blank_after => {}
                 // Right after a name in a flow collection, a value indicator.
                 ':' if depth > 0 && name_end == Some(at) => {}
-                // After an alias, the value indicator of the alias as a key.
+                // After an anchor, an alias, a tag or a map's `?`, a value indicator
+                // whatever follows: an alias is then the key, and otherwise the key is
+                // empty (`[&a :x]` holds `{"": x}`).
                 ':' if depth > 0
-                    && last == Some('*')
+                    && plain.is_none()
                     && unsure.is_none()
-                    && name_end.is_some_and(|e| line[e..at].trim().is_empty()) =>
+                    && (name_end.is_some_and(|e| e <= at && line[e..at].trim().is_empty())
+                        || last == Some('!')
+                        || (last == Some('?') && maps.last() == Some(&true))) =>
                 {
                     visit(Token::Blank(line_start + at + 1))?;
                 }
@@ -2804,18 +2811,14 @@ fn scan_tokens<'t>(
                     }
                     name_end = Some(at + 1 + len);
                     if c == '&' {
-                        anchor_end = name_end;
                         continue;
                     }
                 }
                 c if !c.is_whitespace() && quote.is_none() && node_start(last) => {
                     let in_map = maps.last() == Some(&true);
-                    let anchored = anchor_end.is_some_and(|e| line[e..at].trim().is_empty());
+                    let anchored = name_end.is_some_and(|e| line[e..at].trim().is_empty());
                     place = FlowPlace {
                         in_map,
-                        after_properties: anchored
-                            || last == Some('!')
-                            || (in_map && last == Some('?')),
                         key: in_map && !anchored && matches!(last, Some('{' | ',')),
                     };
                     plain = Some(at);
@@ -2934,13 +2937,9 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
             return Ok(());
         }
         let before_indicator = matches!(next, Some(b',' | b'[' | b']' | b'{' | b'}'));
-        // A `:` right after node properties is the value indicator of an empty key
-        // (`[&a :x]` holds `{"": x}`); a `?` starting a scalar is a key indicator, and a
-        // lone one in a map an empty key (`{?}`); what follows either is read as a scalar.
+        // A `?` starting a scalar is a key indicator, and a lone one in a map an empty
+        // key (`{?}`); what follows is read as a scalar.
         let (indicator, body) = match (scalar.strip_prefix(':'), scalar.strip_prefix('?')) {
-            (Some(value), _) if place.after_properties && !value.starts_with([':', '?']) => {
-                (": ", value)
-            }
             (Some(_), _) => {
                 return Err(ParseError {
                     line,

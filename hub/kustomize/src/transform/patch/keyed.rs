@@ -83,10 +83,11 @@ pub(super) fn merge_on_keys(
     }
     let mut items: Vec<usize> = Vec::new();
     let mut valid_keys: Vec<&str> = keys.to_vec();
+    let used = used_keys(&tuples, keys.len());
     for tuple in &tuples {
-        let (vk, vv) = valid(&tuples, tuple, keys);
+        let (vk, vv) = valid(&used, tuple, keys);
         valid_keys.clone_from(&vk);
-        let (lk, lv) = valid(std::slice::from_ref(&vv), &vv, &vk);
+        let (lk, lv) = valid(&used_keys(std::slice::from_ref(&vv), vk.len()), &vv, &vk);
         let in_object = walk.first(&dest, &lk, &lv);
         let patch = if shared { Some(&dest) } else { patch.as_ref() };
         let in_patch = patch.and_then(|p| walk.first(p, &lk, &lv));
@@ -469,32 +470,31 @@ fn fold(a: &[String], b: &[String]) -> Option<Vec<String>> {
     shared.then_some(out)
 }
 
-/// The keys any of `tuples` has a value for (all keys where none has any), with
-/// `tuple`'s values for them.
-fn valid<'k>(
-    tuples: &[Vec<String>],
-    tuple: &[String],
-    keys: &[&'k str],
-) -> (Vec<&'k str>, Vec<String>) {
-    let used: Vec<bool> = (0..keys.len())
+/// For each of `keys` keys, whether any of `tuples` has a value for it.
+fn used_keys(tuples: &[Vec<String>], keys: usize) -> Vec<bool> {
+    (0..keys)
         .map(|i| {
             tuples
                 .iter()
                 .any(|t| t.get(i).is_some_and(|v| !v.is_empty()))
         })
-        .collect();
+        .collect()
+}
+
+/// The keys `used` marks (all keys where it marks none), with `tuple`'s values for them.
+fn valid<'k>(used: &[bool], tuple: &[String], keys: &[&'k str]) -> (Vec<&'k str>, Vec<String>) {
     if !used.contains(&true) {
         return (keys.to_vec(), tuple.to_vec());
     }
     let vk = keys
         .iter()
-        .zip(&used)
+        .zip(used)
         .filter(|(_, u)| **u)
         .map(|(k, _)| *k)
         .collect();
     let vv = tuple
         .iter()
-        .zip(&used)
+        .zip(used)
         .filter(|(_, u)| **u)
         .map(|(v, _)| v.clone())
         .collect();
