@@ -227,6 +227,13 @@ impl FileSystem for DiskFs {
                 path: path.to_string(),
             });
         }
+        // A pipe or a device would block or never end.
+        if std::fs::metadata(&real).is_ok_and(|m| !m.is_file()) {
+            return Err(FsError::Io {
+                path: path.to_string(),
+                message: "not a regular file".into(),
+            });
+        }
         std::fs::read(&real).map_err(|e| FsError::Io {
             path: path.to_string(),
             message: e.to_string(),
@@ -390,5 +397,22 @@ mod tests {
             .map(|e| e.name)
             .collect();
         assert_eq!(names, vec!["ok.yaml".to_string()]);
+    }
+
+    #[test]
+    fn diskfs_refuses_a_pipe_rather_than_waiting_on_it() {
+        let root = tempfile::tempdir().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(root.path().join("pipe.yaml"))
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("notice: mkfifo unavailable; skipping the pipe test");
+            return;
+        }
+        let fs = DiskFs::new(root.path());
+        assert!(matches!(
+            fs.read_file("pipe.yaml"),
+            Err(FsError::Io { message, .. }) if message == "not a regular file"
+        ));
     }
 }
