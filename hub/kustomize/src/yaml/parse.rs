@@ -2559,6 +2559,9 @@ enum Token<'t> {
     /// byte range in the text, whether it is in a flow collection, and the character after
     /// it.
     Name(std::ops::Range<usize>, bool, Option<char>),
+    /// A line or paragraph separator (U+2028, U+2029, U+0085) in a comment, where go-yaml
+    /// breaks the line: its byte range.
+    LineBreak(std::ops::Range<usize>),
     /// A `:` that go-yaml reads as a value indicator in a flow collection where YAML 1.2
     /// needs a blank after it (`[&a :x]`, `[*a :x]`, `{? :x}`): the byte after it.
     Blank(usize),
@@ -2714,7 +2717,14 @@ fn scan_tokens<'t>(
                         || matches!(last, Some(']' | '}' | '"' | '\''))
                         || (depth > 0 && matches!(last, Some('[' | '{' | ','))) =>
                 {
-                    break
+                    // go-yaml ends a comment at a line or paragraph separator.
+                    for (i, c) in line[at..].char_indices() {
+                        if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') {
+                            let from = line_start + at + i;
+                            visit(Token::LineBreak(from..from + c.len_utf8()))?;
+                        }
+                    }
+                    break;
                 }
                 (None, c) if plain.is_some() => {
                     let ends = (c == ':' && blank_after)
@@ -2903,7 +2913,8 @@ fn check_tag_end(line: usize, token: &str) -> Result<(), ParseError> {
 /// fails (see `check_tag_end`). `None` where nothing needs rewriting.
 fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
     let flows = text.contains(['[', '{']) && text.contains([':', '-', '?']);
-    if !flows && !text.contains(['&', '*', '!']) {
+    let separators = text.contains(['\u{85}', '\u{2028}', '\u{2029}']);
+    if !flows && !separators && !text.contains(['&', '*', '!']) {
         return Ok(None);
     }
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
@@ -2926,6 +2937,10 @@ fn rewrite_flow_scalars(text: &str) -> Result<Option<String>, ParseError> {
                 return Ok(());
             }
             Token::Tag(line, tag) => return check_tag_end(line, tag),
+            Token::LineBreak(range) => {
+                edits.push((range, "\n".to_string()));
+                return Ok(());
+            }
             Token::Blank(at) => {
                 edits.push((at..at, " ".to_string()));
                 return Ok(());
