@@ -243,13 +243,12 @@ pub(crate) enum Subjects {
     None,
 }
 
-/// Refuses two objects that a transformer (`field`) gave the same id. Generated objects
-/// that patches renamed alike are told apart by their content hashes at the end, as in
-/// kubectl (the namespace transformer checks them too).
+/// Refuses two objects that a transformer (`field`) gave the same id, generated ones too
+/// (only where a layer gathers its objects are those told apart by their content
+/// hashes, as in kubectl).
 pub(crate) fn unique_ids(k: &Kustomization, res: &[Resource], field: &str) -> Result<()> {
-    let hashed_later = |r: &&Resource| r.needs_hash && field.starts_with("patches");
     let mut seen = std::collections::HashSet::new();
-    for r in res.iter().filter(|r| !hashed_later(r)) {
+    for r in res {
         if !seen.insert(r.id_key()) {
             return Err(k.field_err(
                 field,
