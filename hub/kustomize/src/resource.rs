@@ -121,7 +121,7 @@ pub(crate) struct SourceTexts {
     /// (`!!str 3`): kubectl keeps the tag on the node, and a number a transformer writes
     /// there is a number.
     pub(crate) tagged: std::collections::HashSet<String>,
-    /// Patches only: the maps where a key repeats, with the key (see `SourceNotes`).
+    /// The maps where a key repeats, with the key (see `SourceNotes`).
     pub(crate) repeated: Vec<(String, String)>,
     /// Maps and lists written in flow style, which kubectl writes back so.
     pub(crate) flow: std::collections::HashSet<String>,
@@ -198,6 +198,7 @@ impl SourceTexts {
             && self.flow.is_empty()
             && self.folded.is_empty()
             && self.schema_comments.is_empty()
+            && self.repeated.is_empty()
     }
 }
 

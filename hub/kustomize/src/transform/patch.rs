@@ -2331,6 +2331,11 @@ fn json6902(
     legacy: bool,
     (ctx, by): (&Ctx<'_>, &ConfiguredBy),
 ) -> std::result::Result<(), String> {
+    // kubectl writes the object out and reads it again strictly for the patch: a key
+    // repeated in its annotations fails.
+    if let Some((_, key)) = r.texts.as_ref().and_then(|t| t.repeated.first()) {
+        return Err(format!("mapping key {key:?} already defined"));
+    }
     // kubectl patches a JSON copy: no value stays shared, and scalars lose the text they
     // were written with.
     r.aliases.clear();

@@ -35,7 +35,8 @@ pub struct SourceNotes {
     pub quoted: Vec<String>,
     /// Patches and files read as YAML 1.1: the maps (by JSON pointer) where a key repeats,
     /// with the key. kubectl keeps a patch's first where the object has the map, and fails
-    /// where it copies the map; it reads `configurations` files strictly.
+    /// where it copies the map; it reads `configurations` files strictly. Manifests: the
+    /// repeated annotations kubectl reads (and fails on where it reads the object again).
     pub repeated: Vec<(String, String)>,
     /// Manifests only: scalars tagged as strings that read as no string untagged
     /// (`!!str 3`): a number a transformer writes over such a node is a number in kubectl.
@@ -1695,13 +1696,17 @@ impl<'a> Builder<'a> {
                     // it: a key repeated in one block takes its last value, and repeated
                     // blocks add the keys the earlier ones lack (a null block adds none).
                     if map.contains_key(&key) && self.annotations_as_text && !self.patch {
+                        // Kept, as kubectl fails where it reads the object again whole.
+                        let repeat = (json_pointer(&self.keys), key.clone());
                         if annotation {
+                            self.notes.repeated.push(repeat);
                             map.insert(key, value);
                             continue;
                         }
                         let mut at = self.keys.clone();
                         at.push(key.clone());
                         if object_annotations(&at) {
+                            self.notes.repeated.push(repeat);
                             match (map.get_mut(&key), value) {
                                 (Some(Value::Object(old)), Value::Object(new)) => {
                                     for (k, v) in new {
