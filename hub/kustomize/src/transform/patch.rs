@@ -1651,8 +1651,10 @@ fn merge_list(
     // A `$patch: replace` element anywhere makes the patch's elements the whole list; when
     // an element with its own `$patch` comes before it, kubectl still merges the patch's
     // elements with theirs.
+    let mut replaced = false;
     if patch.iter().any(is_replace_directive) {
         let first_directive = patch.iter().find(|p| p.get("$patch").is_some());
+        replaced = first_directive.is_none_or(is_replace_directive);
         match merge_key(path, &[], builtin) {
             Some(key) if !first_directive.is_some_and(is_replace_directive) => {
                 dst.retain(|d| {
@@ -1677,7 +1679,31 @@ fn merge_list(
         .filter(|p| !is_replace_directive(p))
         .cloned()
         .collect();
+    let same = |a: &Value, b: &Value| {
+        keys.iter().all(|k| match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) => same_key(x, y),
+            (x, y) => x.is_none() && y.is_none(),
+        })
+    };
+    // Where the patch's elements replace the list, kubectl's walk of the list keeps one
+    // element per key where the first was, holding the last one as written.
+    let repeated: Vec<&Value> = match replaced && list.is_empty() {
+        true => (patch.iter().enumerate())
+            .filter(|(i, p)| p.get(&key).is_some() && patch[..*i].iter().any(|q| same(p, q)))
+            .map(|(_, p)| p)
+            .collect(),
+        false => Vec::new(),
+    };
+    let last: Vec<Value> = (repeated.iter().enumerate())
+        .filter(|(i, p)| !repeated[i + 1..].iter().any(|q| same(p, q)))
+        .map(|(_, p)| (*p).clone())
+        .collect();
     *dst = keyed::merge_on_keys(Some(list), Some(patch), &keys, builtin, path);
+    for element in dst.iter_mut() {
+        if let Some(last) = last.iter().find(|l| same(l, element)) {
+            element.clone_from(last);
+        }
+    }
     false
 }
 
