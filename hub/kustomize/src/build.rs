@@ -24,6 +24,10 @@ pub struct BuildOptions {
 /// How deep kustomizations may nest before the build gives up.
 pub const MAX_DEPTH: usize = 64;
 
+/// How many objects one kustomization may gather: a safety limit, as bases taken over and
+/// over (each level holding the one below twice) grow a small tree without bound.
+pub const MAX_OBJECTS: usize = 100_000;
+
 /// Builds the kustomization in `dir` (relative to the file-system root; `""` or `"."` is
 /// the root) and returns its objects in output order.
 pub fn build(fsys: &dyn FileSystem, dir: &str, opts: &BuildOptions) -> Result<Vec<Resource>> {
@@ -590,6 +594,12 @@ pub(crate) fn append_all(
     if more.is_empty() {
         return Ok(());
     }
+    if acc.len() + more.len() > MAX_OBJECTS {
+        return Err(Error::Invalid {
+            path: k.file.clone(),
+            message: format!("gathers more than {MAX_OBJECTS} objects, a safety limit"),
+        });
+    }
     let ids = ids.get_or_insert_with(|| {
         acc.iter()
             .enumerate()
@@ -1119,6 +1129,31 @@ pub(crate) fn apply_namespace(resources: &mut [Resource], ns: &str) {
 #[cfg(test)]
 mod tests {
     use crate::{build, BuildOptions, DiskFs, Error};
+
+    /// A kustomization gathering more objects than the limit fails, naming its file,
+    /// rather than growing without bound.
+    #[test]
+    fn gathering_past_the_object_limit_fails() {
+        let k = crate::kustomization::Kustomization::parse(
+            "resources: [cm.yaml]\n",
+            "app/kustomization.yaml",
+        )
+        .unwrap();
+        let object = |i: usize| {
+            let v = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i}")}});
+            crate::resource::Resource::new(v.as_object().unwrap().clone(), "app/cm.yaml")
+        };
+        let mut acc = Vec::new();
+        let all: Vec<_> = (0..super::MAX_OBJECTS).map(object).collect();
+        super::append_all(&mut acc, all, &k, &mut None).unwrap();
+        let err = super::append_all(&mut acc, vec![object(super::MAX_OBJECTS)], &k, &mut None)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("app/kustomization.yaml") && text.contains("safety limit"),
+            "{text}"
+        );
+    }
 
     /// kubectl takes a base or a component only by a relative path; an absolute path to
     /// a directory is refused, even one inside the tree.
