@@ -2328,7 +2328,15 @@ impl LabelSelector {
 
     pub(crate) fn matches(&self, m: Option<&Map<String, Value>>) -> bool {
         self.reqs.iter().all(|(k, req)| {
-            let v = m.and_then(|m| m.get(k)).and_then(Value::as_str);
+            // kubectl reads a label's scalar by its text: `a: 1` has the value `1`.
+            let text = m.and_then(|m| match m.get(k)? {
+                Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+                v @ (Value::Number(_) | Value::Bool(_)) => {
+                    crate::yaml::emit::scalar_text(v).map(std::borrow::Cow::Owned)
+                }
+                _ => None,
+            });
+            let v = text.as_deref();
             match req {
                 Req::Eq(want) => v == Some(want.as_str()),
                 Req::NotEq(want) => v != Some(want.as_str()),
