@@ -2126,18 +2126,10 @@ fn skip_event(ev: &Event<'_>) -> bool {
     )
 }
 
-/// What an alias of `v` costs against `MAX_ALIAS_EXPANSION`: a unit for each node, and
-/// one for each 64 bytes of text, so long strings aliased often are bounded too.
+/// What an alias of `v` costs against `MAX_ALIAS_EXPANSION`: about a unit for each node,
+/// and one for each 64 bytes of text, so long strings aliased often are bounded too.
 fn size_of_value(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(size_of_value).sum::<usize>(),
-        Value::Object(m) => {
-            let keys: usize = m.keys().map(|k| k.len() / 64).sum();
-            1 + keys + m.values().map(size_of_value).sum::<usize>()
-        }
-        Value::String(t) => 1 + t.len() / 64,
-        _ => 1,
-    }
+    super::approx_size(v) / 64
 }
 
 /// Plain scalars YAML 1.1 reads as booleans (besides `true` and `false`).
